@@ -1,0 +1,52 @@
+import { closeSync, constants, openSync } from 'node:fs';
+
+/** What the kernel answered when asked to act as a hypervisor through a device node. */
+export type KvmProbe =
+  | { readonly ok: true; readonly apiVersion: number; readonly vmCreated: boolean }
+  | { readonly ok: false; readonly reason: string };
+
+/**
+ * The port that proves /dev/kvm is really KVM: it must answer KVM_GET_API_VERSION (12 on every kernel
+ * since 2.6.22) and create a VM. A device check alone is not proof (a bind-mounted /dev/null opens fine),
+ * and cpuinfo is not either (nested hosts without vmx/svm flags run KVM).
+ */
+export interface KvmProber {
+  probe(realDevicePath: string): Promise<KvmProbe>;
+}
+
+const O_CLOEXEC = 0o2000000;
+const KVM_GET_API_VERSION = 0xae00;
+const KVM_CREATE_VM = 0xae01;
+
+/**
+ * Issues the two ioctls through libc with koffi (prebuilt FFI, no compiler on the node). Chosen over
+ * asking qemu because it needs no hypervisor binary and answers in microseconds on any node.
+ */
+export const ioctlKvmProber: KvmProber = {
+  async probe(realDevicePath) {
+    let koffi: typeof import('koffi').default;
+    try {
+      koffi = (await import('koffi')).default;
+    } catch (error) {
+      return { ok: false, reason: `cannot load the FFI module to issue KVM ioctls: ${(error as Error).message}` };
+    }
+    let fd: number;
+    try {
+      fd = openSync(realDevicePath, constants.O_RDWR | O_CLOEXEC);
+    } catch (error) {
+      return { ok: false, reason: `cannot open ${realDevicePath}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}` };
+    }
+    try {
+      const libc = koffi.load('libc.so.6');
+      const ioctl = libc.func('int ioctl(int fd, unsigned long request, ...)');
+      const close = libc.func('int close(int fd)');
+      const apiVersion = ioctl(fd, KVM_GET_API_VERSION, 'unsigned long', 0) as number;
+      if (apiVersion < 0) return { ok: false, reason: `KVM_GET_API_VERSION failed (errno ${koffi.errno()})` };
+      const vmFd = ioctl(fd, KVM_CREATE_VM, 'unsigned long', 0) as number;
+      if (vmFd >= 0) close(vmFd);
+      return { ok: true, apiVersion, vmCreated: vmFd >= 0 };
+    } finally {
+      closeSync(fd);
+    }
+  },
+};

@@ -1,0 +1,169 @@
+import { randomBytes } from 'node:crypto';
+import type { Stats } from 'node:fs';
+import { constants, promises as fs } from 'node:fs';
+import path from 'node:path';
+import { KataDeployError } from '../core/errors.js';
+import type { HostFs, WriteOptions } from './host-fs.js';
+import { assertHostPath, resolveLinkTarget, staysInsideRoot } from './host-path.js';
+
+const MAX_LINKS = 40;
+
+function isNotFound(error: unknown): boolean {
+  return (error as NodeJS.ErrnoException)?.code === 'ENOENT' || (error as NodeJS.ErrnoException)?.code === 'ENOTDIR';
+}
+
+/** HostFs over the real filesystem below `root`; the only code that turns host paths into real paths. */
+export class NodeHostFs implements HostFs {
+  readonly root: string;
+
+  constructor(root: string) {
+    if (!path.isAbsolute(root)) throw new KataDeployError('usage', `host root "${root}" is not absolute`, { hint: 'pass --host-root /host or an absolute directory' });
+    this.root = path.resolve(root);
+  }
+
+  private join(hostPath: string): string {
+    return this.root === '/' ? hostPath : path.join(this.root, hostPath);
+  }
+
+  async canonical(hostPath: string): Promise<string> {
+    const pending = assertHostPath(hostPath).split('/').filter(Boolean);
+    let resolved = '/';
+    let links = 0;
+    while (pending.length > 0) {
+      const part = pending.shift()!;
+      const candidate = path.posix.join(resolved, part);
+      let target: string | undefined;
+      try {
+        const stats = await fs.lstat(this.join(candidate));
+        if (stats.isSymbolicLink()) target = await fs.readlink(this.join(candidate));
+      } catch (error) {
+        if (!isNotFound(error)) throw error;
+      }
+      if (target === undefined) {
+        resolved = candidate;
+        continue;
+      }
+      if (++links > MAX_LINKS) throw new KataDeployError('usage', `too many symlinks resolving host path "${hostPath}"`);
+      if (!target.startsWith('/') && !staysInsideRoot(resolved, target)) {
+        throw new KataDeployError('usage', `host path "${hostPath}" escapes the host root through symlink ${candidate} -> ${target}`, { hint: 'symlinks that point outside the host root are refused' });
+      }
+      const next = path.posix.normalize(resolveLinkTarget(candidate, target));
+      pending.unshift(...next.split('/').filter(Boolean));
+      resolved = '/';
+    }
+    return resolved;
+  }
+
+  async realPath(hostPath: string): Promise<string> {
+    return this.join(await this.canonical(hostPath));
+  }
+
+  async exists(hostPath: string): Promise<boolean> {
+    return (await this.stat(hostPath)) !== undefined;
+  }
+
+  async stat(hostPath: string): Promise<Stats | undefined> {
+    try {
+      return await fs.stat(await this.realPath(hostPath));
+    } catch (error) {
+      if (isNotFound(error)) return undefined;
+      throw error;
+    }
+  }
+
+  async lstat(hostPath: string): Promise<Stats | undefined> {
+    const parent = await this.canonical(path.posix.dirname(assertHostPath(hostPath)));
+    try {
+      return await fs.lstat(this.join(path.posix.join(parent, path.posix.basename(hostPath))));
+    } catch (error) {
+      if (isNotFound(error)) return undefined;
+      throw error;
+    }
+  }
+
+  async readFile(hostPath: string): Promise<Buffer> {
+    return fs.readFile(await this.realPath(hostPath));
+  }
+
+  async readText(hostPath: string): Promise<string> {
+    return (await this.readFile(hostPath)).toString('utf8');
+  }
+
+  async readIfExists(hostPath: string): Promise<Buffer | undefined> {
+    try {
+      return await this.readFile(hostPath);
+    } catch (error) {
+      if (isNotFound(error)) return undefined;
+      throw error;
+    }
+  }
+
+  async readdir(hostPath: string): Promise<string[]> {
+    return (await fs.readdir(await this.realPath(hostPath))).sort();
+  }
+
+  async readlink(hostPath: string): Promise<string> {
+    const parent = await this.canonical(path.posix.dirname(assertHostPath(hostPath)));
+    return fs.readlink(this.join(path.posix.join(parent, path.posix.basename(hostPath))));
+  }
+
+  async writeFileAtomic(hostPath: string, data: string | Uint8Array, options: WriteOptions = {}): Promise<void> {
+    const target = await this.realPath(hostPath);
+    const dir = path.dirname(target);
+    const temp = path.join(dir, `.${path.basename(target)}.kata-deploy-${process.pid}-${randomBytes(4).toString('hex')}`);
+    const existingMode = (await fs.stat(target).catch(() => undefined))?.mode;
+    const mode = options.mode ?? (existingMode === undefined ? 0o644 : existingMode & 0o7777);
+    const handle = await fs.open(temp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, mode);
+    try {
+      await handle.writeFile(data);
+      await handle.chmod(mode);
+      await handle.sync();
+    } catch (error) {
+      await handle.close();
+      await fs.rm(temp, { force: true });
+      throw error;
+    }
+    await handle.close();
+    try {
+      await fs.rename(temp, target);
+    } catch (error) {
+      await fs.rm(temp, { force: true });
+      throw error;
+    }
+    await syncDir(dir);
+  }
+
+  async mkdirp(hostPath: string, mode = 0o755): Promise<void> {
+    await fs.mkdir(await this.realPath(hostPath), { recursive: true, mode });
+  }
+
+  async remove(hostPath: string): Promise<void> {
+    const parent = await this.canonical(path.posix.dirname(assertHostPath(hostPath)));
+    await fs.rm(this.join(path.posix.join(parent, path.posix.basename(hostPath))), { recursive: true, force: true });
+  }
+
+  async rename(fromHostPath: string, toHostPath: string): Promise<void> {
+    const fromParent = await this.canonical(path.posix.dirname(assertHostPath(fromHostPath)));
+    const toParent = await this.canonical(path.posix.dirname(assertHostPath(toHostPath)));
+    await fs.rename(
+      this.join(path.posix.join(fromParent, path.posix.basename(fromHostPath))),
+      this.join(path.posix.join(toParent, path.posix.basename(toHostPath))),
+    );
+    await syncDir(this.join(toParent));
+  }
+
+  async symlink(target: string, hostPath: string): Promise<void> {
+    const parent = await this.canonical(path.posix.dirname(assertHostPath(hostPath)));
+    await fs.symlink(target, this.join(path.posix.join(parent, path.posix.basename(hostPath))));
+  }
+}
+
+/** fsyncs a directory so a rename in it survives a crash. */
+export async function syncDir(dir: string): Promise<void> {
+  const handle = await fs.open(dir, constants.O_RDONLY | constants.O_DIRECTORY);
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
