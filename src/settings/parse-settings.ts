@@ -134,12 +134,13 @@ export function parseSettings(input: SettingsInput): Settings {
   const installationPrefix = parseAbsolute(input, 'installationPrefix', undefined);
   const multiInstallSuffix = parseSuffix(input);
   const runtimeRaw = choice<RuntimeFlavour | 'auto'>(input, 'runtime', ['auto', ...RUNTIME_FLAVOURS]);
+  const debug = flagOrEnvBoolean(input, 'debug', false);
   const settings: Settings = {
     arch: input.arch,
     nodeName: text(lookup(input, 'nodeName')),
     shims: Object.freeze(shims),
     defaultShim,
-    debug: flagOrEnvBoolean(input, 'debug', false),
+    debug,
     installationPrefix: installationPrefix === '/' ? undefined : installationPrefix,
     multiInstallSuffix,
     installDir: `${installationPrefix === '/' ? '' : (installationPrefix ?? '')}/opt/kata${multiInstallSuffix === undefined ? '' : `-${multiInstallSuffix}`}`,
@@ -163,7 +164,7 @@ export function parseSettings(input: SettingsInput): Settings {
     readinessTimeoutMs: parseTimeout(input),
     kubeconfig: text(lookup(input, 'kubeconfig')),
     json: flagOrEnvBoolean(input, 'json', false),
-    logLevel: choice<LogLevel>(input, 'logLevel', LOG_LEVELS) ?? 'info',
+    logLevel: choice<LogLevel>(input, 'logLevel', LOG_LEVELS) ?? (debug ? 'debug' : 'info'),
     logFormat: choice<LogFormat>(input, 'logFormat', ['json', 'pretty']),
     dryRun: flagOrEnvBoolean(input, 'dryRun', false),
   };

@@ -1,0 +1,83 @@
+import { execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { assessKvm, gatherKvmFacts, type KvmFacts } from '../../src/detect/kvm.js';
+import { ioctlKvmProber } from '../../src/detect/kvm-prober.js';
+import { NodeHostFs } from '../../src/host/node-host-fs.js';
+import { makeTempRoot, type TempRoot } from '../helpers/temp-root.js';
+
+const KVM_DEVICE: KvmFacts['device'] = { kind: 'char', major: 10, minor: 232 };
+const facts = (overrides: Partial<KvmFacts>): KvmFacts => ({ device: KVM_DEVICE, modules: ['kvm', 'kvm_intel'], cpuFlags: [], probe: { ok: true, apiVersion: 12, vmCreated: true }, ...overrides });
+
+describe('assessKvm', () => {
+  it('calls KVM usable when the device is 10:232 and the kernel creates a VM, even without vmx/svm flags', () => {
+    const report = assessKvm(facts({ cpuFlags: [] }));
+    expect(report).toMatchObject({ present: true, usable: true, reason: undefined });
+    expect(report.evidence).toContain('KVM_CREATE_VM succeeded');
+  });
+
+  it.each<[string, Partial<KvmFacts>, RegExp, boolean]>([
+    ['a missing device', { device: { kind: 'missing' }, probe: undefined }, /does not exist/, false],
+    ['/dev/null bind-mounted as /dev/kvm', { device: { kind: 'char', major: 1, minor: 3 }, probe: undefined }, /character device 1:3, not the KVM device/, false],
+    ['a regular file', { device: { kind: 'other' }, probe: undefined }, /not a character device/, false],
+    ['a device that refuses ioctls', { probe: { ok: false, reason: 'KVM_GET_API_VERSION failed (errno 25)' } }, /did not answer KVM ioctls/, true],
+    ['an unexpected API version', { probe: { ok: true, apiVersion: 11, vmCreated: true } }, /API version 11/, true],
+    ['a kernel that refuses to create VMs', { probe: { ok: true, apiVersion: 12, vmCreated: false } }, /KVM_CREATE_VM failed/, true],
+  ])('calls KVM unusable with %s', (_name, overrides, reason, present) => {
+    const report = assessKvm(facts(overrides));
+    expect(report.usable).toBe(false);
+    expect(report.present).toBe(present);
+    expect(report.reason).toMatch(reason);
+  });
+});
+
+let temp: TempRoot | undefined;
+afterEach(async () => {
+  await temp?.cleanup();
+  temp = undefined;
+});
+
+function mknod(root: string, major: number, minor: number): void {
+  execFileSync('mknod', [path.join(root, 'dev/kvm'), 'c', String(major), String(minor)]);
+}
+
+describe('gatherKvmFacts over a host root', () => {
+  const isRoot = process.getuid?.() === 0;
+
+  it('finds no KVM in a host root without /dev/kvm, and says why', async () => {
+    temp = await makeTempRoot({ '/proc/cpuinfo': 'processor\t: 0\nflags\t\t: fpu vme sse2\n' });
+    const report = assessKvm(await gatherKvmFacts(new NodeHostFs(temp.root), ioctlKvmProber));
+    expect(report).toMatchObject({ present: false, usable: false });
+    expect(report.reason).toMatch(/\/dev\/kvm does not exist/);
+  });
+
+  it('reads modules and vmx/svm flags as evidence only', async () => {
+    temp = await makeTempRoot({ '/proc/cpuinfo': 'flags\t\t: fpu vmx sse2\n', '/sys/module/kvm_intel/parameters/nested': 'Y\n', '/dev/kvm': 'not a device' });
+    const found = await gatherKvmFacts(new NodeHostFs(temp.root), ioctlKvmProber);
+    expect(found.modules).toEqual(['kvm_intel']);
+    expect(found.cpuFlags).toEqual(['vmx']);
+    expect(assessKvm(found).usable).toBe(false);
+  });
+
+  it.skipIf(!isRoot || !existsSync('/dev/kvm'))('proves a real KVM device node with ioctls', async () => {
+    temp = await makeTempRoot({ '/dev': { dir: true } });
+    mknod(temp.root, 10, 232);
+    const report = assessKvm(await gatherKvmFacts(new NodeHostFs(temp.root), ioctlKvmProber));
+    expect(report.usable).toBe(true);
+    expect(report.evidence).toContain('KVM_GET_API_VERSION = 12');
+  });
+
+  it.skipIf(!isRoot)('does not mistake /dev/null for KVM', async () => {
+    temp = await makeTempRoot({ '/dev': { dir: true } });
+    mknod(temp.root, 1, 3);
+    const report = assessKvm(await gatherKvmFacts(new NodeHostFs(temp.root), ioctlKvmProber));
+    expect(report.usable).toBe(false);
+    expect(report.reason).toMatch(/1:3/);
+  });
+
+  it('has the ioctl prober refuse a device that is not KVM', async () => {
+    const probe = await ioctlKvmProber.probe('/dev/null');
+    expect(probe.ok).toBe(false);
+  });
+});
