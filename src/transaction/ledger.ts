@@ -1,0 +1,100 @@
+import { createHash } from 'node:crypto';
+import { KataDeployError } from '../core/errors.js';
+import type { HostFs } from '../host/host-fs.js';
+
+/** What a file was before our first write to it: its bytes' digest and mode, or absent. */
+export type OriginalState = { readonly kind: 'absent' } | { readonly kind: 'present'; readonly sha256: string; readonly mode: number };
+
+/** One host file we touched, with what uninstall or a rollback needs to put it back. */
+export interface LedgerFile {
+  readonly path: string;
+  readonly original: OriginalState;
+  /** sha256 of the bytes we last wrote, or undefined while a write is in flight. */
+  readonly written: string | undefined;
+  /** True for files the runtime (containerd, CRI-O) reads: changing them needs a restart. */
+  readonly runtimeReads: boolean;
+}
+
+/** Where an install or uninstall stands; a run that finds `installing` or `uninstalling` was interrupted. */
+export type LedgerPhase = 'installing' | 'installed' | 'uninstalling';
+
+/**
+ * The record of one install on this node, kept in the state dir: every file we created or changed (with
+ * a backup of the original), the runtime-config record uninstall needs, and the handlers we promised.
+ */
+export interface Ledger {
+  readonly schema: 1;
+  readonly phase: LedgerPhase;
+  readonly files: readonly LedgerFile[];
+  /** Directories we created (deepest last), removed on uninstall when empty. */
+  readonly createdDirs: readonly string[];
+  readonly handlers: readonly string[];
+  readonly runtimeConfig: unknown;
+  readonly payloadDigest: string | undefined;
+  readonly updatedAt: string;
+}
+
+export function emptyLedger(now: Date): Ledger {
+  return { schema: 1, phase: 'installing', files: [], createdDirs: [], handlers: [], runtimeConfig: undefined, payloadDigest: undefined, updatedAt: now.toISOString() };
+}
+
+export function sha256(bytes: Uint8Array): string {
+  return createHash('sha256').update(bytes).digest('hex');
+}
+
+/**
+ * Reads and writes the ledger and the content-addressed backups beside it. Backups are written (and
+ * fsynced by the atomic write) before the file they back up is touched, so a crash never loses an
+ * operator's original.
+ */
+export class LedgerStore {
+  constructor(private readonly fs: HostFs, readonly dir: string) {}
+
+  get path(): string {
+    return `${this.dir}/ledger.json`;
+  }
+
+  async read(): Promise<Ledger | undefined> {
+    const raw = await this.fs.readIfExists(this.path);
+    if (raw === undefined) return undefined;
+    let parsed: Ledger;
+    try {
+      parsed = JSON.parse(raw.toString('utf8')) as Ledger;
+    } catch (error) {
+      throw new KataDeployError('internal', `${this.path} is not valid JSON`, { hint: 'restore it from a backup or remove it after checking /var/lib/kata-deploy by hand', cause: error });
+    }
+    if (parsed.schema !== 1) throw new KataDeployError('internal', `${this.path} has unknown schema ${String(parsed.schema)}`, { hint: 'it was written by a newer kata-deploy; uninstall with that version' });
+    return parsed;
+  }
+
+  async write(ledger: Ledger): Promise<void> {
+    await this.fs.mkdirp(this.dir, 0o700);
+    await this.fs.writeFileAtomic(this.path, `${JSON.stringify(ledger, null, 2)}\n`, { mode: 0o600 });
+  }
+
+  async remove(): Promise<void> {
+    await this.fs.remove(this.dir);
+  }
+
+  backupPath(digest: string): string {
+    return `${this.dir}/backups/${digest}`;
+  }
+
+  async saveBackup(bytes: Buffer): Promise<string> {
+    const digest = sha256(bytes);
+    const target = this.backupPath(digest);
+    if (!(await this.fs.exists(target))) {
+      await this.fs.mkdirp(`${this.dir}/backups`, 0o700);
+      await this.fs.writeFileAtomic(target, bytes, { mode: 0o600 });
+    }
+    return digest;
+  }
+
+  async loadBackup(digest: string): Promise<Buffer> {
+    const bytes = await this.fs.readIfExists(this.backupPath(digest));
+    if (bytes === undefined || sha256(bytes) !== digest) {
+      throw new KataDeployError('internal', `backup ${this.backupPath(digest)} is missing or damaged`, { hint: 'the original file cannot be restored automatically; restore it from your configuration management' });
+    }
+    return bytes;
+  }
+}

@@ -1,0 +1,85 @@
+import { chmod, readdir, stat } from 'node:fs/promises';
+import path from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { systemClock } from '../../src/host/clock.js';
+import { NodeHostFs } from '../../src/host/node-host-fs.js';
+import { FileTransaction } from '../../src/transaction/file-transaction.js';
+import { emptyLedger, LedgerStore } from '../../src/transaction/ledger.js';
+import { makeTempRoot, type TempRoot } from '../helpers/temp-root.js';
+
+let temp: TempRoot | undefined;
+afterEach(async () => {
+  await temp?.cleanup();
+  temp = undefined;
+});
+
+const STATE = '/var/lib/kata-deploy/default';
+const original = Buffer.from('# operator comment\r\nversion = 2\r\n\r\n');
+
+async function setup() {
+  temp = await makeTempRoot({ '/etc/containerd/config.toml': original });
+  await chmod(path.join(temp.root, 'etc/containerd/config.toml'), 0o640);
+  const fs = new NodeHostFs(temp.root);
+  const store = new LedgerStore(fs, STATE);
+  return { fs, store, tx: new FileTransaction(fs, store, emptyLedger(new Date(0)), systemClock) };
+}
+
+describe('FileTransaction', () => {
+  it('backs up the original before writing and records what it wrote', async () => {
+    const { fs, store, tx } = await setup();
+    const written = await tx.apply([
+      { path: '/etc/containerd/config.toml', before: original, after: Buffer.from('version = 2\n# ours\n'), reason: 'add handlers' },
+      { path: '/etc/containerd/conf.d/kata.toml', before: undefined, after: Buffer.from('x = 1\n'), reason: 'drop-in' },
+    ], true);
+    expect(written).toEqual(['/etc/containerd/config.toml', '/etc/containerd/conf.d/kata.toml']);
+    const ledger = (await store.read())!;
+    expect(ledger.files.map((file) => [file.path, file.original.kind, file.written !== undefined])).toEqual([
+      ['/etc/containerd/config.toml', 'present', true],
+      ['/etc/containerd/conf.d/kata.toml', 'absent', true],
+    ]);
+    expect(ledger.createdDirs).toEqual(['/etc/containerd/conf.d']);
+    const first = ledger.files[0]!;
+    expect(first.original.kind === 'present' && (await store.loadBackup(first.original.sha256)).equals(original)).toBe(true);
+    expect(await fs.readText('/etc/containerd/config.toml')).toBe('version = 2\n# ours\n');
+  });
+
+  it('skips changes that change nothing', async () => {
+    const { store, tx } = await setup();
+    expect(await tx.apply([{ path: '/etc/containerd/config.toml', before: original, after: original, reason: 'same' }], true)).toEqual([]);
+    expect(await store.read()).toBeUndefined();
+  });
+
+  it('restores every file byte for byte with its mode, and removes what it created', async () => {
+    const { fs, tx } = await setup();
+    await tx.apply([
+      { path: '/etc/containerd/config.toml', before: original, after: Buffer.from('changed\n'), reason: 'x' },
+      { path: '/etc/containerd/conf.d/kata.toml', before: undefined, after: Buffer.from('x = 1\n'), reason: 'y' },
+    ], true);
+    await tx.apply([{ path: '/etc/containerd/config.toml', before: Buffer.from('changed\n'), after: Buffer.from('changed twice\n'), reason: 'z' }], true);
+    const result = await tx.restore();
+    expect(result).toEqual({ restored: ['/etc/containerd/conf.d/kata.toml', '/etc/containerd/config.toml'], runtimeReadsChanged: true });
+    expect((await fs.readFile('/etc/containerd/config.toml')).equals(original)).toBe(true);
+    expect((await stat(await fs.realPath('/etc/containerd/config.toml'))).mode & 0o777).toBe(0o640);
+    expect(await readdir(path.join(temp!.root, 'etc/containerd'))).toEqual(['config.toml']);
+    expect(tx.ledger.files).toEqual([]);
+  });
+
+  it('restores from the ledger alone after a crash between backup and write', async () => {
+    const { fs, store, tx } = await setup();
+    await tx.apply([{ path: '/etc/containerd/config.toml', before: original, after: Buffer.from('half\n'), reason: 'x' }], true);
+    const crashed = { ...(await store.read())!, phase: 'installing' as const };
+    const recovered = new FileTransaction(fs, store, crashed, systemClock);
+    await recovered.restore();
+    expect((await fs.readFile('/etc/containerd/config.toml')).equals(original)).toBe(true);
+  });
+
+  it('refuses to restore from a damaged backup instead of writing garbage', async () => {
+    const { fs, store, tx } = await setup();
+    await tx.apply([{ path: '/etc/containerd/config.toml', before: original, after: Buffer.from('new\n'), reason: 'x' }], true);
+    const entry = (await store.read())!.files[0]!;
+    if (entry.original.kind !== 'present') throw new Error('expected a backup');
+    await fs.writeFileAtomic(store.backupPath(entry.original.sha256), 'tampered');
+    await expect(tx.restore()).rejects.toThrow(/missing or damaged/);
+    expect(await fs.readText('/etc/containerd/config.toml')).toBe('new\n');
+  });
+});
