@@ -3,7 +3,7 @@ import type { FileChange } from '../core/file-change.js';
 import { isNoop } from '../core/file-change.js';
 import type { Clock } from '../host/clock.js';
 import type { HostFs } from '../host/host-fs.js';
-import { type Ledger, type LedgerFile, type LedgerStore, sha256 } from './ledger.js';
+import { type JournalEntry, type Ledger, type LedgerFile, type LedgerStore, type OriginalState, sha256 } from './ledger.js';
 
 /** What a restore put back, so the caller knows whether the runtime must re-read its config. */
 export interface RestoreResult {
@@ -12,9 +12,10 @@ export interface RestoreResult {
 }
 
 /**
- * Applies planned file changes while keeping the ledger true at every instant: originals are backed up
- * and recorded before the first byte is written, so a crash or a failed restart can always put every
- * file back exactly as it was.
+ * Applies planned file changes while keeping the ledger true at every instant. Before the first byte
+ * of a file is written, two states are backed up and recorded: the file as it was before kata-deploy
+ * ever touched it (for uninstall) and as it was when this run started (the journal, for rollback and
+ * crash recovery). So a crash, a failed restart or an uninstall can always put every file back.
  */
 export class FileTransaction {
   private current: Ledger;
@@ -38,23 +39,27 @@ export class FileTransaction {
     return missing;
   }
 
+  private async snapshot(hostPath: string): Promise<OriginalState> {
+    const existing = await this.fs.readIfExists(hostPath);
+    if (existing === undefined) return { kind: 'absent' };
+    const stats = await this.fs.stat(hostPath);
+    return { kind: 'present', sha256: await this.store.saveBackup(existing), mode: (stats?.mode ?? 0o644) & 0o7777 };
+  }
+
   /** Writes every non-noop change, recording originals first; `runtimeReads` marks files the runtime reads. */
   async apply(changes: readonly FileChange[], runtimeReads: boolean): Promise<string[]> {
     const todo = changes.filter((change) => !isNoop(change));
     if (todo.length === 0) return [];
     const files = [...this.current.files];
     const createdDirs = [...this.current.createdDirs];
+    const journal = [...this.current.journal];
     for (const change of todo) {
       for (const dir of await this.missingDirs(change.path)) if (!createdDirs.includes(dir)) createdDirs.push(dir);
-      if (files.some((file) => file.path === change.path)) continue;
-      const existing = await this.fs.readIfExists(change.path);
-      const stats = existing === undefined ? undefined : await this.fs.stat(change.path);
-      const original = existing === undefined
-        ? { kind: 'absent' as const }
-        : { kind: 'present' as const, sha256: await this.store.saveBackup(existing), mode: (stats?.mode ?? 0o644) & 0o7777 };
-      files.push({ path: change.path, original, written: undefined, runtimeReads });
+      const tracked = files.some((file) => file.path === change.path);
+      if (!journal.some((entry) => entry.path === change.path)) journal.push({ path: change.path, before: await this.snapshot(change.path), tracked });
+      if (!tracked) files.push({ path: change.path, original: journal.find((entry) => entry.path === change.path)!.before, written: undefined, runtimeReads });
     }
-    await this.update({ files, createdDirs });
+    await this.update({ files, createdDirs, journal });
     for (const change of todo) {
       if (change.after === undefined) await this.fs.remove(change.path);
       else {
@@ -67,34 +72,67 @@ export class FileTransaction {
     return todo.map((change) => change.path);
   }
 
-  /** Puts files back as they were before we first touched them (all of them, or those matching `which`). */
-  async restore(which: (file: LedgerFile) => boolean = () => true): Promise<RestoreResult> {
+  /** Ends the run: its changes stand, the journal is cleared. */
+  async commit(patch: Partial<Omit<Ledger, 'schema' | 'updatedAt' | 'journal'>> = {}): Promise<void> {
+    await this.update({ ...patch, journal: [] });
+  }
+
+  private async putBack(hostPath: string, state: OriginalState): Promise<boolean> {
+    const now = await this.fs.readIfExists(hostPath);
+    const same = state.kind === 'absent' ? now === undefined : now !== undefined && sha256(now) === state.sha256;
+    if (same) return false;
+    if (state.kind === 'absent') await this.fs.remove(hostPath);
+    else {
+      await this.fs.mkdirp(path.posix.dirname(hostPath));
+      await this.fs.writeFileAtomic(hostPath, await this.store.loadBackup(state.sha256), { mode: state.mode });
+    }
+    return true;
+  }
+
+  /** Undoes the run in progress (or a run that died): every journalled file back to its state at run start. */
+  async rollback(): Promise<RestoreResult> {
+    const restored: string[] = [];
+    let runtimeReadsChanged = false;
+    const journal: readonly JournalEntry[] = this.current.journal;
+    for (const entry of [...journal].reverse()) {
+      if (await this.putBack(entry.path, entry.before)) {
+        restored.push(entry.path);
+        runtimeReadsChanged ||= this.current.files.find((file) => file.path === entry.path)?.runtimeReads ?? false;
+      }
+    }
+    const untracked = new Set(journal.filter((entry) => !entry.tracked).map((entry) => entry.path));
+    await this.update({ files: this.current.files.filter((file) => !untracked.has(file.path)), journal: [] });
+    await this.removeEmptyDirs();
+    return { restored, runtimeReadsChanged };
+  }
+
+  /** Puts files back as they were before kata-deploy first touched them (all, or those matching `which`). */
+  async restoreOriginals(which: (file: LedgerFile) => boolean = () => true): Promise<RestoreResult> {
     const restored: string[] = [];
     let runtimeReadsChanged = false;
     for (const file of [...this.current.files].reverse().filter(which)) {
-      const now = await this.fs.readIfExists(file.path);
-      const same = file.original.kind === 'absent' ? now === undefined : now !== undefined && sha256(now) === file.original.sha256;
-      if (!same) {
-        if (file.original.kind === 'absent') await this.fs.remove(file.path);
-        else await this.fs.writeFileAtomic(file.path, await this.store.loadBackup(file.original.sha256), { mode: file.original.mode });
+      if (await this.putBack(file.path, file.original)) {
         restored.push(file.path);
         runtimeReadsChanged ||= file.runtimeReads;
       }
     }
-    const keep = this.current.files.filter((file) => !which(file));
-    await this.removeEmptyDirs(keep.length === 0);
-    await this.update({ files: keep });
+    await this.forget(which);
     return { restored, runtimeReadsChanged };
   }
 
-  private async removeEmptyDirs(all: boolean): Promise<void> {
-    if (!all) return;
+  /** Stops tracking files (after another planner restored them), then removes directories left empty. */
+  async forget(which: (file: LedgerFile) => boolean): Promise<void> {
+    await this.update({ files: this.current.files.filter((file) => !which(file)) });
+    await this.removeEmptyDirs();
+  }
+
+  private async removeEmptyDirs(): Promise<void> {
+    const stillUsed = (dir: string) => this.current.files.some((file) => file.path.startsWith(`${dir}/`));
     const left: string[] = [];
     for (const dir of [...this.current.createdDirs].reverse()) {
-      const entries = await this.fs.readdir(dir).catch(() => undefined);
-      if (entries === undefined) continue;
-      if (entries.length === 0) await this.fs.remove(dir);
-      else left.unshift(dir);
+      const entries = stillUsed(dir) ? undefined : await this.fs.readdir(dir).catch(() => []);
+      if (entries !== undefined && entries.length === 0) await this.fs.remove(dir);
+      else if (entries === undefined || entries.length > 0) left.unshift(dir);
     }
     await this.update({ createdDirs: left });
   }

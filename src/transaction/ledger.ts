@@ -15,6 +15,14 @@ export interface LedgerFile {
   readonly runtimeReads: boolean;
 }
 
+/** A file's state when the current run started, so a failed run can be undone to exactly that point. */
+export interface JournalEntry {
+  readonly path: string;
+  readonly before: OriginalState;
+  /** Whether the ledger already tracked the file before this run. */
+  readonly tracked: boolean;
+}
+
 /** Where an install or uninstall stands; a run that finds `installing` or `uninstalling` was interrupted. */
 export type LedgerPhase = 'installing' | 'installed' | 'uninstalling';
 
@@ -28,6 +36,8 @@ export interface Ledger {
   readonly files: readonly LedgerFile[];
   /** Directories we created (deepest last), removed on uninstall when empty. */
   readonly createdDirs: readonly string[];
+  /** Files the run in progress changed; empty between runs. A non-empty journal means a run died. */
+  readonly journal: readonly JournalEntry[];
   readonly handlers: readonly string[];
   readonly runtimeConfig: unknown;
   readonly payloadDigest: string | undefined;
@@ -35,7 +45,7 @@ export interface Ledger {
 }
 
 export function emptyLedger(now: Date): Ledger {
-  return { schema: 1, phase: 'installing', files: [], createdDirs: [], handlers: [], runtimeConfig: undefined, payloadDigest: undefined, updatedAt: now.toISOString() };
+  return { schema: 1, phase: 'installing', files: [], createdDirs: [], journal: [], handlers: [], runtimeConfig: undefined, payloadDigest: undefined, updatedAt: now.toISOString() };
 }
 
 export function sha256(bytes: Uint8Array): string {

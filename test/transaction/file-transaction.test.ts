@@ -56,7 +56,7 @@ describe('FileTransaction', () => {
       { path: '/etc/containerd/conf.d/kata.toml', before: undefined, after: Buffer.from('x = 1\n'), reason: 'y' },
     ], true);
     await tx.apply([{ path: '/etc/containerd/config.toml', before: Buffer.from('changed\n'), after: Buffer.from('changed twice\n'), reason: 'z' }], true);
-    const result = await tx.restore();
+    const result = await tx.restoreOriginals();
     expect(result).toEqual({ restored: ['/etc/containerd/conf.d/kata.toml', '/etc/containerd/config.toml'], runtimeReadsChanged: true });
     expect((await fs.readFile('/etc/containerd/config.toml')).equals(original)).toBe(true);
     expect((await stat(await fs.realPath('/etc/containerd/config.toml'))).mode & 0o777).toBe(0o640);
@@ -69,7 +69,7 @@ describe('FileTransaction', () => {
     await tx.apply([{ path: '/etc/containerd/config.toml', before: original, after: Buffer.from('half\n'), reason: 'x' }], true);
     const crashed = { ...(await store.read())!, phase: 'installing' as const };
     const recovered = new FileTransaction(fs, store, crashed, systemClock);
-    await recovered.restore();
+    await recovered.rollback();
     expect((await fs.readFile('/etc/containerd/config.toml')).equals(original)).toBe(true);
   });
 
@@ -79,7 +79,30 @@ describe('FileTransaction', () => {
     const entry = (await store.read())!.files[0]!;
     if (entry.original.kind !== 'present') throw new Error('expected a backup');
     await fs.writeFileAtomic(store.backupPath(entry.original.sha256), 'tampered');
-    await expect(tx.restore()).rejects.toThrow(/missing or damaged/);
+    await expect(tx.restoreOriginals()).rejects.toThrow(/missing or damaged/);
     expect(await fs.readText('/etc/containerd/config.toml')).toBe('new\n');
+  });
+
+  it('rolls a failed run back to where that run started, not to the original', async () => {
+    const { fs, store, tx } = await setup();
+    const v1 = Buffer.from('version = 2\n# kata v1\n');
+    await tx.apply([{ path: '/etc/containerd/config.toml', before: original, after: v1, reason: 'install' }], true);
+    await tx.apply([{ path: '/opt/kata/handlers/a.toml', before: undefined, after: Buffer.from('a'), reason: 'install' }], false);
+    await tx.commit({ phase: 'installed' });
+    await tx.apply([
+      { path: '/etc/containerd/config.toml', before: v1, after: Buffer.from('version = 2\n# kata v2\n'), reason: 'upgrade' },
+      { path: '/opt/kata/handlers/b.toml', before: undefined, after: Buffer.from('b'), reason: 'upgrade' },
+    ], true);
+    const result = await tx.rollback();
+    expect(result.runtimeReadsChanged).toBe(true);
+    expect((await fs.readFile('/etc/containerd/config.toml')).equals(v1)).toBe(true);
+    expect(await fs.exists('/opt/kata/handlers/b.toml')).toBe(false);
+    expect(await fs.readText('/opt/kata/handlers/a.toml')).toBe('a');
+    const ledger = (await store.read())!;
+    expect(ledger.journal).toEqual([]);
+    expect(ledger.files.map((file) => file.path)).toEqual(['/etc/containerd/config.toml', '/opt/kata/handlers/a.toml']);
+    await tx.restoreOriginals();
+    expect((await fs.readFile('/etc/containerd/config.toml')).equals(original)).toBe(true);
+    expect(await fs.exists('/opt')).toBe(false);
   });
 });

@@ -1,0 +1,22 @@
+import type { HandlerSpec } from '../core/handlers.js';
+import type { Clock } from '../host/clock.js';
+import type { HostFs } from '../host/host-fs.js';
+import type { Logger } from '../host/logger.js';
+import type { Settings } from '../settings/settings.js';
+import type { KataConfigPart, PayloadPart, RuntimeConfigPart, RuntimeControl } from './parts.js';
+
+/** Everything a transaction needs, passed down explicitly: settings, ports and the parts it sequences. */
+export interface TransactionContext {
+  readonly settings: Settings;
+  readonly handlers: readonly HandlerSpec[];
+  readonly fs: HostFs;
+  readonly clock: Clock;
+  readonly log: Logger;
+  readonly payload: PayloadPart;
+  readonly kataConfig: KataConfigPart;
+  readonly runtimeConfig: RuntimeConfigPart;
+  /** undefined when nothing runs that we could restart or ask (e.g. `--restart none`). */
+  readonly control: RuntimeControl | undefined;
+  /** How long to wait for the host lock held by another run. */
+  readonly lockTimeoutMs?: number;
+}

@@ -1,0 +1,90 @@
+import { KataDeployError } from '../core/errors.js';
+import type { FileChange } from '../core/file-change.js';
+import { isNoop } from '../core/file-change.js';
+import { HOST_LOCK_PATH, stateDir } from '../core/paths.js';
+import type { TransactionContext } from './context.js';
+import { FileTransaction } from './file-transaction.js';
+import { acquireHostLock } from './host-lock.js';
+import { emptyLedger, LedgerStore } from './ledger.js';
+import type { Readiness } from './parts.js';
+import { decideRestart, type RestartDecision } from './restart-decision.js';
+import { restartAndConfirm } from './restart-and-confirm.js';
+
+/** What install did (or, with --dry-run, would do), for logs, `--json` and the daemon. */
+export interface InstallResult {
+  readonly dryRun: boolean;
+  readonly handlers: readonly string[];
+  readonly payload: { readonly digest: string; readonly changed: boolean };
+  readonly changes: readonly FileChange[];
+  readonly restart: RestartDecision & { readonly performed: boolean };
+  readonly readiness: Readiness | undefined;
+  readonly recovered: boolean;
+}
+
+async function missingLive(ctx: TransactionContext, wanted: readonly string[]): Promise<string[] | undefined> {
+  if (ctx.control === undefined || ctx.settings.restart === 'none') return undefined;
+  const live = await ctx.control.liveHandlers().catch(() => undefined);
+  return live === undefined ? [...wanted] : wanted.filter((name) => !live.includes(name));
+}
+
+/**
+ * Installs Kata on the node as one transaction: gather and validate everything first (payload staged
+ * out of sight, configs accepted by the host's containerd), then write with every change journalled,
+ * restart only if the runtime's files changed, prove the handlers live, and roll back otherwise.
+ */
+export async function install(ctx: TransactionContext): Promise<InstallResult> {
+  const { fs, log, settings } = ctx;
+  const lock = await acquireHostLock(fs, HOST_LOCK_PATH, ctx.lockTimeoutMs ?? 600_000, ctx.clock, log);
+  try {
+    const store = new LedgerStore(fs, stateDir(settings));
+    const previous = await store.read();
+    const tx = new FileTransaction(fs, store, previous ?? emptyLedger(new Date(ctx.clock.now())), ctx.clock);
+    let recoveredRuntimeFiles = false;
+    const recovered = previous !== undefined && previous.journal.length > 0;
+    if (recovered && !settings.dryRun) {
+      log.warn({ phase: previous.phase, files: previous.journal.map((entry) => entry.path) }, 'a previous run was interrupted; rolling its changes back first');
+      recoveredRuntimeFiles = (await tx.rollback()).runtimeReadsChanged;
+    }
+    const wanted = ctx.handlers.map((handler) => handler.name);
+    const staged = await ctx.payload.stage();
+    let committed = false;
+    try {
+      const kataChanges = await ctx.kataConfig.plan(ctx.handlers, staged.readPristine);
+      const runtimePlan = await ctx.runtimeConfig.plan(ctx.handlers, tx.ledger.runtimeConfig);
+      const runtimeChanged = runtimePlan.changes.filter((change) => !isNoop(change)).map((change) => change.path);
+      const decision = decideRestart({
+        mode: settings.restart,
+        runtimeRestarts: ctx.control?.restarts ?? false,
+        changedRuntimeFiles: runtimeChanged,
+        recoveredRuntimeFiles,
+        missingLiveHandlers: runtimeChanged.length > 0 ? undefined : await missingLive(ctx, [...wanted, 'runc']),
+      });
+      const changes = [...kataChanges, ...runtimePlan.changes].filter((change) => !isNoop(change));
+      if (settings.dryRun) {
+        return { dryRun: true, handlers: wanted, payload: { digest: staged.digest, changed: !staged.unchanged }, changes, restart: { ...decision, performed: false }, readiness: undefined, recovered };
+      }
+      await tx.update({ phase: 'installing' });
+      const firstInstall = previous === undefined || previous.payloadDigest === undefined;
+      const payloadResult = await ctx.payload.commit(staged);
+      committed = true;
+      await tx.apply(kataChanges, false);
+      await tx.apply(runtimePlan.changes, true);
+      let readiness: Readiness | undefined;
+      if (decision.restart || !('skipReadiness' in decision && decision.skipReadiness)) {
+        readiness = await restartAndConfirm(ctx, tx, decision.restart, [...wanted, 'runc'], async () => {
+          if (firstInstall && payloadResult.changed) await ctx.payload.remove();
+        });
+      }
+      await tx.commit({ phase: 'installed', handlers: wanted, runtimeConfig: runtimePlan.record, payloadDigest: staged.digest });
+      log.info({ handlers: wanted, restarted: decision.restart }, 'Kata is installed');
+      return { dryRun: false, handlers: wanted, payload: { digest: staged.digest, changed: payloadResult.changed }, changes, restart: { ...decision, performed: decision.restart }, readiness, recovered };
+    } finally {
+      if (!committed) await ctx.payload.discard(staged);
+    }
+  } catch (error) {
+    if (error instanceof KataDeployError) throw error;
+    throw new KataDeployError('internal', `install failed: ${(error as Error).message}`, { cause: error });
+  } finally {
+    lock.release();
+  }
+}

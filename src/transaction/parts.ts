@@ -1,0 +1,47 @@
+import type { FileChange } from '../core/file-change.js';
+import type { HandlerSpec } from '../core/handlers.js';
+
+/** A payload unpacked out of sight, ready to be switched into place (or thrown away). */
+export interface StagedPayloadHandle {
+  /** True when the same payload is already installed intact: nothing was staged, nothing will be written. */
+  readonly unchanged: boolean;
+  readonly digest: string;
+  /** Reads a file of the payload by its path relative to the install dir (staged or installed tree). */
+  readPristine(relPath: string): Promise<Buffer | undefined>;
+}
+
+/** The payload's part in a transaction: stage (validate), commit (switch), discard, remove. */
+export interface PayloadPart {
+  installedDigest(): Promise<string | undefined>;
+  stage(): Promise<StagedPayloadHandle>;
+  commit(staged: StagedPayloadHandle): Promise<{ changed: boolean }>;
+  discard(staged: StagedPayloadHandle): Promise<void>;
+  remove(): Promise<{ removed: number }>;
+}
+
+/** The per-handler Kata configuration files (ours entirely), planned from the payload's pristine configs. */
+export interface KataConfigPart {
+  plan(handlers: readonly HandlerSpec[], readPristine: StagedPayloadHandle['readPristine']): Promise<FileChange[]>;
+}
+
+/** The runtime's config (containerd or CRI-O): planned against the host's files and validated before writing. */
+export interface RuntimeConfigPart {
+  plan(handlers: readonly HandlerSpec[], previousRecord: unknown): Promise<{ changes: FileChange[]; record: unknown }>;
+  planRemoval(record: unknown): Promise<FileChange[]>;
+}
+
+/** The answer of a readiness wait: the handlers are served, or why not. */
+export type Readiness = { readonly ready: true; readonly elapsedMs: number } | { readonly ready: false; readonly reason: string };
+
+/** Makes the runtime re-read its config and reports whether it serves the handlers. */
+export interface RuntimeControl {
+  /** e.g. "systemd unit containerd.service over /run/systemd/private". */
+  readonly description: string;
+  /** Whether this runtime is restarted by us at all (k0s reloads drop-ins by itself). */
+  readonly restarts: boolean;
+  /** Restarts (or signals) the runtime; throws KataDeployError('restart-failed') with the unit's state. */
+  restart(): Promise<void>;
+  /** The handlers the live runtime serves, or undefined when it does not answer. */
+  liveHandlers(): Promise<readonly string[] | undefined>;
+  waitForHandlers(handlers: readonly string[], deadlineMs: number): Promise<Readiness>;
+}

@@ -1,0 +1,66 @@
+import { KataDeployError } from '../core/errors.js';
+import { isNoop } from '../core/file-change.js';
+import { HOST_LOCK_PATH, stateDir } from '../core/paths.js';
+import type { TransactionContext } from './context.js';
+import { FileTransaction } from './file-transaction.js';
+import { acquireHostLock } from './host-lock.js';
+import { LedgerStore } from './ledger.js';
+import type { Readiness } from './parts.js';
+import { restartAndConfirm } from './restart-and-confirm.js';
+
+/** What uninstall did; `nothingInstalled` when there was no ledger (a no-op, exit 0). */
+export interface UninstallResult {
+  readonly nothingInstalled: boolean;
+  readonly restoredFiles: readonly string[];
+  readonly removedPayloadFiles: number;
+  readonly restarted: boolean;
+  readonly readiness: Readiness | undefined;
+}
+
+/**
+ * The exact inverse of install, driven by the ledger: the runtime config goes back to the operator's
+ * bytes (or, if they edited it since, loses only our keys), the runtime restarts only if its files
+ * changed, then our Kata configs, payload and state go. Running it twice is a no-op.
+ */
+export async function uninstall(ctx: TransactionContext): Promise<UninstallResult> {
+  const { fs, log, settings } = ctx;
+  const lock = await acquireHostLock(fs, HOST_LOCK_PATH, ctx.lockTimeoutMs ?? 600_000, ctx.clock, log);
+  try {
+    const store = new LedgerStore(fs, stateDir(settings));
+    const ledger = await store.read();
+    if (ledger === undefined) {
+      log.info('nothing to uninstall: no kata-deploy ledger on this node');
+      return { nothingInstalled: true, restoredFiles: [], removedPayloadFiles: 0, restarted: false, readiness: undefined };
+    }
+    const tx = new FileTransaction(fs, store, ledger, ctx.clock);
+    let runtimeTouched = false;
+    if (ledger.journal.length > 0) {
+      log.warn({ phase: ledger.phase }, 'a previous run was interrupted; rolling its changes back first');
+      runtimeTouched = (await tx.rollback()).runtimeReadsChanged;
+    }
+    await tx.update({ phase: 'uninstalling' });
+    const removal = ledger.runtimeConfig === undefined ? [] : await ctx.runtimeConfig.planRemoval(ledger.runtimeConfig);
+    const changed = await tx.apply(removal, true);
+    const restart = (changed.length > 0 || runtimeTouched) && settings.restart !== 'none' && (ctx.control?.restarts ?? false);
+    let readiness: Readiness | undefined;
+    if (ctx.control !== undefined && settings.restart !== 'none' && (changed.length > 0 || runtimeTouched)) {
+      readiness = await restartAndConfirm(ctx, tx, restart, ['runc'], async () => undefined);
+      const live = await ctx.control.liveHandlers();
+      const left = (live ?? []).filter((name) => ledger.handlers.includes(name));
+      if (left.length > 0) log.warn({ handlers: left }, 'the runtime still serves handlers we removed');
+    }
+    await tx.commit();
+    const runtimeFiles = new Set(removal.filter((change) => !isNoop(change)).map((change) => change.path));
+    await tx.forget((file) => file.runtimeReads);
+    const restored = await tx.restoreOriginals();
+    const { removed } = await ctx.payload.remove();
+    await store.remove();
+    log.info({ restarted: restart, removedPayloadFiles: removed }, 'Kata is uninstalled');
+    return { nothingInstalled: false, restoredFiles: [...runtimeFiles, ...restored.restored], removedPayloadFiles: removed, restarted: restart, readiness };
+  } catch (error) {
+    if (error instanceof KataDeployError) throw error;
+    throw new KataDeployError('internal', `uninstall failed: ${(error as Error).message}`, { cause: error });
+  } finally {
+    lock.release();
+  }
+}
