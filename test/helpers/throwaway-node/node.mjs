@@ -38,7 +38,7 @@ export async function startThrowawayNode({ containerd, config, refuseKata = fals
   const stateDir = mkdtempSync(path.join(tmpdir(), 'kata-throwaway-node-'));
   const cgroupName = path.basename(stateDir);
   const created = tmpfs.filter((dir) => !existsSync(dir));
-  const spec = { stateDir, containerd, config, tmpfs, refuseKata, cgroupName };
+  const spec = { stateDir, containerd: path.resolve(containerd), config, tmpfs, refuseKata, cgroupName };
   const child = spawn('unshare', ['--mount', '--propagation', 'private', '--', process.execPath, AGENT, JSON.stringify(spec)], { stdio: ['pipe', 'pipe', 'inherit'] });
   const lines = readline.createInterface({ input: child.stdout });
   const waiting = new Map();
