@@ -138,9 +138,9 @@ function stop() {
   return stopping;
 }
 
-function run({ argv, env: extraEnv, timeoutMs, input }) {
+function run({ argv, env: extraEnv, timeoutMs, input, cwd }) {
   return new Promise((resolve) => {
-    const child = spawn(argv[0], argv.slice(1), { env: { ...env, ...extraEnv }, stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn(argv[0], argv.slice(1), { cwd, env: { ...env, ...extraEnv }, stdio: ['pipe', 'pipe', 'pipe'] });
     children.add(child);
     let stdout = '';
     let stderr = '';

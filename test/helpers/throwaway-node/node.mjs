@@ -104,6 +104,8 @@ export async function startThrowawayNode({ containerd, config, refuseKata = fals
     /** How many times the daemon has started since the node came up (1 right after start). */
     containerdStarts: () => request('starts'),
     containerdLog: () => request('log'),
+    /** What the agent sees when the test process dies: it must clean up on its own. For tests of this helper. */
+    closeStdin: () => child.stdin.end(),
     killNow() {
       child.kill('SIGKILL');
       cleanupOutside();
