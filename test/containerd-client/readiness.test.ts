@@ -60,7 +60,7 @@ for (const testCase of containerdCases()) {
     });
 
     it('reports a failed CRI plugin with its init error although containerd still answers Version', async () => {
-      await restartWith(criBreakingConfig(testCase.label));
+      await restartWith(criBreakingConfig(testCase.major));
       try {
         expect((await containerdVersion(node.containerdSocket)).version).not.toBe('');
         const { log, lines } = capturingLogger();

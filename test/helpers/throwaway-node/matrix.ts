@@ -1,9 +1,11 @@
 import { containerdBinaries } from '../containerd-binaries.js';
 import { throwawayNodeUnsupported } from './node.mjs';
 
-/** A containerd the real-node tests run against: 1.6 (Debian 12) and 2.x (sid, via scripts/ci). */
+/** A containerd the real-node tests run against: 1.6 (Debian 12), 1.7 and 2.x (trixie, sid via scripts/ci). */
 export interface ContainerdCase {
   readonly label: string;
+  /** 1 for 1.6/1.7 (imports replace whole plugin sections), 2 for 2.x (deep merge, CRI split in plugins). */
+  readonly major: 1 | 2;
   readonly binary: string | undefined;
   /** Why this case cannot run here (printed in the skipped suite's name), or undefined. */
   readonly missing: string | undefined;
@@ -11,15 +13,16 @@ export interface ContainerdCase {
 
 const nodeMissing = throwawayNodeUnsupported();
 
-/** The two containerd generations whose CRI layouts differ; each says what is missing to run it. */
+/** containerd 1.6 (Debian 12), 1.7 and 2.x (their CRI layouts differ); each says what is missing to run it. */
 export function containerdCases(): ContainerdCase[] {
   const binaries = containerdBinaries();
   const pick = (label: string, prefix: string, hint: string): ContainerdCase => {
     const binary = binaries.find((candidate) => candidate.version.startsWith(prefix))?.path;
-    return { label, binary, missing: nodeMissing ?? (binary === undefined ? hint : undefined) };
+    return { label, major: prefix.startsWith('1.') ? 1 : 2, binary, missing: nodeMissing ?? (binary === undefined ? hint : undefined) };
   };
   return [
     pick('containerd 1.6', '1.6.', 'needs /usr/bin/containerd 1.6 (apt-get install -y containerd runc)'),
+    pick('containerd 1.7', '1.7.', 'needs containerd 1.7 (bash scripts/ci/containerd-binaries.sh)'),
     pick('containerd 2.x', '2.', 'needs containerd 2.x (bash scripts/ci/containerd-binaries.sh)'),
   ];
 }
@@ -39,8 +42,8 @@ export const WITH_KATA = `${RUNC_ONLY}[plugins."io.containerd.grpc.v1.cri".conta
  * A config that containerd starts with but whose CRI plugin fails. 1.6/1.7 replace the default runtime
  * map, so a map without runc is enough; 2.x deep-merges runc back in, so name a missing default.
  */
-export function criBreakingConfig(label: string): string {
-  return label.includes('1.6')
+export function criBreakingConfig(major: 1 | 2): string {
+  return major === 1
     ? `version = 2
 [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.kata-qemu]
   runtime_type = "io.containerd.kata-qemu.v2"
