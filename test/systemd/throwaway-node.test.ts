@@ -68,4 +68,15 @@ describe.skipIf(oldest!.missing !== undefined)(`the throwaway node${oldest!.miss
     expect(existsSync(`/proc/${agent}`)).toBe(false);
     await node.stop();
   });
+
+  it('still kills systemd and containerd when its agent was killed outright', async () => {
+    const node = await startThrowawayNode({ containerd: oldest!.binary!, config: RUNC_ONLY });
+    const show = await node.run(['systemctl', '--user', 'show', '-p', 'MainPID', '--value', 'containerd.service']);
+    const mainPid = show.stdout.trim();
+    process.kill(node.pid, 'SIGKILL');
+    await node.stop();
+    for (let tries = 0; tries < 200 && existsSync(`/proc/${mainPid}`); tries++) await new Promise((resolve) => setTimeout(resolve, 25));
+    expect(existsSync(`/proc/${mainPid}`)).toBe(false);
+    expect(processesUnder(node.stateDir)).toEqual([]);
+  });
 });

@@ -40,6 +40,9 @@ export async function startThrowawayNode({ containerd, config, refuseKata = fals
   const created = tmpfs.filter((dir) => !existsSync(dir));
   const spec = { stateDir, containerd: path.resolve(containerd), config, tmpfs, refuseKata, cgroupName };
   const child = spawn('unshare', ['--mount', '--propagation', 'private', '--', process.execPath, AGENT, JSON.stringify(spec)], { stdio: ['pipe', 'pipe', 'inherit'] });
+  // A write racing the agent's death must not crash the test process.
+  child.stdin.on('error', () => undefined);
+  const alive = () => child.exitCode === null && child.signalCode === null;
   const lines = readline.createInterface({ input: child.stdout });
   const waiting = new Map();
   let nextId = 0;
@@ -60,7 +63,7 @@ export async function startThrowawayNode({ containerd, config, refuseKata = fals
 
   const request = (op, args = {}) =>
     new Promise((resolve, reject) => {
-      if (child.exitCode !== null) return reject(new Error('throwaway node is stopped'));
+      if (!alive()) return reject(new Error('throwaway node is stopped'));
       nextId += 1;
       waiting.set(nextId, (message) => (message.ok ? resolve(message.result) : reject(new Error(message.error))));
       child.stdin.write(`${JSON.stringify({ id: nextId, op, ...args })}\n`);
@@ -112,11 +115,11 @@ export async function startThrowawayNode({ containerd, config, refuseKata = fals
     },
     async stop() {
       live.delete(node);
-      if (child.exitCode === null) {
-        await Promise.race([request('stop').catch(() => undefined), new Promise((resolve) => setTimeout(resolve, 10_000))]);
-        if (child.exitCode === null) child.kill('SIGKILL');
-        await exited;
+      if (alive()) {
+        await Promise.race([request('stop').catch(() => undefined), exited, new Promise((resolve) => setTimeout(resolve, 10_000))]);
+        if (alive()) child.kill('SIGKILL');
       }
+      await exited;
       cleanupOutside();
     },
   };
