@@ -86,14 +86,18 @@ for (const testCase of containerdCases()) {
 
     it('sends a signal to the main process of a unit (how CRI-O is told to reload)', async () => {
       const marker = path.join(node.stateDir, 'hup-received');
-      addUnit('hup.service', `[Service]\nExecStart=/bin/sh -c 'trap "echo hup >> ${marker}" HUP; while :; do sleep 0.05; done'\n`);
+      const armed = path.join(node.stateDir, 'hup-armed');
+      addUnit('hup.service', `[Service]\nExecStart=/bin/sh -c 'trap "echo hup >> ${marker}" HUP; touch ${armed}; while :; do sleep 0.05; done'\n`);
       await systemd.reload();
       expect((await systemd.restartUnit('hup.service', 20_000)).result).toBe('done');
-      for (let tries = 0; tries < 100 && !existsSync(marker); tries++) {
-        await systemd.signalUnit('hup.service', 1);
-        await new Promise((resolve) => setTimeout(resolve, 50));
-      }
-      expect(readFileSync(marker, 'utf8')).toContain('hup');
+      const eventually = async (file: string) => {
+        for (let tries = 0; tries < 200 && !existsSync(file); tries++) await new Promise((resolve) => setTimeout(resolve, 25));
+      };
+      await eventually(armed);
+      await systemd.signalUnit('hup.service', 1);
+      await eventually(marker);
+      expect(readFileSync(marker, 'utf8')).toBe('hup\n');
+      expect((await systemd.unitState('hup.service')).activeState).toBe('active');
     });
 
     it('raises restart-failed naming the unit when systemd refuses the job', async () => {
