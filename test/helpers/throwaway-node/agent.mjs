@@ -146,6 +146,8 @@ function run({ argv, env: extraEnv, timeoutMs, input, cwd }) {
     let stderr = '';
     child.stdout.on('data', (chunk) => (stdout += chunk));
     child.stderr.on('data', (chunk) => (stderr += chunk));
+    // A command that exits without reading its stdin (cat, systemctl) makes this write fail with EPIPE.
+    child.stdin.on('error', () => undefined);
     child.stdin.end(input ?? '');
     const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs ?? 120_000);
     child.on('error', (error) => (stderr += String(error)));
@@ -184,6 +186,10 @@ const handlers = {
 };
 
 process.on('SIGTERM', () => void stop().then(() => process.exit(0)));
+process.on('uncaughtException', (error) => {
+  process.stderr.write(`throwaway node agent: ${error.stack ?? error}\n`);
+  void stop().then(() => process.exit(1));
+});
 try {
   const socket = await startNode();
   reply({ ready: true, systemdSocket: socket, runtimeDir });
