@@ -21,9 +21,15 @@ export async function connectSystemd(realSocketPath: string, log: Logger): Promi
   } catch (error) {
     throw socketError(realSocketPath, error);
   }
-  await managerCall(connection, 'Subscribe', [], 'subscribe to job signals');
   log.debug({ socket: realSocketPath }, 'connected to systemd');
-  return new SystemdClient(connection, log);
+  return systemdOverConnection(connection, log);
+}
+
+/** The port over an already authenticated connection: subscribes to job signals first. */
+export async function systemdOverConnection(connection: DBusConnection, log: Logger): Promise<SystemdPort> {
+  const client = new SystemdClient(connection, log);
+  await managerCall(connection, 'Subscribe', [], 'subscribe to job signals');
+  return client;
 }
 
 function socketError(socketPath: string, error: unknown): KataDeployError {
