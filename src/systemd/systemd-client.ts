@@ -46,9 +46,9 @@ function socketError(socketPath: string, error: unknown): KataDeployError {
   });
 }
 
-async function managerCall(connection: DBusConnection, member: string, args: readonly (string | number)[], what: string): Promise<DBusValue[]> {
+async function managerCall(connection: DBusConnection, member: string, args: readonly (string | number)[], what: string, timeoutMs?: number): Promise<DBusValue[]> {
   try {
-    return await connection.call({ ...MANAGER, member, args: encodeArgs(args) });
+    return await connection.call({ ...MANAGER, member, args: encodeArgs(args) }, timeoutMs);
   } catch (error) {
     const detail = error instanceof DBusError ? `${error.errorName}: ${error.message}` : String(error);
     throw new KataDeployError('restart-failed', `systemd could not ${what}: ${detail}`, {
@@ -87,7 +87,8 @@ class SystemdClient implements SystemdPort {
   }
 
   async reload(): Promise<void> {
-    await managerCall(this.connection, 'Reload', [], 'reload its unit files (daemon-reload)');
+    // systemd answers Reload only once every unit file is re-read: seconds on a host with many units.
+    await managerCall(this.connection, 'Reload', [], 'reload its unit files (daemon-reload)', 120_000);
   }
 
   async restartUnit(unit: string, deadlineMs: number): Promise<RestartOutcome> {
