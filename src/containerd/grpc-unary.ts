@@ -9,6 +9,7 @@ export class GrpcError extends Error {
   }
 }
 
+/** Per-call deadline and, for namespaced containerd services, the containerd namespace header. */
 export interface UnaryOptions {
   readonly timeoutMs?: number;
   readonly namespace?: string;

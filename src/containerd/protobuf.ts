@@ -83,3 +83,9 @@ export function encodeString(field: number, value: string): Buffer {
   const bytes = Buffer.from(value, 'utf8');
   return Buffer.concat([varint((field << 3) | 2), varint(bytes.length), bytes]);
 }
+
+/** The first varint in a field (bools, enums, int32s), or 0 as protobuf's default. */
+export function varintField(fields: readonly ProtoField[], field: number): number {
+  const found = fields.find((candidate) => candidate.field === field && candidate.wire === 0);
+  return found === undefined ? 0 : Number(found.value);
+}
