@@ -63,6 +63,7 @@ export async function install(ctx: TransactionContext): Promise<InstallResult> {
       if (settings.dryRun) {
         return { dryRun: true, handlers: wanted, payload: { digest: staged.digest, changed: !staged.unchanged }, changes, restart: { ...decision, performed: false }, readiness: undefined, recovered };
       }
+      if (decision.restart) await ctx.control?.preflight();
       await tx.update({ phase: 'installing' });
       const firstInstall = previous === undefined || previous.payloadDigest === undefined;
       const payloadResult = await ctx.payload.commit(staged);

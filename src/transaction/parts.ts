@@ -39,6 +39,8 @@ export interface RuntimeControl {
   readonly description: string;
   /** Whether this runtime is restarted by us at all (k0s reloads drop-ins by itself). */
   readonly restarts: boolean;
+  /** Checks, before anything is written, that a restart could be carried out (e.g. systemd's socket exists). */
+  preflight(): Promise<void>;
   /** Restarts (or signals) the runtime; throws KataDeployError('restart-failed') with the unit's state. */
   restart(): Promise<void>;
   /** The handlers the live runtime serves, or undefined when it does not answer. */

@@ -1,0 +1,77 @@
+import { KataDeployError } from '../core/errors.js';
+import { FLAVOUR_LAYOUTS } from '../core/flavours.js';
+import { socketProbe, waitForHandlers } from '../containerd/readiness.js';
+import { criStatus } from '../containerd/cri-status.js';
+import type { Clock } from '../host/clock.js';
+import type { HostFs } from '../host/host-fs.js';
+import type { Logger } from '../host/logger.js';
+import type { RuntimeFlavour } from '../settings/settings.js';
+import { connectSystemd } from '../systemd/systemd-client.js';
+import { restartFailure } from '../systemd/restart-outcome.js';
+import type { Readiness, RuntimeControl } from '../transaction/parts.js';
+
+export interface RuntimeControlOptions {
+  readonly flavour: RuntimeFlavour;
+  readonly unit: string | undefined;
+  /** Host path of the runtime's socket. */
+  readonly socket: string;
+  /** Host path of systemd's private socket. */
+  readonly systemdSocket: string;
+  readonly restartDeadlineMs: number;
+}
+
+const SIGHUP = 1;
+
+/**
+ * Restarts the runtime through systemd's private D-Bus socket (CRI-O gets SIGHUP, k0s nothing: it
+ * reloads its drop-ins) and asks the runtime's own socket whether it serves the handlers.
+ */
+export function runtimeControl(options: RuntimeControlOptions, fs: HostFs, clock: Clock, log: Logger): RuntimeControl {
+  const layout = FLAVOUR_LAYOUTS[options.flavour];
+  const unit = options.unit ?? layout.unit;
+  const restarts = unit !== undefined && layout.strategy !== 'k0s-drop-in';
+  const realSocket = () => fs.realPath(options.socket);
+  return {
+    description: `${unit === undefined ? options.flavour : `systemd unit ${unit}`} via ${options.systemdSocket}, runtime socket ${options.socket}`,
+    restarts,
+    async preflight() {
+      if (restarts) await assertSystemdReachable(fs, options.systemdSocket);
+    },
+    async restart() {
+      if (!restarts || unit === undefined) return;
+      const systemd = await connectSystemd(await fs.realPath(options.systemdSocket), log);
+      try {
+        if (layout.strategy === 'crio-drop-in') {
+          await systemd.signalUnit(unit, SIGHUP);
+          return;
+        }
+        const outcome = await systemd.restartUnit(unit, options.restartDeadlineMs);
+        const failure = restartFailure(outcome);
+        if (failure !== undefined) throw failure;
+      } finally {
+        systemd.close();
+      }
+    },
+    async liveHandlers() {
+      try {
+        return (await criStatus(await realSocket(), 3000)).handlers;
+      } catch {
+        return undefined;
+      }
+    },
+    async waitForHandlers(handlers, deadlineMs): Promise<Readiness> {
+      const result = await waitForHandlers(socketProbe(await realSocket()), handlers, deadlineMs, clock, log);
+      return result.ready ? { ready: true, elapsedMs: result.elapsedMs } : { ready: false, reason: result.reason };
+    },
+  };
+}
+
+/** Refuses early, before anything is written, when a restart is required but systemd cannot be reached. */
+export async function assertSystemdReachable(fs: HostFs, systemdSocket: string): Promise<void> {
+  const stats = await fs.stat(systemdSocket);
+  if (stats === undefined || !stats.isSocket()) {
+    throw new KataDeployError('restart-failed', `systemd socket ${systemdSocket} does not exist under the host root`, {
+      hint: 'mount /run/systemd/private into the pod (or pass --systemd-socket), or use --restart none and restart the runtime yourself',
+    });
+  }
+}
