@@ -95,3 +95,17 @@ export function decideRelease(labels: Labels, mark: string): LabelDecision & { r
   if (Object.keys(changes).length === 0) return { kind: 'unchanged', reason, verdict };
   return { kind: 'write', changes, reason, verdict };
 }
+
+/**
+ * Before an uninstall takes the host apart: our mark goes to `false` so our RuntimeClasses stop
+ * admitting pods here, and the shared label too unless another finished install still serves Kata.
+ * Keys stay, so a failed uninstall leaves the node findable by the next one.
+ */
+export function decideDemote(labels: Labels, mark: string): LabelDecision {
+  const changes: Record<string, string> = {};
+  if (labels[mark] !== undefined && labels[mark] !== PENDING) changes[mark] = PENDING;
+  const shared = labels[KATA_RUNTIME_LABEL];
+  if (shared !== undefined && shared !== PENDING && sharedLabelAfter(labels, mark) !== 'keep') changes[KATA_RUNTIME_LABEL] = PENDING;
+  if (Object.keys(changes).length === 0) return { kind: 'unchanged', reason: 'nothing to take out of service' };
+  return { kind: 'write', changes, reason: 'take the node out of service before uninstalling' };
+}

@@ -1,7 +1,7 @@
 import type { V1Node } from '@kubernetes/client-node';
 import type { Logger } from '../host/logger.js';
 import type { KubePort } from './kube-port.js';
-import { decideClaim, decideReady, decideRelease, markLabel, type LabelDecision, type Labels } from './labels.js';
+import { decideClaim, decideDemote, decideReady, decideRelease, markLabel, type LabelDecision, type Labels } from './labels.js';
 import { rewriteNode, type NodeWrite, type RewriteResult } from './node-writer.js';
 import { decideTaints } from './taints.js';
 
@@ -32,9 +32,18 @@ export function claimNode(target: NodeTarget): Promise<RewriteResult> {
   return rewriteNode(target.kube, target.nodeName, (node) => asWrite(decideClaim(labelsOf(node), target.mark)), target.log);
 }
 
-/** After readiness: both labels `true`. */
-export function labelReady(target: NodeTarget): Promise<RewriteResult> {
-  return rewriteNode(target.kube, target.nodeName, (node) => asWrite(decideReady(labelsOf(node), target.mark)), target.log);
+/**
+ * After readiness: both labels `true`. `start` may be the node the claim returned: the write is still
+ * guarded by its resourceVersion, so a node that changed meanwhile costs one re-read, and an unchanged
+ * one saves a request per node.
+ */
+export function labelReady(target: NodeTarget, start?: V1Node): Promise<RewriteResult> {
+  return rewriteNode(target.kube, target.nodeName, (node) => asWrite(decideReady(labelsOf(node), target.mark)), target.log, start);
+}
+
+/** Before an uninstall: stop admitting pods on our account (see decideDemote). */
+export function demoteNode(target: NodeTarget, start?: V1Node): Promise<RewriteResult> {
+  return rewriteNode(target.kube, target.nodeName, (node) => asWrite(decideDemote(labelsOf(node), target.mark)), target.log, start);
 }
 
 /** After an uninstall: our mark goes; the shared label is kept, demoted or removed (see decideRelease). */
