@@ -60,7 +60,8 @@ describe('daemonset.yaml', () => {
     expect(pod.terminationGracePeriodSeconds).toBeGreaterThanOrEqual(120);
     expect(container.env.find((e: Obj) => e.name === 'NODE_NAME').valueFrom.fieldRef.fieldPath).toBe('spec.nodeName');
     expect(container.env.find((e: Obj) => e.name === 'HOST_ROOT').value).toBe('/host');
-    expect(container.args).toEqual(['daemon']);
+    expect(container.args).toBeUndefined();
+    expect(readFileSync(new URL('../../Dockerfile', import.meta.url), 'utf8')).toContain('ENTRYPOINT ["kata-deploy", "daemon"]');
     expect(daemonSet.spec.updateStrategy).toEqual({ type: 'RollingUpdate', rollingUpdate: { maxUnavailable: 1 } });
   });
 
