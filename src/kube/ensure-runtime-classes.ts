@@ -42,14 +42,17 @@ export async function readGuestSizes(fs: HostFs, settings: Pick<Settings, 'shims
 
 /**
  * Creates or updates our RuntimeClasses idempotently: one LIST of ours, then writes only for what
- * differs. A create that loses the race to another node (409 AlreadyExists) or an update that finds a
- * newer version (409 Conflict) reads the object again and decides again. Never deletes: one node's
- * uninstall must not take the RuntimeClasses from the rest of the cluster.
+ * differs. When a whole fleet starts at once every node finds the list empty; the first write that
+ * loses to another node (409 AlreadyExists or Conflict) re-lists once and decides every remaining class
+ * from that, so a node costs about three requests however many classes there are, not two per class.
+ * A name missing from our list after a conflict belongs to someone else: one GET confirms it. Never
+ * deletes: one node's uninstall must not take the RuntimeClasses from the rest of the cluster.
  */
 export async function ensureRuntimeClasses(kube: KubePort, desired: readonly V1RuntimeClass[], suffix: string | undefined, log: Logger): Promise<RuntimeClassReport> {
   const report: RuntimeClassReport = {};
   if (desired.length === 0) return report;
-  const existing = new Map((await kube.listRuntimeClasses(ourSelector(suffix))).map((rc) => [rc.metadata?.name ?? '', rc]));
+  const list = async () => new Map((await kube.listRuntimeClasses(ourSelector(suffix))).map((rc) => [rc.metadata?.name ?? '', rc]));
+  let existing = await list();
   for (const wanted of desired) {
     const name = wanted.metadata!.name!;
     let current = existing.get(name);
@@ -64,7 +67,8 @@ export async function ensureRuntimeClasses(kube: KubePort, desired: readonly V1R
         break;
       } catch (error) {
         if (!(error instanceof ConflictError) || attempt >= ATTEMPTS) throw error;
-        current = await kube.getRuntimeClass(name);
+        existing = await list();
+        current = existing.get(name) ?? (await kube.getRuntimeClass(name));
       }
     }
   }

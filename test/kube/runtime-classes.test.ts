@@ -96,6 +96,17 @@ describe('RuntimeClasses against the API server', () => {
     expect(await ensureRuntimeClasses(setup.access.kube, desired, undefined, silentLogger())).toEqual({ 'kata-qemu': 'unchanged' });
   });
 
+  it('a node that loses the creation race re-lists once instead of reading every class', async () => {
+    const desired = desiredRuntimeClasses(settings, sizes);
+    // The other node creates all three between our LIST and our first POST.
+    setup.api.faults.push({ method: 'POST', path: 'runtimeclasses', times: 1, action: { before: (api) => {
+      for (const rc of desired) api.runtimeClasses.set(rc.metadata!.name!, { ...structuredClone(rc), metadata: { ...structuredClone(rc.metadata), resourceVersion: '9' } });
+    } } });
+    const report = await ensureRuntimeClasses(setup.access.kube, desired, undefined, silentLogger());
+    expect(report).toEqual({ 'kata-qemu': 'unchanged', 'kata-clh': 'unchanged', kata: 'unchanged' });
+    expect(setup.api.requests.map((r) => r.method)).toEqual(['GET', 'POST', 'GET']);
+  });
+
   it('an operator-made class of the same name is left as it is', async () => {
     setup.api.runtimeClasses.set('kata', { apiVersion: 'node.k8s.io/v1', kind: 'RuntimeClass', metadata: { name: 'kata', resourceVersion: '3' }, handler: 'kata-fc' });
     const report = await ensureRuntimeClasses(setup.access.kube, desiredRuntimeClasses(settings, sizes), undefined, silentLogger());
