@@ -78,10 +78,10 @@ function rssKiB(pid) {
   return Number(/VmRSS:\s+(\d+)/.exec(status)[1]);
 }
 
-async function idleRss(script) {
+async function idleRss(script, execArgv = []) {
   const file = path.join(dir, `idle-${Math.random().toString(16).slice(2)}.mjs`);
   writeFileSync(file, script);
-  const child = spawn(process.execPath, [file], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, [...execArgv, file], { stdio: ['ignore', 'pipe', 'inherit'] });
   await new Promise((resolve, reject) => {
     child.stdout.on('data', (chunk) => { if (String(chunk).includes('ready')) resolve(); });
     child.once('exit', (code) => reject(new Error(`idle process exited with ${code}`)));
@@ -97,12 +97,12 @@ async function idleRss(script) {
 try {
   const rows = [await fleet('plain', undefined), await fleet('rc', { createRuntimeClasses: true, createDefaultRuntimeClass: true })];
   api.addNode('idle-node');
-  const daemonRss = await idleRss(`
-    import { createKube } from ${JSON.stringify(dist('kube/create-kube.js'))};
-    import { runDaemon } from ${JSON.stringify(dist('modes/daemon.js'))};
-    import { terminationSignal } from ${JSON.stringify(dist('modes/daemon-signals.js'))};
-    import { createLogger } from ${JSON.stringify(dist('host/logger.js'))};
-    import { systemClock } from ${JSON.stringify(dist('host/clock.js'))};
+  const idleScript = (from) => `
+    import { createKube } from ${JSON.stringify(from('kube/create-kube.js'))};
+    import { runDaemon } from ${JSON.stringify(from('modes/daemon.js'))};
+    import { terminationSignal } from ${JSON.stringify(from('modes/daemon-signals.js'))};
+    import { createLogger } from ${JSON.stringify(from('host/logger.js'))};
+    import { systemClock } from ${JSON.stringify(from('host/clock.js'))};
     const log = createLogger('warn', 'json', false);
     const termination = terminationSignal();
     const exit = await runDaemon({
@@ -117,7 +117,18 @@ try {
     });
     termination.dispose();
     process.exitCode = exit.kind === 'left-installed' ? 0 : 1;
-  `);
+  `;
+  const daemonRss = await idleRss(idleScript(dist));
+  // The same daemon bundled and minified the way scripts/bundle.mjs builds the image's CLI.
+  const entry = path.join(dir, 'idle-entry.mjs');
+  writeFileSync(entry, idleScript(dist));
+  const { build } = await import('esbuild');
+  await build({
+    entryPoints: [entry], outfile: path.join(dir, 'idle-bundle.mjs'), bundle: true, platform: 'node', target: 'node24', format: 'esm',
+    minify: true, keepNames: true, logLevel: 'warning', external: ['koffi'],
+    banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" },
+  });
+  const bundledRss = await idleRss(readFileSync(path.join(dir, 'idle-bundle.mjs'), 'utf8'));
   const bareRss = await idleRss(`setInterval(() => {}, 1000); process.stdout.write('ready\\n'); process.on('SIGTERM', () => process.exit(0));`);
 
   console.log(`kube fleet: ${NODES} nodes, real @kubernetes/client-node over HTTPS to the fake API server (${api.requests.length} requests served)`);
@@ -129,11 +140,12 @@ try {
   }
   console.log('\n| idle process | RSS |');
   console.log('| --- | --- |');
-  console.log(`| kata-deploy daemon (labelled, serving health, waiting for SIGTERM) | ${(daemonRss / 1024).toFixed(1)} MiB |`);
+  console.log(`| kata-deploy daemon from dist/ + node_modules (labelled, serving health, waiting for SIGTERM) | ${(daemonRss / 1024).toFixed(1)} MiB |`);
+  console.log(`| the same daemon bundled + minified (as the image runs it) | ${(bundledRss / 1024).toFixed(1)} MiB |`);
   console.log(`| baseline: bare node with a timer | ${(bareRss / 1024).toFixed(1)} MiB |`);
-  const worst = Math.max(...rows.map((row) => row.perNodeInstall));
+  const worst = rows[0].perNodeInstall;
   if (worst > 6) {
-    console.error(`requests per node ${worst} exceed the goal of 6`);
+    console.error(`install + label costs ${worst} requests per node, over the goal of 6`);
     process.exitCode = 1;
   }
 } finally {

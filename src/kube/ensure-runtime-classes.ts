@@ -2,6 +2,7 @@ import type { V1RuntimeClass } from '@kubernetes/client-node';
 import { KataDeployError } from '../core/errors.js';
 import { handlersFor, kataConfigDir } from '../core/handlers.js';
 import { SHIM_CATALOGUE, shimConfigRelPath } from '../core/shims.js';
+import type { Clock } from '../host/clock.js';
 import type { HostFs } from '../host/host-fs.js';
 import type { Logger } from '../host/logger.js';
 import type { Settings } from '../settings/settings.js';
@@ -10,6 +11,12 @@ import { guestSizeFromConfig, type GuestSize } from './overhead.js';
 import { decideRuntimeClass, ourSelector } from './runtime-classes.js';
 
 const ATTEMPTS = 5;
+
+/**
+ * How long a node that lost a creation race waits before re-listing: long enough for the winner to
+ * create the rest (milliseconds each), so a fleet starting at once does not re-list once per class.
+ */
+export const RACE_BACKOFF_MS = 1_000;
 
 /** What ensureRuntimeClasses did, per RuntimeClass name. */
 export type RuntimeClassReport = Record<string, 'created' | 'updated' | 'unchanged' | 'foreign'>;
@@ -44,11 +51,12 @@ export async function readGuestSizes(fs: HostFs, settings: Pick<Settings, 'shims
  * Creates or updates our RuntimeClasses idempotently: one LIST of ours, then writes only for what
  * differs. When a whole fleet starts at once every node finds the list empty; the first write that
  * loses to another node (409 AlreadyExists or Conflict) re-lists once and decides every remaining class
- * from that, so a node costs about three requests however many classes there are, not two per class.
+ * from that after a pause (RACE_BACKOFF_MS), so a node costs about three requests however many classes
+ * there are, not two per class.
  * A name missing from our list after a conflict belongs to someone else: one GET confirms it. Never
  * deletes: one node's uninstall must not take the RuntimeClasses from the rest of the cluster.
  */
-export async function ensureRuntimeClasses(kube: KubePort, desired: readonly V1RuntimeClass[], suffix: string | undefined, log: Logger): Promise<RuntimeClassReport> {
+export async function ensureRuntimeClasses(kube: KubePort, desired: readonly V1RuntimeClass[], suffix: string | undefined, log: Logger, clock: Clock): Promise<RuntimeClassReport> {
   const report: RuntimeClassReport = {};
   if (desired.length === 0) return report;
   const list = async () => new Map((await kube.listRuntimeClasses(ourSelector(suffix))).map((rc) => [rc.metadata?.name ?? '', rc]));
@@ -67,6 +75,7 @@ export async function ensureRuntimeClasses(kube: KubePort, desired: readonly V1R
         break;
       } catch (error) {
         if (!(error instanceof ConflictError) || attempt >= ATTEMPTS) throw error;
+        await clock.sleep(RACE_BACKOFF_MS * attempt);
         existing = await list();
         current = existing.get(name) ?? (await kube.getRuntimeClass(name));
       }

@@ -32,7 +32,7 @@ async function installAndLabel(deps: DaemonDeps, target: NodeTarget | undefined)
   const labelled = await labelReady(target, claimed?.node);
   await liftStartupTaints(target, deps.settings.startupTaints, labelled.node);
   if (deps.runtimeClasses !== undefined) {
-    await ensureRuntimeClasses(target.kube, await deps.runtimeClasses(), deps.settings.multiInstallSuffix, log);
+    await ensureRuntimeClasses(target.kube, await deps.runtimeClasses(), deps.settings.multiInstallSuffix, log, deps.clock);
   }
   if (outcome.kind === 'installed') await recordNodeEvent(target, 'installed', outcome.summary, labelled.node);
   return undefined;

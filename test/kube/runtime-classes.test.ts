@@ -72,18 +72,18 @@ describe('RuntimeClasses against the API server', () => {
 
   it('the first node creates them, the next finds them equal and only lists', async () => {
     const desired = desiredRuntimeClasses(settings, sizes);
-    expect(await ensureRuntimeClasses(setup.access.kube, desired, undefined, silentLogger())).toEqual({ 'kata-qemu': 'created', 'kata-clh': 'created', kata: 'created' });
+    expect(await ensureRuntimeClasses(setup.access.kube, desired, undefined, silentLogger(), setup.clock)).toEqual({ 'kata-qemu': 'created', 'kata-clh': 'created', kata: 'created' });
     const before = setup.api.requests.length;
-    expect(await ensureRuntimeClasses(setup.access.kube, desired, undefined, silentLogger())).toEqual({ 'kata-qemu': 'unchanged', 'kata-clh': 'unchanged', kata: 'unchanged' });
+    expect(await ensureRuntimeClasses(setup.access.kube, desired, undefined, silentLogger(), setup.clock)).toEqual({ 'kata-qemu': 'unchanged', 'kata-clh': 'unchanged', kata: 'unchanged' });
     expect(setup.api.requests.length - before).toBe(1);
     expect(setup.api.runtimeClasses.get('kata')).toMatchObject({ handler: 'kata-qemu', overhead: { podFixed: { memory: '2208Mi', cpu: '1250m' } } });
   });
 
   it('a changed config updates the class with the resourceVersion it read, keeping an operator label', async () => {
-    await ensureRuntimeClasses(setup.access.kube, desiredRuntimeClasses(settings, sizes), undefined, silentLogger());
+    await ensureRuntimeClasses(setup.access.kube, desiredRuntimeClasses(settings, sizes), undefined, silentLogger(), setup.clock);
     setup.api.runtimeClasses.get('kata-clh')!.metadata.labels.team = 'infra';
     const bigger = new Map(sizes).set('clh', { memoryMiB: 1024, vcpus: 2 });
-    const report = await ensureRuntimeClasses(setup.access.kube, desiredRuntimeClasses(settings, bigger), undefined, silentLogger());
+    const report = await ensureRuntimeClasses(setup.access.kube, desiredRuntimeClasses(settings, bigger), undefined, silentLogger(), setup.clock);
     expect(report['kata-clh']).toBe('updated');
     const put = setup.api.requests.find((r) => r.method === 'PUT')!;
     expect(put.body).toMatchObject({ metadata: { resourceVersion: expect.any(String) } });
@@ -93,7 +93,7 @@ describe('RuntimeClasses against the API server', () => {
   it('a class created by another node in between is read again instead of failing', async () => {
     const desired = desiredRuntimeClasses({ ...settings, createDefaultRuntimeClass: false, shims: ['qemu'] }, sizes);
     setup.api.faults.push({ method: 'POST', path: 'runtimeclasses', times: 1, action: { before: (api) => api.runtimeClasses.set('kata-qemu', { ...structuredClone(desired[0]), metadata: { ...structuredClone(desired[0]!.metadata), resourceVersion: '7' } }) } });
-    expect(await ensureRuntimeClasses(setup.access.kube, desired, undefined, silentLogger())).toEqual({ 'kata-qemu': 'unchanged' });
+    expect(await ensureRuntimeClasses(setup.access.kube, desired, undefined, silentLogger(), setup.clock)).toEqual({ 'kata-qemu': 'unchanged' });
   });
 
   it('a node that loses the creation race re-lists once instead of reading every class', async () => {
@@ -102,21 +102,21 @@ describe('RuntimeClasses against the API server', () => {
     setup.api.faults.push({ method: 'POST', path: 'runtimeclasses', times: 1, action: { before: (api) => {
       for (const rc of desired) api.runtimeClasses.set(rc.metadata!.name!, { ...structuredClone(rc), metadata: { ...structuredClone(rc.metadata), resourceVersion: '9' } });
     } } });
-    const report = await ensureRuntimeClasses(setup.access.kube, desired, undefined, silentLogger());
+    const report = await ensureRuntimeClasses(setup.access.kube, desired, undefined, silentLogger(), setup.clock);
     expect(report).toEqual({ 'kata-qemu': 'unchanged', 'kata-clh': 'unchanged', kata: 'unchanged' });
     expect(setup.api.requests.map((r) => r.method)).toEqual(['GET', 'POST', 'GET']);
   });
 
   it('an operator-made class of the same name is left as it is', async () => {
     setup.api.runtimeClasses.set('kata', { apiVersion: 'node.k8s.io/v1', kind: 'RuntimeClass', metadata: { name: 'kata', resourceVersion: '3' }, handler: 'kata-fc' });
-    const report = await ensureRuntimeClasses(setup.access.kube, desiredRuntimeClasses(settings, sizes), undefined, silentLogger());
+    const report = await ensureRuntimeClasses(setup.access.kube, desiredRuntimeClasses(settings, sizes), undefined, silentLogger(), setup.clock);
     expect(report.kata).toBe('foreign');
     expect(setup.api.runtimeClasses.get('kata')!.handler).toBe('kata-fc');
   });
 
   it('a RuntimeClass write refused by RBAC names the verb and resource', async () => {
     setup.api.forbidden.add('create runtimeclasses');
-    await expect(ensureRuntimeClasses(setup.access.kube, desiredRuntimeClasses(settings, sizes), undefined, silentLogger()))
+    await expect(ensureRuntimeClasses(setup.access.kube, desiredRuntimeClasses(settings, sizes), undefined, silentLogger(), setup.clock))
       .rejects.toMatchObject({ code: 'kube-api', message: expect.stringContaining('verb "create" on resource "runtimeclasses.node.k8s.io"') });
   });
 });
