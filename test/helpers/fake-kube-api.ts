@@ -79,6 +79,11 @@ export class FakeKubeApi {
     await new Promise<void>((resolve) => this.server!.close(() => resolve()));
   }
 
+  /** The server's certificate, what a pod finds in its ServiceAccount's ca.crt. */
+  caPem(): string {
+    return this.ca;
+  }
+
   /** A kubeconfig for this server (CA pinned, bearer token), written to `file`. */
   writeKubeconfig(file: string, namespace = 'kata-deploy'): string {
     const ca = Buffer.from(this.ca).toString('base64');
