@@ -1,7 +1,7 @@
 import { asKataDeployError } from '../core/errors.js';
 import { daemonSetVerdict } from '../kube/daemonset-selects.js';
-import { recordNodeEvent } from '../kube/events.js';
-import { demoteNode, releaseNode, type NodeTarget } from '../kube/node-labels.js';
+import type { NodeTarget } from '../kube/node-labels.js';
+import { beginUninstall, failUninstall, finishUninstall } from '../kube/node-lifecycle.js';
 import type { DaemonDeps, DaemonExit } from './daemon-types.js';
 
 /**
@@ -37,15 +37,14 @@ export async function teardownOnTermination(deps: DaemonDeps, target: NodeTarget
   const reason = verdict.kind === 'not-selected' ? `DaemonSet no longer selects this node: ${verdict.reason}` : verdict.kind === 'gone' ? 'DaemonSet is gone' : 'DaemonSet is being deleted';
   log.info(`${reason}: uninstalling Kata from this node`);
   try {
-    const demoted = await demoteNode(target, node);
+    const demoted = await beginUninstall(target, node);
     await deps.uninstall();
-    await releaseNode(target);
-    await recordNodeEvent(target, 'uninstalled', reason, demoted.node);
+    await finishUninstall(target, reason, demoted);
     return { kind: 'uninstalled', reason };
   } catch (thrown) {
     const error = asKataDeployError(thrown);
     log.error({ code: error.code, hint: error.hint }, `uninstall failed: ${error.message}`);
-    await recordNodeEvent(target, 'uninstall-failed', error.message, node);
+    await failUninstall(target, error.message, node);
     return { kind: 'uninstall-failed', error };
   }
 }

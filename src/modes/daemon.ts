@@ -1,7 +1,6 @@
 import { asKataDeployError } from '../core/errors.js';
-import { ensureRuntimeClasses } from '../kube/ensure-runtime-classes.js';
-import { recordNodeEvent } from '../kube/events.js';
-import { claimNode, labelReady, liftStartupTaints, nodeTarget, type NodeTarget } from '../kube/node-labels.js';
+import { beginInstall, failInstall, finishInstall } from '../kube/node-lifecycle.js';
+import { nodeTarget, type NodeTarget } from '../kube/node-labels.js';
 import { startHealthServer, type HealthServer } from './daemon-health.js';
 import { teardownOnTermination } from './daemon-teardown.js';
 import type { DaemonDeps, DaemonExit } from './daemon-types.js';
@@ -12,29 +11,31 @@ export function daemonExitCode(exit: DaemonExit): number {
 }
 
 async function installAndLabel(deps: DaemonDeps, target: NodeTarget | undefined): Promise<Extract<DaemonExit, { kind: 'install-failed' }> | undefined> {
-  const { log } = deps;
   // Claim first: a node the install half-changed must stay findable by the next uninstall.
-  const claimed = target === undefined ? undefined : await claimNode(target);
+  const claimed = target === undefined ? undefined : await beginInstall(target);
   let outcome;
   try {
     outcome = await deps.install();
   } catch (thrown) {
     const error = asKataDeployError(thrown);
-    if (target !== undefined) await recordNodeEvent(target, 'install-failed', error.message, claimed?.node);
+    if (target !== undefined) await failInstall(target, 'install-failed', error.message, claimed);
     return { kind: 'install-failed', error };
   }
   if (outcome.kind === 'rolled-back') {
-    if (target !== undefined) await recordNodeEvent(target, 'rolled-back', `${outcome.summary}: ${outcome.error.message}`, claimed?.node);
+    if (target !== undefined) await failInstall(target, 'rolled-back', `${outcome.summary}: ${outcome.error.message}`, claimed);
     return { kind: 'install-failed', error: outcome.error };
   }
-  log.info({ outcome: outcome.kind }, outcome.summary);
+  deps.log.info({ outcome: outcome.kind }, outcome.summary);
   if (target === undefined) return undefined;
-  const labelled = await labelReady(target, claimed?.node);
-  await liftStartupTaints(target, deps.settings.startupTaints, labelled.node);
-  if (deps.runtimeClasses !== undefined) {
-    await ensureRuntimeClasses(target.kube, await deps.runtimeClasses(), deps.settings.multiInstallSuffix, log, deps.clock);
-  }
-  if (outcome.kind === 'installed') await recordNodeEvent(target, 'installed', outcome.summary, labelled.node);
+  await finishInstall(target, {
+    outcome: outcome.kind,
+    summary: outcome.summary,
+    claimed,
+    startupTaints: deps.settings.startupTaints,
+    suffix: deps.settings.multiInstallSuffix,
+    runtimeClasses: deps.runtimeClasses === undefined ? [] : await deps.runtimeClasses(),
+    clock: deps.clock,
+  });
   return undefined;
 }
 
