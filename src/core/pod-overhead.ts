@@ -24,6 +24,7 @@ export const HOST_OVERHEAD: Readonly<Record<Hypervisor, HostOverhead>> = Object.
   stratovirt: { memoryMiB: 130, cpuMillis: 250 },
 });
 
-/** Kata's own defaults when a config leaves `default_memory` / `default_vcpus` out. */
+/** Kata's own default guest memory (MiB) when a config leaves `default_memory` out. */
 export const KATA_DEFAULT_MEMORY_MIB = 2048;
+/** Kata's own default vCPU count when a config leaves `default_vcpus` out. */
 export const KATA_DEFAULT_VCPUS = 1;

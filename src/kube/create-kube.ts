@@ -20,6 +20,7 @@ export interface KubeAccess {
   readonly namespace: string;
 }
 
+/** Test and benchmark seams; production uses the defaults. */
 export interface CreateKubeOptions {
   readonly clock?: Clock;
   readonly random?: () => number;

@@ -12,6 +12,7 @@ export const MARK_PREFIX = 'kata-deploy.katacontainers.io/';
 
 /** A claim on a node whose install has not finished (or failed): findable, never schedulable. */
 export const PENDING = 'false';
+/** Both labels say this once readiness proved the handlers live; RuntimeClasses select it. */
 export const READY = 'true';
 
 /** The mark of one install: `kata-deploy.katacontainers.io/<suffix or "default">`. */
@@ -19,6 +20,7 @@ export function markLabel(suffix: string | undefined): string {
   return `${MARK_PREFIX}${suffix ?? 'default'}`;
 }
 
+/** A node's `metadata.labels`, as read. */
 export type Labels = Readonly<Record<string, string>>;
 
 /** Label values to write; `null` removes the key (JSON merge patch semantics). */

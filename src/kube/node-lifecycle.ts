@@ -15,6 +15,7 @@ export async function beginInstall(target: NodeTarget): Promise<V1Node> {
   return (await claimNode(target)).node;
 }
 
+/** What finishInstall needs to know about the install that just succeeded. */
 export interface FinishInstall {
   readonly outcome: 'installed' | 'converged';
   readonly summary: string;

@@ -13,6 +13,7 @@ export interface RbacRule {
   readonly onlyForRuntimeClasses?: true;
 }
 
+/** One rule per resource the adapter touches, with the verbs of its calls. */
 export const RBAC_RULES: readonly RbacRule[] = [
   { scope: 'cluster', apiGroup: '', resource: 'nodes', verbs: ['get', 'patch'] },
   { scope: 'cluster', apiGroup: '', resource: 'events', verbs: ['create'] },

@@ -7,8 +7,10 @@ import { podFixedFor, type GuestSize } from './overhead.js';
 
 /** Labels that mark a RuntimeClass as ours: what teardown selects on, and what we agree to update. */
 export const MANAGED_BY = { 'app.kubernetes.io/managed-by': 'kata-deploy' } as const;
+/** Which install a RuntimeClass belongs to, so installs with different suffixes never touch each other's. */
 export const INSTANCE_LABEL = 'kata-deploy.katacontainers.io/instance';
 
+/** The settings that decide which RuntimeClasses exist. */
 export type RuntimeClassSettings = Pick<Settings, 'shims' | 'defaultShim' | 'multiInstallSuffix' | 'createRuntimeClasses' | 'createDefaultRuntimeClass'>;
 
 /** The label selector that finds the RuntimeClasses of one install. */
