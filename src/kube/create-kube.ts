@@ -3,6 +3,7 @@ import {
   AppsV1Api, CoreV1Api, KubeConfig, NodeV1Api, PatchStrategy, setHeaderOptions,
   type CoreV1Event, type V1RuntimeClass,
 } from '@kubernetes/client-node';
+import { KataDeployError } from '../core/errors.js';
 import { systemClock, type Clock } from '../host/clock.js';
 import type { Logger } from '../host/logger.js';
 import type { Settings } from '../settings/settings.js';
@@ -33,6 +34,7 @@ export interface CreateKubeOptions {
  * Connects to the API server the way the run found it: the kubeconfig from --kubeconfig/KUBECONFIG
  * when given, else the pod's ServiceAccount. Returns undefined, with one log line saying why, when there
  * is neither or no node name: on bare metal the node is still installed, only the API work is skipped.
+ * An unreadable kubeconfig is an error (exit 7): the operator asked for API work and would not get it.
  */
 export function createKube(settings: Pick<Settings, 'kubeconfig' | 'nodeName'>, log: Logger, options: CreateKubeOptions = {}): KubeAccess | undefined {
   const saDir = options.serviceAccountDir ?? SERVICE_ACCOUNT_DIR;
@@ -47,12 +49,21 @@ export function createKube(settings: Pick<Settings, 'kubeconfig' | 'nodeName'>, 
   }
   const config = new KubeConfig();
   let namespace = 'default';
-  if (settings.kubeconfig !== undefined) {
-    config.loadFromFile(settings.kubeconfig);
-    namespace = config.getContextObject(config.getCurrentContext())?.namespace ?? 'default';
-  } else {
-    config.loadFromCluster(saDir === SERVICE_ACCOUNT_DIR ? '' : saDir.slice(0, -SERVICE_ACCOUNT_DIR.length));
-    namespace = readFileSync(`${saDir}/namespace`, 'utf8').trim() || 'default';
+  const source = settings.kubeconfig ?? `the ServiceAccount in ${saDir}`;
+  try {
+    if (settings.kubeconfig !== undefined) {
+      config.loadFromFile(settings.kubeconfig);
+      namespace = config.getContextObject(config.getCurrentContext())?.namespace ?? 'default';
+    } else {
+      config.loadFromCluster(saDir === SERVICE_ACCOUNT_DIR ? '' : saDir.slice(0, -SERVICE_ACCOUNT_DIR.length));
+      namespace = readFileSync(`${saDir}/namespace`, 'utf8').trim() || 'default';
+    }
+    if (config.getCurrentCluster() === null) throw new Error('no current cluster (check current-context)');
+  } catch (error) {
+    throw new KataDeployError('kube-api', `cannot load API access from ${source}: ${(error as Error).message}`, {
+      hint: settings.kubeconfig === undefined ? 'the pod needs its ServiceAccount token mounted (automountServiceAccountToken)' : 'point --kubeconfig/KUBECONFIG at a valid kubeconfig, or unset it to skip the API work',
+      cause: error,
+    });
   }
   const policy: RetryPolicy = {
     clock: options.clock ?? systemClock,

@@ -36,6 +36,11 @@ describe('createKube', () => {
     expect(lines[0]!.msg).toMatch(/no node name/);
   });
 
+  it('an unreadable kubeconfig is a kube-api error naming the file', () => {
+    const file = path.join(dir, 'missing-kubeconfig');
+    expect(() => createKube({ kubeconfig: file, nodeName: 'n1' }, capturingLogger().log)).toThrow(expect.objectContaining({ code: 'kube-api', message: expect.stringContaining(file) }));
+  });
+
   it('uses the kubeconfig and its context namespace on bare metal', async () => {
     const api = await new FakeKubeApi().start();
     try {
