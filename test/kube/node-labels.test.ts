@@ -84,6 +84,16 @@ describe('node labels against the API server', () => {
     expect((error as KataDeployError).exitCode).toBe(7);
   });
 
+  it('the port also sends JSON patches, with the content type the API server reads', async () => {
+    const rv = setup.api.nodes.get('worker-1')!.metadata.resourceVersion;
+    const node = await setup.access.kube.patchNode('worker-1', { type: 'json', ops: [
+      { op: 'test', path: '/metadata/resourceVersion', value: rv },
+      { op: 'add', path: '/metadata/labels/kata-deploy.katacontainers.io~1default', value: 'false' },
+    ] });
+    expect(node.metadata?.labels?.[markLabel(undefined)]).toBe('false');
+    expect(setup.api.requests.at(-1)?.contentType).toBe('application/json-patch+json');
+  });
+
   it('start-up taints are lifted after labelling, keeping the taints that were not asked for', async () => {
     setup.api.mutateNode('worker-1', (node) => {
       node.spec.taints = [{ key: 'kata/starting', effect: 'NoSchedule' }, { key: 'other', effect: 'NoExecute' }];
