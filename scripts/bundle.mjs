@@ -1,0 +1,55 @@
+// Builds the bare-metal CLI: dist/bundle/kata-deploy.mjs (or <argv[2]>/kata-deploy.mjs), one ESM file with every pure-JS dependency
+// inlined, runnable with `node kata-deploy.mjs <command>` on a node without npm. Siblings it needs:
+// - node_modules/koffi + node_modules/@koromix/koffi-<platform>: koffi loads a native .node prebuild
+//   chosen at run time by platform; a bundler cannot inline a native addon, so koffi stays external
+//   and is copied beside the bundle (the KVM ioctl probe degrades to "cannot load the FFI module"
+//   without it; nothing else needs it).
+// - thread-stream-worker.cjs, pino-worker.cjs, pino-pretty.cjs: pino runs pretty logging in a worker
+//   thread that loads its target by file name, which bundling would break; pino reads their paths
+//   from globalThis.__bundlerPathsOverrides, set by the banner below.
+import { build } from 'esbuild';
+import { cpSync, existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
+import path from 'node:path';
+
+const root = path.join(import.meta.dirname, '..');
+const out = path.resolve(process.argv[2] ?? path.join(root, 'dist', 'bundle'));
+rmSync(out, { recursive: true, force: true });
+mkdirSync(out, { recursive: true });
+
+const banner = [
+  "import { createRequire as __kdCreateRequire } from 'node:module';",
+  "import { fileURLToPath as __kdFileURLToPath } from 'node:url';",
+  "import { dirname as __kdDirname, join as __kdJoin } from 'node:path';",
+  'const require = __kdCreateRequire(import.meta.url);',
+  'const __kdDir = __kdDirname(__kdFileURLToPath(import.meta.url));',
+  "globalThis.__bundlerPathsOverrides = { 'thread-stream-worker': __kdJoin(__kdDir, 'thread-stream-worker.cjs'), 'pino-worker': __kdJoin(__kdDir, 'pino-worker.cjs'), 'pino-pretty': __kdJoin(__kdDir, 'pino-pretty.cjs') };",
+].join('\n');
+
+// Minified: @kubernetes/client-node is ~7 MB of generated source that V8 keeps resident; minifying
+// takes the idle daemon from ~90 to ~75 MiB RSS (scripts/bench/kube-fleet.mjs measures it). keepNames
+// keeps class and function names in stack traces and error names.
+const common = { bundle: true, platform: 'node', target: 'node24', legalComments: 'none', logLevel: 'warning', external: ['koffi'], minify: true, keepNames: true, sourcemap: 'linked' };
+
+await build({
+  ...common,
+  entryPoints: [path.join(root, 'src/cli/main.ts')],
+  outfile: path.join(out, 'kata-deploy.mjs'),
+  format: 'esm',
+  banner: { js: banner },
+});
+
+for (const [name, entry] of [
+  ['thread-stream-worker', 'node_modules/thread-stream/lib/worker.js'],
+  ['pino-worker', 'node_modules/pino/lib/worker.js'],
+  ['pino-pretty', 'node_modules/pino-pretty/index.js'],
+]) {
+  await build({ ...common, entryPoints: [path.join(root, entry)], outfile: path.join(out, `${name}.cjs`), format: 'cjs' });
+}
+
+const modules = path.join(out, 'node_modules');
+cpSync(path.join(root, 'node_modules/koffi'), path.join(modules, 'koffi'), { recursive: true, dereference: true });
+const prebuilds = path.join(root, 'node_modules/@koromix');
+if (existsSync(prebuilds)) {
+  for (const name of readdirSync(prebuilds)) cpSync(path.join(prebuilds, name), path.join(modules, '@koromix', name), { recursive: true, dereference: true });
+}
+console.log(`bundle: ${path.join(out, 'kata-deploy.mjs')} (+ pino workers, koffi under node_modules/)`);

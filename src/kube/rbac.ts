@@ -1,0 +1,22 @@
+/**
+ * Every permission the KubePort adapter (create-kube.ts) needs, as RBAC rules. daemonset.yaml grants
+ * exactly these, and a test keeps the two equal: a verb used but not granted fails in a cluster with
+ * a 403, a verb granted but unused widens what a compromised node could do.
+ */
+export interface RbacRule {
+  /** `cluster`: ClusterRole; `namespace`: Role in the DaemonSet's namespace. */
+  readonly scope: 'cluster' | 'namespace';
+  readonly apiGroup: string;
+  readonly resource: string;
+  readonly verbs: readonly string[];
+  /** Needed only when CREATE_RUNTIMECLASSES or CREATE_DEFAULT_RUNTIMECLASS is on. */
+  readonly onlyForRuntimeClasses?: true;
+}
+
+/** One rule per resource the adapter touches, with the verbs of its calls. */
+export const RBAC_RULES: readonly RbacRule[] = [
+  { scope: 'cluster', apiGroup: '', resource: 'nodes', verbs: ['get', 'patch'] },
+  { scope: 'cluster', apiGroup: '', resource: 'events', verbs: ['create'] },
+  { scope: 'namespace', apiGroup: 'apps', resource: 'daemonsets', verbs: ['get'] },
+  { scope: 'cluster', apiGroup: 'node.k8s.io', resource: 'runtimeclasses', verbs: ['get', 'list', 'create', 'update'], onlyForRuntimeClasses: true },
+];

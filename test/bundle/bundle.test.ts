@@ -1,0 +1,34 @@
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+const root = path.join(import.meta.dirname, '..', '..');
+let dir: string;
+
+beforeAll(() => {
+  dir = mkdtempSync(path.join(tmpdir(), 'kata-deploy-bundle-'));
+  execFileSync(process.execPath, [path.join(root, 'scripts/bundle.mjs'), path.join(dir, 'out')], { stdio: 'pipe' });
+}, 120_000);
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+describe('single-file CLI bundle', () => {
+  it('runs detect --json from a directory without the project or its node_modules', () => {
+    const stdout = execFileSync(process.execPath, [path.join(dir, 'out', 'kata-deploy.mjs'), 'detect', '--json'], { cwd: dir, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+    const report = JSON.parse(stdout) as { arch: string; shims: unknown[]; runtime: { flavour: string } };
+    expect(report.arch).toMatch(/^(x86_64|aarch64|ppc64le|s390x)$/);
+    expect(report.shims.length).toBeGreaterThan(0);
+    expect(typeof report.runtime.flavour).toBe('string');
+  });
+
+  it('rejects an unknown command with the usage exit status', () => {
+    let status = 0;
+    try {
+      execFileSync(process.execPath, [path.join(dir, 'out', 'kata-deploy.mjs'), 'no-such-command'], { cwd: dir, stdio: 'pipe' });
+    } catch (error) {
+      status = (error as { status: number }).status;
+    }
+    expect(status).toBe(2);
+  });
+});
