@@ -18,7 +18,7 @@ export type OptionKey =
   | 'createRuntimeClasses' | 'createDefaultRuntimeClass' | 'startupTaints' | 'hostRoot' | 'payload'
   | 'payloadSha256' | 'allowUnverifiedPayload' | 'runtime' | 'containerdConfig' | 'containerdSocket'
   | 'systemdSocket' | 'unit' | 'restart' | 'readinessTimeout' | 'kubeconfig' | 'json' | 'logLevel'
-  | 'logFormat' | 'dryRun';
+  | 'logFormat' | 'dryRun' | 'healthPort' | 'daemonSetName' | 'podNamespace';
 
 export const OPTION_SPECS: readonly OptionSpec[] = [
   { key: 'nodeName', flag: '--node-name <name>', env: ['NODE_NAME'], description: 'Kubernetes node to label' },
@@ -49,6 +49,9 @@ export const OPTION_SPECS: readonly OptionSpec[] = [
   { key: 'json', flag: '--json', env: [], description: 'print a machine-readable result on stdout', boolean: true },
   { key: 'logLevel', flag: '--log-level <level>', env: ['LOG_LEVEL'], description: 'trace | debug | info | warn | error | silent' },
   { key: 'logFormat', flag: '--log-format <format>', env: ['LOG_FORMAT'], description: 'json | pretty (default: pretty on a TTY)' },
+  { key: 'healthPort', flag: '--health-port <port>', env: ['HEALTH_PORT'], description: 'daemon: port serving /healthz and /readyz (default 8090)' },
+  { key: 'daemonSetName', flag: '--daemonset-name <name>', env: ['DAEMONSET_NAME'], description: 'daemon: our DaemonSet, checked on SIGTERM (default kata-deploy)' },
+  { key: 'podNamespace', flag: '--namespace <ns>', env: ['POD_NAMESPACE'], description: "daemon: the DaemonSet's namespace (default: the pod's)" },
   { key: 'dryRun', flag: '--dry-run', env: [], description: 'print the plan and diffs, write nothing', boolean: true },
 ];
 

@@ -120,6 +120,24 @@ function parseSha256(input: SettingsInput): string | undefined {
   return value;
 }
 
+function parsePort(input: SettingsInput): number {
+  const found = lookup(input, 'healthPort');
+  if (found === undefined) return 8090;
+  const port = Number(found.value);
+  if (!Number.isInteger(port) || port < 1 || port > 65535) throw settingsError(found.source, `"${found.value}" is not a port`, 'an integer from 1 to 65535');
+  return port;
+}
+
+function parseName(input: SettingsInput, key: OptionKey, fallback: string): string;
+function parseName(input: SettingsInput, key: OptionKey, fallback: undefined): string | undefined;
+function parseName(input: SettingsInput, key: OptionKey, fallback: string | undefined): string | undefined {
+  const found = lookup(input, key);
+  const value = text(found);
+  if (value === undefined) return fallback;
+  if (!/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/.test(value)) throw settingsError(found!.source, `"${value}" is not a Kubernetes name`, 'lower-case letters, digits and inner dashes (RFC 1123 label)');
+  return value;
+}
+
 function choice<T extends string>(input: SettingsInput, key: OptionKey, choices: readonly T[]): T | undefined {
   const found = lookup(input, key);
   return found === undefined ? undefined : parseChoice(found.source, String(found.value), choices);
@@ -167,6 +185,9 @@ export function parseSettings(input: SettingsInput): Settings {
     logLevel: choice<LogLevel>(input, 'logLevel', LOG_LEVELS) ?? (debug ? 'debug' : 'info'),
     logFormat: choice<LogFormat>(input, 'logFormat', ['json', 'pretty']),
     dryRun: flagOrEnvBoolean(input, 'dryRun', false),
+    healthPort: parsePort(input),
+    daemonSetName: parseName(input, 'daemonSetName', 'kata-deploy'),
+    podNamespace: parseName(input, 'podNamespace', undefined),
   };
   return Object.freeze(settings);
 }

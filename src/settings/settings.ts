@@ -67,4 +67,7 @@ export interface Settings {
   /** `undefined` means pretty on a TTY, JSON otherwise. */
   readonly logFormat: LogFormat | undefined;
   readonly dryRun: boolean;
+  readonly healthPort: number;
+  readonly daemonSetName: string;
+  readonly podNamespace: string | undefined;
 }

@@ -150,3 +150,14 @@ describe('DEBUG', () => {
     expect(parse({ DEBUG: 'true', LOG_LEVEL: 'warn' }).logLevel).toBe('warn');
   });
 });
+
+describe('daemon settings', () => {
+  it('reads the health port, DaemonSet name and namespace the manifest sets', () => {
+    expect(parse({ HEALTH_PORT: '9000', DAEMONSET_NAME: 'kata-deploy-dev', POD_NAMESPACE: 'kube-system' })).toMatchObject({ healthPort: 9000, daemonSetName: 'kata-deploy-dev', podNamespace: 'kube-system' });
+    expect(parse()).toMatchObject({ healthPort: 8090, daemonSetName: 'kata-deploy', podNamespace: undefined });
+  });
+
+  it.each([[{ HEALTH_PORT: '70000' }, 'HEALTH_PORT'], [{ DAEMONSET_NAME: 'Kata_Deploy' }, 'DAEMONSET_NAME']])('refuses %o', (env, name) => {
+    expect(() => parse(env as Record<string, string>)).toThrow(name);
+  });
+});
