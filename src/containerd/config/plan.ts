@@ -1,0 +1,108 @@
+import path from 'node:path';
+import { KataDeployError } from '../../core/errors.js';
+import { isNoop, type FileChange } from '../../core/file-change.js';
+import { FLAVOUR_LAYOUTS } from '../../core/flavours.js';
+import { planCrioConfig } from '../../crio/crio-plan.js';
+import { configVersionOf } from './config-version.js';
+import { configDocs, planDropIn, type DropInTarget } from './drop-in-plan.js';
+import { dropInFromGlobs, resolveImport } from './imports.js';
+import { rootImports } from './in-place-edit.js';
+import { planInPlace, type FilePlan } from './in-place-plan.js';
+import type { RuntimeConfigRecord } from './record.js';
+import { removeRecordedFile } from './removal.js';
+import { dropInName, type RuntimeConfigRequest } from './request.js';
+import { parseTomlDocument, type TomlDocument } from './toml-document.js';
+
+/** The file changes one install wants, and the ledger entry uninstall will need. */
+export interface RuntimeConfigPlan {
+  readonly changes: FileChange[];
+  readonly record: RuntimeConfigRecord;
+}
+
+/** Where k0s imports drop-ins from (its generated main config imports this glob). */
+export const K0S_DROP_IN_DIR = '/etc/k0s/containerd.d';
+
+/**
+ * Plans the runtime-config part of an install. PURE: `current` holds the bytes of every file named by
+ * readRuntimeConfigInputs (undefined = absent), `previous` is the last install's record. Throws
+ * KataDeployError('config-refused') naming the file and field, before anything is written, whenever the
+ * change could not be made safely.
+ */
+export function planRuntimeConfig(request: RuntimeConfigRequest, current: ReadonlyMap<string, Buffer | undefined>, previous: RuntimeConfigRecord | undefined): RuntimeConfigPlan {
+  const plans = request.flavour === 'crio' ? planCrioConfig(request, current, previous) : planContainerd(request, current, previous);
+  const planned = new Set(plans.map((plan) => plan.change.path));
+  const leftovers = (previous?.files ?? []).filter((file) => !planned.has(file.path)).map((file) => removeRecordedFile(file, current.get(file.path)));
+  const changes = [...plans.map((plan) => plan.change), ...leftovers.filter((change) => change !== undefined)].filter((change) => !isNoop(change));
+  const files = plans.map((plan) => plan.recorded).filter((file) => file.ownedWhole || file.tables.length > 0 || file.importEntry !== null);
+  const addedRunc = files.some((file) => file.tables.some((table) => table.at(-1) === 'runc'));
+  return { changes, record: { schema: 1, flavour: request.flavour, handlers: request.handlers.map((handler) => handler.name), addedRunc, files } };
+}
+
+function planContainerd(request: RuntimeConfigRequest, current: ReadonlyMap<string, Buffer | undefined>, previous: RuntimeConfigRecord | undefined): FilePlan[] {
+  const { configPath, daemonVersion } = request;
+  const bytes = current.get(configPath);
+  const previousFile = previous?.files.find((file) => file.path === configPath);
+  const strategy = FLAVOUR_LAYOUTS[request.flavour].strategy;
+  if (strategy === 'microk8s-template') return [planInPlace(request, configPath, bytes, previousFile, 2)];
+  const main = bytes === undefined ? undefined : parseTomlDocument(configPath, bytes);
+  const version = main === undefined ? undefined : configVersionOf(main, daemonVersion);
+  const name = dropInName(request.suffix);
+  if (strategy === 'k0s-drop-in') {
+    const others = [...current.keys()].filter((file) => file.startsWith(`${K0S_DROP_IN_DIR}/`) && current.get(file) !== undefined);
+    const docs = [...(main === undefined ? [] : [main]), ...others.map((file) => parseTomlDocument(file, current.get(file) as Buffer))];
+    const target: DropInTarget = { dropInPath: `${K0S_DROP_IN_DIR}/${name}`, version: daemonVersion !== undefined && daemonVersion.major < 2 ? 2 : 3, editableMain: undefined, importEntry: undefined, otherDocs: docs };
+    return planDropIn(request, current, previous, target);
+  }
+  if (strategy === 'k3s-drop-in') return planDropIn(request, current, previous, k3sTarget(request, main, current));
+  const useDropIn = daemonVersion !== undefined ? daemonVersion.major >= 2 : (version ?? 2) >= 3;
+  if (!useDropIn) return [planInPlace(request, configPath, bytes, previousFile, 2)];
+  const imports = main === undefined ? [] : (rootImports(main.text) ?? []).map((entry) => resolveImport(configPath, entry));
+  const viaGlob = dropInFromGlobs(imports, name);
+  const dropInPath = viaGlob ?? `${path.posix.dirname(configPath)}/conf.d/${name}`;
+  return planDropIn(request, current, previous, {
+    dropInPath,
+    version: 3,
+    editableMain: configPath,
+    importEntry: viaGlob === undefined ? dropInPath : undefined,
+    otherDocs: configDocs(configPath, main, current),
+  });
+}
+
+/** The k3s/rke2 template files an operator may provide next to the rendered config. */
+export function k3sTemplates(configPath: string): string[] {
+  const dir = path.posix.dirname(configPath);
+  return [`${dir}/config.toml.tmpl`, `${dir}/config-v3.toml.tmpl`];
+}
+
+/**
+ * k3s/rke2 regenerate config.toml on every start, so it is never edited: our drop-in goes into the
+ * `config[-v3].toml.d/` directory the rendered config imports. Without that import (older k3s, or a
+ * custom template that dropped it) there is no safe place to write, so we refuse and say why.
+ */
+function k3sTarget(request: RuntimeConfigRequest, main: TomlDocument | undefined, current: ReadonlyMap<string, Buffer | undefined>): DropInTarget {
+  const { configPath, daemonVersion } = request;
+  if (main === undefined) {
+    throw new KataDeployError('config-refused', `${configPath} does not exist: ${request.flavour} has not rendered its containerd config yet`, {
+      hint: `start ${request.flavour} once so it writes ${configPath}, then run kata-deploy again`,
+    });
+  }
+  if (daemonVersion !== undefined && daemonVersion.major < 2) {
+    throw new KataDeployError('config-refused', `${configPath}: ${request.flavour} runs containerd ${daemonVersion.major}.${daemonVersion.minor}, whose imports replace whole plugin sections, so a drop-in would wipe the CRI settings k3s renders`, {
+      hint: `upgrade ${request.flavour} to a release with containerd 2, or add the Kata runtimes to a config.toml.tmpl by hand`,
+    });
+  }
+  const version = configVersionOf(main, daemonVersion);
+  const dir = `${path.posix.dirname(configPath)}/${version >= 3 ? 'config-v3.toml.d' : 'config.toml.d'}`;
+  const dropInPath = `${dir}/${dropInName(request.suffix)}`;
+  const imports = (rootImports(main.text) ?? []).map((entry) => resolveImport(configPath, entry));
+  if (dropInFromGlobs(imports, dropInName(request.suffix)) !== dropInPath) {
+    const template = k3sTemplates(configPath).find((file) => current.get(file) !== undefined);
+    const source = template === undefined ? `the config ${request.flavour} renders` : `your template ${template}`;
+    throw new KataDeployError('config-refused', `${configPath}: ${source} does not import the drop-in directory ${dir}/*.toml`, {
+      hint: template === undefined
+        ? `upgrade ${request.flavour} to a release whose containerd template imports ${dir}/*.toml`
+        : `add imports = ["${dir}/*.toml"] to ${template} (or base it on {{ template "base" . }}) and restart ${request.flavour}`,
+    });
+  }
+  return { dropInPath, version: version >= 3 ? 3 : 2, editableMain: undefined, importEntry: undefined, otherDocs: configDocs(configPath, main, current) };
+}

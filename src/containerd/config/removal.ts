@@ -1,0 +1,64 @@
+import { KataDeployError } from '../../core/errors.js';
+import { isNoop, type FileChange } from '../../core/file-change.js';
+import { removeOurImport, removeTables } from './in-place-edit.js';
+import { sha256, type RecordedConfigFile, type RuntimeConfigRecord } from './record.js';
+import { firstDifference, isTable, parseTomlDocument, parseTomlText, withPath, withoutPath, type TomlTable } from './toml-document.js';
+
+/**
+ * Plans the runtime-config part of an uninstall. PURE. A file still exactly as we wrote it gets its
+ * original bytes back (or is deleted if we created it); a file someone edited since keeps their edits and
+ * loses only our tables and our imports entry; our own drop-ins are deleted.
+ */
+export function planRuntimeConfigRemoval(record: RuntimeConfigRecord, current: ReadonlyMap<string, Buffer | undefined>): FileChange[] {
+  return record.files
+    .map((file) => removeRecordedFile(file, current.get(file.path)))
+    .filter((change): change is FileChange => change !== undefined && !isNoop(change));
+}
+
+/** The change that takes one recorded file back to the operator's state; undefined when nothing is left to do. */
+export function removeRecordedFile(file: RecordedConfigFile, bytes: Buffer | undefined): FileChange | undefined {
+  if (bytes === undefined) return undefined;
+  const original = file.original === null ? undefined : Buffer.from(file.original, 'base64');
+  if (sha256(bytes) === file.writtenSha256) {
+    return { path: file.path, before: bytes, after: original, reason: original === undefined ? 'delete the file kata-deploy created' : 'restore the file as it was before kata-deploy' };
+  }
+  if (file.ownedWhole) return { path: file.path, before: bytes, after: undefined, reason: 'delete the drop-in kata-deploy created' };
+  const currentDoc = parseTomlDocument(file.path, bytes);
+  let text = file.tables.length === 0 ? currentDoc.text : removeTables(currentDoc.text, file.tables, file.inserted ?? undefined);
+  if (file.importEntry !== null) text = removeOurImport(text, file.importEntry, file.inserted ?? undefined);
+  checkOnlyOursRemoved(file, currentDoc.value, text);
+  if (file.original === null && /^version = \d\n$/.test(text)) {
+    return { path: file.path, before: bytes, after: undefined, reason: 'delete the file kata-deploy created (only our handlers were left in it)' };
+  }
+  return { path: file.path, before: bytes, after: Buffer.from(text), reason: 'remove kata-deploy\'s handlers, keeping later edits' };
+}
+
+function checkOnlyOursRemoved(file: RecordedConfigFile, before: TomlTable, afterText: string): void {
+  const after = parseTomlText(file.path, afterText);
+  let expected = file.tables.reduce((value, table) => withoutPath(value, table), before);
+  const imported = before['imports'];
+  if (file.importEntry !== null && Array.isArray(imported)) {
+    const wanted = imported.filter((item) => item !== file.importEntry);
+    expected = after['imports'] === undefined && wanted.length === 0 ? withoutPath(expected, ['imports']) : withPath(expected, ['imports'], wanted);
+  }
+  const difference = firstDifference(pruneEmpty(expected), pruneEmpty(after));
+  if (difference !== undefined) {
+    throw new KataDeployError('config-refused', `${file.path}: removing kata-deploy's handlers would also change ${difference}`, {
+      hint: 'remove the kata-deploy runtime tables by hand; nothing was changed',
+    });
+  }
+}
+
+/** Drops empty tables, which exist or not depending on whether a header or only a sub-table names them. */
+export function pruneEmpty(value: TomlTable): TomlTable {
+  const result: TomlTable = {};
+  for (const [key, child] of Object.entries(value)) {
+    if (!isTable(child)) {
+      result[key] = child;
+      continue;
+    }
+    const pruned = pruneEmpty(child);
+    if (Object.keys(pruned).length > 0) result[key] = pruned;
+  }
+  return result;
+}

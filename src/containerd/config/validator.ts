@@ -1,0 +1,91 @@
+import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import type { CommandRunner } from '../../host/command-runner.js';
+import { renderString } from './handler-tables.js';
+import { resolveImport } from './imports.js';
+import { decodeString, scanArray, scanToml } from './toml-lexer.js';
+
+/** What containerd said about a set of config files. */
+export type ValidationResult = { readonly ok: true; readonly dump: string } | { readonly ok: false; readonly message: string };
+
+/**
+ * The port that asks the host's containerd whether it accepts a config: the only oracle that knows every
+ * rule (floats written as integers, missing imports, plugin-specific checks) of the exact release running.
+ */
+export interface ConfigValidator {
+  /** `files`: host path → bytes (undefined = absent) of the main config and everything it imports. */
+  validate(mainConfigPath: string, files: ReadonlyMap<string, Buffer | undefined>): Promise<ValidationResult>;
+}
+
+export interface ContainerdValidatorOptions {
+  readonly runner: CommandRunner;
+  /** The real directory of the host root, where the host's containerd binary is looked for. */
+  readonly hostRoot?: string;
+  /** A containerd binary to run instead of the host's (a distribution's bundled one, or tests' binaries). */
+  readonly binary?: string;
+  readonly timeoutMs?: number;
+}
+
+const HOST_BINARIES = ['/usr/local/bin/containerd', '/usr/bin/containerd', '/usr/local/sbin/containerd', '/usr/sbin/containerd'];
+
+/** The binary a validator runs: the explicit one, else the host's, else `containerd` from PATH. */
+export function containerdBinary(options: Pick<ContainerdValidatorOptions, 'hostRoot' | 'binary'>): string {
+  if (options.binary !== undefined) return options.binary;
+  const root = options.hostRoot ?? '/';
+  return HOST_BINARIES.map((file) => path.join(root, file)).find((file) => existsSync(file)) ?? 'containerd';
+}
+
+/**
+ * Runs `containerd --config <main> config dump` on a scratch copy of the candidate files. Absolute
+ * `imports` entries in the copies are rewritten to point into the scratch tree, so containerd reads the
+ * candidates and never the host's live files; nothing on the host is read or written.
+ */
+export function containerdValidator(options: ContainerdValidatorOptions): ConfigValidator {
+  const binary = containerdBinary(options);
+  return {
+    async validate(mainConfigPath, files) {
+      const scratch = await mkdtemp(path.join(tmpdir(), 'kata-deploy-validate-'));
+      try {
+        for (const [hostPath, bytes] of files) {
+          if (bytes === undefined) continue;
+          const real = path.join(scratch, hostPath);
+          await mkdir(path.dirname(real), { recursive: true });
+          await writeFile(real, rebaseImports(hostPath, bytes, scratch));
+        }
+        const main = path.join(scratch, mainConfigPath);
+        if (!files.has(mainConfigPath) || files.get(mainConfigPath) === undefined) {
+          await mkdir(path.dirname(main), { recursive: true });
+          await writeFile(main, '');
+        }
+        const result = await options.runner.run(binary, ['--config', main, 'config', 'dump'], { timeoutMs: options.timeoutMs ?? 30_000 });
+        if (result.exitCode === 0) return { ok: true, dump: result.stdout };
+        const said = (result.stderr.trim() || result.stdout.trim()).split('\n').slice(-3).join('\n');
+        return { ok: false, message: said.split(scratch).join('') || `${binary} exited with status ${result.exitCode}` };
+      } finally {
+        await rm(scratch, { recursive: true, force: true });
+      }
+    },
+  };
+}
+
+/** A throwaway copy of a config whose root `imports` resolve under `scratch` (other bytes unchanged). */
+export function rebaseImports(hostPath: string, bytes: Buffer, scratch: string): Buffer {
+  let text = bytes.toString('utf8');
+  let kv;
+  try {
+    kv = scanToml(text).keyValues.find((item) => item.table.length === 0 && item.key.length === 1 && item.key[0] === 'imports');
+  } catch {
+    return bytes;
+  }
+  if (kv === undefined || text[kv.valueStart] !== '[') return bytes;
+  const elements = scanArray(text, kv.valueStart, kv.valueEnd);
+  for (const element of [...elements].reverse()) {
+    const token = text.slice(element.start, element.end);
+    if (!/^["']/.test(token)) continue;
+    const entry = decodeString(token);
+    text = text.slice(0, element.start) + renderString(path.join(scratch, resolveImport(hostPath, entry))) + text.slice(element.end);
+  }
+  return Buffer.from(text);
+}
