@@ -1,7 +1,7 @@
 import { KataDeployError } from '../../core/errors.js';
 import { refuseForeignHandlers } from './conflicts.js';
 import { handlerTables, renderTables, type ConfigVersion } from './handler-tables.js';
-import { importedFiles, resolveImport } from './imports.js';
+import { importedFiles, isGlob, resolveImport } from './imports.js';
 import { addImport, removeOurImport, rootImports } from './in-place-edit.js';
 import { minimalConfig, type FilePlan } from './in-place-plan.js';
 import { sha256, type RecordedConfigFile, type RuntimeConfigRecord } from './record.js';
@@ -53,12 +53,13 @@ export function planDropIn(request: RuntimeConfigRequest, current: ReadonlyMap<s
   const main = target.editableMain;
   const previousMain = previous?.files.find((file) => file.path === main && !file.ownedWhole);
   if (main !== undefined && (target.importEntry !== undefined || previousMain !== undefined)) {
-    plans.push(planImport(main, current.get(main), previousMain, target.importEntry, target.dropInPath));
+    plans.push(planImport(main, current, previousMain, target.importEntry, target.dropInPath));
   }
   return plans;
 }
 
-function planImport(path: string, bytes: Buffer | undefined, previous: RecordedConfigFile | undefined, entry: string | undefined, dropIn: string): FilePlan {
+function planImport(path: string, current: ReadonlyMap<string, Buffer | undefined>, previous: RecordedConfigFile | undefined, entry: string | undefined, dropIn: string): FilePlan {
+  const bytes = current.get(path);
   const currentText = bytes === undefined ? undefined : parseTomlDocument(path, bytes).text;
   const minimal = minimalConfig(3);
   let base = currentText ?? minimal;
@@ -69,11 +70,12 @@ function planImport(path: string, bytes: Buffer | undefined, previous: RecordedC
   const baseDoc = parseTomlDocument(path, base);
   const existing = rootImports(base) ?? [];
   const needed = entry !== undefined && !existing.some((item) => resolveImport(path, item) === dropIn);
-  const added = needed ? addImport(base, entry) : { text: base, insertedLine: undefined };
+  const missingImport = existing.some((item) => !isGlob(item) && current.has(resolveImport(path, item)) && current.get(resolveImport(path, item)) === undefined);
+  const added = needed ? addImport(base, entry, missingImport ? 'first' : 'last') : { text: base, insertedLine: undefined };
   const text = added.text;
   if (needed) {
     const after = parseTomlText(path, text);
-    const expected = withPath(baseDoc.value, ['imports'], [...existing, entry]);
+    const expected = withPath(baseDoc.value, ['imports'], missingImport ? [entry, ...existing] : [...existing, entry]);
     const difference = firstDifference(expected, after);
     if (difference !== undefined) {
       throw new KataDeployError('config-refused', `${path}: adding our imports entry would also change ${difference}`, {

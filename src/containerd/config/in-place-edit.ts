@@ -73,9 +73,10 @@ export function rootImports(text: string): string[] | undefined {
 /**
  * Adds one entry to the root `imports` array, keeping its layout (one line or many, trailing comma, comments),
  * or adds an `imports` line after the root keys when there is none (never above a leading comment such as
- * k0s's `# k0s_managed=true`, which must stay the first line).
+ * k0s's `# k0s_managed=true`, which must stay the first line). `first` puts it before the other entries:
+ * containerd 2.1 stops reading imports at the first missing file, so we must not come after one.
  */
-export function addImport(text: string, entry: string): { text: string; insertedLine: string | undefined } {
+export function addImport(text: string, entry: string, position: 'first' | 'last' = 'last'): { text: string; insertedLine: string | undefined } {
   const layout = scanToml(text);
   const eol = lineEnding(text);
   const kv = layout.keyValues.find((item) => item.table.length === 0 && item.key.length === 1 && item.key[0] === 'imports');
@@ -95,6 +96,10 @@ export function addImport(text: string, entry: string): { text: string; inserted
     const inner = text.slice(kv.valueStart + 1, kv.valueEnd - 1);
     if (!inner.includes('#')) return { text: `${text.slice(0, kv.valueStart)}[${quoted}]${text.slice(kv.valueEnd)}`, insertedLine: undefined };
     return { text: `${text.slice(0, kv.valueStart + 1)}${quoted}${text.slice(kv.valueStart + 1)}`, insertedLine: undefined };
+  }
+  const first = elements[0];
+  if (position === 'first' && first !== undefined) {
+    return { text: `${text.slice(0, first.start)}${quoted}, ${text.slice(first.start)}`, insertedLine: undefined };
   }
   if (last.commaAt !== undefined) {
     const multiLine = text.slice(kv.valueStart, last.start).includes('\n');
