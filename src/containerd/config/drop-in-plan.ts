@@ -1,7 +1,7 @@
 import { KataDeployError } from '../../core/errors.js';
 import { refuseForeignHandlers } from './conflicts.js';
 import { handlerTables, renderTables, type ConfigVersion } from './handler-tables.js';
-import { importedFiles, isGlob, resolveImport } from './imports.js';
+import { importedFiles, resolveImport } from './imports.js';
 import { addImport, removeOurImport, rootImports } from './in-place-edit.js';
 import { minimalConfig, type FilePlan } from './in-place-plan.js';
 import { sha256, type RecordedConfigFile, type RuntimeConfigRecord } from './record.js';
@@ -70,12 +70,13 @@ function planImport(path: string, current: ReadonlyMap<string, Buffer | undefine
   const baseDoc = parseTomlDocument(path, base);
   const existing = rootImports(base) ?? [];
   const needed = entry !== undefined && !existing.some((item) => resolveImport(path, item) === dropIn);
-  const missingImport = existing.some((item) => !isGlob(item) && current.has(resolveImport(path, item)) && current.get(resolveImport(path, item)) === undefined);
-  const added = needed ? addImport(base, entry, missingImport ? 'first' : 'last') : { text: base, insertedLine: undefined };
+  // First, not last: containerd 2.1 stops reading imports at a missing file, and whether one is missing
+  // can change after we validated. Nobody else may define our handlers, so the merge order cannot matter.
+  const added = needed ? addImport(base, entry, 'first') : { text: base, insertedLine: undefined };
   const text = added.text;
   if (needed) {
     const after = parseTomlText(path, text);
-    const expected = withPath(baseDoc.value, ['imports'], missingImport ? [entry, ...existing] : [...existing, entry]);
+    const expected = withPath(baseDoc.value, ['imports'], [entry, ...existing]);
     const difference = firstDifference(expected, after);
     if (difference !== undefined) {
       throw new KataDeployError('config-refused', `${path}: adding our imports entry would also change ${difference}`, {

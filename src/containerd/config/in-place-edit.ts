@@ -73,8 +73,7 @@ export function rootImports(text: string): string[] | undefined {
 /**
  * Adds one entry to the root `imports` array, keeping its layout (one line or many, trailing comma, comments),
  * or adds an `imports` line after the root keys when there is none (never above a leading comment such as
- * k0s's `# k0s_managed=true`, which must stay the first line). `first` puts it before the other entries:
- * containerd 2.1 stops reading imports at the first missing file, so we must not come after one.
+ * k0s's `# k0s_managed=true`, which must stay the first line). `first` puts it before the other entries.
  */
 export function addImport(text: string, entry: string, position: 'first' | 'last' = 'last'): { text: string; insertedLine: string | undefined } {
   const layout = scanToml(text);
