@@ -150,4 +150,20 @@ describe('vanilla containerd', () => {
     expect(text.replace(/\r\n/g, '')).not.toContain('\n');
     expect(text.startsWith('\uFEFFversion = 2\r\n')).toBe(true);
   });
+
+  it('moves our handlers from the main file into a drop-in when containerd was upgraded from 1.7 to 2.1, and back', () => {
+    const original = corpusBytes('containerd', 'containerd-upstream/default-1.7.toml');
+    const current = new Map<string, Buffer | undefined>([['/etc/containerd/config.toml', original]]);
+    const onOld = planRuntimeConfig(request({ daemonVersion: semver('1.7.24') }), current, undefined);
+    const oldInstalled = applied(current, onOld.changes);
+    const onNew = planRuntimeConfig(request({ daemonVersion: semver('2.1.4') }), oldInstalled, onOld.record);
+    const newInstalled = applied(oldInstalled, onNew.changes);
+    const main = newInstalled.get('/etc/containerd/config.toml')?.toString('utf8') ?? '';
+    expect(main).toBe(original.toString('utf8').replace('imports = []', 'imports = ["/etc/containerd/conf.d/kata-deploy.toml"]'));
+    const back = planRuntimeConfig(request({ daemonVersion: semver('1.7.24') }), newInstalled, onNew.record);
+    const backInstalled = applied(newInstalled, back.changes);
+    expect(backInstalled.get('/etc/containerd/conf.d/kata-deploy.toml')).toBeUndefined();
+    expect(sameFiles(backInstalled, oldInstalled)).toEqual([]);
+    expect(sameFiles(applied(backInstalled, planRuntimeConfigRemoval(back.record, backInstalled)), current)).toEqual([]);
+  });
 });

@@ -2,8 +2,8 @@ import { KataDeployError } from '../../core/errors.js';
 import { refuseForeignHandlers } from './conflicts.js';
 import { handlerTables, renderTables, type ConfigVersion } from './handler-tables.js';
 import { importedFiles, resolveImport } from './imports.js';
-import { addImport, removeOurImport, rootImports } from './in-place-edit.js';
-import { minimalConfig, type FilePlan } from './in-place-plan.js';
+import { addImport, rootImports } from './in-place-edit.js';
+import { minimalConfig, stripPrevious, type FilePlan } from './in-place-plan.js';
 import { sha256, type RecordedConfigFile, type RuntimeConfigRecord } from './record.js';
 import type { RuntimeConfigRequest } from './request.js';
 import { firstDifference, parseTomlDocument, parseTomlText, withPath, type TomlDocument } from './toml-document.js';
@@ -62,10 +62,7 @@ function planImport(path: string, current: ReadonlyMap<string, Buffer | undefine
   const bytes = current.get(path);
   const currentText = bytes === undefined ? undefined : parseTomlDocument(path, bytes).text;
   const minimal = minimalConfig(3);
-  let base = currentText ?? minimal;
-  if (previous?.importEntry !== null && previous?.importEntry !== undefined && currentText !== undefined) {
-    base = removeOurImport(base, previous.importEntry, previous.inserted ?? undefined);
-  }
+  const base = currentText === undefined ? minimal : stripPrevious(path, currentText, previous);
   const created = currentText === undefined || (previous?.original === null && base === minimal);
   const baseDoc = parseTomlDocument(path, base);
   const existing = rootImports(base) ?? [];

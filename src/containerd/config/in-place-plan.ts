@@ -3,7 +3,7 @@ import type { FileChange } from '../../core/file-change.js';
 import { configVersionOf } from './config-version.js';
 import { refuseForeignHandlers } from './conflicts.js';
 import { handlerTables, runtimesPath, tableValue, type ConfigVersion, type OwnedTable } from './handler-tables.js';
-import { appendTables, removeTables } from './in-place-edit.js';
+import { appendTables, removeOurImport, removeTables } from './in-place-edit.js';
 import { sha256, type RecordedConfigFile } from './record.js';
 import type { RuntimeConfigRequest } from './request.js';
 import { firstDifference, getPath, isTable, parseTomlDocument, parseTomlText, withPath, type TomlTable } from './toml-document.js';
@@ -51,9 +51,15 @@ export function planInPlace(request: RuntimeConfigRequest, path: string, bytes: 
   };
 }
 
-function stripPrevious(path: string, text: string, previous: RecordedConfigFile | undefined): string {
-  if (previous === undefined || previous.tables.length === 0) return text;
-  const stripped = removeTables(text, previous.tables, previous.inserted ?? undefined);
+/**
+ * The operator's file without what an earlier install put in it (tables or an imports entry), whichever
+ * way that install wrote: containerd may have been upgraded from 1.7 (in place) to 2.x (drop-in) since.
+ */
+export function stripPrevious(path: string, text: string, previous: RecordedConfigFile | undefined): string {
+  if (previous === undefined || previous.ownedWhole) return text;
+  let stripped = text;
+  if (previous.tables.length > 0) stripped = removeTables(stripped, previous.tables, previous.inserted ?? undefined);
+  if (previous.importEntry !== null) stripped = removeOurImport(stripped, previous.importEntry, previous.tables.length > 0 ? undefined : previous.inserted ?? undefined);
   parseTomlText(path, stripped);
   return stripped;
 }

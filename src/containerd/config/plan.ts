@@ -7,7 +7,7 @@ import { configVersionOf } from './config-version.js';
 import { configDocs, planDropIn, type DropInTarget } from './drop-in-plan.js';
 import { dropInFromGlobs, resolveImport } from './imports.js';
 import { rootImports } from './in-place-edit.js';
-import { planInPlace, type FilePlan } from './in-place-plan.js';
+import { planInPlace, stripPrevious, type FilePlan } from './in-place-plan.js';
 import type { RuntimeConfigRecord } from './record.js';
 import { removeRecordedFile } from './removal.js';
 import { dropInName, type RuntimeConfigRequest } from './request.js';
@@ -44,7 +44,8 @@ function planContainerd(request: RuntimeConfigRequest, current: ReadonlyMap<stri
   const previousFile = previous?.files.find((file) => file.path === configPath);
   const strategy = FLAVOUR_LAYOUTS[request.flavour].strategy;
   if (strategy === 'microk8s-template') return [planInPlace(request, configPath, bytes, previousFile, 2)];
-  const main = bytes === undefined ? undefined : parseTomlDocument(configPath, bytes);
+  const parsedMain = bytes === undefined ? undefined : parseTomlDocument(configPath, bytes);
+  const main = parsedMain === undefined ? undefined : parseTomlDocument(configPath, stripPrevious(configPath, parsedMain.text, previousFile));
   const version = main === undefined ? undefined : configVersionOf(main, daemonVersion);
   const name = dropInName(request.suffix);
   if (strategy === 'k0s-drop-in') {
