@@ -1,0 +1,59 @@
+import { chmod } from 'node:fs/promises';
+import path from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { planRuntimeConfig } from '../../src/containerd/config/plan.js';
+import { validateRuntimeConfigPlan } from '../../src/containerd/config/validate-plan.js';
+import { containerdBinary, containerdValidator, rebaseImports } from '../../src/containerd/config/validator.js';
+import { execaRunner } from '../../src/host/command-runner.js';
+import { containerdBinaries } from '../helpers/containerd-binaries.js';
+import { makeTempRoot, type TempRoot } from '../helpers/temp-root.js';
+import { request, semver } from './fixtures.js';
+
+const CONFIG = '/etc/containerd/config.toml';
+const [v16] = containerdBinaries();
+
+describe('the containerd config validator', () => {
+  let root: TempRoot | undefined;
+  afterEach(async () => {
+    await root?.cleanup();
+    root = undefined;
+  });
+
+  it('rewrites absolute and relative imports of the throwaway copy into the scratch tree', () => {
+    const copy = rebaseImports(CONFIG, Buffer.from("version = 3\nimports = ['/etc/containerd/conf.d/*.toml', \"extra.toml\"]\n# keep\n"), '/tmp/s');
+    expect(copy.toString()).toBe('version = 3\nimports = ["/tmp/s/etc/containerd/conf.d/*.toml", "/tmp/s/etc/containerd/extra.toml"]\n# keep\n');
+  });
+
+  it('prefers the host\'s own binary under the host root, else containerd on PATH', async () => {
+    root = await makeTempRoot({ '/usr/local/bin/containerd': '#!/bin/sh\n' });
+    expect(containerdBinary({ hostRoot: root.root })).toBe(path.join(root.root, '/usr/local/bin/containerd'));
+    expect(containerdBinary({ hostRoot: '/nonexistent-root' })).toBe('containerd');
+    expect(containerdBinary({ hostRoot: root.root, binary: '/opt/k3s/containerd' })).toBe('/opt/k3s/containerd');
+  });
+
+  it('refuses before any change when containerd rejects the current config, quoting containerd', async () => {
+    const validator = containerdValidator({ runner: execaRunner, binary: v16?.path ?? '/usr/bin/containerd' });
+    const current = new Map([[CONFIG, Buffer.from('version = 2\n[plugins."io.containerd.gc.v1.scheduler"]\n  pause_threshold = 1\n')]]);
+    await expect(validateRuntimeConfigPlan(validator, request({ daemonVersion: semver('1.6.20') }), current, []))
+      .rejects.toMatchObject({ code: 'config-refused', message: expect.stringMatching(/refuses the current config \/etc\/containerd\/config\.toml \(before any change\): .*(float|pause_threshold|int)/i) });
+  });
+
+  it('catches a containerd 1.x import that replaces the CRI section and would hide our handlers', async () => {
+    const validator = containerdValidator({ runner: execaRunner, binary: v16?.path ?? '/usr/bin/containerd' });
+    const current = new Map<string, Buffer | undefined>([
+      [CONFIG, Buffer.from('version = 2\nimports = ["/etc/containerd/cri.toml"]\n')],
+      ['/etc/containerd/cri.toml', Buffer.from('version = 2\n[plugins."io.containerd.grpc.v1.cri"]\n  sandbox_image = "pause:3.9"\n')],
+    ]);
+    const req = request({ daemonVersion: semver('1.6.20') });
+    const plan = planRuntimeConfig(req, current, undefined);
+    await expect(validateRuntimeConfigPlan(validator, req, current, plan.changes))
+      .rejects.toMatchObject({ code: 'config-refused', message: expect.stringMatching(/does not load runtime handler\(s\) kata-qemu/) });
+  });
+
+  it('reports a binary that cannot run instead of accepting the config', async () => {
+    root = await makeTempRoot({ '/bin/containerd': '#!/bin/sh\necho "boom: cannot start" >&2\nexit 3\n' });
+    await chmod(path.join(root.root, '/bin/containerd'), 0o755);
+    const validator = containerdValidator({ runner: execaRunner, binary: path.join(root.root, '/bin/containerd') });
+    expect(await validator.validate(CONFIG, new Map([[CONFIG, Buffer.from('version = 2\n')]]))).toEqual({ ok: false, message: 'boom: cannot start' });
+  });
+});
