@@ -31,6 +31,12 @@ describe('the containerd config validator', () => {
     expect(containerdBinary({ hostRoot: root.root, binary: '/opt/k3s/containerd' })).toBe('/opt/k3s/containerd');
   });
 
+  it('prefers the containerd a distribution bundles over a stray host binary', async () => {
+    root = await makeTempRoot({ '/usr/bin/containerd': '', '/var/lib/rancher/rke2/bin/containerd': '' });
+    expect(containerdBinary({ hostRoot: root.root, flavour: 'rke2-agent' })).toBe(path.join(root.root, '/var/lib/rancher/rke2/bin/containerd'));
+    expect(containerdBinary({ hostRoot: root.root, flavour: 'k3s' })).toBe(path.join(root.root, '/usr/bin/containerd'));
+  });
+
   it('refuses before any change when containerd rejects the current config, quoting containerd', async () => {
     const validator = containerdValidator({ runner: execaRunner, binary: v16?.path ?? '/usr/bin/containerd' });
     const current = new Map([[CONFIG, Buffer.from('version = 2\n[plugins."io.containerd.gc.v1.scheduler"]\n  pause_threshold = 1\n')]]);

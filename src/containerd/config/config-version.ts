@@ -9,6 +9,7 @@ import type { TomlDocument } from './toml-document.js';
  * silently drops every section, so handlers written there would never appear.
  */
 export function configVersionOf(doc: TomlDocument, daemon: SemVer | undefined): ConfigVersion {
+  checkImportsField(doc);
   const raw = doc.value['version'];
   if (raw === undefined) return 1;
   if (typeof raw !== 'number' || !Number.isInteger(raw) || raw < 1 || raw > 4) {
@@ -26,4 +27,18 @@ export function configVersionOf(doc: TomlDocument, daemon: SemVer | undefined): 
     }
   }
   return version;
+}
+
+/**
+ * Refuses an `imports` that is not a list of strings: containerd would refuse it too, and we must read it
+ * exactly to know which files it pulls in.
+ */
+export function checkImportsField(doc: TomlDocument): void {
+  const imports = doc.value['imports'];
+  if (imports === undefined) return;
+  if (!Array.isArray(imports) || imports.some((entry) => typeof entry !== 'string')) {
+    throw new KataDeployError('config-refused', `${doc.path}: field "imports" must be a list of file paths, found ${JSON.stringify(imports)}`, {
+      hint: 'write imports = ["/path/one.toml", "/dir/*.toml"] and run kata-deploy again; nothing was changed',
+    });
+  }
 }

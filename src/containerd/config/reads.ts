@@ -6,13 +6,20 @@ import type { HostFs } from '../../host/host-fs.js';
 import { globDirectory, globMatches, isGlob, resolveImport } from './imports.js';
 import { rootImports } from './in-place-edit.js';
 import { K0S_DROP_IN_DIR, k3sTemplates } from './plan.js';
+import type { RuntimeConfigRecord } from './record.js';
 import { dropInName, type RuntimeConfigRequest } from './request.js';
 
 /**
- * The host paths whose bytes the planner needs before it can decide, besides what imports name (see
- * readRuntimeConfigInputs, which also expands import globs and drop-in directories).
+ * The host paths whose bytes the planner needs before it can decide (including every file the previous
+ * install recorded), besides what imports name: readRuntimeConfigInputs also expands import globs and
+ * drop-in directories, which needs the filesystem.
  */
-export function runtimeConfigReads(request: RuntimeConfigRequest): string[] {
+export function runtimeConfigReads(request: RuntimeConfigRequest, previous?: RuntimeConfigRecord): string[] {
+  const recorded = (previous?.files ?? []).map((file) => file.path);
+  return [...new Set([...fixedReads(request), ...recorded])];
+}
+
+function fixedReads(request: RuntimeConfigRequest): string[] {
   const { configPath } = request;
   if (request.flavour === 'crio') return [configPath, crioDropInPath(configPath, request.suffix)];
   const strategy = FLAVOUR_LAYOUTS[request.flavour].strategy;
@@ -33,13 +40,13 @@ export function runtimeConfigDirs(request: RuntimeConfigRequest): string[] {
  * expanded the way containerd expands them) and the drop-in directories. Refuses a main config that is a
  * symlink or not writable, since an atomic rename would replace the link (or fail) behind the operator's back.
  */
-export async function readRuntimeConfigInputs(fs: HostFs, request: RuntimeConfigRequest, recordedPaths: readonly string[] = []): Promise<Map<string, Buffer | undefined>> {
+export async function readRuntimeConfigInputs(fs: HostFs, request: RuntimeConfigRequest, previous?: RuntimeConfigRecord): Promise<Map<string, Buffer | undefined>> {
   const files = new Map<string, Buffer | undefined>();
   const read = async (file: string): Promise<void> => {
     if (!files.has(file)) files.set(file, await fs.readIfExists(file));
   };
   await refuseUnsafeTarget(fs, request.configPath);
-  for (const file of [...runtimeConfigReads(request), ...recordedPaths]) await read(file);
+  for (const file of runtimeConfigReads(request, previous)) await read(file);
   for (const dir of runtimeConfigDirs(request)) for (const file of await listFiles(fs, dir)) await read(file);
   const main = files.get(request.configPath);
   if (main !== undefined && request.flavour !== 'crio') {

@@ -3,6 +3,7 @@ import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { CommandRunner } from '../../host/command-runner.js';
+import type { RuntimeFlavour } from '../../settings/settings.js';
 import { renderString } from './handler-tables.js';
 import { resolveImport } from './imports.js';
 import { decodeString, scanArray, scanToml } from './toml-lexer.js';
@@ -25,16 +26,30 @@ export interface ContainerdValidatorOptions {
   readonly hostRoot?: string;
   /** A containerd binary to run instead of the host's (a distribution's bundled one, or tests' binaries). */
   readonly binary?: string;
+  /** The runtime flavour, to prefer the containerd a distribution bundles. */
+  readonly flavour?: RuntimeFlavour;
   readonly timeoutMs?: number;
 }
 
 const HOST_BINARIES = ['/usr/local/bin/containerd', '/usr/bin/containerd', '/usr/local/sbin/containerd', '/usr/sbin/containerd'];
 
-/** The binary a validator runs: the explicit one, else the host's, else `containerd` from PATH. */
-export function containerdBinary(options: Pick<ContainerdValidatorOptions, 'hostRoot' | 'binary'>): string {
+/** Where distributions keep the containerd they bundle (it, not a stray host binary, reads the config). */
+const BUNDLED_BINARIES: Partial<Record<RuntimeFlavour, readonly string[]>> = {
+  k3s: ['/var/lib/rancher/k3s/data/current/bin/containerd'],
+  'k3s-agent': ['/var/lib/rancher/k3s/data/current/bin/containerd'],
+  'rke2-server': ['/var/lib/rancher/rke2/bin/containerd'],
+  'rke2-agent': ['/var/lib/rancher/rke2/bin/containerd'],
+  'k0s-worker': ['/var/lib/k0s/bin/containerd'],
+  'k0s-controller': ['/var/lib/k0s/bin/containerd'],
+  microk8s: ['/snap/microk8s/current/bin/containerd'],
+};
+
+/** The binary a validator runs: the explicit one, else the flavour's bundled one, else the host's, else PATH's. */
+export function containerdBinary(options: Pick<ContainerdValidatorOptions, 'hostRoot' | 'binary' | 'flavour'>): string {
   if (options.binary !== undefined) return options.binary;
   const root = options.hostRoot ?? '/';
-  return HOST_BINARIES.map((file) => path.join(root, file)).find((file) => existsSync(file)) ?? 'containerd';
+  const candidates = [...(options.flavour === undefined ? [] : BUNDLED_BINARIES[options.flavour] ?? []), ...HOST_BINARIES];
+  return candidates.map((file) => path.join(root, file)).find((file) => existsSync(file)) ?? 'containerd';
 }
 
 /**
