@@ -166,4 +166,18 @@ describe('vanilla containerd', () => {
     expect(sameFiles(backInstalled, oldInstalled)).toEqual([]);
     expect(sameFiles(applied(backInstalled, planRuntimeConfigRemoval(back.record, backInstalled)), current)).toEqual([]);
   });
+
+  it('cuts our tables one by one when the operator edited inside our block, keeping everything else', () => {
+    const original = corpusBytes('containerd', 'bottlerocket/containerd-config-toml_k8s_nvidia_containerd_sock.rendered.toml');
+    const current = new Map([['/etc/containerd/config.toml', original]]);
+    const plan = planRuntimeConfig(request({ daemonVersion: semver('1.6.20') }), current, undefined);
+    const installed = applied(current, plan.changes).get('/etc/containerd/config.toml')?.toString('utf8') ?? '';
+    const edited = `${installed.replace('privileged_without_host_devices = true', 'privileged_without_host_devices = false')}\n[metrics]\naddress = "127.0.0.1:1338"\n`;
+    const [change] = planRuntimeConfigRemoval(plan.record, new Map([['/etc/containerd/config.toml', Buffer.from(edited)]]));
+    const text = change?.after?.toString('utf8') ?? '';
+    expect(text).not.toMatch(/kata|Added by kata-deploy/);
+    expect(text.startsWith(original.toString('utf8').trimEnd())).toBe(true);
+    expect(value(Buffer.from(text))['metrics']).toEqual({ address: '127.0.0.1:1338' });
+    expect(getPath(value(Buffer.from(text)), [...runtimesPath(2), 'runc'])).toBeUndefined();
+  });
 });
