@@ -50,6 +50,15 @@ describe('a config we must not touch', () => {
   });
 });
 
+describe('a config holding kata-deploy tables whose record is lost', () => {
+  it('is refused with a hint that names the earlier install rather than someone else', () => {
+    const first = planRuntimeConfig(request(), new Map([[CONFIG, Buffer.from('version = 2\n')]]), undefined);
+    const installed = first.changes[0]?.after ?? Buffer.alloc(0);
+    const error = refusal(() => planRuntimeConfig(request(), new Map([[CONFIG, installed]]), undefined));
+    expect(error.hint).toMatch(/earlier kata-deploy install whose record/);
+  });
+});
+
 describe('reading a config that is a symlink or read-only', () => {
   let root: TempRoot | undefined;
   afterEach(async () => {
