@@ -180,4 +180,16 @@ describe('vanilla containerd', () => {
     expect(value(Buffer.from(text))['metrics']).toEqual({ address: '127.0.0.1:1338' });
     expect(getPath(value(Buffer.from(text)), [...runtimesPath(2), 'runc'])).toBeUndefined();
   });
+
+  it('never lets a line appended after our block slide into the operator\'s last table on removal', () => {
+    const original = Buffer.from('version = 2\n[grpc]\n  address = "/run/containerd/containerd.sock"\n');
+    const current = new Map([['/etc/containerd/config.toml', original]]);
+    const plan = planRuntimeConfig(request(), current, undefined);
+    const installed = applied(current, plan.changes).get('/etc/containerd/config.toml')?.toString('utf8') ?? '';
+    const edited = Buffer.from(`${installed}gid = 0\n`);
+    const [change] = planRuntimeConfigRemoval(plan.record, new Map([['/etc/containerd/config.toml', edited]]));
+    const restored = value(change?.after);
+    expect(restored['grpc']).toEqual({ address: '/run/containerd/containerd.sock' });
+    expect(JSON.stringify(restored)).not.toContain('kata');
+  });
 });

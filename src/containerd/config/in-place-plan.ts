@@ -3,7 +3,8 @@ import type { FileChange } from '../../core/file-change.js';
 import { configVersionOf } from './config-version.js';
 import { refuseForeignHandlers } from './conflicts.js';
 import { handlerTables, runtimesPath, tableValue, type ConfigVersion, type OwnedTable } from './handler-tables.js';
-import { appendTables, removeOurImport, removeTables } from './in-place-edit.js';
+import { appendTables } from './in-place-edit.js';
+import { removeOurs } from './removal.js';
 import { sha256, type RecordedConfigFile } from './record.js';
 import type { RuntimeConfigRequest } from './request.js';
 import { firstDifference, getPath, isTable, parseTomlDocument, parseTomlText, withPath, type TomlTable } from './toml-document.js';
@@ -57,11 +58,7 @@ export function planInPlace(request: RuntimeConfigRequest, path: string, bytes: 
  */
 export function stripPrevious(path: string, text: string, previous: RecordedConfigFile | undefined): string {
   if (previous === undefined || previous.ownedWhole) return text;
-  let stripped = text;
-  if (previous.tables.length > 0) stripped = removeTables(stripped, previous.tables, previous.inserted ?? undefined);
-  if (previous.importEntry !== null) stripped = removeOurImport(stripped, previous.importEntry, previous.tables.length > 0 ? undefined : previous.inserted ?? undefined);
-  parseTomlText(path, stripped);
-  return stripped;
+  return removeOurs(previous, parseTomlDocument(path, text));
 }
 
 function hasRunc(value: TomlTable, version: ConfigVersion): boolean {

@@ -2,7 +2,7 @@ import { KataDeployError } from '../../core/errors.js';
 import { isNoop, type FileChange } from '../../core/file-change.js';
 import { removeOurImport, removeTables } from './in-place-edit.js';
 import { sha256, type RecordedConfigFile, type RuntimeConfigRecord } from './record.js';
-import { firstDifference, isTable, parseTomlDocument, parseTomlText, withPath, withoutPath, type TomlTable } from './toml-document.js';
+import { firstDifference, isTable, parseTomlDocument, parseTomlText, withPath, withoutPath, type TomlDocument, type TomlTable } from './toml-document.js';
 
 /**
  * Plans the runtime-config part of an uninstall. PURE. A file still exactly as we wrote it gets its
@@ -23,18 +23,44 @@ export function removeRecordedFile(file: RecordedConfigFile, bytes: Buffer | und
     return { path: file.path, before: bytes, after: original, reason: original === undefined ? 'delete the file kata-deploy created' : 'restore the file as it was before kata-deploy' };
   }
   if (file.ownedWhole) return { path: file.path, before: bytes, after: undefined, reason: 'delete the drop-in kata-deploy created' };
-  const currentDoc = parseTomlDocument(file.path, bytes);
-  let text = file.tables.length === 0 ? currentDoc.text : removeTables(currentDoc.text, file.tables, file.inserted ?? undefined);
-  if (file.importEntry !== null) text = removeOurImport(text, file.importEntry, file.inserted ?? undefined);
-  checkOnlyOursRemoved(file, currentDoc.value, text);
+  const text = removeOurs(file, parseTomlDocument(file.path, bytes));
   if (file.original === null && /^version = \d\n$/.test(text)) {
     return { path: file.path, before: bytes, after: undefined, reason: 'delete the file kata-deploy created (only our handlers were left in it)' };
   }
   return { path: file.path, before: bytes, after: Buffer.from(text), reason: 'remove kata-deploy\'s handlers, keeping later edits' };
 }
 
+/**
+ * The file's text without our tables and imports entry, checked semantically: the exact block we appended
+ * is cut first; if that would move someone's later lines into another table, each table is cut by its span
+ * instead; if that also changes anything else, we refuse rather than guess.
+ */
+export function removeOurs(file: RecordedConfigFile, doc: TomlDocument): string {
+  const attempts = file.inserted === null ? [undefined] : [file.inserted, undefined];
+  let failure: unknown;
+  for (const inserted of attempts) {
+    let text = file.tables.length === 0 ? doc.text : removeTables(doc.text, file.tables, inserted);
+    if (file.importEntry !== null) text = removeOurImport(text, file.importEntry, file.tables.length > 0 ? undefined : inserted);
+    try {
+      checkOnlyOursRemoved(file, doc.value, text);
+      return text;
+    } catch (error) {
+      failure = error;
+    }
+  }
+  throw failure;
+}
+
 function checkOnlyOursRemoved(file: RecordedConfigFile, before: TomlTable, afterText: string): void {
-  const after = parseTomlText(file.path, afterText);
+  let after: TomlTable;
+  try {
+    after = parseTomlText(file.path, afterText);
+  } catch (cause) {
+    throw new KataDeployError('config-refused', `${file.path}: removing kata-deploy's handlers would leave invalid TOML`, {
+      hint: 'remove the kata-deploy runtime tables by hand; nothing was changed',
+      cause,
+    });
+  }
   let expected = file.tables.reduce((value, table) => withoutPath(value, table), before);
   const imported = before['imports'];
   if (file.importEntry !== null && Array.isArray(imported)) {
