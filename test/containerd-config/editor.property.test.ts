@@ -68,6 +68,29 @@ describe('the in-place editor on generated configs', () => {
   });
 });
 
+describe('removal after random operator edits', () => {
+  const edits = fc.constantFrom(
+    (text: string) => `${text}gid = 0\n`,
+    (text: string) => `${text}[metrics]\naddress = "127.0.0.1:1338"\n`,
+    (text: string) => text.replace('privileged_without_host_devices = true', 'privileged_without_host_devices = false # ops'),
+    (text: string) => text.replace(/\nversion = (\d)/, '\n# pinned\nversion = $1'),
+    (text: string) => text.replace('runtime_type = "io.containerd.kata-qemu.v2"', 'runtime_type = "io.containerd.kata-qemu.v2"\nextra = 1'),
+  );
+
+  it('removes all of ours and keeps every operator key outside our tables', () => {
+    fc.assert(fc.property(generatedConfig([1, 2], { bom: false }), edits, ({ text }, edit) => {
+      const current = new Map([[CONFIG, Buffer.from(text)]]);
+      const plan = planRuntimeConfig(request({ daemonVersion: semver('1.6.20') }), current, undefined);
+      const edited = Buffer.from(edit(after(plan.changes[0]?.after)));
+      const ours = plan.record.files[0]?.tables ?? [];
+      const [change] = planRuntimeConfigRemoval(plan.record, new Map([[CONFIG, edited]]));
+      const result = parsed(change?.after);
+      expect(JSON.stringify(result)).not.toMatch(/kata-/);
+      expect(pruneEmpty(result)).toEqual(pruneEmpty(ours.reduce((acc, table) => withoutPath(acc, table), parsed(edited))));
+    }), { numRuns: 300 });
+  });
+});
+
 function after(bytes: Buffer | undefined): string {
   return (bytes ?? Buffer.alloc(0)).toString('utf8');
 }
