@@ -3,7 +3,7 @@ import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { planRuntimeConfig } from '../../src/containerd/config/plan.js';
 import { validateRuntimeConfigPlan } from '../../src/containerd/config/validate-plan.js';
-import { containerdBinary, containerdValidator, rebaseImports } from '../../src/containerd/config/validator.js';
+import { containerdBinary, containerdComplaint, containerdValidator, rebaseImports } from '../../src/containerd/config/validator.js';
 import { execaRunner } from '../../src/host/command-runner.js';
 import { containerdBinaries } from '../helpers/containerd-binaries.js';
 import { makeTempRoot, type TempRoot } from '../helpers/temp-root.js';
@@ -61,5 +61,16 @@ describe('the containerd config validator', () => {
     await chmod(path.join(root.root, '/bin/containerd'), 0o755);
     const validator = containerdValidator({ runner: execaRunner, binary: path.join(root.root, '/bin/containerd') });
     expect(await validator.validate(CONFIG, new Map([[CONFIG, Buffer.from('version = 2\n')]]))).toEqual({ ok: false, message: 'boom: cannot start' });
+  });
+});
+
+describe('containerd\'s complaint', () => {
+  it('keeps error lines as their message and error, drops info lines and repeats', () => {
+    const output = [
+      'time="2026-11-29T17:29:16Z" level=info msg="starting"',
+      'time="2026-11-29T17:29:16Z" level=error msg="containerd config version `3` is not \\"supported\\"" error="bad"',
+      'containerd: failed to load TOML from /etc/containerd/config.toml: unsupported config version `3`',
+    ].join('\n');
+    expect(containerdComplaint(output)).toBe('containerd config version `3` is not "supported": bad\ncontainerd: failed to load TOML from /etc/containerd/config.toml: unsupported config version `3`');
   });
 });

@@ -30,13 +30,12 @@ export function dumpedRuntimes(dump: string): Set<string> {
 }
 
 /**
- * Asks containerd before anything is written: the current config must be accepted (else the node was
- * already broken and restarting it with our change would be blamed on us), and the changed config must be
- * accepted and must list every handler we add plus runc (whose absence breaks CRI). Refuses with exit 5,
- * quoting containerd. CRI-O has no such oracle; its drop-in is checked by parsing only.
+ * Asks containerd whether it accepts the config as it is now, before we plan anything: if not, the node
+ * was already broken and restarting it with our change would be blamed on us. Refuses with exit 5,
+ * quoting containerd. CRI-O has no such oracle (its drop-in is checked by parsing only).
  */
-export async function validateRuntimeConfigPlan(validator: ConfigValidator, request: RuntimeConfigRequest, current: ReadonlyMap<string, Buffer | undefined>, changes: readonly FileChange[]): Promise<string | undefined> {
-  if (request.flavour === 'crio') return undefined;
+export async function assertCurrentConfigAccepted(validator: ConfigValidator, request: RuntimeConfigRequest, current: ReadonlyMap<string, Buffer | undefined>): Promise<void> {
+  if (request.flavour === 'crio') return;
   const main = validatedMainConfig(request);
   const before = await validator.validate(main, current);
   if (!before.ok) {
@@ -44,6 +43,16 @@ export async function validateRuntimeConfigPlan(validator: ConfigValidator, requ
       hint: 'fix the config so `containerd config dump` accepts it, then run kata-deploy again; nothing was changed',
     });
   }
+}
+
+/**
+ * Asks containerd, before anything is written, whether it accepts the config with the plan's changes and
+ * whether its dump lists every handler we add plus runc (whose absence breaks CRI): a containerd 1.x import
+ * can silently replace the section holding our handlers. Returns the dump (undefined for CRI-O).
+ */
+export async function assertChangedConfigAccepted(validator: ConfigValidator, request: RuntimeConfigRequest, current: ReadonlyMap<string, Buffer | undefined>, changes: readonly FileChange[]): Promise<string | undefined> {
+  if (request.flavour === 'crio') return undefined;
+  const main = validatedMainConfig(request);
   const after = await validator.validate(main, applyChanges(current, changes));
   if (!after.ok) {
     throw new KataDeployError('config-refused', `containerd would refuse ${main} with the Kata handlers added: ${after.message}`, {
@@ -58,4 +67,10 @@ export async function validateRuntimeConfigPlan(validator: ConfigValidator, requ
     });
   }
   return after.dump;
+}
+
+/** Both checks in order: the current config, then the changed one. Returns the changed config's dump. */
+export async function validateRuntimeConfigPlan(validator: ConfigValidator, request: RuntimeConfigRequest, current: ReadonlyMap<string, Buffer | undefined>, changes: readonly FileChange[]): Promise<string | undefined> {
+  await assertCurrentConfigAccepted(validator, request, current);
+  return assertChangedConfigAccepted(validator, request, current, changes);
 }

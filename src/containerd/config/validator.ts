@@ -76,7 +76,7 @@ export function containerdValidator(options: ContainerdValidatorOptions): Config
         }
         const result = await options.runner.run(binary, ['--config', main, 'config', 'dump'], { timeoutMs: options.timeoutMs ?? 30_000 });
         if (result.exitCode === 0) return { ok: true, dump: result.stdout };
-        const said = (result.stderr.trim() || result.stdout.trim()).split('\n').slice(-3).join('\n');
+        const said = containerdComplaint(result.stderr.trim() || result.stdout.trim());
         return { ok: false, message: said.split(scratch).join('') || `${binary} exited with status ${result.exitCode}` };
       } finally {
         await rm(scratch, { recursive: true, force: true });
@@ -103,4 +103,23 @@ export function rebaseImports(hostPath: string, bytes: Buffer, scratch: string):
     text = text.slice(0, element.start) + renderString(path.join(scratch, resolveImport(hostPath, entry))) + text.slice(element.end);
   }
   return Buffer.from(text);
+}
+
+/**
+ * What containerd complained about, readable: logfmt lines (`time=… level=error msg="…" error="…"`) become
+ * their message and error, info/warning lines are dropped, repeats removed, the last three kept.
+ */
+export function containerdComplaint(output: string): string {
+  const lines: string[] = [];
+  for (const line of output.split('\n')) {
+    const level = /\blevel=(\w+)/.exec(line)?.[1];
+    if (level !== undefined && !['error', 'fatal', 'panic'].includes(level)) continue;
+    const field = (name: string): string | undefined => {
+      const match = new RegExp(`\\b${name}="((?:[^"\\\\]|\\\\.)*)"`).exec(line);
+      return match?.[1]?.replace(/\\(.)/g, '$1');
+    };
+    const text = level === undefined ? line.trim() : [field('msg'), field('error')].filter(Boolean).join(': ');
+    if (text.length > 0 && !lines.includes(text)) lines.push(text);
+  }
+  return lines.slice(-3).join('\n');
 }
