@@ -66,3 +66,13 @@ describe('imports edits', () => {
     expect(removeImport('imports = ["/x"]', '/x')).toBe('imports = []');
   });
 });
+
+describe('the scanner on text that is not TOML', () => {
+  it('always terminates (the validator rebases imports of files containerd will then reject)', () => {
+    for (const text of ['imports = [}', 'imports = [ "a" } ]', '[[[', '= = =', 'a = "unterminated', "k = '''", 'x = [1, ]]', '{']) {
+      expect(() => scanToml(text)).not.toThrow();
+      const kv = scanToml(text).keyValues[0];
+      if (kv !== undefined && text[kv.valueStart] === '[') scanArray(text, kv.valueStart, kv.valueEnd);
+    }
+  });
+});

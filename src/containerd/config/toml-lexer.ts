@@ -192,7 +192,8 @@ export function scanArray(text: string, valueStart: number, valueEnd: number): A
       if (last !== undefined) last.commaAt = pos;
       pos++;
     } else {
-      const end = skipValue(text, pos);
+      // max(): on text that is not valid TOML a stray `}` must not stall the scan.
+      const end = Math.max(skipValue(text, pos), pos + 1);
       elements.push({ start: pos, end, commaAt: undefined });
       pos = end;
     }
