@@ -67,15 +67,19 @@ describe.each(corpusFiles('containerd'))('corpus %s', (file) => {
         expect(pruneEmpty(withoutOurs)).toEqual(pruneEmpty(parsed(original)));
         expect(getPath(runtimes, ['runc'])).toBeDefined();
       } else {
+        const before = (): TomlTable => parsed(original);
         const dropIn = plan.record.files.find((recorded) => recorded.ownedWhole);
         expect(dropIn).toBeDefined();
         const dropInValue = parsed(after.get(dropIn?.path ?? ''));
-        expect(Object.keys(getPath(dropInValue, runtimesPath(3)) as TomlTable).sort()).toEqual([...names].sort());
-        const before = parsed(original);
+        const dropInVersion = dropInValue['version'] as 2 | 3 | 4;
+        expect(dropInVersion).toBe(versionOf(original) === 1 ? 3 : versionOf(original));
+        const usesV3Ids = getPath(before(), ['plugins', 'io.containerd.cri.v1.runtime']) !== undefined;
+        const map = getPath(dropInValue, runtimesPath(usesV3Ids ? 3 : dropInVersion)) as TomlTable;
+        expect(Object.keys(map).sort()).toEqual([...names].sort());
         const mainAfter = parsed(after.get(CONFIG));
-        expect(withoutPath(mainAfter, ['imports'])).toEqual(withoutPath(before, ['imports']));
+        expect(withoutPath(mainAfter, ['imports'])).toEqual(withoutPath(before(), ['imports']));
         const imports = (getPath(mainAfter, ['imports']) ?? []) as string[];
-        const importedBefore = (getPath(before, ['imports']) ?? []) as string[];
+        const importedBefore = (getPath(before(), ['imports']) ?? []) as string[];
         expect(imports.slice(imports.length - importedBefore.length)).toEqual(importedBefore);
         expect(imports.length - importedBefore.length).toBeLessThanOrEqual(1);
       }

@@ -44,7 +44,7 @@ describe('k3s and rke2', () => {
     expect(plan.changes.map((change) => change.path)).toEqual([`${K3S_V3_DIR}/kata-deploy.toml`]);
     expect(after.get(K3S)).toEqual(rendered);
     if (v21 !== undefined) {
-      const dump = await validateRuntimeConfigPlan(containerdValidator({ runner: execaRunner, binary: v21.path }), req, current, plan.changes);
+      const dump = await validateRuntimeConfigPlan(containerdValidator({ runner: execaRunner, binary: v21.path }), req, current, plan);
       expect(dump).toContain('kata-clh-debug');
     }
   });
@@ -63,7 +63,7 @@ describe('k0s', () => {
     expect(dropIn['version']).toBe(3);
     expect(JSON.stringify(dropIn)).not.toContain('io.containerd.grpc.v1.cri');
     if (v21 !== undefined) {
-      const dump = await validateRuntimeConfigPlan(containerdValidator({ runner: execaRunner, binary: v21.path }), req, current, plan.changes);
+      const dump = await validateRuntimeConfigPlan(containerdValidator({ runner: execaRunner, binary: v21.path }), req, current, plan);
       expect(dump).toContain('runsc');
       expect(dump).toContain('kata-qemu');
     }

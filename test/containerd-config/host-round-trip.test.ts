@@ -52,9 +52,9 @@ describe.each(containerdBinaries())('install then uninstall on a host root with 
     const req = request({ daemonVersion: semver(binary.version) });
 
     const current = await readRuntimeConfigInputs(fs, req);
-    await assertCurrentConfigAccepted(validator, req, current);
+    const currentDump = await assertCurrentConfigAccepted(validator, req, current);
     const plan = planRuntimeConfig(req, current, undefined);
-    await assertChangedConfigAccepted(validator, req, current, plan.changes);
+    await assertChangedConfigAccepted(validator, req, current, plan, currentDump);
     await write(fs, plan.changes);
     const record = JSON.parse(JSON.stringify(plan.record)) as typeof plan.record;
 

@@ -48,8 +48,9 @@ describe.each(binaries)('containerd $version', (binary) => {
     } finally {
       await root.cleanup();
     }
+    let currentDump: string | undefined;
     try {
-      await assertCurrentConfigAccepted(validator, req, current);
+      currentDump = await assertCurrentConfigAccepted(validator, req, current);
     } catch (error) {
       expect((error as KataDeployError).code).toBe('config-refused');
       expect((error as Error).message).toMatch(/refuses the current config \/etc\/containerd\/config\.toml \(before any change\): [^]*(version|no such file)/);
@@ -70,7 +71,7 @@ describe.each(binaries)('containerd $version', (binary) => {
       notes.push(`${binary.version} ${file}: refused: ${(error as Error).message}`);
       return;
     }
-    const dump = await assertChangedConfigAccepted(validator, req, current, plan.changes);
+    const dump = await assertChangedConfigAccepted(validator, req, current, plan, currentDump);
     const listed = dumpedRuntimes(dump ?? '');
     for (const handler of req.handlers) expect(listed.has(handler.name), handler.name).toBe(true);
     expect(listed.has('runc')).toBe(true);

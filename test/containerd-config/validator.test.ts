@@ -2,7 +2,8 @@ import { chmod } from 'node:fs/promises';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { planRuntimeConfig } from '../../src/containerd/config/plan.js';
-import { validateRuntimeConfigPlan } from '../../src/containerd/config/validate-plan.js';
+import { assertChangedConfigAccepted, assertCurrentConfigAccepted, validateRuntimeConfigPlan } from '../../src/containerd/config/validate-plan.js';
+import { renderDropIn } from '../../src/containerd/config/drop-in-plan.js';
 import { containerdBinary, containerdComplaint, containerdValidator, rebaseImports } from '../../src/containerd/config/validator.js';
 import { execaRunner } from '../../src/host/command-runner.js';
 import { containerdBinaries } from '../helpers/containerd-binaries.js';
@@ -40,7 +41,7 @@ describe('the containerd config validator', () => {
   it('refuses before any change when containerd rejects the current config, quoting containerd', async () => {
     const validator = containerdValidator({ runner: execaRunner, binary: v16?.path ?? '/usr/bin/containerd' });
     const current = new Map([[CONFIG, Buffer.from('version = 2\n[plugins."io.containerd.gc.v1.scheduler"]\n  pause_threshold = 1\n')]]);
-    await expect(validateRuntimeConfigPlan(validator, request({ daemonVersion: semver('1.6.20') }), current, []))
+    await expect(assertCurrentConfigAccepted(validator, request({ daemonVersion: semver('1.6.20') }), current))
       .rejects.toMatchObject({ code: 'config-refused', message: expect.stringMatching(/refuses the current config \/etc\/containerd\/config\.toml \(before any change\): .*(float|pause_threshold|int)/i) });
   });
 
@@ -52,8 +53,24 @@ describe('the containerd config validator', () => {
     ]);
     const req = request({ daemonVersion: semver('1.6.20') });
     const plan = planRuntimeConfig(req, current, undefined);
-    await expect(validateRuntimeConfigPlan(validator, req, current, plan.changes))
+    await expect(validateRuntimeConfigPlan(validator, req, current, plan))
       .rejects.toMatchObject({ code: 'config-refused', message: expect.stringMatching(/does not load runtime handler\(s\) kata-qemu/) });
+  });
+
+  it('refuses a drop-in that would make containerd 2.1 drop the operator\'s v2 settings (a v3 drop-in on a v2 main)', async () => {
+    const v21 = containerdBinaries().find((binary) => binary.version.startsWith('2.1'));
+    const validator = containerdValidator({ runner: execaRunner, binary: v21?.path ?? 'containerd' });
+    const req = request({ daemonVersion: semver('2.1.9') });
+    const current = new Map<string, Buffer | undefined>([[CONFIG, Buffer.from('version = 2\n[plugins."io.containerd.grpc.v1.cri"]\n  sandbox_image = "local.registry/pause:3.10"\n')]]);
+    const plan = planRuntimeConfig(req, current, undefined);
+    expect(plan.changes.find((change) => change.path.endsWith('kata-deploy.toml'))?.after?.toString()).toContain('version = 2\n');
+    const currentDump = await assertCurrentConfigAccepted(validator, req, current);
+    await expect(assertChangedConfigAccepted(validator, req, current, plan, currentDump)).resolves.toContain('local.registry/pause:3.10');
+    const v3DropIn = plan.changes.map((change) => (change.path.endsWith('kata-deploy.toml')
+      ? { ...change, after: Buffer.from(renderDropIn(req, 3)) }
+      : change));
+    await expect(assertChangedConfigAccepted(validator, req, current, { ...plan, changes: v3DropIn }, currentDump))
+      .rejects.toMatchObject({ code: 'config-refused', message: expect.stringMatching(/would also change plugins\.io\.containerd\.cri\.v1\.images\.pinned_images\.sandbox/) });
   });
 
   it('reports a binary that cannot run instead of accepting the config', async () => {

@@ -11,8 +11,10 @@ import { firstDifference, parseTomlDocument, parseTomlText, withPath, type TomlD
 /** Where our drop-in goes and how containerd gets to read it. */
 export interface DropInTarget {
   readonly dropInPath: string;
-  /** The config version our drop-in is written in (decides the plugin IDs). */
+  /** The config version our drop-in declares. */
   readonly version: ConfigVersion;
+  /** The version whose plugin IDs our tables use (differs only for v2 files that already use v3 IDs). */
+  readonly idVersion: ConfigVersion;
   /** The main file whose `imports` we may extend; undefined when the distribution imports drop-ins itself. */
   readonly editableMain: string | undefined;
   /** The entry to add to the main file's `imports`; undefined when an existing glob already covers us. */
@@ -24,8 +26,8 @@ export interface DropInTarget {
 const HEADER = '# Written by kata-deploy. Do not edit: `kata-deploy uninstall` deletes this file.\n';
 
 /** The whole text of our drop-in (we own the file, so it is rendered, never edited). */
-export function renderDropIn(request: RuntimeConfigRequest, version: ConfigVersion): string {
-  return `${HEADER}version = ${version}\n\n${renderTables(handlerTables(version, request.handlers, undefined), '\n')}`;
+export function renderDropIn(request: RuntimeConfigRequest, version: ConfigVersion, idVersion: ConfigVersion = version): string {
+  return `${HEADER}version = ${version}\n\n${renderTables(handlerTables(idVersion, request.handlers, undefined), '\n')}`;
 }
 
 /**
@@ -36,7 +38,7 @@ export function renderDropIn(request: RuntimeConfigRequest, version: ConfigVersi
 export function planDropIn(request: RuntimeConfigRequest, current: ReadonlyMap<string, Buffer | undefined>, previous: RuntimeConfigRecord | undefined, target: DropInTarget): FilePlan[] {
   refuseForeignHandlers(target.otherDocs.filter((doc) => doc.path !== target.dropInPath), request.handlers.map((handler) => handler.name));
   const plans: FilePlan[] = [];
-  const text = renderDropIn(request, target.version);
+  const text = renderDropIn(request, target.version, target.idVersion);
   parseTomlText(target.dropInPath, text);
   const before = current.get(target.dropInPath);
   const ownedBefore = previous?.files.some((file) => file.path === target.dropInPath && file.ownedWhole) ?? false;

@@ -10,8 +10,9 @@ import { rootImports } from './in-place-edit.js';
 import { planInPlace, stripPrevious, type FilePlan } from './in-place-plan.js';
 import type { RuntimeConfigRecord } from './record.js';
 import { removeRecordedFile } from './removal.js';
+import { runtimesPath, type ConfigVersion } from './handler-tables.js';
 import { dropInName, type RuntimeConfigRequest } from './request.js';
-import { parseTomlDocument, type TomlDocument } from './toml-document.js';
+import { getPath, parseTomlDocument, type TomlDocument } from './toml-document.js';
 
 /** The file changes one install wants, and the ledger entry uninstall will need. */
 export interface RuntimeConfigPlan {
@@ -51,7 +52,8 @@ function planContainerd(request: RuntimeConfigRequest, current: ReadonlyMap<stri
   if (strategy === 'k0s-drop-in') {
     const others = [...current.keys()].filter((file) => file.startsWith(`${K0S_DROP_IN_DIR}/`) && current.get(file) !== undefined);
     const docs = [...(main === undefined ? [] : [main]), ...others.map((file) => parseTomlDocument(file, current.get(file) as Buffer))];
-    const target: DropInTarget = { dropInPath: `${K0S_DROP_IN_DIR}/${name}`, version: daemonVersion !== undefined && daemonVersion.major < 2 ? 2 : 3, editableMain: undefined, importEntry: undefined, otherDocs: docs };
+    const k0sVersion = main === undefined && daemonVersion !== undefined && daemonVersion.major < 2 ? 2 : dropInVersion(version);
+    const target: DropInTarget = { dropInPath: `${K0S_DROP_IN_DIR}/${name}`, version: k0sVersion, idVersion: idVersionFor(k0sVersion, docs), editableMain: undefined, importEntry: undefined, otherDocs: docs };
     return planDropIn(request, current, previous, target);
   }
   if (strategy === 'k3s-drop-in') return planDropIn(request, current, previous, k3sTarget(request, main, current));
@@ -60,13 +62,36 @@ function planContainerd(request: RuntimeConfigRequest, current: ReadonlyMap<stri
   const imports = main === undefined ? [] : (rootImports(main.text) ?? []).map((entry) => resolveImport(configPath, entry));
   const viaGlob = dropInFromGlobs(imports, name);
   const dropInPath = viaGlob ?? `${path.posix.dirname(configPath)}/conf.d/${name}`;
+  const otherDocs = configDocs(configPath, main, current);
   return planDropIn(request, current, previous, {
     dropInPath,
-    version: 3,
+    version: dropInVersion(version),
+    idVersion: idVersionFor(dropInVersion(version), otherDocs),
     editableMain: configPath,
     importEntry: viaGlob === undefined ? dropInPath : undefined,
-    otherDocs: configDocs(configPath, main, current),
+    otherDocs,
   });
+}
+
+/**
+ * The version our drop-in is written in: the main file's own, never a higher one. containerd 2.1 merges a
+ * higher-version drop-in and then skips migrating the main file, so a v2 main's settings silently fall
+ * back to defaults; later releases ignore such a drop-in altogether (containerd#12891). A v1 main is the
+ * exception: containerd 2.x ignores its v1 sections anyway, a v3 drop-in keeps it that way, while a v2
+ * drop-in would suddenly bring them to life.
+ */
+export function dropInVersion(mainVersion: ConfigVersion | undefined): ConfigVersion {
+  return mainVersion === undefined || mainVersion === 1 ? 3 : mainVersion;
+}
+
+/**
+ * The plugin IDs our drop-in's tables use. containerd 2.x migrates a v2 config's `io.containerd.grpc.v1.cri`
+ * into the split v3 plugins only when the v3 IDs are not already there; a v2 file that already writes
+ * `io.containerd.cri.v1.runtime` (AKS does) has its v2 runtime map ignored, so ours must use the v3 IDs too.
+ */
+function idVersionFor(version: ConfigVersion, docs: readonly TomlDocument[]): ConfigVersion {
+  if (version !== 2) return version;
+  return docs.some((doc) => getPath(doc.value, runtimesPath(3).slice(0, 2)) !== undefined) ? 3 : 2;
 }
 
 /** The k3s/rke2 template files an operator may provide next to the rendered config. */
@@ -105,5 +130,6 @@ function k3sTarget(request: RuntimeConfigRequest, main: TomlDocument | undefined
         : `add imports = ["${dir}/*.toml"] to ${template} (or base it on {{ template "base" . }}) and restart ${request.flavour}`,
     });
   }
-  return { dropInPath, version: version >= 3 ? 3 : 2, editableMain: undefined, importEntry: undefined, otherDocs: configDocs(configPath, main, current) };
+  const otherDocs = configDocs(configPath, main, current);
+  return { dropInPath, version: dropInVersion(version), idVersion: idVersionFor(dropInVersion(version), otherDocs), editableMain: undefined, importEntry: undefined, otherDocs };
 }
