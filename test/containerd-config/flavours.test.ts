@@ -192,4 +192,32 @@ describe('vanilla containerd', () => {
     expect(restored['grpc']).toEqual({ address: '/run/containerd/containerd.sock' });
     expect(JSON.stringify(restored)).not.toContain('kata');
   });
+
+  it('on containerd 2.2+, relies on its default conf.d import and leaves a config without imports untouched (or absent)', async () => {
+    for (const main of [Buffer.from('version = 3\n[plugins."io.containerd.cri.v1.images"]\n  snapshotter = "native"\n'), undefined]) {
+      const req = request({ daemonVersion: semver('2.2.1') });
+      const current = new Map<string, Buffer | undefined>([['/etc/containerd/config.toml', main], ['/etc/containerd/conf.d/10-ops.toml', Buffer.from('version = 3\n[debug]\n  level = "debug"\n')]]);
+      const { plan } = roundTrip(req, current);
+      expect(plan.changes.map((change) => change.path)).toEqual(['/etc/containerd/conf.d/kata-deploy.toml']);
+      if (v21 !== undefined) {
+        // containerd 2.1 lacks the implicit import; the validator writes it out, which 2.1 then honours.
+        const dump = await validateRuntimeConfigPlan(containerdValidator({ runner: execaRunner, binary: v21.path }), req, current, plan);
+        expect(dump).toContain('kata-clh');
+        expect(dump).toContain("level = 'debug'");
+      }
+    }
+  });
+
+  it('adds an imports entry on containerd 2.2+ when the config already has its own imports', () => {
+    const req = request({ daemonVersion: semver('2.2.1') });
+    const { plan } = roundTrip(req, new Map([['/etc/containerd/config.toml', Buffer.from('version = 3\nimports = ["/etc/containerd/extra.toml"]\n')]]));
+    expect(plan.record.files.find((file) => !file.ownedWhole)?.importEntry).toBe('/etc/containerd/conf.d/kata-deploy.toml');
+  });
+
+  it('refuses to add imports when the containerd version is unknown and conf.d holds other drop-ins', () => {
+    const current = new Map<string, Buffer | undefined>([['/etc/containerd/config.toml', Buffer.from('version = 3\n')], ['/etc/containerd/conf.d/10-ops.toml', Buffer.from('version = 3\n')]]);
+    expect(() => planRuntimeConfig(request({ daemonVersion: undefined }), current, undefined)).toThrowError(/containerd version is unknown: adding an imports entry would stop containerd 2\.2\+ loading/);
+    const { plan } = roundTrip(request({ daemonVersion: undefined }), new Map([['/etc/containerd/config.toml', Buffer.from('version = 3\n')]]));
+    expect(plan.record.files.find((file) => !file.ownedWhole)?.importEntry).toBe('/etc/containerd/conf.d/kata-deploy.toml');
+  });
 });

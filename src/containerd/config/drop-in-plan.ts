@@ -99,11 +99,9 @@ function planImport(path: string, current: ReadonlyMap<string, Buffer | undefine
   };
 }
 
-/** The documents containerd reads for a main config: the main file and every imported file we were given. */
-export function configDocs(mainPath: string, main: TomlDocument | undefined, current: ReadonlyMap<string, Buffer | undefined>): TomlDocument[] {
-  if (main === undefined) return [];
-  const imports = (rootImports(main.text) ?? []).map((entry) => resolveImport(mainPath, entry));
+/** The documents containerd reads for a main config: the main file and every imported file we were given (imports resolved). */
+export function configDocs(mainPath: string, main: TomlDocument | undefined, current: ReadonlyMap<string, Buffer | undefined>, imports: readonly string[]): TomlDocument[] {
   const known = [...current.entries()].filter(([, bytes]) => bytes !== undefined).map(([file]) => file);
   const docs = importedFiles(imports, known).filter((file) => file !== mainPath).map((file) => parseTomlDocument(file, current.get(file) as Buffer));
-  return [main, ...docs];
+  return [...(main === undefined ? [] : [main]), ...docs];
 }

@@ -4,6 +4,7 @@ import { isNoop, type FileChange } from '../../core/file-change.js';
 import { FLAVOUR_LAYOUTS } from '../../core/flavours.js';
 import { planCrioConfig } from '../../crio/crio-plan.js';
 import { configVersionOf } from './config-version.js';
+import { DEFAULT_CONF_D, effectiveImports } from './default-imports.js';
 import { configDocs, planDropIn, type DropInTarget } from './drop-in-plan.js';
 import { dropInFromGlobs, resolveImport } from './imports.js';
 import { rootImports } from './in-place-edit.js';
@@ -59,10 +60,11 @@ function planContainerd(request: RuntimeConfigRequest, current: ReadonlyMap<stri
   if (strategy === 'k3s-drop-in') return planDropIn(request, current, previous, k3sTarget(request, main, current));
   const useDropIn = daemonVersion !== undefined ? daemonVersion.major >= 2 : (version ?? 2) >= 3;
   if (!useDropIn) return [planInPlace(request, configPath, bytes, previousFile, 2)];
-  const imports = main === undefined ? [] : (rootImports(main.text) ?? []).map((entry) => resolveImport(configPath, entry));
+  const imports = effectiveImports(configPath, main, daemonVersion);
   const viaGlob = dropInFromGlobs(imports, name);
-  const dropInPath = viaGlob ?? `${path.posix.dirname(configPath)}/conf.d/${name}`;
-  const otherDocs = configDocs(configPath, main, current);
+  if (viaGlob === undefined && daemonVersion === undefined && (main === undefined || rootImports(main.text) === undefined)) refuseUnknownDefaultImports(request, current);
+  const dropInPath = viaGlob ?? `${DEFAULT_CONF_D}/${name}`;
+  const otherDocs = configDocs(configPath, main, current, imports);
   return planDropIn(request, current, previous, {
     dropInPath,
     version: dropInVersion(version),
@@ -70,6 +72,18 @@ function planContainerd(request: RuntimeConfigRequest, current: ReadonlyMap<stri
     editableMain: configPath,
     importEntry: viaGlob === undefined ? dropInPath : undefined,
     otherDocs,
+  });
+}
+
+/**
+ * Without the daemon's version we cannot tell whether containerd imports conf.d by default (2.2+); adding
+ * an `imports` key would then switch that default off and unload the other drop-ins there.
+ */
+function refuseUnknownDefaultImports(request: RuntimeConfigRequest, current: ReadonlyMap<string, Buffer | undefined>): void {
+  const others = [...current.entries()].filter(([file, bytes]) => bytes !== undefined && file.startsWith(`${DEFAULT_CONF_D}/`) && !file.endsWith(`/${dropInName(request.suffix)}`));
+  if (others.length === 0) return;
+  throw new KataDeployError('config-refused', `${request.configPath} has no imports, ${others[0]?.[0]} exists, and the containerd version is unknown: adding an imports entry would stop containerd 2.2+ loading ${DEFAULT_CONF_D}/*.toml`, {
+    hint: 'make the containerd version known to kata-deploy (its socket or binary), or add imports = ["/etc/containerd/conf.d/*.toml"] to the config yourself',
   });
 }
 
@@ -130,6 +144,6 @@ function k3sTarget(request: RuntimeConfigRequest, main: TomlDocument | undefined
         : `add imports = ["${dir}/*.toml"] to ${template} (or base it on {{ template "base" . }}) and restart ${request.flavour}`,
     });
   }
-  const otherDocs = configDocs(configPath, main, current);
+  const otherDocs = configDocs(configPath, main, current, imports);
   return { dropInPath, version: dropInVersion(version), idVersion: idVersionFor(dropInVersion(version), otherDocs), editableMain: undefined, importEntry: undefined, otherDocs };
 }

@@ -1,8 +1,8 @@
-import path from 'node:path';
 import { KataDeployError } from '../../core/errors.js';
 import { FLAVOUR_LAYOUTS } from '../../core/flavours.js';
 import { crioDropInDir, crioDropInPath } from '../../crio/crio-plan.js';
 import type { HostFs } from '../../host/host-fs.js';
+import { DEFAULT_CONF_D, importsConfDByDefault } from './default-imports.js';
 import { globDirectory, globMatches, isGlob, resolveImport } from './imports.js';
 import { rootImports } from './in-place-edit.js';
 import { K0S_DROP_IN_DIR, k3sTemplates } from './plan.js';
@@ -25,13 +25,16 @@ function fixedReads(request: RuntimeConfigRequest): string[] {
   const strategy = FLAVOUR_LAYOUTS[request.flavour].strategy;
   if (strategy === 'k3s-drop-in') return [configPath, ...k3sTemplates(configPath)];
   if (strategy === 'k0s-drop-in') return [configPath, `${K0S_DROP_IN_DIR}/${dropInName(request.suffix)}`];
-  return [configPath, `${path.posix.dirname(configPath)}/conf.d/${dropInName(request.suffix)}`];
+  return [configPath, `${DEFAULT_CONF_D}/${dropInName(request.suffix)}`];
 }
 
 /** Directories whose every file the planner must see (drop-in dirs read by the runtime itself). */
 export function runtimeConfigDirs(request: RuntimeConfigRequest): string[] {
   if (request.flavour === 'crio') return [crioDropInDir(request.configPath)];
   if (FLAVOUR_LAYOUTS[request.flavour].strategy === 'k0s-drop-in') return [K0S_DROP_IN_DIR];
+  // containerd 2.2+ reads conf.d without being told; with the version unknown we must look there too.
+  const { daemonVersion } = request;
+  if (request.flavour === 'containerd' && (daemonVersion === undefined || importsConfDByDefault(daemonVersion))) return [DEFAULT_CONF_D];
   return [];
 }
 

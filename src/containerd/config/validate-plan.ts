@@ -1,6 +1,7 @@
 import { KataDeployError } from '../../core/errors.js';
 import type { FileChange } from '../../core/file-change.js';
 import { FLAVOUR_LAYOUTS } from '../../core/flavours.js';
+import { withExplicitDefaultImports } from './default-imports.js';
 import { runtimePlatformsPath, runtimesPath } from './handler-tables.js';
 import type { RuntimeConfigPlan } from './plan.js';
 import { pruneEmpty } from './removal.js';
@@ -17,6 +18,19 @@ export function validatedMainConfig(request: RuntimeConfigRequest): string {
 export function applyChanges(current: ReadonlyMap<string, Buffer | undefined>, changes: readonly FileChange[]): Map<string, Buffer | undefined> {
   const result = new Map(current);
   for (const change of changes) result.set(change.path, change.after);
+  return result;
+}
+
+/**
+ * The files as the validator must see them: for vanilla containerd 2.2+, a main config without `imports`
+ * gets containerd's implicit default imports written out, so they resolve inside the scratch copy.
+ */
+export function filesForValidation(request: RuntimeConfigRequest, files: ReadonlyMap<string, Buffer | undefined>): Map<string, Buffer | undefined> {
+  const result = new Map(files);
+  if (request.flavour !== 'containerd') return result;
+  const main = files.get(request.configPath);
+  const text = withExplicitDefaultImports(main?.toString('utf8') ?? '', request.daemonVersion);
+  if (main === undefined ? text !== '' : text !== main.toString('utf8')) result.set(request.configPath, Buffer.from(text));
   return result;
 }
 
@@ -40,7 +54,7 @@ export function dumpedRuntimes(dump: string): Set<string> {
 export async function assertCurrentConfigAccepted(validator: ConfigValidator, request: RuntimeConfigRequest, current: ReadonlyMap<string, Buffer | undefined>): Promise<string | undefined> {
   if (request.flavour === 'crio') return undefined;
   const main = validatedMainConfig(request);
-  const before = await validator.validate(main, current);
+  const before = await validator.validate(main, filesForValidation(request, current));
   if (!before.ok) {
     throw new KataDeployError('config-refused', `containerd refuses the current config ${main} (before any change): ${before.message}`, {
       hint: 'fix the config so `containerd config dump` accepts it, then run kata-deploy again; nothing was changed',
@@ -59,7 +73,7 @@ export async function assertCurrentConfigAccepted(validator: ConfigValidator, re
 export async function assertChangedConfigAccepted(validator: ConfigValidator, request: RuntimeConfigRequest, current: ReadonlyMap<string, Buffer | undefined>, plan: RuntimeConfigPlan, currentDump: string | undefined): Promise<string | undefined> {
   if (request.flavour === 'crio') return undefined;
   const main = validatedMainConfig(request);
-  const after = await validator.validate(main, applyChanges(current, plan.changes));
+  const after = await validator.validate(main, filesForValidation(request, applyChanges(current, plan.changes)));
   if (!after.ok) {
     throw new KataDeployError('config-refused', `containerd would refuse ${main} with the Kata handlers added: ${after.message}`, {
       hint: 'nothing was changed; report this with the config file, it is a bug in kata-deploy or a containerd rule it does not know',
