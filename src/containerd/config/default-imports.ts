@@ -9,6 +9,7 @@ import type { TomlDocument } from './toml-document.js';
  * default, so other drop-ins there would silently stop loading.
  */
 export const DEFAULT_CONF_D = '/etc/containerd/conf.d';
+/** containerd 2.2+'s implicit `imports` value. */
 export const DEFAULT_IMPORTS: readonly string[] = [`${DEFAULT_CONF_D}/*.toml`];
 
 /** Whether a containerd release imports DEFAULT_CONF_D when the config has no `imports` key. */

@@ -28,6 +28,7 @@ export interface KeyValueSpan {
   readonly lineEnd: number;
 }
 
+/** Everything scanToml finds: the tables, the key/value lines, and where the text starts after a BOM. */
 export interface TomlLayout {
   readonly tables: readonly TableSpan[];
   readonly keyValues: readonly KeyValueSpan[];

@@ -20,6 +20,7 @@ export interface ConfigValidator {
   validate(mainConfigPath: string, files: ReadonlyMap<string, Buffer | undefined>): Promise<ValidationResult>;
 }
 
+/** How the real validator finds and runs containerd. */
 export interface ContainerdValidatorOptions {
   readonly runner: CommandRunner;
   /** The real directory of the host root, where the host's containerd binary is looked for. */
