@@ -220,4 +220,23 @@ describe('vanilla containerd', () => {
     const { plan } = roundTrip(request({ daemonVersion: undefined }), new Map([['/etc/containerd/config.toml', Buffer.from('version = 3\n')]]));
     expect(plan.record.files.find((file) => !file.ownedWhole)?.importEntry).toBe('/etc/containerd/conf.d/kata-deploy.toml');
   });
+
+  it('keeps the runc it added when another install\'s handlers still rely on it (containerd 1.x)', async () => {
+    const original = Buffer.from('version = 2\n[plugins."io.containerd.grpc.v1.cri"]\n  sandbox_image = "pause:3.9"\n');
+    const reqA = request({ daemonVersion: semver('1.6.20') });
+    const reqB = request({ daemonVersion: semver('1.6.20'), suffix: 'b', handlers: testHandlers('b') });
+    const first = planRuntimeConfig(reqA, new Map([['/etc/containerd/config.toml', original]]), undefined);
+    const afterA = applied(new Map([['/etc/containerd/config.toml', original]]), first.changes);
+    const second = planRuntimeConfig(reqB, afterA, undefined);
+    expect(second.record.addedRunc).toBe(false);
+    const afterB = applied(afterA, second.changes);
+    const withoutA = applied(afterB, planRuntimeConfigRemoval(first.record, afterB));
+    const runtimes = getPath(value(withoutA.get('/etc/containerd/config.toml')), runtimesPath(2)) as TomlTable;
+    expect(Object.keys(runtimes).sort()).toEqual(['kata-clh-b', 'kata-clh-b-debug', 'kata-qemu-b', 'kata-qemu-b-debug', 'runc']);
+    const [v16] = containerdBinaries();
+    if (v16 !== undefined) {
+      const result = await containerdValidator({ runner: execaRunner, binary: v16.path }).validate('/etc/containerd/config.toml', withoutA);
+      expect(result.ok && result.dump.includes('runtimes.runc]')).toBe(true);
+    }
+  });
 });

@@ -2,7 +2,7 @@ import { KataDeployError } from '../../core/errors.js';
 import { isNoop, type FileChange } from '../../core/file-change.js';
 import { removeOurImport, removeTables } from './in-place-edit.js';
 import { sha256, type RecordedConfigFile, type RuntimeConfigRecord } from './record.js';
-import { firstDifference, isTable, parseTomlDocument, parseTomlText, withPath, withoutPath, type TomlDocument, type TomlTable } from './toml-document.js';
+import { firstDifference, getPath, isTable, parseTomlDocument, parseTomlText, withPath, withoutPath, type TomlDocument, type TomlTable } from './toml-document.js';
 
 /**
  * Plans the runtime-config part of an uninstall. PURE. A file still exactly as we wrote it gets its
@@ -23,11 +23,30 @@ export function removeRecordedFile(file: RecordedConfigFile, bytes: Buffer | und
     return { path: file.path, before: bytes, after: original, reason: original === undefined ? 'delete the file kata-deploy created' : 'restore the file as it was before kata-deploy' };
   }
   if (file.ownedWhole) return { path: file.path, before: bytes, after: undefined, reason: 'delete the drop-in kata-deploy created' };
-  const text = removeOurs(file, parseTomlDocument(file.path, bytes));
+  const doc = parseTomlDocument(file.path, bytes);
+  const keepRunc = runcStillNeeded(file, doc.value);
+  const text = removeOurs(keepRunc ? { ...file, tables: file.tables.filter((table) => !table.includes('runc')), inserted: null } : file, doc);
+  if (keepRunc) return { path: file.path, before: bytes, after: Buffer.from(text), reason: 'remove kata-deploy\'s handlers, keeping later edits and the runc handler other runtimes now rely on' };
   if (file.original === null && /^version = \d\n$/.test(text)) {
     return { path: file.path, before: bytes, after: undefined, reason: 'delete the file kata-deploy created (only our handlers were left in it)' };
   }
   return { path: file.path, before: bytes, after: Buffer.from(text), reason: 'remove kata-deploy\'s handlers, keeping later edits' };
+}
+
+/**
+ * Whether the runc handler we added must stay: on containerd 1.x any runtime table replaces the default
+ * map, so if runtimes added after ours (another install's, the operator's) remain, removing runc would
+ * leave them without it and break CRI. Runtimes the file had before us worked without runc and still do.
+ */
+function runcStillNeeded(file: RecordedConfigFile, value: TomlTable): boolean {
+  const runc = file.tables.find((table) => table.at(-1) === 'runc');
+  if (runc === undefined) return false;
+  const mapPath = runc.slice(0, -1);
+  const ours = new Set(file.tables.map((table) => table.at(runc.length - 1)));
+  const originalMap = file.original === null ? undefined : getPath(parseTomlText(file.path, Buffer.from(file.original, 'base64').toString('utf8')), mapPath);
+  const before = new Set(isTable(originalMap) ? Object.keys(originalMap) : []);
+  const map = getPath(value, mapPath);
+  return isTable(map) && Object.keys(map).some((name) => !ours.has(name) && !before.has(name));
 }
 
 /**
