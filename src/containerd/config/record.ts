@@ -1,0 +1,38 @@
+import { createHash } from 'node:crypto';
+import type { RuntimeFlavour } from '../../settings/settings.js';
+
+/**
+ * What one install did to one runtime config file: enough for uninstall to restore it byte for byte when
+ * nobody touched it since, or to remove only our parts when someone did. JSON-serialisable.
+ */
+export interface RecordedConfigFile {
+  readonly path: string;
+  /** The bytes before we first changed the file (base64), or null when we created it. */
+  readonly original: string | null;
+  /** sha256 (hex) of the bytes we wrote: equal to the file's hash means nobody changed it since. */
+  readonly writtenSha256: string;
+  /** True for files we render whole (our drop-ins): uninstall deletes them. */
+  readonly ownedWhole: boolean;
+  /** Key paths of the tables we inserted into an operator's file. */
+  readonly tables: readonly (readonly string[])[];
+  /** The exact block of text we appended, so removal can cut exactly it. */
+  readonly inserted: string | null;
+  /** The `imports` entry we added to make our drop-in visible, if any. */
+  readonly importEntry: string | null;
+}
+
+/** The ledger entry of the runtime-config step of one install. */
+export interface RuntimeConfigRecord {
+  readonly schema: 1;
+  readonly flavour: RuntimeFlavour;
+  /** Handler names we defined (RuntimeClasses point at these). */
+  readonly handlers: readonly string[];
+  /** Whether we also defined a runc handler (a containerd 1.x config without one). */
+  readonly addedRunc: boolean;
+  readonly files: readonly RecordedConfigFile[];
+}
+
+/** Hex sha256 of file bytes. */
+export function sha256(bytes: Buffer): string {
+  return createHash('sha256').update(bytes).digest('hex');
+}
