@@ -1,0 +1,51 @@
+import { existsSync, linkSync, lstatSync, mkdirSync, readdirSync } from 'node:fs';
+import path from 'node:path';
+import type { Logger } from '../host/logger.js';
+
+/**
+ * Brings everything under the old install dir that is not ours (per the manifests) into the staging
+ * tree before the swap: operators' files, and the per-handler configs other steps wrote. Hard links,
+ * so nothing is copied and a file someone holds open keeps its inode. Where the new payload now ships
+ * the same path, the payload wins and we say so. Returns the foreign paths carried, relative.
+ */
+export function carryOverForeign(oldRoot: string, stagingRoot: string, ours: ReadonlySet<string>, log: Logger): string[] {
+  const carried: string[] = [];
+  const walk = (rel: string): void => {
+    for (const entry of readdirSync(path.join(oldRoot, rel), { withFileTypes: true })) {
+      const childRel = rel === '' ? entry.name : `${rel}/${entry.name}`;
+      const from = path.join(oldRoot, childRel);
+      const to = path.join(stagingRoot, childRel);
+      if (entry.isDirectory()) {
+        if (lstatExists(to) && !lstatSync(to).isDirectory()) {
+          log.warn({ path: childRel }, 'the new payload replaces a directory kata-deploy did not create; its contents are left out');
+          continue;
+        }
+        if (!ours.has(childRel) && !existsSync(to)) {
+          mkdirSync(to, { recursive: true, mode: lstatSync(from).mode & 0o7777 });
+          carried.push(childRel);
+        }
+        walk(childRel);
+        continue;
+      }
+      if (ours.has(childRel)) continue;
+      if (lstatExists(to)) {
+        log.warn({ path: childRel }, 'the new payload ships a path that held a file kata-deploy did not install; the payload version replaces it');
+        continue;
+      }
+      mkdirSync(path.dirname(to), { recursive: true, mode: 0o755 });
+      linkSync(from, to);
+      carried.push(childRel);
+    }
+  };
+  walk('');
+  return carried;
+}
+
+function lstatExists(file: string): boolean {
+  try {
+    lstatSync(file);
+    return true;
+  } catch {
+    return false;
+  }
+}
