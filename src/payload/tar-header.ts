@@ -50,7 +50,7 @@ export function isZeroBlock(block: Buffer): boolean {
 export function parseHeader(block: Buffer): TarHeader {
   let sum = 0;
   for (let i = 0; i < 512; i += 1) sum += i >= 148 && i < 156 ? 32 : block[i]!;
-  const stored = numeric(block, 148, 8);
+  const stored = /^[0-7]{1,7}$/.test(text(block, 148, 8).trim()) ? parseInt(text(block, 148, 8).trim(), 8) : -1;
   if (stored !== sum) throw new Error('tar header checksum mismatch (not a tar stream, or corrupt)');
   const typeflag = String.fromCharCode(block[156]!);
   const magic = block.toString('latin1', 257, 263);
