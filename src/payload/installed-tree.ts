@@ -1,14 +1,16 @@
-import { closeSync, lstatSync, openSync, readFileSync, readlinkSync, readSync } from 'node:fs';
+import { closeSync, lstatSync, readSync } from 'node:fs';
 import path from 'node:path';
 import { DEFAULT_LIMITS } from './entry-policy.js';
+import { openNoAtime, readNoAtime } from './no-atime.js';
 import type { ManifestEntry } from './manifest.js';
 import { PayloadIndex } from './payload-index.js';
 import type { UnpackedFacts } from './requirements.js';
 
 /**
  * True when every manifest entry is still on disk as we left it: same type, size, mode and mtime for
- * files, same target for links. Stat-only, so a reinstall of the same payload decides in milliseconds
- * without reading hundreds of megabytes; content tampering that keeps size and mtime is not caught.
+ * files, same target length for links. Stat-only (not even readlink, which would update the link's
+ * atime), so a reinstall of the same payload decides in milliseconds and writes nothing; content
+ * tampering that keeps size and mtime is not caught.
  */
 export function treeIntact(installReal: string, entries: readonly ManifestEntry[]): boolean {
   try {
@@ -16,7 +18,7 @@ export function treeIntact(installReal: string, entries: readonly ManifestEntry[
       const real = path.join(installReal, entry.path);
       const stats = lstatSync(real);
       if (entry.type === 'dir' && !stats.isDirectory()) return false;
-      if (entry.type === 'symlink' && (!stats.isSymbolicLink() || readlinkSync(real) !== entry.target)) return false;
+      if (entry.type === 'symlink' && (!stats.isSymbolicLink() || stats.size !== Buffer.byteLength(entry.target))) return false;
       if (entry.type === 'file') {
         if (!stats.isFile() || stats.size !== entry.size || (stats.mode & 0o7777) !== entry.mode) return false;
         if (Math.floor(stats.mtimeMs / 1000) !== entry.mtime) return false;
@@ -30,7 +32,7 @@ export function treeIntact(installReal: string, entries: readonly ManifestEntry[
 }
 
 function elfMachine(file: string): number | undefined {
-  const fd = openSync(file, 'r');
+  const fd = openNoAtime(file);
   try {
     const head = Buffer.alloc(20);
     if (readSync(fd, head, 0, 20, 0) < 20 || head.readUInt32BE(0) !== 0x7f454c46) return undefined;
@@ -55,7 +57,7 @@ export function installedFacts(installReal: string, entries: readonly ManifestEn
   const elfMachines = new Map<string, number>();
   return {
     index,
-    configs: new LazyMap(configs, (rel) => (rel.endsWith('.toml') && index.nodes.get(rel)?.kind === 'file' ? readFileSync(path.join(installReal, rel)) : undefined)),
+    configs: new LazyMap(configs, (rel) => (rel.endsWith('.toml') && index.nodes.get(rel)?.kind === 'file' ? readNoAtime(path.join(installReal, rel)) : undefined)),
     elfMachines: new LazyMap(elfMachines, (rel) => (index.nodes.get(rel)?.kind === 'file' ? elfMachine(path.join(installReal, rel)) : undefined)),
   };
 }

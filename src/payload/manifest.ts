@@ -3,6 +3,7 @@ import { KataDeployError } from '../core/errors.js';
 import { stateDir } from '../core/paths.js';
 import type { HostFs } from '../host/host-fs.js';
 import type { Settings } from '../settings/settings.js';
+import { readNoAtime } from './no-atime.js';
 import type { PayloadIndex } from './payload-index.js';
 
 /** One thing we installed, by path relative to the install dir. */
@@ -65,8 +66,8 @@ export function entryHostPath(manifest: Pick<PayloadManifest, 'installDir'>, ent
 }
 
 async function readManifestFile(fs: HostFs, hostPath: string): Promise<PayloadManifest | undefined> {
-  const bytes = await fs.readIfExists(hostPath);
-  if (bytes === undefined) return undefined;
+  if (!(await fs.exists(hostPath))) return undefined;
+  const bytes = readNoAtime(await fs.realPath(hostPath));
   try {
     const parsed = JSON.parse(bytes.toString('utf8')) as PayloadManifest;
     if (parsed.version !== 1 || !Array.isArray(parsed.entries)) throw new Error('unknown manifest version');
