@@ -42,9 +42,15 @@ function freshDir(name) {
   return dir;
 }
 
+/** Flushes dirty pages left by the previous run, so each timed run starts from the same state. */
+function settle() {
+  spawnSync('sync');
+}
+
 /** `zstd -dc FILE | tar -x -C DIR`, wired with real pipes (no shell), wall time in seconds. */
 function baseline(file) {
   const dir = freshDir('tar');
+  settle();
   const started = performance.now();
   return new Promise((resolve, reject) => {
     const zstd = spawn('zstd', ['-dc', '-q', file], { stdio: ['ignore', 'pipe', 'inherit'] });
@@ -60,6 +66,7 @@ function baseline(file) {
 
 /** One install in a child process; wall time measured here (Node start-up included) and inside. */
 function install(root, file, sha) {
+  settle();
   const started = performance.now();
   const result = spawnSync(process.execPath, [child, root, file, sha ?? '-'], { encoding: 'utf8' });
   const wall = (performance.now() - started) / 1000;

@@ -17,7 +17,7 @@ export interface ArchiveFacts {
  * pass, so a checksum is verified without a second read. Backpressure runs end to end (parser → pipe →
  * decompressor → source), so memory stays at a few chunks whatever the payload's size.
  */
-export function pumpArchive(source: Readable, parser: TarParser, options: { hash: boolean }): Promise<ArchiveFacts> {
+export function pumpArchive(source: Readable, parser: TarParser, options: { hash: boolean; backpressure?: () => Promise<void> | undefined }): Promise<ArchiveFacts> {
   return new Promise<ArchiveFacts>((resolve, reject) => {
     const hash = options.hash ? createHash('sha256') : undefined;
     let bytes = 0;
@@ -38,6 +38,12 @@ export function pumpArchive(source: Readable, parser: TarParser, options: { hash
       if (failed) return;
       try {
         parser.push(chunk);
+        const wait = options.backpressure?.();
+        if (wait !== undefined) {
+          const paused = decompressor?.output ?? source;
+          paused.pause();
+          void wait.then(() => paused.resume());
+        }
       } catch (error) {
         fail(error instanceof KataDeployError ? error : new KataDeployError('bad-payload', `payload is not a valid tar archive: ${(error as Error).message}`, {
           hint: 'use an unmodified kata-static release tarball (.tar, .tar.gz, .tar.xz or .tar.zst)', cause: error,

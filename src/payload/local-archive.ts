@@ -10,16 +10,36 @@ import type { TarParser } from './tar-parser.js';
 
 const readAsync = promisify(read);
 const CHUNK = 1 << 20;
+const POOL = 8;
 
-/** Reads a blocking fd into one reused buffer until EOF, handing each filled slice to `onChunk`. */
-async function drain(fd: number, onChunk: (chunk: Buffer) => void): Promise<number> {
-  const buffer = Buffer.allocUnsafe(CHUNK);
+/** How the consumer of chunks says when a buffer is free again: writes it issued for the last chunk. */
+export interface WriteFlow {
+  takeIssued(): Promise<unknown>[];
+  backpressure(): Promise<void> | undefined;
+}
+
+/**
+ * Reads a blocking fd until EOF into a small pool of reused buffers, handing each filled slice to
+ * `onChunk`. A buffer goes back to the pool once the writes issued for it have settled, so reading,
+ * parsing and writing overlap while memory stays at POOL MiB.
+ */
+async function drain(fd: number, onChunk: (chunk: Buffer) => void, flow?: WriteFlow): Promise<number> {
+  const free: Buffer[] = Array.from({ length: flow === undefined ? 1 : POOL }, () => Buffer.allocUnsafe(CHUNK));
+  const waiting: ((buffer: Buffer) => void)[] = [];
+  const release = (buffer: Buffer): void => {
+    const next = waiting.shift();
+    if (next !== undefined) next(buffer);
+    else free.push(buffer);
+  };
   let total = 0;
   for (;;) {
+    const buffer = free.pop() ?? await new Promise<Buffer>((resolve) => waiting.push(resolve));
     const { bytesRead } = await readAsync(fd, buffer, 0, CHUNK, null);
     if (bytesRead === 0) return total;
     total += bytesRead;
     onChunk(buffer.subarray(0, bytesRead));
+    if (flow === undefined) release(buffer);
+    else void Promise.all(flow.takeIssued()).then(() => release(buffer));
   }
 }
 
@@ -58,7 +78,7 @@ export function asPayloadError(error: unknown): KataDeployError {
  * 1 MiB pipe that we drain with one reused buffer; a plain tar is read the same way; the checksum, when
  * wanted, is computed by a concurrent read of the same file. gzip goes through zlib.
  */
-export async function pumpLocalArchive(file: string, parser: TarParser, options: { hash: boolean }): Promise<ArchiveFacts> {
+export async function pumpLocalArchive(file: string, parser: TarParser, options: { hash: boolean; flow?: WriteFlow }): Promise<ArchiveFacts> {
   let head: Buffer;
   try {
     head = headOf(file);
@@ -67,13 +87,14 @@ export async function pumpLocalArchive(file: string, parser: TarParser, options:
   }
   if (head.length === 0) throw new KataDeployError('bad-payload', `the payload "${file}" is empty`, { hint: 'check --payload' });
   const compression = detectCompression(head);
-  if (compression === 'gzip') return pumpArchive(createReadStream(file, { highWaterMark: CHUNK }), parser, options);
+  if (compression === 'gzip') return pumpArchive(createReadStream(file, { highWaterMark: CHUNK }), parser, { hash: options.hash, backpressure: () => options.flow?.backpressure() });
   const digest = options.hash ? hashFile(file) : Promise.resolve(undefined);
+  digest.catch(() => undefined);
   let bytes = 0;
   if (compression === 'tar') {
     const fd = openSync(file, 'r');
     try {
-      bytes = await drain(fd, (chunk) => parser.push(chunk));
+      bytes = await drain(fd, (chunk) => parser.push(chunk), options.flow);
     } catch (error) {
       throw asPayloadError(error);
     } finally {
@@ -91,7 +112,7 @@ export async function pumpLocalArchive(file: string, parser: TarParser, options:
       closeSync(writeFd);
     }
     try {
-      await drain(readFd, (chunk) => parser.push(chunk));
+      await drain(readFd, (chunk) => parser.push(chunk), options.flow);
     } catch (error) {
       child.kill('SIGKILL');
       await child;

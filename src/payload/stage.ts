@@ -90,14 +90,14 @@ export async function stagePayload(settings: PayloadSettings, ports: PayloadPort
     const started = ports.clock.now();
     const parser = new TarParser(writer.onEntry);
     const facts = remote
-      ? await pumpArchive(await openRemotePayload(settings.payload, ports.fetch ?? {}), parser, { hash: true })
-      : await pumpLocalArchive(settings.payload, parser, { hash: expected !== undefined });
+      ? await pumpArchive(await openRemotePayload(settings.payload, ports.fetch ?? {}), parser, { hash: true, backpressure: () => writer.backpressure() })
+      : await pumpLocalArchive(settings.payload, parser, { hash: expected !== undefined, flow: writer });
     if (expected !== undefined && facts.sha256 !== expected) {
       throw new KataDeployError('bad-payload', `payload ${settings.payload} has sha256 ${facts.sha256}, expected ${expected} (checksum mismatch)`, {
         hint: 'the download is corrupt or the payload was replaced; fetch it again or fix --payload-sha256',
       });
     }
-    writer.finish();
+    await writer.finish();
     checkShimRequirements(shims, settings.arch, { index: writer.index, configs: writer.kept, elfMachines: writer.elfMachines });
     ports.log.info({ payload: settings.payload, compression: facts.compression, entries: writer.index.nodes.size, ms: ports.clock.now() - started }, 'payload unpacked into staging');
     const manifest: PayloadManifest = {
@@ -113,7 +113,7 @@ export async function stagePayload(settings: PayloadSettings, ports: PayloadPort
     }
     return { unchanged: false, manifestOnly: false, stagingDir, location, manifest, pristineConfigs: writer.kept };
   } catch (error) {
-    writer.abort();
+    await writer.abandon();
     rmSync(stagingDir, { recursive: true, force: true });
     await removeCreatedDirs(ports.fs, location.createdDirs.filter((dir) => dir !== settings.installDir));
     throw error;
