@@ -9,3 +9,5 @@ export { DEFAULT_LIMITS, type PayloadLimits } from './entry-policy.js';
 export { manifestPath, type PayloadManifest, type ManifestEntry } from './manifest.js';
 export type { FetchOptions } from './remote-source.js';
 export type { CommitResult, PayloadPorts, StagedPayload } from './types.js';
+export { planKataConfigFiles, DROP_IN_NAMES, type KataConfigSettings } from './kata-config/plan-kata-configs.js';
+export { loadPristineConfigs } from './kata-config/pristine.js';
