@@ -25,12 +25,25 @@ export function bypassesProxy(host: string, noProxy: string | undefined): boolea
   });
 }
 
-function agentFor(url: URL, options: FetchOptions): Agent {
-  const tls = options.caCertificates === undefined ? {} : { ca: options.caCertificates };
-  if (options.httpsProxy !== undefined && options.httpsProxy !== '' && !bypassesProxy(url.hostname, options.noProxy)) {
-    return new HttpsProxyAgent(options.httpsProxy, tls);
+/**
+ * A CONNECT-proxy agent that also trusts our CA for the server behind the tunnel: https-proxy-agent
+ * applies its own TLS options to the proxy connection only, and takes the endpoint's from the request.
+ */
+class TunnelAgent extends HttpsProxyAgent<string> {
+  constructor(proxy: string, private readonly ca: string | undefined) {
+    super(proxy);
   }
-  return new Agent(tls);
+
+  override connect(request: Parameters<HttpsProxyAgent<string>['connect']>[0], options: Parameters<HttpsProxyAgent<string>['connect']>[1]): ReturnType<HttpsProxyAgent<string>['connect']> {
+    return super.connect(request, this.ca === undefined ? options : ({ ...options, ca: this.ca } as typeof options));
+  }
+}
+
+function agentFor(url: URL, options: FetchOptions): Agent {
+  if (options.httpsProxy !== undefined && options.httpsProxy !== '' && !bypassesProxy(url.hostname, options.noProxy)) {
+    return new TunnelAgent(options.httpsProxy, options.caCertificates);
+  }
+  return new Agent(options.caCertificates === undefined ? {} : { ca: options.caCertificates });
 }
 
 function fetchError(url: string, problem: string, cause?: unknown): KataDeployError {
