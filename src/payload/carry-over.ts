@@ -10,6 +10,7 @@ import type { Logger } from '../host/logger.js';
  */
 export function carryOverForeign(oldRoot: string, stagingRoot: string, ours: ReadonlySet<string>, log: Logger): string[] {
   const carried: string[] = [];
+  const replaced: string[] = [];
   const walk = (rel: string): void => {
     for (const entry of readdirSync(path.join(oldRoot, rel), { withFileTypes: true })) {
       const childRel = rel === '' ? entry.name : `${rel}/${entry.name}`;
@@ -17,7 +18,7 @@ export function carryOverForeign(oldRoot: string, stagingRoot: string, ours: Rea
       const to = path.join(stagingRoot, childRel);
       if (entry.isDirectory()) {
         if (lstatExists(to) && !lstatSync(to).isDirectory()) {
-          log.warn({ path: childRel }, 'the new payload replaces a directory kata-deploy did not create; its contents are left out');
+          replaced.push(`${childRel}/`);
           continue;
         }
         if (!ours.has(childRel) && !existsSync(to)) {
@@ -29,7 +30,7 @@ export function carryOverForeign(oldRoot: string, stagingRoot: string, ours: Rea
       }
       if (ours.has(childRel)) continue;
       if (lstatExists(to)) {
-        log.warn({ path: childRel }, 'the new payload ships a path that held a file kata-deploy did not install; the payload version replaces it');
+        replaced.push(childRel);
         continue;
       }
       mkdirSync(path.dirname(to), { recursive: true, mode: 0o755 });
@@ -38,6 +39,9 @@ export function carryOverForeign(oldRoot: string, stagingRoot: string, ours: Rea
     }
   };
   walk('');
+  if (replaced.length > 0) {
+    log.warn({ count: replaced.length, paths: replaced.slice(0, 10) }, 'the new payload ships paths that held files kata-deploy did not install (an earlier install without a manifest?); the payload versions replace them');
+  }
   return carried;
 }
 

@@ -4,7 +4,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { commitStagedPayload, manifestPath, readInstalledManifest, removeInstalledPayload, stagePayload } from '../../src/payload/index.js';
+import { commitStagedPayload, discardStagedPayload, manifestPath, readInstalledManifest, removeInstalledPayload, stagePayload } from '../../src/payload/index.js';
 import { makeTempRoot, type TempRoot } from '../helpers/temp-root.js';
 import { compress, craftTar } from '../helpers/tar-craft.js';
 import { minimalPayload, payloadPorts, payloadSettings, snapshot, writeArchive } from './fixtures.js';
@@ -125,6 +125,22 @@ describe('installing a payload', () => {
     } finally {
       await existing.cleanup();
     }
+  });
+
+  it('discards a staged payload without a trace, including the parent directories staging needed', async () => {
+    const file = writeArchive(archives, 'p.tar.zst', compress(craftTar(minimalPayload()), 'zst'));
+    const settings = payloadSettings(file, { installDir: '/usr/local/opt/kata' });
+    const staged = await stagePayload(settings, payloadPorts(host.root));
+    expect(existsSync(staged.stagingDir!)).toBe(true);
+    await discardStagedPayload(staged, payloadPorts(host.root));
+    expect(snapshot(host.root)).toEqual({});
+  });
+
+  it('checks an already installed payload against newly selected shims before calling it unchanged', async () => {
+    const file = writeArchive(archives, 'p.tar.zst', compress(craftTar(minimalPayload()), 'zst'));
+    await install(file);
+    const error = await stagePayload(payloadSettings(file, { shims: ['qemu', 'clh'] }), payloadPorts(host.root)).catch((caught: unknown) => caught);
+    expect((error as Error).message).toContain('payload lacks opt/kata/share/defaults/kata-containers/configuration-clh.toml (its pristine Kata configuration), which shim "clh" needs');
   });
 
   it('leaves nothing behind when the install dir and its parents are removed after a plain uninstall', async () => {
