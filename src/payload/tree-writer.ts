@@ -3,6 +3,7 @@ import { chmodSync, close, constants, fchmod, futimes, link, mkdirSync, open, sy
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { badPayload, judgeEntry, type PayloadLimits } from './entry-policy.js';
+import { startWriteback } from './libc.js';
 import { PayloadIndex } from './payload-index.js';
 import type { EntrySink, TarEntry } from './tar-parser.js';
 
@@ -21,6 +22,9 @@ async function writeAt(fd: number, chunk: Buffer, position: number): Promise<voi
     offset += bytesWritten;
   }
 }
+
+/** Files at least this big get their writeback started as soon as they are complete. */
+const WRITEBACK_MIN = 1 << 20;
 
 /** Outstanding writes beyond which the producer should wait (about this many chunks in memory). */
 const HIGH_WATER = 64;
@@ -165,6 +169,7 @@ export class TreeWriter {
             await Promise.all(writes);
             await fchmodAsync(fd, mode);
             await futimesAsync(fd, mtime, mtime);
+            if (size >= WRITEBACK_MIN) await startWriteback(fd);
           } finally {
             this.openFds.delete(fd);
             await closeAsync(fd);
