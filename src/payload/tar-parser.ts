@@ -106,6 +106,7 @@ export class TarParser {
       return;
     }
     const size = this.pax.has('size') ? Number(this.pax.get('size')) : header.size;
+    if (!Number.isSafeInteger(size) || size < 0) throw new Error(`member "${header.name}" has an invalid size`);
     const entry: TarEntry = {
       name: this.pax.get('path') ?? this.longName ?? header.name,
       linkName: this.pax.get('linkpath') ?? this.longLink ?? header.linkName,
