@@ -71,8 +71,10 @@ export async function commitStagedPayload(staged: StagedPayload, settings: Paylo
   await ports.fs.mkdirp(stateDir(settings));
   await ports.fs.writeFileAtomic(pendingManifestPath(settings), renderManifest(staged.manifest));
   withDirFd(staged.stagingDir, syncFilesystem);
+  ports.log.debug({ installDir: staged.location.installDir }, 'staged tree flushed; swapping it into place');
   const old = swapIntoPlace(staged, ports);
   withDirFd(path.dirname(staged.location.installReal), (fd) => fsyncSync(fd));
+  ports.log.debug({ installDir: staged.location.installDir }, 'trees swapped; promoting the manifest');
   await ports.fs.rename(pendingManifestPath(settings), manifestPath(settings));
   if (old !== undefined) rmSync(old, { recursive: true, force: true });
 

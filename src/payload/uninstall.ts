@@ -1,14 +1,21 @@
 import { lstatSync, rmdirSync, unlinkSync } from 'node:fs';
 import path from 'node:path';
 import { removeCreatedDirs } from './install-location.js';
+import { treeIntact } from './installed-tree.js';
 import { entryHostPath, manifestPath, pendingManifestPath, readManifests, type PayloadManifest } from './manifest.js';
 import type { PayloadSettings } from './stage.js';
 import type { PayloadPorts } from './types.js';
 
-/** The installed manifest (the pending one wins: an interrupted switch may have put it in place). */
+/**
+ * The manifest of what is installed now. After an interrupted switch both manifests exist; the one
+ * whose files are on disk wins (the pending one if the swap happened, the current one if not).
+ */
 export async function readInstalledManifest(settings: Pick<PayloadSettings, 'multiInstallSuffix'>, ports: Pick<PayloadPorts, 'fs'>): Promise<PayloadManifest | undefined> {
   const { current, pending } = await readManifests(settings, ports.fs);
-  return pending ?? current;
+  if (pending === undefined) return current;
+  const installReal = await ports.fs.realPath(pending.installDir).catch(() => undefined);
+  if (installReal !== undefined && treeIntact(installReal, pending.entries)) return pending;
+  return current ?? pending;
 }
 
 function ignoreGone(action: () => void): boolean {
