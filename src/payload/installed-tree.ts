@@ -31,6 +31,15 @@ export function treeIntact(installReal: string, entries: readonly ManifestEntry[
   }
 }
 
+/** True when the install dir is the very tree a manifest was written for (same root inode). */
+export function isRootOf(installReal: string, manifest: { readonly rootInode?: number | undefined }): boolean {
+  try {
+    return manifest.rootInode === undefined || lstatSync(installReal).ino === manifest.rootInode;
+  } catch {
+    return false;
+  }
+}
+
 function elfMachine(file: string): number | undefined {
   const fd = openNoAtime(file);
   try {

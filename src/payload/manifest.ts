@@ -29,6 +29,11 @@ export interface PayloadManifest {
   readonly version: 1;
   readonly installDir: string;
   readonly source: PayloadSource;
+  /**
+   * Inode of the tree's root directory. The swap moves the staging dir's inode to the install dir's
+   * name, so after a crash this tells which tree is in place, whatever the files look like.
+   */
+  readonly rootInode: number | undefined;
   /** Host directories that did not exist before our first install (the install dir, maybe /opt). */
   readonly createdDirs: readonly string[];
   readonly entries: readonly ManifestEntry[];

@@ -5,7 +5,7 @@ import type { Settings } from '../settings/settings.js';
 import { pumpArchive } from './archive-stream.js';
 import { DEFAULT_LIMITS } from './entry-policy.js';
 import { prepareLocation, removeCreatedDirs, removeLeftovers, stagingPathFor, type InstallLocation } from './install-location.js';
-import { installedFacts, treeIntact } from './installed-tree.js';
+import { installedFacts, isRootOf, treeIntact } from './installed-tree.js';
 import { pumpLocalArchive } from './local-archive.js';
 import { entriesFromIndex, readManifests, sameTree, type PayloadManifest, type PayloadSource } from './manifest.js';
 import { checkShimRequirements } from './requirements.js';
@@ -79,7 +79,7 @@ export async function stagePayload(settings: PayloadSettings, ports: PayloadPort
 
   if (current !== undefined && pending === undefined && current.installDir === settings.installDir && sameSource(current.source, source)) {
     const installReal = await ports.fs.realPath(settings.installDir).catch(() => undefined);
-    if (installReal !== undefined && treeIntact(installReal, current.entries)) {
+    if (installReal !== undefined && isRootOf(installReal, current) && treeIntact(installReal, current.entries)) {
       checkShimRequirements(shims, settings.arch, installedFacts(installReal, current.entries));
       ports.log.info({ payload: settings.payload }, 'payload already installed and intact');
       const location: InstallLocation = { installDir: settings.installDir, installReal, installExists: true, createdDirs: current.createdDirs, parentReal: installReal.replace(/\/[^/]+$/, '') };
@@ -109,13 +109,15 @@ export async function stagePayload(settings: PayloadSettings, ports: PayloadPort
     const manifest: PayloadManifest = {
       version: 1,
       installDir: settings.installDir,
+      rootInode: statSync(stagingDir).ino,
       source: { ...source, sha256: facts.sha256 ?? expected },
       createdDirs: current?.installDir === settings.installDir ? current.createdDirs : location.createdDirs,
       entries: entriesFromIndex(writer.index),
     };
-    if (current !== undefined && pending === undefined && current.installDir === settings.installDir && sameTree(current.entries, manifest.entries) && treeIntact(location.installReal, current.entries)) {
+    if (current !== undefined && pending === undefined && current.installDir === settings.installDir && sameTree(current.entries, manifest.entries)
+      && isRootOf(location.installReal, current) && treeIntact(location.installReal, current.entries)) {
       rmSync(stagingDir, { recursive: true, force: true });
-      return { unchanged: true, manifestOnly: true, stagingDir: undefined, location, manifest, pristineConfigs: writer.kept };
+      return { unchanged: true, manifestOnly: true, stagingDir: undefined, location, manifest: { ...manifest, rootInode: current.rootInode }, pristineConfigs: writer.kept };
     }
     return { unchanged: false, manifestOnly: false, stagingDir, location, manifest, pristineConfigs: writer.kept };
   } catch (error) {

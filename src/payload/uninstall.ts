@@ -1,7 +1,7 @@
 import { lstatSync, rmdirSync, unlinkSync } from 'node:fs';
 import path from 'node:path';
 import { removeCreatedDirs } from './install-location.js';
-import { treeIntact } from './installed-tree.js';
+import { isRootOf, treeIntact } from './installed-tree.js';
 import { entryHostPath, manifestPath, pendingManifestPath, readManifests, type PayloadManifest } from './manifest.js';
 import type { PayloadSettings } from './stage.js';
 import type { PayloadPorts } from './types.js';
@@ -14,7 +14,7 @@ export async function readInstalledManifest(settings: Pick<PayloadSettings, 'mul
   const { current, pending } = await readManifests(settings, ports.fs);
   if (pending === undefined) return current;
   const installReal = await ports.fs.realPath(pending.installDir).catch(() => undefined);
-  if (installReal !== undefined && treeIntact(installReal, pending.entries)) return pending;
+  if (installReal !== undefined && isRootOf(installReal, pending) && treeIntact(installReal, pending.entries)) return pending;
   return current ?? pending;
 }
 
