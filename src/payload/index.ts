@@ -1,0 +1,13 @@
+/**
+ * The payload area's public face: what the install/uninstall transaction calls. Everything else in
+ * src/payload is an implementation detail behind these.
+ */
+export { stagePayload, discardStagedPayload, type PayloadSettings } from './stage.js';
+export { commitStagedPayload } from './commit.js';
+export { readInstalledManifest, removeInstalledPayload } from './uninstall.js';
+export { DEFAULT_LIMITS, type PayloadLimits } from './entry-policy.js';
+export { manifestPath, type PayloadManifest, type ManifestEntry } from './manifest.js';
+export type { FetchOptions } from './remote-source.js';
+export type { CommitResult, PayloadPorts, StagedPayload } from './types.js';
+export { planKataConfigFiles, DROP_IN_NAMES, type KataConfigSettings } from './kata-config/plan-kata-configs.js';
+export { loadPristineConfigs } from './kata-config/pristine.js';

@@ -1,0 +1,100 @@
+import path from 'node:path';
+import { KataDeployError } from '../core/errors.js';
+import { stateDir } from '../core/paths.js';
+import type { HostFs } from '../host/host-fs.js';
+import type { Settings } from '../settings/settings.js';
+import { readNoAtime } from './no-atime.js';
+import type { PayloadIndex } from './payload-index.js';
+
+/** One thing we installed, by path relative to the install dir. */
+export type ManifestEntry =
+  | { readonly path: string; readonly type: 'file'; readonly size: number; readonly sha256: string; readonly mode: number; readonly mtime: number }
+  | { readonly path: string; readonly type: 'symlink'; readonly target: string }
+  | { readonly path: string; readonly type: 'dir'; readonly mode: number };
+
+/** Where the payload came from, precise enough to tell "the same payload again" without reading it. */
+export interface PayloadSource {
+  readonly location: string;
+  /** sha256 of the archive, when it was verified or computed. */
+  readonly sha256: string | undefined;
+  /** Identity of a local file: unchanged size, mtime, ctime and inode mean unchanged bytes. */
+  readonly identity: string | undefined;
+}
+
+/**
+ * What one install put on the host. Uninstall removes exactly these paths; an upgrade removes the ones
+ * the new payload no longer has; everything else under the install dir is someone else's and stays.
+ */
+export interface PayloadManifest {
+  readonly version: 1;
+  readonly installDir: string;
+  readonly source: PayloadSource;
+  /**
+   * Inode of the tree's root directory. The swap moves the staging dir's inode to the install dir's
+   * name, so after a crash this tells which tree is in place, whatever the files look like.
+   */
+  readonly rootInode: number | undefined;
+  /** Host directories that did not exist before our first install (the install dir, maybe /opt). */
+  readonly createdDirs: readonly string[];
+  readonly entries: readonly ManifestEntry[];
+}
+
+/** Host path of the manifest of the install these settings describe. */
+export function manifestPath(settings: Pick<Settings, 'multiInstallSuffix'>): string {
+  return `${stateDir(settings)}/payload-manifest.json`;
+}
+
+/** Written before the switch, promoted after it: while it exists, both its files and the old ones may be ours. */
+export function pendingManifestPath(settings: Pick<Settings, 'multiInstallSuffix'>): string {
+  return `${stateDir(settings)}/payload-manifest.next.json`;
+}
+
+/** Builds the manifest entries from what the unpack indexed, in a stable order. */
+export function entriesFromIndex(index: PayloadIndex): ManifestEntry[] {
+  const entries: ManifestEntry[] = [];
+  for (const [rel, node] of [...index.nodes].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
+    if (node.kind === 'file') entries.push({ path: rel, type: 'file', size: node.size, sha256: node.sha256, mode: node.mode, mtime: node.mtime });
+    else if (node.kind === 'symlink') entries.push({ path: rel, type: 'symlink', target: node.target });
+    else entries.push({ path: rel, type: 'dir', mode: node.mode });
+  }
+  return entries;
+}
+
+/** True when two manifests install the same tree (same paths, bytes, modes and link targets). */
+export function sameTree(a: readonly ManifestEntry[], b: readonly ManifestEntry[]): boolean {
+  return a.length === b.length && a.every((entry, i) => JSON.stringify(entry) === JSON.stringify(b[i]));
+}
+
+/** The host path of a manifest entry. */
+export function entryHostPath(manifest: Pick<PayloadManifest, 'installDir'>, entry: Pick<ManifestEntry, 'path'>): string {
+  return path.posix.join(manifest.installDir, entry.path);
+}
+
+async function readManifestFile(fs: HostFs, hostPath: string): Promise<PayloadManifest | undefined> {
+  if (!(await fs.exists(hostPath))) return undefined;
+  const bytes = readNoAtime(await fs.realPath(hostPath));
+  try {
+    const parsed = JSON.parse(bytes.toString('utf8')) as PayloadManifest;
+    if (parsed.version !== 1 || !Array.isArray(parsed.entries)) throw new Error('unknown manifest version');
+    return parsed;
+  } catch (error) {
+    throw new KataDeployError('internal', `payload manifest ${hostPath} is unreadable: ${(error as Error).message}`, {
+      hint: `move ${hostPath} aside and reinstall; files it listed will then be treated as foreign`, cause: error,
+    });
+  }
+}
+
+/** The manifest of the current install, and the pending one if a switch was interrupted. */
+export async function readManifests(settings: Pick<Settings, 'multiInstallSuffix'>, fs: HostFs): Promise<{ current: PayloadManifest | undefined; pending: PayloadManifest | undefined }> {
+  return {
+    current: await readManifestFile(fs, manifestPath(settings)),
+    pending: await readManifestFile(fs, pendingManifestPath(settings)),
+  };
+}
+
+/** Serialises a manifest: one entry per line, so a diff of two installs reads well. */
+export function renderManifest(manifest: PayloadManifest): string {
+  const { entries, ...head } = manifest;
+  const headText = JSON.stringify(head, null, 2).replace(/\n}$/, '');
+  return `${headText},\n  "entries": [\n${entries.map((entry) => `    ${JSON.stringify(entry)}`).join(',\n')}\n  ]\n}\n`;
+}

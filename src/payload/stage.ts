@@ -1,0 +1,135 @@
+import { mkdirSync, rmSync, statSync } from 'node:fs';
+import { SHIM_CATALOGUE, type ShimInfo } from '../core/shims.js';
+import { KataDeployError } from '../core/errors.js';
+import type { Settings } from '../settings/settings.js';
+import { pumpArchive } from './archive-stream.js';
+import { DEFAULT_LIMITS } from './entry-policy.js';
+import { prepareLocation, removeCreatedDirs, removeLeftovers, stagingPathFor, type InstallLocation } from './install-location.js';
+import { installedFacts, isRootOf, treeIntact } from './installed-tree.js';
+import { pumpLocalArchive } from './local-archive.js';
+import { entriesFromIndex, readManifests, sameTree, type PayloadManifest, type PayloadSource } from './manifest.js';
+import { checkShimRequirements } from './requirements.js';
+import { TarParser } from './tar-parser.js';
+import { TreeWriter } from './tree-writer.js';
+import type { PayloadPorts, StagedPayload } from './types.js';
+
+/** The settings the payload code reads. */
+export type PayloadSettings = Pick<Settings, 'payload' | 'payloadSha256' | 'allowUnverifiedPayload' | 'installDir' | 'shims' | 'arch' | 'multiInstallSuffix'>;
+
+function selectedShims(settings: PayloadSettings): ShimInfo[] {
+  return settings.shims.map((name) => {
+    const info = SHIM_CATALOGUE.get(name);
+    if (info === undefined) throw new KataDeployError('internal', `shim ${name} missing from the catalogue`);
+    return info;
+  });
+}
+
+/** node-fetch and the proxy agent load only for URL payloads (remote-source.js): a local install skips ~40 ms of imports. */
+const isRemote = (payload: string): boolean => /^[a-z]+:\/\//i.test(payload);
+
+/** Size, mtime, ctime and inode of a local payload: equal identity, equal bytes. */
+function localIdentity(file: string): string {
+  try {
+    const stats = statSync(file);
+    if (!stats.isFile()) throw new Error('not a regular file');
+    return `${stats.size}:${stats.mtimeMs}:${stats.ctimeMs}:${stats.ino}`;
+  } catch (error) {
+    throw new KataDeployError('bad-payload', `cannot read the payload "${file}": ${(error as Error).message}`, {
+      hint: 'check --payload / KATA_PAYLOAD (a path inside the kata-deploy image, or an https:// URL)', cause: error,
+    });
+  }
+}
+
+/** The checksum the archive must have: given, published next to a URL, or none (local files, opt-in). */
+async function expectedChecksum(settings: PayloadSettings, ports: PayloadPorts): Promise<string | undefined> {
+  if (settings.payloadSha256 !== undefined || !isRemote(settings.payload)) return settings.payloadSha256;
+  const { fetchPublishedChecksum } = await import('./remote-source.js');
+  const published = await fetchPublishedChecksum(settings.payload, ports.fetch ?? {});
+  if (published === undefined && !settings.allowUnverifiedPayload) {
+    throw new KataDeployError('bad-payload', `payload URL ${settings.payload} has no checksum: no --payload-sha256 and no ${settings.payload}.sha256`, {
+      hint: 'pass --payload-sha256 <hex>, publish <url>.sha256, or pass --allow-unverified-payload to accept it unverified',
+    });
+  }
+  return published;
+}
+
+async function openRemote(settings: PayloadSettings, ports: PayloadPorts): Promise<import('node:stream').Readable> {
+  const { openRemotePayload } = await import('./remote-source.js');
+  return openRemotePayload(settings.payload, ports.fetch ?? {});
+}
+
+function sameSource(recorded: PayloadSource, source: PayloadSource): boolean {
+  if (recorded.location !== source.location) return false;
+  if (source.sha256 !== undefined) return recorded.sha256 === source.sha256 && (source.identity === undefined || recorded.identity === source.identity);
+  return source.identity !== undefined && recorded.identity === source.identity;
+}
+
+/**
+ * Reads, verifies and unpacks the payload into a hidden staging dir beside the install dir, refusing
+ * (exit 4, naming the member) anything unsafe or anything the selected shims would miss. Nothing is
+ * visible until commitStagedPayload; on failure the staging dir and any parent we created are gone.
+ * When the same payload is already installed intact, returns `unchanged` after a few stats.
+ */
+export async function stagePayload(settings: PayloadSettings, ports: PayloadPorts): Promise<StagedPayload> {
+  const shims = selectedShims(settings);
+  const remote = isRemote(settings.payload);
+  const expected = await expectedChecksum(settings, ports);
+  const source: PayloadSource = { location: settings.payload, sha256: expected, identity: remote ? undefined : localIdentity(settings.payload) };
+  const { current, pending } = await readManifests(settings, ports.fs);
+
+  if (current !== undefined && pending === undefined && current.installDir === settings.installDir && sameSource(current.source, source)) {
+    const installReal = await ports.fs.realPath(settings.installDir).catch(() => undefined);
+    if (installReal !== undefined && isRootOf(installReal, current) && treeIntact(installReal, current.entries)) {
+      checkShimRequirements(shims, settings.arch, installedFacts(installReal, current.entries));
+      ports.log.info({ payload: settings.payload }, 'payload already installed and intact');
+      const location: InstallLocation = { installDir: settings.installDir, installReal, installExists: true, createdDirs: current.createdDirs, parentReal: installReal.replace(/\/[^/]+$/, '') };
+      return { unchanged: true, manifestOnly: false, stagingDir: undefined, location, manifest: current, pristineConfigs: new Map() };
+    }
+  }
+
+  const location = await prepareLocation(ports.fs, settings.installDir);
+  removeLeftovers(location, ports.log);
+  const stagingDir = stagingPathFor(location);
+  const writer = new TreeWriter(stagingDir, ports.limits ?? DEFAULT_LIMITS);
+  try {
+    mkdirSync(stagingDir, { mode: 0o755 });
+    const started = ports.clock.now();
+    const parser = new TarParser(writer.onEntry);
+    const facts = remote
+      ? await pumpArchive(await openRemote(settings, ports), parser, { hash: true, backpressure: () => writer.backpressure() })
+      : await pumpLocalArchive(settings.payload, parser, { hash: expected !== undefined, flow: writer });
+    if (expected !== undefined && facts.sha256 !== expected) {
+      throw new KataDeployError('bad-payload', `payload ${settings.payload} has sha256 ${facts.sha256}, expected ${expected} (checksum mismatch)`, {
+        hint: 'the download is corrupt or the payload was replaced; fetch it again or fix --payload-sha256',
+      });
+    }
+    await writer.finish();
+    checkShimRequirements(shims, settings.arch, { index: writer.index, configs: writer.kept, elfMachines: writer.elfMachines });
+    ports.log.info({ payload: settings.payload, compression: facts.compression, entries: writer.index.nodes.size, ms: ports.clock.now() - started }, 'payload unpacked into staging');
+    const manifest: PayloadManifest = {
+      version: 1,
+      installDir: settings.installDir,
+      rootInode: statSync(stagingDir).ino,
+      source: { ...source, sha256: facts.sha256 ?? expected },
+      createdDirs: current?.installDir === settings.installDir ? current.createdDirs : location.createdDirs,
+      entries: entriesFromIndex(writer.index),
+    };
+    if (current !== undefined && pending === undefined && current.installDir === settings.installDir && sameTree(current.entries, manifest.entries)
+      && isRootOf(location.installReal, current) && treeIntact(location.installReal, current.entries)) {
+      rmSync(stagingDir, { recursive: true, force: true });
+      return { unchanged: true, manifestOnly: true, stagingDir: undefined, location, manifest: { ...manifest, rootInode: current.rootInode }, pristineConfigs: writer.kept };
+    }
+    return { unchanged: false, manifestOnly: false, stagingDir, location, manifest, pristineConfigs: writer.kept };
+  } catch (error) {
+    await writer.abandon();
+    rmSync(stagingDir, { recursive: true, force: true });
+    await removeCreatedDirs(ports.fs, location.createdDirs.filter((dir) => dir !== settings.installDir));
+    throw error;
+  }
+}
+
+/** Drops a staged payload that will not be committed (another step of the install failed). */
+export async function discardStagedPayload(staged: StagedPayload, ports: PayloadPorts): Promise<void> {
+  if (staged.stagingDir !== undefined) rmSync(staged.stagingDir, { recursive: true, force: true });
+  await removeCreatedDirs(ports.fs, staged.location.createdDirs.filter((dir) => dir !== staged.location.installDir));
+}
