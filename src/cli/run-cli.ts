@@ -1,45 +1,109 @@
 import { asKataDeployError, KataDeployError } from '../core/errors.js';
-import { ioctlKvmProber } from '../detect/kvm-prober.js';
 import { containerdVersion } from '../containerd/client.js';
+import { ioctlKvmProber } from '../detect/kvm-prober.js';
+import { systemClock } from '../host/clock.js';
 import { execaRunner } from '../host/command-runner.js';
 import { createLogger, type Logger } from '../host/logger.js';
 import { NodeHostFs } from '../host/node-host-fs.js';
+import { runDaemonCommand } from '../modes/daemon-command.js';
 import { formatNodeReport, runDetect } from '../modes/detect.js';
+import { converged, runInstall, summarise, wireWithoutKvm } from '../modes/install.js';
+import { runUninstall } from '../modes/uninstall.js';
 import type { RawFlags } from '../settings/options.js';
 import { settingsFromProcess } from '../settings/from-process.js';
+import type { Settings } from '../settings/settings.js';
+import { formatInstallPlan } from '../transaction/format-plan.js';
+import { install } from '../transaction/install.js';
+import { status } from '../transaction/status.js';
+import { uninstall } from '../transaction/uninstall.js';
+import type { WiringPorts } from '../wiring/transaction-context.js';
+import { wireTransaction } from '../wiring/transaction-context.js';
 import { buildProgram, type CommandName } from './program.js';
+import { installJson, installText, statusText, uninstallText } from './render.js';
+
+/** Exit status of `status` when Kata is not installed, not live or drifted (README "Exit codes"). */
+export const STATUS_UNHEALTHY = 8;
 
 function print(text: string): void {
   process.stdout.write(text);
 }
 
-function reportFailure(error: KataDeployError, json: boolean, log: Logger | undefined): number {
-  if (json) print(`${JSON.stringify({ ok: false, error: { code: error.code, message: error.message, hint: error.hint } }, null, 2)}\n`);
+function json(value: unknown): string {
+  return `${JSON.stringify(value, null, 2)}\n`;
+}
+
+function reportFailure(error: KataDeployError, asJson: boolean, log: Logger | undefined): number {
+  if (asJson) print(json({ ok: false, error: { code: error.code, message: error.message, hint: error.hint } }));
   if (log !== undefined) log.error({ code: error.code, hint: error.hint }, error.message);
   else process.stderr.write(`kata-deploy: ${error.message}${error.hint === undefined ? '' : `\n  hint: ${error.hint}`}\n`);
   return error.exitCode;
 }
 
+function realPorts(settings: Settings): WiringPorts {
+  return {
+    fs: new NodeHostFs(settings.hostRoot),
+    runner: execaRunner,
+    kvmProber: ioctlKvmProber,
+    socketVersion: async (socket) => (await containerdVersion(socket)).version,
+    clock: systemClock,
+  };
+}
+
+async function runDaemon(settings: Settings, ports: WiringPorts, log: Logger): Promise<number> {
+  return runDaemonCommand(settings, {
+    fs: ports.fs,
+    healthPort: settings.healthPort,
+    daemonSetName: settings.daemonSetName,
+    ...(settings.podNamespace === undefined ? {} : { namespace: settings.podNamespace }),
+    install: async () => {
+      try {
+        const result = await install((await wireTransaction(settings, ports, log, true)).ctx);
+        return { kind: converged(result) ? 'converged' : 'installed', summary: summarise(result) };
+      } catch (error) {
+        const failure = asKataDeployError(error);
+        if (failure.code === 'restart-failed') return { kind: 'rolled-back', summary: failure.message, error: failure };
+        throw failure;
+      }
+    },
+    uninstall: async () => {
+      await uninstall(await wireWithoutKvm(settings, ports, log));
+    },
+  }, log);
+}
+
 async function runCommand(name: CommandName, flags: RawFlags): Promise<number> {
   let log: Logger | undefined;
-  const json = flags.json === true;
+  const asJson = flags.json === true;
   try {
     const settings = settingsFromProcess(flags);
     log = createLogger(settings.logLevel, settings.logFormat, process.stderr.isTTY === true);
-    if (name !== 'detect') {
-      throw new KataDeployError('usage', `"kata-deploy ${name}" is not implemented yet`, { hint: 'only "detect" works in this version; nothing was changed on the node' });
+    const ports = realPorts(settings);
+    switch (name) {
+      case 'detect': {
+        const report = await runDetect(settings, ports, log);
+        print(settings.json ? json(report) : formatNodeReport(report));
+        return 0;
+      }
+      case 'install': {
+        const result = await runInstall(settings, ports, log);
+        print(settings.json ? json(installJson(result)) : result.dryRun ? formatInstallPlan(result) : installText(result));
+        return 0;
+      }
+      case 'uninstall': {
+        const result = await runUninstall(settings, ports, log);
+        print(settings.json ? json({ ok: true, ...result }) : uninstallText(result));
+        return 0;
+      }
+      case 'status': {
+        const report = await status(await wireWithoutKvm(settings, ports, log));
+        print(settings.json ? json(report) : statusText(report));
+        return report.healthy ? 0 : STATUS_UNHEALTHY;
+      }
+      case 'daemon':
+        return await runDaemon(settings, ports, log);
     }
-    const fs = new NodeHostFs(settings.hostRoot);
-    const report = await runDetect(settings, {
-      fs,
-      runner: execaRunner,
-      kvmProber: ioctlKvmProber,
-      socketVersion: async (socket) => (await containerdVersion(socket)).version,
-    }, log);
-    print(settings.json ? `${JSON.stringify(report, null, 2)}\n` : formatNodeReport(report));
-    return 0;
   } catch (error) {
-    return reportFailure(asKataDeployError(error), json, log);
+    return reportFailure(asKataDeployError(error), asJson, log);
   }
 }
 

@@ -1,4 +1,5 @@
-import { readdirSync, rmdirSync, rmSync } from 'node:fs';
+import { readdirSync, rmdirSync, rmSync, statSync } from 'node:fs';
+import { KataDeployError } from '../core/errors.js';
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import type { HostFs } from '../host/host-fs.js';
@@ -35,6 +36,11 @@ export async function prepareLocation(fs: HostFs, installDir: string): Promise<I
   const installExists = !createdDirs.includes(installDir);
   const parentReal = await fs.realPath(parent);
   const installReal = installExists ? await fs.realPath(installDir) : path.join(parentReal, path.posix.basename(installDir));
+  if (installExists && statSync(installReal).dev !== statSync(path.dirname(installReal)).dev) {
+    throw new KataDeployError('node-unsupported', `install dir ${installDir} is a mount point, so it cannot be swapped atomically for the new tree`, {
+      hint: `mount its parent (${parent}) instead, or choose another INSTALLATION_PREFIX; nothing was changed`,
+    });
+  }
   return { installDir, installReal, installExists, createdDirs, parentReal: path.dirname(installReal) };
 }
 

@@ -18,7 +18,8 @@ export type OptionKey =
   | 'createRuntimeClasses' | 'createDefaultRuntimeClass' | 'startupTaints' | 'hostRoot' | 'payload'
   | 'payloadSha256' | 'allowUnverifiedPayload' | 'runtime' | 'containerdConfig' | 'containerdSocket'
   | 'systemdSocket' | 'unit' | 'restart' | 'readinessTimeout' | 'kubeconfig' | 'json' | 'logLevel'
-  | 'logFormat' | 'dryRun' | 'healthPort' | 'daemonSetName' | 'podNamespace';
+  | 'logFormat' | 'dryRun' | 'healthPort' | 'daemonSetName' | 'podNamespace'
+  | 'requireKvm' | 'httpsProxy' | 'noProxy' | 'payloadCa' | 'containerdBinary';
 
 export const OPTION_SPECS: readonly OptionSpec[] = [
   { key: 'nodeName', flag: '--node-name <name>', env: ['NODE_NAME'], description: 'Kubernetes node to label' },
@@ -38,8 +39,13 @@ export const OPTION_SPECS: readonly OptionSpec[] = [
   { key: 'payload', flag: '--payload <path|url>', env: ['KATA_PAYLOAD'], description: 'kata-static tarball (default /opt/kata-artifacts/kata-static.tar.zst)' },
   { key: 'payloadSha256', flag: '--payload-sha256 <hex>', env: ['KATA_PAYLOAD_SHA256'], description: 'expected sha256 of the payload' },
   { key: 'allowUnverifiedPayload', flag: '--allow-unverified-payload', env: ['KATA_ALLOW_UNVERIFIED_PAYLOAD'], description: 'accept a URL payload without a checksum', boolean: true },
+  { key: 'payloadCa', flag: '--payload-ca <file>', env: ['KATA_PAYLOAD_CA'], description: 'PEM CA bundle trusted for https:// payloads (a private mirror)' },
+  { key: 'httpsProxy', flag: '--https-proxy <url>', env: ['HTTPS_PROXY', 'https_proxy'], description: 'proxy for https:// payloads' },
+  { key: 'noProxy', flag: '--no-proxy <list>', env: ['NO_PROXY', 'no_proxy'], description: 'hosts reached without the proxy' },
+  { key: 'requireKvm', flag: '--require-kvm <bool>', env: ['KATA_REQUIRE_KVM'], description: 'refuse to install where KVM is not usable (default true)' },
   { key: 'runtime', flag: '--runtime <flavour>', env: ['KATA_RUNTIME_FLAVOUR'], description: 'auto | containerd | k3s | k3s-agent | rke2-server | rke2-agent | k0s-worker | k0s-controller | microk8s | crio' },
   { key: 'containerdConfig', flag: '--containerd-config <path>', env: ['CONTAINERD_CONFIG'], description: 'host path of containerd config (default per flavour)' },
+  { key: 'containerdBinary', flag: '--containerd-binary <path>', env: ['CONTAINERD_BINARY'], description: 'containerd binary that validates configs (default: the one the node runs)' },
   { key: 'containerdSocket', flag: '--containerd-socket <path>', env: ['CONTAINERD_SOCKET'], description: 'host path of containerd socket (default /run/containerd/containerd.sock)' },
   { key: 'systemdSocket', flag: '--systemd-socket <path>', env: ['SYSTEMD_SOCKET'], description: "systemd's private D-Bus socket (default /run/systemd/private)" },
   { key: 'unit', flag: '--unit <name>', env: ['CONTAINERD_UNIT'], description: 'systemd unit to restart (default per flavour)' },

@@ -175,6 +175,7 @@ export function parseSettings(input: SettingsInput): Settings {
     allowUnverifiedPayload: flagOrEnvBoolean(input, 'allowUnverifiedPayload', false),
     runtime: runtimeRaw === 'auto' ? undefined : runtimeRaw,
     containerdConfig: parseAbsolute(input, 'containerdConfig', undefined),
+    containerdBinary: parseAbsolute(input, 'containerdBinary', undefined),
     containerdSocket: parseAbsolute(input, 'containerdSocket', '/run/containerd/containerd.sock'),
     systemdSocket: parseAbsolute(input, 'systemdSocket', '/run/systemd/private'),
     unit: text(lookup(input, 'unit')),
@@ -188,6 +189,10 @@ export function parseSettings(input: SettingsInput): Settings {
     healthPort: parsePort(input),
     daemonSetName: parseName(input, 'daemonSetName', 'kata-deploy'),
     podNamespace: parseName(input, 'podNamespace', undefined),
+    requireKvm: flagOrEnvBoolean(input, 'requireKvm', true),
+    httpsProxy: text(lookup(input, 'httpsProxy')),
+    noProxy: text(lookup(input, 'noProxy')),
+    payloadCa: parseAbsolute(input, 'payloadCa', undefined),
   };
   return Object.freeze(settings);
 }

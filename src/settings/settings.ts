@@ -56,6 +56,8 @@ export interface Settings {
   /** `undefined` means detect the flavour from the host. */
   readonly runtime: RuntimeFlavour | undefined;
   readonly containerdConfig: string | undefined;
+  /** Path (in this process's filesystem) of the containerd that validates configs; default: the host's. */
+  readonly containerdBinary: string | undefined;
   readonly containerdSocket: string;
   readonly systemdSocket: string;
   readonly unit: string | undefined;
@@ -70,4 +72,10 @@ export interface Settings {
   readonly healthPort: number;
   readonly daemonSetName: string;
   readonly podNamespace: string | undefined;
+  /** Refuse install (exit 3) where KVM is not usable; upstream never checks and leaves pods failing. */
+  readonly requireKvm: boolean;
+  readonly httpsProxy: string | undefined;
+  readonly noProxy: string | undefined;
+  /** Path (in this process's filesystem) of a PEM bundle trusted for https:// payloads. */
+  readonly payloadCa: string | undefined;
 }

@@ -29,8 +29,7 @@ export class FileTransaction {
   }
 
   async update(patch: Partial<Omit<Ledger, 'schema' | 'updatedAt'>>): Promise<void> {
-    this.current = { ...this.current, ...patch, updatedAt: new Date(this.clock.now()).toISOString() };
-    await this.store.write(this.current);
+    this.current = await this.store.write({ ...this.current, ...patch, updatedAt: new Date(this.clock.now()).toISOString() });
   }
 
   private async missingDirs(hostPath: string): Promise<string[]> {

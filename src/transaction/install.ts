@@ -5,7 +5,7 @@ import { HOST_LOCK_PATH, stateDir } from '../core/paths.js';
 import type { TransactionContext } from './context.js';
 import { FileTransaction } from './file-transaction.js';
 import { acquireHostLock } from './host-lock.js';
-import { emptyLedger, LedgerStore } from './ledger.js';
+import { emptyLedger, type Ledger, LedgerStore } from './ledger.js';
 import type { Readiness } from './parts.js';
 import { decideRestart, type RestartDecision } from './restart-decision.js';
 import { restartAndConfirm } from './restart-and-confirm.js';
@@ -25,6 +25,17 @@ async function missingLive(ctx: TransactionContext, wanted: readonly string[]): 
   if (ctx.control === undefined || ctx.settings.restart === 'none') return undefined;
   const live = await ctx.control.liveHandlers().catch(() => undefined);
   return live === undefined ? [...wanted] : wanted.filter((name) => !live.includes(name));
+}
+
+/**
+ * Puts the host back after a failed install: journalled files to where this run found them, a payload
+ * this run installed first-time removed, and the ledger as it was (gone, if there was none).
+ */
+async function undoFailedInstall(ctx: TransactionContext, tx: FileTransaction, store: LedgerStore, previous: Ledger | undefined, removePayload: boolean): Promise<void> {
+  await tx.rollback();
+  if (removePayload) await ctx.payload.remove();
+  if (previous === undefined && tx.ledger.files.length === 0) await store.remove(tx.ledger);
+  else await tx.update({ phase: previous?.phase ?? 'installed' });
 }
 
 /**
@@ -64,21 +75,26 @@ export async function install(ctx: TransactionContext): Promise<InstallResult> {
         return { dryRun: true, handlers: wanted, payload: { digest: staged.digest, changed: !staged.unchanged }, changes, restart: { ...decision, performed: false }, readiness: undefined, recovered };
       }
       if (decision.restart) await ctx.control?.preflight();
-      await tx.update({ phase: 'installing' });
       const firstInstall = previous === undefined || previous.payloadDigest === undefined;
-      const payloadResult = await ctx.payload.commit(staged);
-      committed = true;
-      await tx.apply(kataChanges, false);
-      await tx.apply(runtimePlan.changes, true);
-      let readiness: Readiness | undefined;
-      if (decision.restart || !('skipReadiness' in decision && decision.skipReadiness)) {
-        readiness = await restartAndConfirm(ctx, tx, decision.restart, [...wanted, 'runc'], async () => {
-          if (firstInstall && payloadResult.changed) await ctx.payload.remove();
-        });
+      let payloadChanged = false;
+      try {
+        await tx.update({ phase: 'installing' });
+        const payloadResult = await ctx.payload.commit(staged);
+        committed = true;
+        payloadChanged = payloadResult.changed;
+        await tx.apply(kataChanges, false);
+        await tx.apply(runtimePlan.changes, true);
+        let readiness: Readiness | undefined;
+        if (decision.restart || !('skipReadiness' in decision && decision.skipReadiness)) {
+          readiness = await restartAndConfirm(ctx, tx, decision.restart, [...wanted, 'runc']);
+        }
+        await tx.commit({ phase: 'installed', handlers: wanted, runtimeConfig: runtimePlan.record, payloadDigest: staged.digest });
+        log.info({ handlers: wanted, restarted: decision.restart }, 'Kata is installed');
+        return { dryRun: false, handlers: wanted, payload: { digest: staged.digest, changed: payloadChanged }, changes, restart: { ...decision, performed: decision.restart }, readiness, recovered };
+      } catch (error) {
+        await undoFailedInstall(ctx, tx, store, previous, firstInstall && payloadChanged);
+        throw error;
       }
-      await tx.commit({ phase: 'installed', handlers: wanted, runtimeConfig: runtimePlan.record, payloadDigest: staged.digest });
-      log.info({ handlers: wanted, restarted: decision.restart }, 'Kata is installed');
-      return { dryRun: false, handlers: wanted, payload: { digest: staged.digest, changed: payloadResult.changed }, changes, restart: { ...decision, performed: decision.restart }, readiness, recovered };
     } finally {
       if (!committed) await ctx.payload.discard(staged);
     }

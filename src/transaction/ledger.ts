@@ -41,11 +41,13 @@ export interface Ledger {
   readonly handlers: readonly string[];
   readonly runtimeConfig: unknown;
   readonly payloadDigest: string | undefined;
+  /** Ancestors of the state dir that did not exist before our first write (removed with it when empty). */
+  readonly createdStateDirs: readonly string[];
   readonly updatedAt: string;
 }
 
 export function emptyLedger(now: Date): Ledger {
-  return { schema: 1, phase: 'installing', files: [], createdDirs: [], journal: [], handlers: [], runtimeConfig: undefined, payloadDigest: undefined, updatedAt: now.toISOString() };
+  return { schema: 1, phase: 'installing', files: [], createdDirs: [], journal: [], handlers: [], runtimeConfig: undefined, payloadDigest: undefined, createdStateDirs: [], updatedAt: now.toISOString() };
 }
 
 export function sha256(bytes: Uint8Array): string {
@@ -77,13 +79,33 @@ export class LedgerStore {
     return parsed;
   }
 
-  async write(ledger: Ledger): Promise<void> {
+  private createdAncestors: string[] = [];
+
+  /** Creates the state dir (0700) and remembers which of its ancestors did not exist. */
+  private async ensureDir(): Promise<void> {
+    if (await this.fs.exists(this.dir)) return;
+    const created: string[] = [];
+    for (let dir = this.dir.slice(0, this.dir.lastIndexOf('/')); dir !== '' && !(await this.fs.exists(dir)); dir = dir.slice(0, dir.lastIndexOf('/'))) created.unshift(dir);
+    for (const dir of created) await this.fs.mkdirp(dir, 0o755);
     await this.fs.mkdirp(this.dir, 0o700);
-    await this.fs.writeFileAtomic(this.path, `${JSON.stringify(ledger, null, 2)}\n`, { mode: 0o600 });
+    this.createdAncestors.push(...created);
   }
 
-  async remove(): Promise<void> {
+  /** Writes the ledger, recording the ancestors of the state dir that our first write created. */
+  async write(ledger: Ledger): Promise<Ledger> {
+    await this.ensureDir();
+    const written = this.createdAncestors.length === 0 ? ledger : { ...ledger, createdStateDirs: [...new Set([...(ledger.createdStateDirs ?? []), ...this.createdAncestors])] };
+    await this.fs.writeFileAtomic(this.path, `${JSON.stringify(written, null, 2)}\n`, { mode: 0o600 });
+    return written;
+  }
+
+  /** Removes the state dir, and the ancestors our first write created once they are empty. */
+  async remove(ledger?: Ledger): Promise<void> {
+    const created = ledger?.createdStateDirs ?? (await this.read().catch(() => undefined))?.createdStateDirs ?? [];
     await this.fs.remove(this.dir);
+    for (const dir of [...created].reverse()) {
+      if ((await this.fs.readdir(dir).catch(() => ['?'])).length === 0) await this.fs.remove(dir);
+    }
   }
 
   backupPath(digest: string): string {
@@ -94,6 +116,7 @@ export class LedgerStore {
     const digest = sha256(bytes);
     const target = this.backupPath(digest);
     if (!(await this.fs.exists(target))) {
+      await this.ensureDir();
       await this.fs.mkdirp(`${this.dir}/backups`, 0o700);
       await this.fs.writeFileAtomic(target, bytes, { mode: 0o600 });
     }

@@ -8,7 +8,7 @@ import type { Readiness } from './parts.js';
  * run back — files, then a second restart — confirms the runtime is healthy on the old config, and
  * throws restart-failed (exit 6) saying what failed and what state the node is in.
  */
-export async function restartAndConfirm(ctx: TransactionContext, tx: FileTransaction, restart: boolean, handlers: readonly string[], undoPayload: () => Promise<void>): Promise<Readiness> {
+export async function restartAndConfirm(ctx: TransactionContext, tx: FileTransaction, restart: boolean, handlers: readonly string[]): Promise<Readiness> {
   const control = ctx.control;
   if (control === undefined) return { ready: false, reason: 'no runtime control configured' };
   let failure: string;
@@ -28,7 +28,6 @@ export async function restartAndConfirm(ctx: TransactionContext, tx: FileTransac
   }
   ctx.log.error({ failure }, 'the runtime did not come back with the new handlers; rolling back');
   const undone = await tx.rollback();
-  await undoPayload();
   let after = 'the previous configuration was restored';
   if (undone.runtimeReadsChanged && restart) {
     try {

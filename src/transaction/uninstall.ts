@@ -44,7 +44,7 @@ export async function uninstall(ctx: TransactionContext): Promise<UninstallResul
     const restart = (changed.length > 0 || runtimeTouched) && settings.restart !== 'none' && (ctx.control?.restarts ?? false);
     let readiness: Readiness | undefined;
     if (ctx.control !== undefined && settings.restart !== 'none' && (changed.length > 0 || runtimeTouched)) {
-      readiness = await restartAndConfirm(ctx, tx, restart, ['runc'], async () => undefined);
+      readiness = await restartAndConfirm(ctx, tx, restart, ['runc']);
       const live = await ctx.control.liveHandlers();
       const left = (live ?? []).filter((name) => ledger.handlers.includes(name));
       if (left.length > 0) log.warn({ handlers: left }, 'the runtime still serves handlers we removed');
@@ -54,7 +54,7 @@ export async function uninstall(ctx: TransactionContext): Promise<UninstallResul
     await tx.forget((file) => file.runtimeReads);
     const restored = await tx.restoreOriginals();
     const { removed } = await ctx.payload.remove();
-    await store.remove();
+    await store.remove(tx.ledger);
     log.info({ restarted: restart, removedPayloadFiles: removed }, 'Kata is uninstalled');
     return { nothingInstalled: false, restoredFiles: [...runtimeFiles, ...restored.restored], removedPayloadFiles: removed, restarted: restart, readiness };
   } catch (error) {

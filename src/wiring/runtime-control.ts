@@ -18,6 +18,8 @@ export interface RuntimeControlOptions {
   /** Host path of systemd's private socket. */
   readonly systemdSocket: string;
   readonly restartDeadlineMs: number;
+  /** `--restart systemd`: restart the unit even where the flavour would reload or take SIGHUP. */
+  readonly forceSystemd: boolean;
 }
 
 const SIGHUP = 1;
@@ -29,7 +31,7 @@ const SIGHUP = 1;
 export function runtimeControl(options: RuntimeControlOptions, fs: HostFs, clock: Clock, log: Logger): RuntimeControl {
   const layout = FLAVOUR_LAYOUTS[options.flavour];
   const unit = options.unit ?? layout.unit;
-  const restarts = unit !== undefined && layout.strategy !== 'k0s-drop-in';
+  const restarts = unit !== undefined && (options.forceSystemd || layout.strategy !== 'k0s-drop-in');
   const realSocket = () => fs.realPath(options.socket);
   return {
     description: `${unit === undefined ? options.flavour : `systemd unit ${unit}`} via ${options.systemdSocket}, runtime socket ${options.socket}`,
@@ -41,7 +43,7 @@ export function runtimeControl(options: RuntimeControlOptions, fs: HostFs, clock
       if (!restarts || unit === undefined) return;
       const systemd = await connectSystemd(await fs.realPath(options.systemdSocket), log);
       try {
-        if (layout.strategy === 'crio-drop-in') {
+        if (layout.strategy === 'crio-drop-in' && !options.forceSystemd) {
           await systemd.signalUnit(unit, SIGHUP);
           return;
         }

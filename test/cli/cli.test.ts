@@ -85,12 +85,3 @@ describe('--help', () => {
     expect(run.stdout).toMatch(/detect.*\n.*install/s);
   });
 });
-
-describe('commands that are not built yet', () => {
-  it.each(['install', 'uninstall', 'status', 'daemon'])('%s refuses with exit 2 instead of pretending', async (command) => {
-    temp = await makeTempRoot({});
-    const run = await cli([command, '--host-root', temp.root]);
-    expect(run.code).toBe(2);
-    expect(run.stderr).toMatch(/not implemented yet/);
-  });
-});

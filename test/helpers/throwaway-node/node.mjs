@@ -9,7 +9,7 @@ import readline from 'node:readline';
 const AGENT = path.join(import.meta.dirname, 'agent.mjs');
 
 /** Directories an install touches, each a private tmpfs inside the node. */
-export const DEFAULT_TMPFS = ['/etc/containerd', '/opt/kata', '/opt/containerd', '/var/lib/kata-deploy', '/run/containerd', '/var/lib/containerd', '/run/lock', '/run/kata-containers'];
+export const DEFAULT_TMPFS = ['/etc/containerd', '/opt', '/var/lib/kata-deploy', '/run/containerd', '/var/lib/containerd', '/run/lock', '/run/kata-containers'];
 
 /** Why a throwaway node cannot run here, or undefined when it can. */
 export function throwawayNodeUnsupported() {

@@ -1,0 +1,61 @@
+import { asKataDeployError, KataDeployError } from '../core/errors.js';
+import { isNoop } from '../core/file-change.js';
+import type { Logger } from '../host/logger.js';
+import { createKube } from '../kube/create-kube.js';
+import { readGuestSizes } from '../kube/ensure-runtime-classes.js';
+import { beginInstall, failInstall, finishInstall } from '../kube/node-lifecycle.js';
+import { nodeTarget } from '../kube/node-labels.js';
+import { desiredRuntimeClasses } from '../kube/runtime-classes.js';
+import type { Settings } from '../settings/settings.js';
+import { install, type InstallResult } from '../transaction/install.js';
+import type { TransactionContext } from '../transaction/context.js';
+import { wireTransaction, type WiringPorts } from '../wiring/transaction-context.js';
+
+/** True when an install changed nothing on the host: no Event, no restart, nothing to announce. */
+export function converged(result: InstallResult): boolean {
+  return !result.payload.changed && result.changes.every(isNoop) && !result.restart.performed && !result.recovered;
+}
+
+/** A one-line account of an install for Events and logs. */
+export function summarise(result: InstallResult): string {
+  if (converged(result)) return `Kata handlers ${result.handlers.join(', ')} already installed and live`;
+  return `installed Kata handlers ${result.handlers.join(', ')}${result.restart.performed ? ' (runtime restarted)' : ''}`;
+}
+
+/**
+ * `kata-deploy install`: the transaction, framed by the node's labels when the API is reachable —
+ * claimed (`false`) before the host changes, `true` only after the handlers are proven live.
+ */
+export async function runInstall(settings: Settings, ports: WiringPorts, log: Logger): Promise<InstallResult> {
+  const { ctx } = await wireTransaction(settings, ports, log, true);
+  if (settings.dryRun) return install(ctx);
+  const access = createKube(settings, log);
+  const target = access === undefined ? undefined : nodeTarget(access.kube, access.nodeName, settings.multiInstallSuffix, log);
+  const claimed = target === undefined ? undefined : await beginInstall(target);
+  let result: InstallResult;
+  try {
+    result = await install(ctx);
+  } catch (error) {
+    const failure = asKataDeployError(error);
+    if (target !== undefined) await failInstall(target, failure.code === 'restart-failed' ? 'rolled-back' : 'install-failed', failure.message, claimed).catch((kubeError) => log.warn({ err: kubeError }, 'could not record the failure on the Node'));
+    throw failure;
+  }
+  if (target !== undefined) {
+    await finishInstall(target, {
+      outcome: converged(result) ? 'converged' : 'installed', summary: summarise(result), claimed,
+      startupTaints: settings.startupTaints, suffix: settings.multiInstallSuffix, clock: ports.clock,
+      runtimeClasses: desiredRuntimeClasses(settings, await readGuestSizes(ports.fs, settings)),
+    });
+  }
+  return result;
+}
+
+/** Builds the context for modes that do not need KVM (uninstall, status). */
+export async function wireWithoutKvm(settings: Settings, ports: WiringPorts, log: Logger): Promise<TransactionContext> {
+  try {
+    return (await wireTransaction(settings, ports, log, false)).ctx;
+  } catch (error) {
+    if (error instanceof KataDeployError) throw error;
+    throw asKataDeployError(error);
+  }
+}

@@ -1,0 +1,79 @@
+import { createHash } from 'node:crypto';
+import { SHIM_CATALOGUE, type ShimInfo } from '../core/shims.js';
+import {
+  commitStagedPayload, discardStagedPayload, loadPristineConfigs, planKataConfigFiles, readInstalledManifest,
+  removeInstalledPayload, stagePayload, type PayloadManifest, type PayloadPorts, type StagedPayload,
+} from '../payload/index.js';
+import type { Settings } from '../settings/settings.js';
+import type { KataConfigPart, PayloadPart, StagedPayloadHandle } from '../transaction/parts.js';
+
+interface Handle extends StagedPayloadHandle {
+  readonly staged: StagedPayload;
+}
+
+/** A payload's identity: the archive's sha256 when known, else a digest of the tree it installs. */
+export function payloadDigest(manifest: PayloadManifest): string {
+  if (manifest.source.sha256 !== undefined) return manifest.source.sha256;
+  const tree = manifest.entries.map((entry) => JSON.stringify(entry)).join('\n');
+  return `tree:${createHash('sha256').update(tree).digest('hex')}`;
+}
+
+function selectedShims(settings: Settings): ShimInfo[] {
+  return settings.shims.map((name) => SHIM_CATALOGUE.get(name)!);
+}
+
+/** The payload area (src/payload) as the transaction's PayloadPart. */
+export function payloadPart(settings: Settings, ports: PayloadPorts): PayloadPart {
+  return {
+    async installedDigest() {
+      const manifest = await readInstalledManifest(settings, ports);
+      return manifest === undefined ? undefined : payloadDigest(manifest);
+    },
+    async stage() {
+      const staged = await stagePayload(settings, ports);
+      const pristine = await loadPristineConfigs(staged, selectedShims(settings), ports.fs);
+      const handle: Handle = {
+        staged,
+        unchanged: staged.unchanged,
+        digest: payloadDigest(staged.manifest),
+        readPristine: async (shim) => pristine.get(shim),
+      };
+      return handle;
+    },
+    async commit(handle) {
+      const result = await commitStagedPayload((handle as Handle).staged, settings, ports);
+      return { changed: result.changed };
+    },
+    async discard(handle) {
+      await discardStagedPayload((handle as Handle).staged, ports);
+    },
+    async remove() {
+      return { removed: (await removeInstalledPayload(settings, ports)).length };
+    },
+  };
+}
+
+/** The per-handler Kata configs (src/payload/kata-config) as the transaction's KataConfigPart. */
+export function kataConfigPart(settings: Settings, ports: Pick<PayloadPorts, 'fs'>): KataConfigPart {
+  return {
+    async plan(handlers, readPristine) {
+      const pristine = new Map<string, Buffer>();
+      for (const handler of handlers) {
+        const bytes = await readPristine(handler.shim.name);
+        if (bytes !== undefined) pristine.set(handler.shim.name, bytes);
+      }
+      const current = new Map<string, Buffer | undefined>();
+      for (const handler of handlers) {
+        const dir = handler.configPath.slice(0, handler.configPath.lastIndexOf('/'));
+        for (const file of [handler.configPath, ...(await ports.fs.readdir(`${dir}/config.d`).catch(() => [] as string[])).map((name) => `${dir}/config.d/${name}`)]) {
+          current.set(file, await ports.fs.readIfExists(file));
+        }
+      }
+      return planKataConfigFiles(handlers, settings, (shim) => {
+        const bytes = pristine.get(shim);
+        if (bytes === undefined) throw new Error(`no pristine configuration for shim ${shim}`);
+        return bytes;
+      }, (hostPath) => current.get(hostPath));
+    },
+  };
+}

@@ -1,0 +1,32 @@
+import {
+  assertChangedConfigAccepted, assertCurrentConfigAccepted, containerdValidator, planRuntimeConfig, planRuntimeConfigRemoval,
+  readRuntimeConfigInputs, type RuntimeConfigRecord, type RuntimeConfigRequest,
+} from '../containerd/config/index.js';
+import type { CommandRunner } from '../host/command-runner.js';
+import type { HostFs } from '../host/host-fs.js';
+import type { RuntimeConfigPart } from '../transaction/parts.js';
+
+/**
+ * The runtime-config area (src/containerd/config) as the transaction's RuntimeConfigPart: read the
+ * host's files, have the host's containerd accept the current config, plan, and have it accept the
+ * result too — all before the transaction writes anything.
+ */
+export function runtimeConfigPart(request: Omit<RuntimeConfigRequest, 'handlers'>, fs: HostFs, runner: CommandRunner, containerdBinary: string): RuntimeConfigPart {
+  const validator = containerdValidator({ runner, binary: containerdBinary });
+  return {
+    async plan(handlers, previousRecord) {
+      const full: RuntimeConfigRequest = { ...request, handlers };
+      const previous = previousRecord as RuntimeConfigRecord | undefined;
+      const current = await readRuntimeConfigInputs(fs, full, previous);
+      const currentDump = await assertCurrentConfigAccepted(validator, full, current);
+      const plan = planRuntimeConfig(full, current, previous);
+      await assertChangedConfigAccepted(validator, full, current, plan, currentDump);
+      return { changes: plan.changes, record: plan.record };
+    },
+    async planRemoval(record) {
+      const recorded = record as RuntimeConfigRecord;
+      const current = await readRuntimeConfigInputs(fs, { ...request, handlers: [] }, recorded);
+      return planRuntimeConfigRemoval(recorded, current);
+    },
+  };
+}

@@ -1,0 +1,70 @@
+import { readFile } from 'node:fs/promises';
+import { parseSemVer } from '../core/containerd-version.js';
+import { KataDeployError } from '../core/errors.js';
+import { handlersFor } from '../core/handlers.js';
+import { detectCgroupDriver } from '../detect/cgroup-driver.js';
+import { detectNode, type DetectPorts, type NodeReport } from '../detect/detect-node.js';
+import type { Clock } from '../host/clock.js';
+import type { Logger } from '../host/logger.js';
+import type { Settings } from '../settings/settings.js';
+import type { TransactionContext } from '../transaction/context.js';
+import { kataConfigPart, payloadPart } from './payload-parts.js';
+import { runtimeConfigPart } from './runtime-config-part.js';
+import { runtimeControl } from './runtime-control.js';
+import { validatorBinary } from './validator-binary.js';
+
+/** The real ports a transaction is built from. */
+export interface WiringPorts extends DetectPorts {
+  readonly clock: Clock;
+}
+
+/** What the node looks like, and the transaction built for it. */
+export interface Wired {
+  readonly node: NodeReport;
+  readonly ctx: TransactionContext;
+}
+
+async function fetchOptions(settings: Settings) {
+  let caCertificates: string | undefined;
+  if (settings.payloadCa !== undefined) {
+    try {
+      caCertificates = await readFile(settings.payloadCa, 'utf8');
+    } catch (error) {
+      throw new KataDeployError('usage', `KATA_PAYLOAD_CA: cannot read ${settings.payloadCa}: ${(error as Error).message}`, { hint: 'point it at a PEM bundle readable by kata-deploy' });
+    }
+  }
+  return { httpsProxy: settings.httpsProxy, noProxy: settings.noProxy, caCertificates };
+}
+
+/**
+ * Detects the node and assembles the transaction: the payload, Kata configs and runtime config parts,
+ * and the runtime control for this flavour. `needKvm` refuses (exit 3) a node that cannot run VMs.
+ */
+export async function wireTransaction(settings: Settings, ports: WiringPorts, log: Logger, needKvm: boolean): Promise<Wired> {
+  const node = await detectNode(settings, ports);
+  if (needKvm && settings.requireKvm && !node.kvm.usable) {
+    throw new KataDeployError('node-unsupported', `this node cannot run Kata VMs: ${node.kvm.reason}`, {
+      hint: 'schedule kata-deploy only on nodes with KVM (or set KATA_REQUIRE_KVM=false to install anyway, e.g. for a lab)',
+    });
+  }
+  const runtime = node.runtime;
+  const cgroup = await detectCgroupDriver(ports.fs);
+  const handlers = handlersFor(settings);
+  const payloadPorts = { fs: ports.fs, log, clock: ports.clock, fetch: await fetchOptions(settings) };
+  const control = settings.restart === 'none'
+    ? undefined
+    : runtimeControl({
+      flavour: runtime.flavour, unit: runtime.unit, socket: runtime.socket, systemdSocket: settings.systemdSocket,
+      restartDeadlineMs: Math.max(30_000, settings.readinessTimeoutMs), forceSystemd: settings.restart === 'systemd',
+    }, ports.fs, ports.clock, log);
+  const ctx: TransactionContext = {
+    settings, handlers, fs: ports.fs, clock: ports.clock, log, control,
+    payload: payloadPart(settings, payloadPorts),
+    kataConfig: kataConfigPart(settings, payloadPorts),
+    runtimeConfig: runtimeConfigPart({
+      flavour: runtime.flavour, configPath: runtime.configPath, daemonVersion: runtime.daemonVersion === undefined ? undefined : parseSemVer(runtime.daemonVersion),
+      systemdCgroup: cgroup.systemd, suffix: settings.multiInstallSuffix,
+    }, ports.fs, ports.runner, await validatorBinary(settings.containerdBinary, ports.fs.root, runtime.flavour, runtime, ports.runner)),
+  };
+  return { node, ctx };
+}

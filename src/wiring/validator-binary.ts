@@ -1,0 +1,26 @@
+import { parseSemVer } from '../core/containerd-version.js';
+import { KataDeployError } from '../core/errors.js';
+import { containerdBinary } from '../containerd/config/index.js';
+import type { RuntimeReport } from '../detect/runtime.js';
+import type { CommandRunner } from '../host/command-runner.js';
+import type { RuntimeFlavour } from '../settings/settings.js';
+
+/**
+ * Picks the containerd that validates configs and checks it is the same release line as the daemon
+ * that will read them: containerd 1.6 accepts drop-ins that 2.x merges differently (and the reverse),
+ * so a validation by the wrong binary would approve a config the node then breaks on.
+ */
+export async function validatorBinary(explicit: string | undefined, hostRoot: string, flavour: RuntimeFlavour, runtime: RuntimeReport, runner: CommandRunner): Promise<string> {
+  const binary = containerdBinary({ hostRoot, flavour, ...(explicit === undefined ? {} : { binary: explicit }) });
+  if (flavour === 'crio' || runtime.daemonVersionSource !== 'socket' || runtime.daemonVersion === undefined) return binary;
+  const result = await runner.run(binary, ['--version'], { timeoutMs: 10_000 });
+  const own = parseSemVer(result.stdout);
+  const daemon = parseSemVer(runtime.daemonVersion);
+  if (own === undefined || daemon === undefined) return binary;
+  if (own.major !== daemon.major || own.minor !== daemon.minor) {
+    throw new KataDeployError('config-refused', `the running containerd is ${runtime.daemonVersion} but the binary that would validate its config (${binary}) is ${own.major}.${own.minor}.${own.patch}`, {
+      hint: 'pass --containerd-binary (CONTAINERD_BINARY) naming the binary the daemon runs; nothing was changed',
+    });
+  }
+  return binary;
+}
