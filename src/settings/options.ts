@@ -19,7 +19,7 @@ export type OptionKey =
   | 'payloadSha256' | 'allowUnverifiedPayload' | 'runtime' | 'containerdConfig' | 'containerdSocket'
   | 'systemdSocket' | 'unit' | 'restart' | 'readinessTimeout' | 'kubeconfig' | 'json' | 'logLevel'
   | 'logFormat' | 'dryRun' | 'healthPort' | 'daemonSetName' | 'podNamespace'
-  | 'requireKvm' | 'httpsProxy' | 'noProxy' | 'payloadCa' | 'containerdBinary';
+  | 'requireKvm' | 'httpsProxy' | 'noProxy' | 'payloadCa' | 'containerdBinary' | 'testFailpoint';
 
 export const OPTION_SPECS: readonly OptionSpec[] = [
   { key: 'nodeName', flag: '--node-name <name>', env: ['NODE_NAME'], description: 'Kubernetes node to label' },
@@ -58,6 +58,7 @@ export const OPTION_SPECS: readonly OptionSpec[] = [
   { key: 'healthPort', flag: '--health-port <port>', env: ['HEALTH_PORT'], description: 'daemon: port serving /healthz and /readyz (default 8090)' },
   { key: 'daemonSetName', flag: '--daemonset-name <name>', env: ['DAEMONSET_NAME'], description: 'daemon: our DaemonSet, checked on SIGTERM (default kata-deploy)' },
   { key: 'podNamespace', flag: '--namespace <ns>', env: ['POD_NAMESPACE'], description: "daemon: the DaemonSet's namespace (default: the pod's)" },
+  { key: 'testFailpoint', flag: '--test-failpoint <step>', env: ['KATA_DEPLOY_TEST_FAILPOINT'], description: 'tests only: SIGKILL this process at the named step boundary' },
   { key: 'dryRun', flag: '--dry-run', env: [], description: 'print the plan and diffs, write nothing', boolean: true },
 ];
 

@@ -193,6 +193,7 @@ export function parseSettings(input: SettingsInput): Settings {
     httpsProxy: text(lookup(input, 'httpsProxy')),
     noProxy: text(lookup(input, 'noProxy')),
     payloadCa: parseAbsolute(input, 'payloadCa', undefined),
+    testFailpoint: text(lookup(input, 'testFailpoint')),
   };
   return Object.freeze(settings);
 }

@@ -78,4 +78,6 @@ export interface Settings {
   readonly noProxy: string | undefined;
   /** Path (in this process's filesystem) of a PEM bundle trusted for https:// payloads. */
   readonly payloadCa: string | undefined;
+  /** Tests only: the step boundary at which the process kills itself, to prove crash recovery. */
+  readonly testFailpoint: string | undefined;
 }

@@ -9,6 +9,7 @@ import { emptyLedger, type Ledger, LedgerStore } from './ledger.js';
 import type { Readiness } from './parts.js';
 import { decideRestart, type RestartDecision } from './restart-decision.js';
 import { restartAndConfirm } from './restart-and-confirm.js';
+import { failpoint } from './failpoint.js';
 
 /** What install did (or, with --dry-run, would do), for logs, `--json` and the daemon. */
 export interface InstallResult {
@@ -79,16 +80,22 @@ export async function install(ctx: TransactionContext): Promise<InstallResult> {
       let payloadChanged = false;
       try {
         await tx.update({ phase: 'installing' });
+        failpoint(settings, 'install:after-ledger');
         const payloadResult = await ctx.payload.commit(staged);
         committed = true;
         payloadChanged = payloadResult.changed;
+        failpoint(settings, 'install:after-payload');
         await tx.apply(kataChanges, false);
+        failpoint(settings, 'install:after-kata-configs');
         await tx.apply(runtimePlan.changes, true);
+        failpoint(settings, 'install:after-runtime-config');
         let readiness: Readiness | undefined;
         if (decision.restart || !('skipReadiness' in decision && decision.skipReadiness)) {
           readiness = await restartAndConfirm(ctx, tx, decision.restart, [...wanted, 'runc']);
         }
+        failpoint(settings, 'install:after-restart');
         await tx.commit({ phase: 'installed', handlers: wanted, runtimeConfig: runtimePlan.record, payloadDigest: staged.digest });
+        failpoint(settings, 'install:after-commit');
         log.info({ handlers: wanted, restarted: decision.restart }, 'Kata is installed');
         return { dryRun: false, handlers: wanted, payload: { digest: staged.digest, changed: payloadChanged }, changes, restart: { ...decision, performed: decision.restart }, readiness, recovered };
       } catch (error) {

@@ -7,6 +7,7 @@ import { acquireHostLock } from './host-lock.js';
 import { LedgerStore } from './ledger.js';
 import type { Readiness } from './parts.js';
 import { restartAndConfirm } from './restart-and-confirm.js';
+import { failpoint } from './failpoint.js';
 
 /** What uninstall did; `nothingInstalled` when there was no ledger (a no-op, exit 0). */
 export interface UninstallResult {
@@ -41,6 +42,7 @@ export async function uninstall(ctx: TransactionContext): Promise<UninstallResul
     await tx.update({ phase: 'uninstalling' });
     const removal = ledger.runtimeConfig === undefined ? [] : await ctx.runtimeConfig.planRemoval(ledger.runtimeConfig);
     const changed = await tx.apply(removal, true);
+    failpoint(settings, 'uninstall:after-runtime-config');
     const restart = (changed.length > 0 || runtimeTouched) && settings.restart !== 'none' && (ctx.control?.restarts ?? false);
     let readiness: Readiness | undefined;
     if (ctx.control !== undefined && settings.restart !== 'none' && (changed.length > 0 || runtimeTouched)) {
@@ -49,11 +51,15 @@ export async function uninstall(ctx: TransactionContext): Promise<UninstallResul
       const left = (live ?? []).filter((name) => ledger.handlers.includes(name));
       if (left.length > 0) log.warn({ handlers: left }, 'the runtime still serves handlers we removed');
     }
+    failpoint(settings, 'uninstall:after-restart');
     await tx.commit();
+    failpoint(settings, 'uninstall:after-commit');
     const runtimeFiles = new Set(removal.filter((change) => !isNoop(change)).map((change) => change.path));
     await tx.forget((file) => file.runtimeReads);
     const restored = await tx.restoreOriginals();
+    failpoint(settings, 'uninstall:after-kata-configs');
     const { removed } = await ctx.payload.remove();
+    failpoint(settings, 'uninstall:after-payload');
     await store.remove(tx.ledger);
     log.info({ restarted: restart, removedPayloadFiles: removed }, 'Kata is uninstalled');
     return { nothingInstalled: false, restoredFiles: [...runtimeFiles, ...restored.restored], removedPayloadFiles: removed, restarted: restart, readiness };
