@@ -5,9 +5,10 @@ import { handlersFor, type HandlerSpec } from '../../src/core/handlers.js';
 import type { FileChange } from '../../src/core/file-change.js';
 import type { RuntimeFlavour } from '../../src/settings/settings.js';
 import type { RuntimeConfigRequest } from '../../src/containerd/config/request.js';
+import { corpusDir } from '../helpers/corpus.js';
 
 /** The shared corpus of real configs (shared/corpus/SOURCES.md describes each file). */
-export const CORPUS = '/work/shared/corpus';
+export const CORPUS = corpusDir();
 const TEMPLATE = /\.(j2|tmpl|gtpl|hbs)$/;
 
 /** Every usable config file under a corpus folder (raw templates excepted), as relative paths. */
