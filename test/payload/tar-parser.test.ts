@@ -4,6 +4,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { list as nodeTarList } from 'tar';
 import { TarParser, type TarEntry } from '../../src/payload/tar-parser.js';
 
 /** Parses an archive fed in awkward chunk sizes (headers split across chunks), collecting members. */
@@ -49,6 +50,17 @@ describe('TarParser reads what GNU tar writes', () => {
       }
     });
   }
+
+  it('agrees with node-tar, an independent reader, on every member of a sample payload', async () => {
+    const file = path.join(dir, 'sample.tar');
+    execFileSync(process.execPath, [path.resolve(import.meta.dirname, '../../scripts/make-sample-payload.mjs'), '--out', file, '--compression', 'tar']);
+    const theirs: { name: string; type: string; size: number; linkpath: string }[] = [];
+    await nodeTarList({ file, onReadEntry: (entry) => void theirs.push({ name: entry.path.replace(/^\.\//, '').replace(/\/$/, ''), type: String(entry.type), size: entry.size ?? 0, linkpath: entry.linkpath ?? '' }) });
+    const kinds: Record<string, string> = { File: 'file', OldFile: 'file', Directory: 'directory', SymbolicLink: 'symlink', Link: 'hardlink' };
+    const ours = parse(readFileSync(file), 65536).entries.map((entry) => ({ name: entry.name.replace(/^\.\//, '').replace(/\/$/, ''), type: entry.kind, size: entry.kind === 'file' ? entry.size : 0, linkpath: entry.linkName ?? '' }));
+    expect(ours.length).toBeGreaterThan(100);
+    expect(ours).toEqual(theirs.map((entry) => ({ ...entry, type: kinds[entry.type] ?? entry.type, size: kinds[entry.type] === 'file' ? entry.size : 0 })));
+  });
 
   it('refuses a stream cut inside a member', () => {
     const file = path.join(dir, 'cut.tar');
