@@ -6,30 +6,15 @@
 //   node scripts/bench/payload.mjs            (ROUNDS=5 BENCH_SIZE=600M BENCH_FILES=2000 to change)
 import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { createReadStream, existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { createReadStream, lstatSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
-import { makeSamplePayload } from '../make-sample-payload.mjs';
+import { benchPayload as payload } from './support/bench-payload.mjs';
+import { loadAverage, median, printTable, settle } from './support/figures.mjs';
 
 const repo = path.resolve(import.meta.dirname, '../..');
-const cache = path.join(repo, '.cache/bench');
 const scratch = path.join(repo, '.cache/bench-scratch');
 const rounds = Number(process.env.ROUNDS ?? 5);
 const child = path.join(import.meta.dirname, 'support/payload-child.mjs');
-
-function payload(size, files) {
-  const file = path.join(cache, `payload-${size}-${files}.tar.zst`);
-  if (!existsSync(file)) {
-    mkdirSync(cache, { recursive: true });
-    console.log(`generating ${file} ...`);
-    makeSamplePayload({ out: file, size: parseSize(size), files, compression: 'zst' });
-  }
-  return file;
-}
-
-function parseSize(text) {
-  const match = /^(\d+)([KMG]?)$/i.exec(text);
-  return Number(match[1]) * { '': 1, K: 1024, M: 1 << 20, G: 1 << 30 }[match[2].toUpperCase()];
-}
 
 async function sha256(file) {
   const hash = createHash('sha256');
@@ -40,11 +25,6 @@ async function sha256(file) {
 function freshDir(name) {
   const dir = mkdtempSync(path.join(scratch, `${name}-`));
   return dir;
-}
-
-/** Flushes dirty pages left by the previous run, so each timed run starts from the same state. */
-function settle() {
-  spawnSync('sync');
 }
 
 /** `zstd -dc FILE | tar -x -C DIR`, wired with real pipes (no shell), wall time in seconds. */
@@ -88,8 +68,6 @@ function stamps(dir) {
   walk('');
   return out;
 }
-
-const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
 
 mkdirSync(scratch, { recursive: true });
 try {
@@ -137,9 +115,8 @@ try {
     ['second install: paths created/changed/removed under host root', String(second.filesChanged), '0', second.filesChanged === 0 ? '-' : 'FAIL'],
   ];
   console.log(`payload: ${path.relative(repo, big)}; rounds: ${rounds}; GNU tar runs: ${tar.map((s) => s.toFixed(2)).join(' ')}; ours: ${ours.map((s) => s.toFixed(2)).join(' ')}`);
-  console.log(`machine load average at the end: ${readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')} (other processes share these cores; rerun when it is high)`);
-  const widths = [0, 1, 2, 3].map((i) => Math.max(...[['figure', 'value', 'baseline', 'ratio'], ...rows].map((row) => String(row[i]).length)));
-  for (const row of [['figure', 'value', 'baseline', 'ratio'], ...rows]) console.log(row.map((cell, i) => String(cell).padEnd(widths[i])).join(' | '));
+  console.log(`machine load average at the end: ${loadAverage()} (other processes share these cores; rerun when it is high)`);
+  printTable(rows);
   const ok = median(ours) / tarMedian <= 1.3 && rss <= 150 && second.wall <= 1 && second.writeBytes === 0 && second.filesChanged === 0 && second.unchanged;
   console.log(ok ? 'payload targets met' : 'payload targets NOT met');
 } finally {
