@@ -5,7 +5,6 @@ import { systemClock } from '../host/clock.js';
 import { execaRunner } from '../host/command-runner.js';
 import { createLogger, type Logger } from '../host/logger.js';
 import { NodeHostFs } from '../host/node-host-fs.js';
-import { runDaemonCommand } from '../modes/daemon-command.js';
 import { formatNodeReport, runDetect } from '../modes/detect.js';
 import { converged, runInstall, summarise, wireWithoutKvm } from '../modes/install.js';
 import { runUninstall } from '../modes/uninstall.js';
@@ -50,6 +49,7 @@ function realPorts(settings: Settings): WiringPorts {
 }
 
 async function runDaemon(settings: Settings, ports: WiringPorts, log: Logger): Promise<number> {
+  const { runDaemonCommand } = await import('../modes/daemon-command.js');
   return runDaemonCommand(settings, {
     fs: ports.fs,
     healthPort: settings.healthPort,

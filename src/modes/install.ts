@@ -1,15 +1,11 @@
 import { asKataDeployError, KataDeployError } from '../core/errors.js';
 import { isNoop } from '../core/file-change.js';
 import type { Logger } from '../host/logger.js';
-import { createKube } from '../kube/create-kube.js';
-import { readGuestSizes } from '../kube/ensure-runtime-classes.js';
-import { beginInstall, failInstall, finishInstall } from '../kube/node-lifecycle.js';
-import { nodeTarget } from '../kube/node-labels.js';
-import { desiredRuntimeClasses } from '../kube/runtime-classes.js';
 import type { Settings } from '../settings/settings.js';
 import { install, type InstallResult } from '../transaction/install.js';
 import type { TransactionContext } from '../transaction/context.js';
 import { wireTransaction, type WiringPorts } from '../wiring/transaction-context.js';
+import { nodeApiTarget } from './node-api.js';
 
 /** True when an install changed nothing on the host: no Event, no restart, nothing to announce. */
 export function converged(result: InstallResult): boolean {
@@ -29,19 +25,21 @@ export function summarise(result: InstallResult): string {
 export async function runInstall(settings: Settings, ports: WiringPorts, log: Logger): Promise<InstallResult> {
   const { ctx } = await wireTransaction(settings, ports, log, true);
   if (settings.dryRun) return install(ctx);
-  const access = createKube(settings, log);
-  const target = access === undefined ? undefined : nodeTarget(access.kube, access.nodeName, settings.multiInstallSuffix, log);
-  const claimed = target === undefined ? undefined : await beginInstall(target);
+  const target = await nodeApiTarget(settings, log);
+  const lifecycle = target === undefined ? undefined : await import('../kube/node-lifecycle.js');
+  const claimed = target === undefined ? undefined : await lifecycle!.beginInstall(target);
   let result: InstallResult;
   try {
     result = await install(ctx);
   } catch (error) {
     const failure = asKataDeployError(error);
-    if (target !== undefined) await failInstall(target, failure.code === 'restart-failed' ? 'rolled-back' : 'install-failed', failure.message, claimed).catch((kubeError) => log.warn({ err: kubeError }, 'could not record the failure on the Node'));
+    if (target !== undefined) await lifecycle!.failInstall(target, failure.code === 'restart-failed' ? 'rolled-back' : 'install-failed', failure.message, claimed).catch((kubeError) => log.warn({ err: kubeError }, 'could not record the failure on the Node'));
     throw failure;
   }
   if (target !== undefined) {
-    await finishInstall(target, {
+    const { readGuestSizes } = await import('../kube/ensure-runtime-classes.js');
+    const { desiredRuntimeClasses } = await import('../kube/runtime-classes.js');
+    await lifecycle!.finishInstall(target, {
       outcome: converged(result) ? 'converged' : 'installed', summary: summarise(result), claimed,
       startupTaints: settings.startupTaints, suffix: settings.multiInstallSuffix, clock: ports.clock,
       runtimeClasses: desiredRuntimeClasses(settings, await readGuestSizes(ports.fs, settings)),

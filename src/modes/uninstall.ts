@@ -1,12 +1,10 @@
 import { asKataDeployError } from '../core/errors.js';
 import type { Logger } from '../host/logger.js';
-import { createKube } from '../kube/create-kube.js';
-import { beginUninstall, failUninstall, finishUninstall } from '../kube/node-lifecycle.js';
-import { nodeTarget } from '../kube/node-labels.js';
 import type { Settings } from '../settings/settings.js';
 import { uninstall, type UninstallResult } from '../transaction/uninstall.js';
 import type { WiringPorts } from '../wiring/transaction-context.js';
 import { wireWithoutKvm } from './install.js';
+import { nodeApiTarget } from './node-api.js';
 
 /**
  * `kata-deploy uninstall`: demote the node's label first (no new Kata pods land here), undo the
@@ -14,16 +12,16 @@ import { wireWithoutKvm } from './install.js';
  */
 export async function runUninstall(settings: Settings, ports: WiringPorts, log: Logger): Promise<UninstallResult> {
   const ctx = await wireWithoutKvm(settings, ports, log);
-  const access = createKube(settings, log);
-  const target = access === undefined ? undefined : nodeTarget(access.kube, access.nodeName, settings.multiInstallSuffix, log);
-  const demoted = target === undefined ? undefined : await beginUninstall(target);
+  const target = await nodeApiTarget(settings, log);
+  const lifecycle = target === undefined ? undefined : await import('../kube/node-lifecycle.js');
+  const demoted = target === undefined ? undefined : await lifecycle!.beginUninstall(target);
   try {
     const result = await uninstall(ctx);
-    if (target !== undefined) await finishUninstall(target, result.nothingInstalled ? 'nothing was installed' : 'Kata removed from the node', demoted);
+    if (target !== undefined) await lifecycle!.finishUninstall(target, result.nothingInstalled ? 'nothing was installed' : 'Kata removed from the node', demoted);
     return result;
   } catch (error) {
     const failure = asKataDeployError(error);
-    if (target !== undefined) await failUninstall(target, failure.message, demoted).catch((kubeError) => log.warn({ err: kubeError }, 'could not record the failure on the Node'));
+    if (target !== undefined) await lifecycle!.failUninstall(target, failure.message, demoted).catch((kubeError) => log.warn({ err: kubeError }, 'could not record the failure on the Node'));
     throw failure;
   }
 }
