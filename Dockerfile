@@ -43,7 +43,7 @@ RUN set -eu; \
 FROM ${NODE_IMAGE} AS runtime
 ARG KATA_VERSION
 ARG KATA_SHA256
-# zstd/xz: the payload is unpacked by piping `zstd -dc` into tar (see docs on archive speed).
+# zstd/xz: the installer's own tar reader is fed by the host's `zstd -dc` / `xz -dc` (Node has no xz).
 RUN apt-get update \
  && apt-get install -y --no-install-recommends zstd xz-utils \
  && rm -rf /var/lib/apt/lists/*

@@ -45,7 +45,8 @@ export function statusText(report: StatusReport): string {
   if (!report.installed) return `not installed${report.live.answered ? ` (runtime serves: ${report.live.handlers.join(', ')})` : ''}\n`;
   return [
     `phase:    ${report.phase}`,
-    `payload:  ${report.payloadDigest ?? 'none'}`,
+    `payload:  ${report.payloadDigest ?? 'none'}${report.payloadSource === undefined ? '' : ` from ${report.payloadSource}`}`,
+    `shims:    ${report.shims.join(', ') || 'unknown'}`,
     `handlers: ${report.handlers.map((name) => `${name}${report.live.missing.includes(name) ? ' (NOT live)' : ' (live)'}`).join(', ')}`,
     `files:    ${report.files.length} (${report.files.filter((file) => file.state !== 'as-written').length} drifted)`,
     ...report.drift.map((line) => `drift:    ${line}`),

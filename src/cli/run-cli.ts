@@ -6,7 +6,7 @@ import { execaRunner } from '../host/command-runner.js';
 import { createLogger, type Logger } from '../host/logger.js';
 import { NodeHostFs } from '../host/node-host-fs.js';
 import { formatNodeReport, runDetect } from '../modes/detect.js';
-import { converged, runInstall, summarise, wireWithoutKvm } from '../modes/install.js';
+import { converged, provenLive, runInstall, summarise, wireWithoutKvm } from '../modes/install.js';
 import { runUninstall } from '../modes/uninstall.js';
 import type { RawFlags } from '../settings/options.js';
 import { settingsFromProcess } from '../settings/from-process.js';
@@ -58,6 +58,9 @@ async function runDaemon(settings: Settings, ports: WiringPorts, log: Logger): P
     install: async () => {
       try {
         const result = await install((await wireTransaction(settings, ports, log, true)).ctx);
+        if (!provenLive(result)) {
+          throw new KataDeployError('restart-failed', `Kata is installed but the handlers were not proven live (${result.restart.reason})`, { hint: 'the daemon labels a node only after readiness; do not run it with --restart none' });
+        }
         return { kind: converged(result) ? 'converged' : 'installed', summary: summarise(result) };
       } catch (error) {
         const failure = asKataDeployError(error);

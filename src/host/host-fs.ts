@@ -29,6 +29,8 @@ export interface HostFs {
   /** Writes via temp file + fsync + rename + directory fsync, so readers see the old or the new file. */
   writeFileAtomic(hostPath: string, data: string | Uint8Array, options?: WriteOptions): Promise<void>;
   mkdirp(hostPath: string, mode?: number): Promise<void>;
+  /** Removes an empty directory; a missing one is not an error, a non-empty one is (ENOTEMPTY). */
+  rmdir(hostPath: string): Promise<void>;
   /** Removes a file or (recursively) a directory; a missing path is not an error. */
   remove(hostPath: string): Promise<void>;
   rename(fromHostPath: string, toHostPath: string): Promise<void>;

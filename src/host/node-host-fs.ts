@@ -142,6 +142,15 @@ export class NodeHostFs implements HostFs {
     await fs.rm(this.join(path.posix.join(parent, path.posix.basename(hostPath))), { recursive: true, force: true });
   }
 
+  async rmdir(hostPath: string): Promise<void> {
+    const parent = await this.canonical(path.posix.dirname(assertHostPath(hostPath)));
+    try {
+      await fs.rmdir(this.join(path.posix.join(parent, path.posix.basename(hostPath))));
+    } catch (error) {
+      if (!isNotFound(error)) throw error;
+    }
+  }
+
   async rename(fromHostPath: string, toHostPath: string): Promise<void> {
     const fromParent = await this.canonical(path.posix.dirname(assertHostPath(fromHostPath)));
     const toParent = await this.canonical(path.posix.dirname(assertHostPath(toHostPath)));

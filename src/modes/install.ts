@@ -12,6 +12,11 @@ export function converged(result: InstallResult): boolean {
   return !result.payload.changed && result.changes.every(isNoop) && !result.restart.performed && !result.recovered;
 }
 
+/** True when the runtime was seen serving every handler, the only ground for labelling the node. */
+export function provenLive(result: InstallResult): boolean {
+  return result.readiness?.ready === true;
+}
+
 /** A one-line account of an install for Events and logs. */
 export function summarise(result: InstallResult): string {
   if (converged(result)) return `Kata handlers ${result.handlers.join(', ')} already installed and live`;
@@ -36,7 +41,9 @@ export async function runInstall(settings: Settings, ports: WiringPorts, log: Lo
     if (target !== undefined) await lifecycle!.failInstall(target, failure.code === 'restart-failed' ? 'rolled-back' : 'install-failed', failure.message, claimed).catch((kubeError) => log.warn({ err: kubeError }, 'could not record the failure on the Node'));
     throw failure;
   }
-  if (target !== undefined) {
+  if (target !== undefined && !provenLive(result)) {
+    log.warn({ restart: result.restart.reason }, 'not labelling the node katacontainers.io/kata-runtime=true: the handlers were not proven live (run without --restart none, or label it yourself once they are)');
+  } else if (target !== undefined) {
     const { readGuestSizes } = await import('../kube/ensure-runtime-classes.js');
     const { desiredRuntimeClasses } = await import('../kube/runtime-classes.js');
     await lifecycle!.finishInstall(target, {

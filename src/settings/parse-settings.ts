@@ -2,6 +2,7 @@ import { type Arch, archEnvSuffix } from '../core/arch.js';
 import { DEFAULT_SHIM, DEFAULT_SHIMS, SHIM_CATALOGUE } from '../core/shims.js';
 import type { LogFormat, LogLevel, RestartMode, RuntimeFlavour, Settings } from './settings.js';
 import { RUNTIME_FLAVOURS } from './settings.js';
+import { FAILPOINTS } from '../transaction/failpoint.js';
 import { OPTION_SPECS, type OptionKey, type RawFlags } from './options.js';
 import {
   parseBoolean, parseChoice, parsePerShim, parseSnapshotterMapping, parseWords, settingsError,
@@ -193,7 +194,7 @@ export function parseSettings(input: SettingsInput): Settings {
     httpsProxy: text(lookup(input, 'httpsProxy')),
     noProxy: text(lookup(input, 'noProxy')),
     payloadCa: parseAbsolute(input, 'payloadCa', undefined),
-    testFailpoint: text(lookup(input, 'testFailpoint')),
+    testFailpoint: choice(input, 'testFailpoint', FAILPOINTS),
   };
   return Object.freeze(settings);
 }

@@ -129,9 +129,15 @@ export class FileTransaction {
     const stillUsed = (dir: string) => this.current.files.some((file) => file.path.startsWith(`${dir}/`));
     const left: string[] = [];
     for (const dir of [...this.current.createdDirs].reverse()) {
-      const entries = stillUsed(dir) ? undefined : await this.fs.readdir(dir).catch(() => []);
-      if (entries !== undefined && entries.length === 0) await this.fs.remove(dir);
-      else if (entries === undefined || entries.length > 0) left.unshift(dir);
+      if (stillUsed(dir)) {
+        left.unshift(dir);
+        continue;
+      }
+      try {
+        await this.fs.rmdir(dir);
+      } catch {
+        left.unshift(dir);
+      }
     }
     await this.update({ createdDirs: left });
   }

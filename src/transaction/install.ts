@@ -32,8 +32,14 @@ async function missingLive(ctx: TransactionContext, wanted: readonly string[]): 
  * Puts the host back after a failed install: journalled files to where this run found them, a payload
  * this run installed first-time removed, and the ledger as it was (gone, if there was none).
  */
-async function undoFailedInstall(ctx: TransactionContext, tx: FileTransaction, store: LedgerStore, previous: Ledger | undefined, removePayload: boolean): Promise<void> {
-  await tx.rollback();
+async function undoFailedInstall(ctx: TransactionContext, tx: FileTransaction, store: LedgerStore, previous: Ledger | undefined, removePayload: boolean, restarted: boolean): Promise<void> {
+  const undone = await tx.rollback();
+  if (undone.runtimeReadsChanged && restarted && ctx.control !== undefined) {
+    ctx.log.warn('the runtime already runs the new config; restarting it on the restored one');
+    await ctx.control.restart();
+    const healthy = await ctx.control.waitForHandlers(['runc'], ctx.settings.readinessTimeoutMs);
+    if (!healthy.ready) ctx.log.error({ reason: healthy.reason }, 'the runtime is unhealthy after restoring its config');
+  }
   if (removePayload) await ctx.payload.remove();
   if (previous === undefined && tx.ledger.files.length === 0) await store.remove(tx.ledger);
   else await tx.update({ phase: previous?.phase ?? 'installed' });
@@ -46,7 +52,7 @@ async function undoFailedInstall(ctx: TransactionContext, tx: FileTransaction, s
  */
 export async function install(ctx: TransactionContext): Promise<InstallResult> {
   const { fs, log, settings } = ctx;
-  const lock = await acquireHostLock(fs, HOST_LOCK_PATH, ctx.lockTimeoutMs ?? 600_000, ctx.clock, log);
+  const lock = settings.dryRun ? undefined : await acquireHostLock(fs, HOST_LOCK_PATH, ctx.lockTimeoutMs ?? 600_000, ctx.clock, log);
   try {
     const store = new LedgerStore(fs, stateDir(settings));
     const previous = await store.read();
@@ -76,8 +82,14 @@ export async function install(ctx: TransactionContext): Promise<InstallResult> {
         return { dryRun: true, handlers: wanted, payload: { digest: staged.digest, changed: !staged.unchanged }, changes, restart: { ...decision, performed: false }, readiness: undefined, recovered };
       }
       if (decision.restart) await ctx.control?.preflight();
+      if (changes.length === 0 && staged.unchanged && !decision.restart && !recovered && previous?.phase === 'installed') {
+        const readiness = decision.skipReadiness ? undefined : await restartAndConfirm(ctx, tx, false, [...wanted, 'runc']);
+        log.info({ handlers: wanted }, 'Kata is already installed; nothing to change');
+        return { dryRun: false, handlers: wanted, payload: { digest: staged.digest, changed: false }, changes, restart: { ...decision, performed: false }, readiness, recovered };
+      }
       const firstInstall = previous === undefined || previous.payloadDigest === undefined;
       let payloadChanged = false;
+      let restarted = false;
       try {
         await tx.update({ phase: 'installing' });
         failpoint(settings, 'install:after-ledger');
@@ -92,14 +104,15 @@ export async function install(ctx: TransactionContext): Promise<InstallResult> {
         let readiness: Readiness | undefined;
         if (decision.restart || !('skipReadiness' in decision && decision.skipReadiness)) {
           readiness = await restartAndConfirm(ctx, tx, decision.restart, [...wanted, 'runc']);
+          restarted = decision.restart;
         }
         failpoint(settings, 'install:after-restart');
-        await tx.commit({ phase: 'installed', handlers: wanted, runtimeConfig: runtimePlan.record, payloadDigest: staged.digest });
+        await tx.commit({ phase: 'installed', handlers: wanted, runtimeConfig: runtimePlan.record, payloadDigest: staged.digest, payloadSource: settings.payload, shims: settings.shims });
         failpoint(settings, 'install:after-commit');
         log.info({ handlers: wanted, restarted: decision.restart }, 'Kata is installed');
         return { dryRun: false, handlers: wanted, payload: { digest: staged.digest, changed: payloadChanged }, changes, restart: { ...decision, performed: decision.restart }, readiness, recovered };
       } catch (error) {
-        await undoFailedInstall(ctx, tx, store, previous, firstInstall && payloadChanged);
+        await undoFailedInstall(ctx, tx, store, previous, firstInstall && payloadChanged, restarted);
         throw error;
       }
     } finally {
@@ -109,6 +122,6 @@ export async function install(ctx: TransactionContext): Promise<InstallResult> {
     if (error instanceof KataDeployError) throw error;
     throw new KataDeployError('internal', `install failed: ${(error as Error).message}`, { cause: error });
   } finally {
-    lock.release();
+    lock?.release();
   }
 }

@@ -41,6 +41,9 @@ export interface Ledger {
   readonly handlers: readonly string[];
   readonly runtimeConfig: unknown;
   readonly payloadDigest: string | undefined;
+  /** Where the installed payload came from (path or URL) and the shims it was installed for. */
+  readonly payloadSource?: string;
+  readonly shims?: readonly string[];
   /** Ancestors of the state dir that did not exist before our first write (removed with it when empty). */
   readonly createdStateDirs: readonly string[];
   readonly updatedAt: string;

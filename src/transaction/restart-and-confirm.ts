@@ -26,6 +26,11 @@ export async function restartAndConfirm(ctx: TransactionContext, tx: FileTransac
   } catch (error) {
     failure = error instanceof Error ? error.message : String(error);
   }
+  if (!restart && tx.ledger.journal.length === 0) {
+    throw new KataDeployError('restart-failed', `the runtime does not serve the handlers: ${failure}; nothing was changed`, {
+      hint: `check the runtime (${control.description}); the next run restarts it if its config is stale`,
+    });
+  }
   ctx.log.error({ failure }, 'the runtime did not come back with the new handlers; rolling back');
   const undone = await tx.rollback();
   let after = 'the previous configuration was restored';
@@ -39,6 +44,6 @@ export async function restartAndConfirm(ctx: TransactionContext, tx: FileTransac
     }
   }
   throw new KataDeployError('restart-failed', `${failure}; ${after}`, {
-    hint: `inspect the runtime (${control.description}): journalctl -u <unit>; nothing was labelled`,
+    hint: `inspect the runtime (${control.description}) and its journal; nothing was labelled`,
   });
 }

@@ -8,6 +8,8 @@ export interface StatusReport {
   readonly phase: string | undefined;
   readonly handlers: readonly string[];
   readonly payloadDigest: string | undefined;
+  readonly payloadSource: string | undefined;
+  readonly shims: readonly string[];
   readonly files: readonly { readonly path: string; readonly state: 'as-written' | 'changed' | 'missing' }[];
   readonly live: { readonly answered: boolean; readonly handlers: readonly string[]; readonly missing: readonly string[] };
   readonly drift: readonly string[];
@@ -19,7 +21,7 @@ export async function status(ctx: TransactionContext): Promise<StatusReport> {
   const ledger = await new LedgerStore(ctx.fs, stateDir(ctx.settings)).read();
   const liveHandlers = ctx.control === undefined ? undefined : await ctx.control.liveHandlers().catch(() => undefined);
   if (ledger === undefined) {
-    return { installed: false, phase: undefined, handlers: [], payloadDigest: undefined, files: [], live: { answered: liveHandlers !== undefined, handlers: liveHandlers ?? [], missing: [] }, drift: [], healthy: false };
+    return { installed: false, phase: undefined, handlers: [], payloadDigest: undefined, payloadSource: undefined, shims: [], files: [], live: { answered: liveHandlers !== undefined, handlers: liveHandlers ?? [], missing: [] }, drift: [], healthy: false };
   }
   const drift: string[] = [];
   if (ledger.journal.length > 0) drift.push(`a ${ledger.phase} run was interrupted; rerun install or uninstall to converge`);
@@ -37,7 +39,7 @@ export async function status(ctx: TransactionContext): Promise<StatusReport> {
   if (liveHandlers === undefined) drift.push('the runtime did not answer over its socket');
   else if (missing.length > 0) drift.push(`the live runtime does not serve ${missing.join(', ')}`);
   return {
-    installed: true, phase: ledger.phase, handlers: ledger.handlers, payloadDigest: ledger.payloadDigest, files,
+    installed: true, phase: ledger.phase, handlers: ledger.handlers, payloadDigest: ledger.payloadDigest, payloadSource: ledger.payloadSource, shims: ledger.shims ?? [], files,
     live: { answered: liveHandlers !== undefined, handlers: liveHandlers ?? [], missing }, drift, healthy: drift.length === 0,
   };
 }

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
-import { SHIM_CATALOGUE, type ShimInfo } from '../core/shims.js';
+import { KataDeployError } from '../core/errors.js';
+import { SHIM_CATALOGUE, shimConfigRelPath, type ShimInfo } from '../core/shims.js';
 import {
   commitStagedPayload, discardStagedPayload, loadPristineConfigs, planKataConfigFiles, readInstalledManifest,
   removeInstalledPayload, stagePayload, type PayloadManifest, type PayloadPorts, type StagedPayload,
@@ -71,7 +72,10 @@ export function kataConfigPart(settings: Settings, ports: Pick<PayloadPorts, 'fs
       }
       return planKataConfigFiles(handlers, settings, (shim) => {
         const bytes = pristine.get(shim);
-        if (bytes === undefined) throw new Error(`no pristine configuration for shim ${shim}`);
+        if (bytes === undefined) {
+          const info = SHIM_CATALOGUE.get(shim);
+          throw new KataDeployError('bad-payload', `the payload has no ${info === undefined ? `configuration for shim ${shim}` : shimConfigRelPath(info)}`, { hint: `use a kata-static release that ships shim ${shim}, or drop it from SHIMS_<ARCH>` });
+        }
         return bytes;
       }, (hostPath) => current.get(hostPath));
     },

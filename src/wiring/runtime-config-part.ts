@@ -1,3 +1,5 @@
+import { KataDeployError } from '../core/errors.js';
+import { applyChanges, filesForValidation, validatedMainConfig } from '../containerd/config/validate-plan.js';
 import {
   assertChangedConfigAccepted, assertCurrentConfigAccepted, containerdValidator, planRuntimeConfig, planRuntimeConfigRemoval,
   readRuntimeConfigInputs, type RuntimeConfigRecord, type RuntimeConfigRequest,
@@ -25,8 +27,19 @@ export function runtimeConfigPart(request: Omit<RuntimeConfigRequest, 'handlers'
     },
     async planRemoval(record) {
       const recorded = record as RuntimeConfigRecord;
-      const current = await readRuntimeConfigInputs(fs, { ...request, handlers: [] }, recorded);
-      return planRuntimeConfigRemoval(recorded, current);
+      const full: RuntimeConfigRequest = { ...request, handlers: [] };
+      const current = await readRuntimeConfigInputs(fs, full, recorded);
+      const removal = planRuntimeConfigRemoval(recorded, current);
+      if (request.flavour !== 'crio' && removal.some((change) => change.before === undefined || change.after === undefined || !change.before.equals(change.after))) {
+        const main = validatedMainConfig(full);
+        const verdict = await validator.validate(main, filesForValidation(full, applyChanges(current, removal)));
+        if (!verdict.ok) {
+          throw new KataDeployError('config-refused', `containerd would refuse ${main} with the Kata handlers removed: ${verdict.message}`, {
+            hint: 'nothing was changed; the config was edited since install in a way kata-deploy cannot undo safely: remove the kata-* runtimes by hand',
+          });
+        }
+      }
+      return removal;
     },
   };
 }

@@ -78,3 +78,10 @@ describe.each(binaries)('containerd $version', (binary) => {
     tally.verified++;
   });
 });
+
+describe('the matrix as a whole', () => {
+  it('verified nearly every corpus file on every containerd, not just refusals', () => {
+    expect(tally.verified + tally.rejectedBefore + tally.refusedByDesign).toBe(files.length * binaries.length);
+    expect(tally.verified).toBeGreaterThanOrEqual(90);
+  });
+});

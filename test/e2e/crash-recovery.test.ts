@@ -4,6 +4,7 @@ import { containerdCases } from '../helpers/throwaway-node/matrix.js';
 import { startThrowawayNode, type ThrowawayNode } from '../helpers/throwaway-node/node.mjs';
 import { samplePayload } from '../helpers/sample-payload.js';
 import { logOf, nodeCli } from './node-cli.js';
+import { snapshotTree } from '../helpers/tree-snapshot.js';
 
 const OPERATOR_CONFIG = `version = 2
 # the operator's comment must survive every crash
@@ -16,10 +17,19 @@ const first = containerdCases()[0]!;
 describe.skipIf(first.missing !== undefined)(`SIGKILL at every step boundary, then rerun (${first.label})`, () => {
   let node: ThrowawayNode;
   let options: { payload: string; containerd: string };
+  let pristine: Record<string, Record<string, string>>;
+
+  /** Everything an install touches on the node, byte for byte (modes and link targets included). */
+  async function hostState(): Promise<Record<string, Record<string, string>>> {
+    const state: Record<string, Record<string, string>> = {};
+    for (const dir of ['/etc/containerd', '/opt', '/var/lib/kata-deploy']) state[dir] = await snapshotTree(node.hostPath(dir));
+    return state;
+  }
 
   beforeAll(async () => {
     options = { payload: samplePayload(), containerd: first.binary! };
     node = await startThrowawayNode({ containerd: first.binary!, config: OPERATOR_CONFIG });
+    pristine = await hostState();
   });
   afterAll(async () => {
     await node?.stop();
@@ -27,8 +37,7 @@ describe.skipIf(first.missing !== undefined)(`SIGKILL at every step boundary, th
 
   async function expectPristine(): Promise<void> {
     expect(await node.readFile('/etc/containerd/config.toml')).toBe(OPERATOR_CONFIG);
-    expect((await node.stat('/opt/kata')).exists).toBe(false);
-    expect((await node.stat('/var/lib/kata-deploy/default')).exists).toBe(false);
+    expect(await hostState()).toEqual(pristine);
   }
 
   async function expectHealthyInstall(): Promise<void> {

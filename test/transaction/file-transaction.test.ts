@@ -64,13 +64,20 @@ describe('FileTransaction', () => {
     expect(tx.ledger.files).toEqual([]);
   });
 
-  it('restores from the ledger alone after a crash between backup and write', async () => {
+  it.each([
+    ['before the first write', ['/etc/containerd/config.toml/impossible', '/etc/containerd/config.toml']],
+    ['between two writes', ['/etc/containerd/config.toml', '/etc/containerd/config.toml/impossible']],
+  ])('recovers from the ledger alone when a run dies %s', async (_when, paths) => {
     const { fs, store, tx } = await setup();
-    await tx.apply([{ path: '/etc/containerd/config.toml', before: original, after: Buffer.from('half\n'), reason: 'x' }], true);
-    const crashed = { ...(await store.read())!, phase: 'installing' as const };
-    const recovered = new FileTransaction(fs, store, crashed, systemClock);
+    const changes = paths.map((hostPath) => ({ path: hostPath, before: hostPath.endsWith('impossible') ? undefined : original, after: Buffer.from('half\n'), reason: 'x' }));
+    await expect(tx.apply(changes, true)).rejects.toThrow();
+    const died = (await store.read())!;
+    expect(died.journal.map((entry) => entry.path).sort()).toEqual([...paths].sort());
+    const recovered = new FileTransaction(fs, store, died, systemClock);
     await recovered.rollback();
     expect((await fs.readFile('/etc/containerd/config.toml')).equals(original)).toBe(true);
+    expect((await store.read())!.journal).toEqual([]);
+    expect((await store.read())!.files).toEqual([]);
   });
 
   it('refuses to restore from a damaged backup instead of writing garbage', async () => {

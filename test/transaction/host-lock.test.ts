@@ -1,3 +1,5 @@
+import { Writable } from 'node:stream';
+import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { systemClock } from '../../src/host/clock.js';
 import { silentLogger } from '../../src/host/logger.js';
@@ -12,16 +14,24 @@ afterEach(async () => {
 });
 
 describe('acquireHostLock', () => {
-  it('makes a second run wait until the first releases the lock', async () => {
+  it('makes a second run wait, and say so, until the first releases the lock', async () => {
     temp = await makeTempRoot({});
     const fs = new NodeHostFs(temp.root);
     const first = await acquireHostLock(fs, '/run/lock/kata-deploy.lock', 1000, systemClock, silentLogger());
     let secondHeld = false;
-    const second = acquireHostLock(fs, '/run/lock/kata-deploy.lock', 5000, systemClock, silentLogger()).then((lock) => {
+    let sawWaiting!: () => void;
+    const waiting = new Promise<void>((resolve) => (sawWaiting = resolve));
+    const lines = new Writable({
+      write(chunk, _encoding, done) {
+        if (String(chunk).includes('another kata-deploy run is in progress')) sawWaiting();
+        done();
+      },
+    });
+    const second = acquireHostLock(fs, '/run/lock/kata-deploy.lock', 30_000, systemClock, pino({ level: 'info' }, lines)).then((lock) => {
       secondHeld = true;
       return lock;
     });
-    await systemClock.sleep(300);
+    await waiting;
     expect(secondHeld).toBe(false);
     first.release();
     (await second).release();
