@@ -111,11 +111,12 @@ export class NodeHostFs implements HostFs {
     const target = await this.realPath(hostPath);
     const dir = path.dirname(target);
     const temp = path.join(dir, `.${path.basename(target)}.kata-deploy-${process.pid}-${randomBytes(4).toString('hex')}`);
-    const existingMode = (await fs.stat(target).catch(() => undefined))?.mode;
-    const mode = options.mode ?? (existingMode === undefined ? 0o644 : existingMode & 0o7777);
+    const existing = await fs.stat(target).catch(() => undefined);
+    const mode = options.mode ?? (existing === undefined ? 0o644 : existing.mode & 0o7777);
     const handle = await fs.open(temp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, mode);
     try {
       await handle.writeFile(data);
+      if (existing !== undefined && (existing.uid !== process.getuid?.() || existing.gid !== process.getgid?.())) await handle.chown(existing.uid, existing.gid);
       await handle.chmod(mode);
       await handle.sync();
     } catch (error) {

@@ -37,7 +37,7 @@ async function undoFailedInstall(ctx: TransactionContext, tx: FileTransaction, s
   if (undone.runtimeReadsChanged && restarted && ctx.control !== undefined) {
     ctx.log.warn('the runtime already runs the new config; restarting it on the restored one');
     await ctx.control.restart();
-    const healthy = await ctx.control.waitForHandlers(['runc'], ctx.settings.readinessTimeoutMs);
+    const healthy = await ctx.control.waitForHandlers(ctx.control.baseHandlers, ctx.settings.readinessTimeoutMs);
     if (!healthy.ready) ctx.log.error({ reason: healthy.reason }, 'the runtime is unhealthy after restoring its config');
   }
   if (removePayload) await ctx.payload.remove();
@@ -75,7 +75,7 @@ export async function install(ctx: TransactionContext): Promise<InstallResult> {
         runtimeRestarts: ctx.control?.restarts ?? false,
         changedRuntimeFiles: runtimeChanged,
         recoveredRuntimeFiles,
-        missingLiveHandlers: runtimeChanged.length > 0 ? undefined : await missingLive(ctx, [...wanted, 'runc']),
+        missingLiveHandlers: runtimeChanged.length > 0 ? undefined : await missingLive(ctx, [...wanted, ...(ctx.control?.baseHandlers ?? [])]),
       });
       const changes = [...kataChanges, ...runtimePlan.changes].filter((change) => !isNoop(change));
       if (settings.dryRun) {
@@ -83,7 +83,7 @@ export async function install(ctx: TransactionContext): Promise<InstallResult> {
       }
       if (decision.restart) await ctx.control?.preflight();
       if (changes.length === 0 && staged.unchanged && !decision.restart && !recovered && previous?.phase === 'installed') {
-        const readiness = decision.skipReadiness ? undefined : await restartAndConfirm(ctx, tx, false, [...wanted, 'runc']);
+        const readiness = decision.skipReadiness ? undefined : await restartAndConfirm(ctx, tx, false, [...wanted, ...(ctx.control?.baseHandlers ?? [])]);
         log.info({ handlers: wanted }, 'Kata is already installed; nothing to change');
         return { dryRun: false, handlers: wanted, payload: { digest: staged.digest, changed: false }, changes, restart: { ...decision, performed: false }, readiness, recovered };
       }
@@ -103,7 +103,7 @@ export async function install(ctx: TransactionContext): Promise<InstallResult> {
         failpoint(settings, 'install:after-runtime-config');
         let readiness: Readiness | undefined;
         if (decision.restart || !('skipReadiness' in decision && decision.skipReadiness)) {
-          readiness = await restartAndConfirm(ctx, tx, decision.restart, [...wanted, 'runc']);
+          readiness = await restartAndConfirm(ctx, tx, decision.restart, [...wanted, ...(ctx.control?.baseHandlers ?? [])]);
           restarted = decision.restart;
         }
         failpoint(settings, 'install:after-restart');

@@ -37,6 +37,8 @@ export type Readiness = { readonly ready: true; readonly elapsedMs: number } | {
 export interface RuntimeControl {
   /** e.g. "systemd unit containerd.service over /run/systemd/private". */
   readonly description: string;
+  /** Handlers a healthy runtime must serve besides ours (`runc` for containerd; none for CRI-O). */
+  readonly baseHandlers: readonly string[];
   /** Whether this runtime is restarted by us at all (k0s reloads drop-ins by itself). */
   readonly restarts: boolean;
   /** Checks, before anything is written, that a restart could be carried out (e.g. systemd's socket exists). */

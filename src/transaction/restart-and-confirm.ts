@@ -37,7 +37,7 @@ export async function restartAndConfirm(ctx: TransactionContext, tx: FileTransac
   if (undone.runtimeReadsChanged && restart) {
     try {
       await control.restart();
-      const healthy = await control.waitForHandlers(['runc'].filter((name) => handlers.includes(name)), ctx.settings.readinessTimeoutMs);
+      const healthy = await control.waitForHandlers(control.baseHandlers, ctx.settings.readinessTimeoutMs);
       after += healthy.ready ? ' and the runtime is healthy again' : `, but the runtime is still unhealthy: ${healthy.reason}`;
     } catch (error) {
       after += `, but restarting it failed too: ${(error as Error).message}`;

@@ -46,7 +46,7 @@ export async function uninstall(ctx: TransactionContext): Promise<UninstallResul
     const restart = (changed.length > 0 || runtimeTouched) && settings.restart !== 'none' && (ctx.control?.restarts ?? false);
     let readiness: Readiness | undefined;
     if (ctx.control !== undefined && settings.restart !== 'none' && (changed.length > 0 || runtimeTouched)) {
-      readiness = await restartAndConfirm(ctx, tx, restart, ['runc']);
+      readiness = await restartAndConfirm(ctx, tx, restart, ctx.control.baseHandlers);
       const live = await ctx.control.liveHandlers();
       const left = (live ?? []).filter((name) => ledger.handlers.includes(name));
       if (left.length > 0) log.warn({ handlers: left }, 'the runtime still serves handlers we removed');

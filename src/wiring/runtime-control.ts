@@ -1,4 +1,5 @@
 import { KataDeployError } from '../core/errors.js';
+import type { SemVer } from '../core/containerd-version.js';
 import { FLAVOUR_LAYOUTS } from '../core/flavours.js';
 import { socketProbe, waitForHandlers } from '../containerd/readiness.js';
 import { criStatus } from '../containerd/cri-status.js';
@@ -20,6 +21,13 @@ export interface RuntimeControlOptions {
   readonly restartDeadlineMs: number;
   /** `--restart systemd`: restart the unit even where the flavour would reload or take SIGHUP. */
   readonly forceSystemd: boolean;
+  /** CRI-O's release, when known: only 1.26 and later reload runtimes on SIGHUP. */
+  readonly crioVersion?: SemVer | undefined;
+}
+
+/** CRI-O reloads its runtime table on SIGHUP from 1.26 on; older releases need a restart. */
+export function crioReloadsOnSighup(version: SemVer | undefined): boolean {
+  return version !== undefined && (version.major > 1 || (version.major === 1 && version.minor >= 26));
 }
 
 const SIGHUP = 1;
@@ -33,7 +41,9 @@ export function runtimeControl(options: RuntimeControlOptions, fs: HostFs, clock
   const unit = options.unit ?? layout.unit;
   const restarts = unit !== undefined && (options.forceSystemd || layout.strategy !== 'k0s-drop-in');
   const realSocket = () => fs.realPath(options.socket);
+  const sighup = layout.strategy === 'crio-drop-in' && !options.forceSystemd && crioReloadsOnSighup(options.crioVersion);
   return {
+    baseHandlers: layout.strategy === 'crio-drop-in' ? [] : ['runc'],
     description: `${unit === undefined ? options.flavour : `systemd unit ${unit}`} via ${options.systemdSocket}, runtime socket ${options.socket}`,
     restarts,
     async preflight() {
@@ -43,7 +53,7 @@ export function runtimeControl(options: RuntimeControlOptions, fs: HostFs, clock
       if (!restarts || unit === undefined) return;
       const systemd = await connectSystemd(await fs.realPath(options.systemdSocket), log);
       try {
-        if (layout.strategy === 'crio-drop-in' && !options.forceSystemd) {
+        if (sighup) {
           await systemd.signalUnit(unit, SIGHUP);
           return;
         }

@@ -3,6 +3,7 @@ import { parseSemVer } from '../core/containerd-version.js';
 import { KataDeployError } from '../core/errors.js';
 import { handlersFor } from '../core/handlers.js';
 import { detectCgroupDriver } from '../detect/cgroup-driver.js';
+import { crioVersion } from '../detect/crio-version.js';
 import { detectNode, type DetectPorts, type NodeReport } from '../detect/detect-node.js';
 import type { Clock } from '../host/clock.js';
 import type { Logger } from '../host/logger.js';
@@ -56,6 +57,7 @@ export async function wireTransaction(settings: Settings, ports: WiringPorts, lo
     : runtimeControl({
       flavour: runtime.flavour, unit: runtime.unit, socket: runtime.socket, systemdSocket: settings.systemdSocket,
       restartDeadlineMs: Math.max(30_000, settings.readinessTimeoutMs), forceSystemd: settings.restart === 'systemd',
+      crioVersion: runtime.flavour === 'crio' ? await crioVersion(ports.fs, ports.runner) : undefined,
     }, ports.fs, ports.clock, log);
   const ctx: TransactionContext = {
     settings, handlers, fs: ports.fs, clock: ports.clock, log, control,

@@ -92,3 +92,14 @@ describe('atomic writes', () => {
     expect(await fs.readText('/data/keep')).toBe('k');
   });
 });
+
+describe('atomic writes keep ownership', () => {
+  it.skipIf(process.getuid?.() !== 0)('keeps the owner and group of the file it replaces', async () => {
+    const fs = await hostFs({ '/etc/containerd/config.toml': 'old\n' });
+    const real = await fs.realPath('/etc/containerd/config.toml');
+    await import('node:fs/promises').then((m) => m.chown(real, 1234, 5678));
+    await fs.writeFileAtomic('/etc/containerd/config.toml', 'new\n');
+    const stats = await stat(real);
+    expect([stats.uid, stats.gid]).toEqual([1234, 5678]);
+  });
+});
