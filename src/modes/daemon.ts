@@ -51,7 +51,14 @@ export async function runDaemon(deps: DaemonDeps): Promise<DaemonExit> {
   const health: HealthServer = await startHealthServer(deps.healthPort, deps.healthHost);
   deps.onListening?.(health.port);
   const target = deps.kube === undefined ? undefined : nodeTarget(deps.kube.kube, deps.kube.nodeName, deps.settings.multiInstallSuffix, log);
+  let terminatedEarly = false;
+  void deps.terminated.then(() => (terminatedEarly = true));
   try {
+    await Promise.resolve();
+    if (terminatedEarly) {
+      log.info('terminated before installing: leaving the node as it is');
+      return await teardownOnTermination(deps, target);
+    }
     const failed = await installAndLabel(deps, target).catch((error: unknown) => ({ kind: 'install-failed', error: asKataDeployError(error) }) as const);
     if (failed !== undefined) {
       log.error({ code: failed.error.code, hint: failed.error.hint }, `install failed: ${failed.error.message}`);

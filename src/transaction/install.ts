@@ -1,4 +1,4 @@
-import { KataDeployError } from '../core/errors.js';
+import { unexpectedRunFailure } from '../core/host-error.js';
 import type { FileChange } from '../core/file-change.js';
 import { isNoop } from '../core/file-change.js';
 import { HOST_LOCK_PATH, stateDir } from '../core/paths.js';
@@ -119,8 +119,7 @@ export async function install(ctx: TransactionContext): Promise<InstallResult> {
       if (!committed) await ctx.payload.discard(staged);
     }
   } catch (error) {
-    if (error instanceof KataDeployError) throw error;
-    throw new KataDeployError('internal', `install failed: ${(error as Error).message}`, { cause: error });
+    throw unexpectedRunFailure('install', error);
   } finally {
     lock?.release();
   }

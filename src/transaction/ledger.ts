@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { sha256 } from '../core/digest.js';
 import { KataDeployError } from '../core/errors.js';
 import type { HostFs } from '../host/host-fs.js';
 
@@ -53,9 +53,7 @@ export function emptyLedger(now: Date): Ledger {
   return { schema: 1, phase: 'installing', files: [], createdDirs: [], journal: [], handlers: [], runtimeConfig: undefined, payloadDigest: undefined, createdStateDirs: [], updatedAt: now.toISOString() };
 }
 
-export function sha256(bytes: Uint8Array): string {
-  return createHash('sha256').update(bytes).digest('hex');
-}
+export { sha256 };
 
 /**
  * Reads and writes the ledger and the content-addressed backups beside it. Backups are written (and

@@ -1,4 +1,4 @@
-import { KataDeployError } from '../core/errors.js';
+import { unexpectedRunFailure } from '../core/host-error.js';
 import { isNoop } from '../core/file-change.js';
 import { HOST_LOCK_PATH, stateDir } from '../core/paths.js';
 import type { TransactionContext } from './context.js';
@@ -64,8 +64,7 @@ export async function uninstall(ctx: TransactionContext): Promise<UninstallResul
     log.info({ restarted: restart, removedPayloadFiles: removed }, 'Kata is uninstalled');
     return { nothingInstalled: false, restoredFiles: [...runtimeFiles, ...restored.restored], removedPayloadFiles: removed, restarted: restart, readiness };
   } catch (error) {
-    if (error instanceof KataDeployError) throw error;
-    throw new KataDeployError('internal', `uninstall failed: ${(error as Error).message}`, { cause: error });
+    throw unexpectedRunFailure('uninstall', error);
   } finally {
     lock.release();
   }

@@ -62,6 +62,14 @@ describe('kata-deploy daemon', () => {
     expect(setup.api.events.map((e) => e.reason)).toEqual(['KataInstalled']);
   });
 
+  it('does not start an install when SIGTERM came before it could begin', async () => {
+    setup.api.addDaemonSet('kata-deploy', 'kata-deploy', { nodeSelector: { 'kata-capable': 'yes' } });
+    const run = daemon({ terminated: Promise.resolve() });
+    const exit = await runDaemon(run.deps);
+    expect(run.calls).toEqual([]);
+    expect(exit).toMatchObject({ kind: 'left-installed' });
+  });
+
   it('is live but not ready while the install runs', async () => {
     setup.api.addDaemonSet('kata-deploy', 'kata-deploy');
     const run = daemon();

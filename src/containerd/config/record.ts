@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import type { RuntimeFlavour } from '../../settings/settings.js';
 
 /**
@@ -32,7 +31,4 @@ export interface RuntimeConfigRecord {
   readonly files: readonly RecordedConfigFile[];
 }
 
-/** Hex sha256 of file bytes. */
-export function sha256(bytes: Buffer): string {
-  return createHash('sha256').update(bytes).digest('hex');
-}
+export { sha256 } from '../../core/digest.js';
