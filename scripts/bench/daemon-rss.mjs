@@ -9,6 +9,9 @@
 // keeps measuring the stub daemon against the fake API server.
 //
 //   npm run bench -- daemon-rss        (RSS_ROUNDS=3 IDLE_SECONDS=5 to change)
+//   RSS_HEAP=1 adds V8's own figures (process.memoryUsage() from a preloaded 1 s timer) to each row:
+//   a diagnostic, off by default because the probe is code the image does not run. RSS_HEAP=gc also
+//   forces a full GC every second (--expose-gc): how much of the idle RSS is garbage V8 never collects.
 import { spawnSync } from 'node:child_process';
 import { createServer } from 'node:net';
 import path from 'node:path';
@@ -27,6 +30,9 @@ const RUNC_ONLY = `version = 2
 `;
 const ROUNDS = Number(process.env.RSS_ROUNDS ?? 3);
 const IDLE_SECONDS = Number(process.env.IDLE_SECONDS ?? 5);
+const HEAP = process.env.RSS_HEAP === '1' || process.env.RSS_HEAP === 'gc';
+const GC = process.env.RSS_HEAP === 'gc';
+const PROBE = HEAP ? [...(GC ? ['--expose-gc'] : []), `--import=data:text/javascript,${encodeURIComponent(`setInterval(() => { ${GC ? 'globalThis.gc();' : ''} process.stderr.write(JSON.stringify({ msg: 'memoryUsage', ...process.memoryUsage() }) + '\\n'); }, 1000).unref();`)}`] : [];
 
 // Runs "$@" in the background without any way to reach an API server, waits until it is ready (readyz
 // 200, or for the bare baseline: exec'd), idles, reads /proc/<pid>/status, SIGTERMs and reports the exit.
@@ -91,8 +97,9 @@ async function measure(node, label, argv, { daemon, cli, logFile }) {
     throw new Error(`${label}: ${fields.error ?? `measuring script exited ${run.exitCode}`}\n${run.stderr}\n--- its log:\n${log}`);
   }
   const row = { label, rssKiB: Number(fields.VmRSS), hwmKiB: Number(fields.VmHWM), anonKiB: Number(fields.RssAnon), exit: Number(fields.exit), notes: [] };
-  if (!daemon) return row;
   const lines = (log ?? '').split('\n').filter((line) => line.startsWith('{')).map((line) => JSON.parse(line));
+  row.heap = lines.findLast((line) => line.msg === 'memoryUsage');
+  if (!daemon) return row;
   const after = await kataStatus(node, cli);
   const stillInstalled = after.exitCode === 0 && /runtimes\.kata-qemu\]/.test(after.config) && after.optKata;
   if (row.exit !== 0) row.notes.push(`BUG: exited ${row.exit} on SIGTERM (expected 0)`);
@@ -128,10 +135,10 @@ try {
     '--containerd-binary', CONTAINERD, '--log-format', 'json'];
   for (let round = 0; round < ROUNDS; round += 1) {
     for (const [key, cli] of [['bundle', BUNDLE], ['dist', DIST]]) {
-      const measured = await measure(node, key, [process.execPath, cli, ...daemonArgs, '--health-port', '@PORT'], { daemon: true, cli, logFile });
+      const measured = await measure(node, key, [process.execPath, ...PROBE, cli, ...daemonArgs, '--health-port', '@PORT'], { daemon: true, cli, logFile });
       rows[key].push(measured);
     }
-    rows.bare.push(await measure(node, 'bare', [process.execPath, '-e', 'setInterval(()=>{},1000)'], { daemon: false, logFile }));
+    rows.bare.push(await measure(node, 'bare', [process.execPath, ...PROBE, '-e', 'setInterval(()=>{},1000)'], { daemon: false, logFile }));
   }
 } finally {
   await node.stop();
@@ -151,6 +158,15 @@ for (const key of ['bundle', 'dist', 'bare']) {
   const rss = rows[key].map((row) => row.rssKiB);
   const med = median(rss);
   console.log(`| ${names[key]} | ${mib(med)} (${mib(Math.min(...rss))}–${mib(Math.max(...rss))}) | ${mib(median(rows[key].map((row) => row.hwmKiB)))} | ${mib(median(rows[key].map((row) => row.anonKiB)))} | ${(med / bareRss).toFixed(2)} |`);
+}
+if (HEAP) {
+  console.log('\n| process (RSS_HEAP=1, last sample) | V8 heapUsed MiB | heapTotal MiB | external MiB | arrayBuffers MiB |');
+  console.log('| --- | --- | --- | --- | --- |');
+  for (const key of ['bundle', 'dist', 'bare']) {
+    const heap = rows[key].at(-1).heap;
+    const b = (bytes) => (bytes / 1048576).toFixed(1);
+    console.log(heap === undefined ? `| ${names[key]} | no sample | | | |` : `| ${names[key]} | ${b(heap.heapUsed)} | ${b(heap.heapTotal)} | ${b(heap.external)} | ${b(heap.arrayBuffers)} |`);
+  }
 }
 const problems = [...rows.bundle, ...rows.dist].flatMap((row) => row.notes.map((note) => `${row.label}: ${note}`));
 console.log(`\nafter SIGTERM without API access: ${[...rows.bundle, ...rows.dist].map((row) => `${row.label} ${row.outcome} then exit ${row.exit} (${row.daemonExit})`).join(', ')}; Kata still installed each time: ${problems.length === 0 ? 'yes' : 'NO'}; cleaned up with kata-deploy uninstall`);
