@@ -122,6 +122,11 @@ export class FakeKubeApi {
     this.daemonSets.set(`${namespace}/${name}`, { apiVersion: 'apps/v1', kind: 'DaemonSet', metadata: { name, namespace, uid: `uid-ds-${name}`, resourceVersion: this.nextVersion() }, spec: { selector: { matchLabels: { name } }, template: { metadata: { labels: { name } }, spec: { containers: [{ name, image: 'x' }], ...spec } } } });
   }
 
+  /** The cluster-wide teardown: our DaemonSet is deleted. */
+  removeDaemonSet(namespace: string, name: string): void {
+    this.daemonSets.delete(`${namespace}/${name}`);
+  }
+
   private send(res: ServerResponse, code: number, body: Obj, headers: Record<string, string> = {}): void {
     res.writeHead(code, { 'content-type': 'application/json', ...headers });
     res.end(JSON.stringify(body));
