@@ -3,7 +3,8 @@
  * src/payload is an implementation detail behind these.
  */
 export { stagePayload, discardStagedPayload, type PayloadSettings } from './stage.js';
-export { commitStagedPayload } from './commit.js';
+export { commitStagedPayload, finalizePayload, revertPayload } from './commit.js';
+export { resolveInterruptedSwitch } from './switch-recovery.js';
 export { readInstalledManifest, removeInstalledPayload } from './uninstall.js';
 export { DEFAULT_LIMITS, type PayloadLimits } from './entry-policy.js';
 export { manifestPath, type PayloadManifest, type ManifestEntry } from './manifest.js';

@@ -4,11 +4,12 @@ import { KataDeployError } from '../core/errors.js';
 import type { Settings } from '../settings/settings.js';
 import { pumpArchive } from './archive-stream.js';
 import { DEFAULT_LIMITS } from './entry-policy.js';
-import { prepareLocation, removeCreatedDirs, removeLeftovers, stagingPathFor, type InstallLocation } from './install-location.js';
+import { prepareLocation, removeCreatedDirs, stagingPathFor, type InstallLocation } from './install-location.js';
 import { installedFacts, isRootOf, treeIntact } from './installed-tree.js';
 import { pumpLocalArchive } from './local-archive.js';
 import { entriesFromIndex, readManifests, sameTree, type PayloadManifest, type PayloadSource } from './manifest.js';
 import { checkShimRequirements } from './requirements.js';
+import { resolveInterruptedSwitch } from './switch-recovery.js';
 import { TarParser } from './tar-parser.js';
 import { TreeWriter } from './tree-writer.js';
 import type { PayloadPorts, StagedPayload } from './types.js';
@@ -75,6 +76,7 @@ export async function stagePayload(settings: PayloadSettings, ports: PayloadPort
   const remote = isRemote(settings.payload);
   const expected = await expectedChecksum(settings, ports);
   const source: PayloadSource = { location: settings.payload, sha256: expected, identity: remote ? undefined : localIdentity(settings.payload) };
+  await resolveInterruptedSwitch(settings, ports);
   const { current, pending } = await readManifests(settings, ports.fs);
 
   if (current !== undefined && pending === undefined && current.installDir === settings.installDir && sameSource(current.source, source)) {
@@ -88,7 +90,6 @@ export async function stagePayload(settings: PayloadSettings, ports: PayloadPort
   }
 
   const location = await prepareLocation(ports.fs, settings.installDir);
-  removeLeftovers(location, ports.log);
   const stagingDir = stagingPathFor(location);
   const writer = new TreeWriter(stagingDir, ports.limits ?? DEFAULT_LIMITS);
   try {

@@ -76,7 +76,6 @@ export async function install(ctx: TransactionContext): Promise<InstallResult> {
         return { dryRun: true, handlers: wanted, payload: { digest: staged.digest, changed: !staged.unchanged }, changes, restart: { ...decision, performed: false }, readiness: undefined, recovered };
       }
       if (decision.restart) await ctx.control?.preflight();
-      const firstInstall = previous === undefined || previous.payloadDigest === undefined;
       let payloadChanged = false;
       try {
         await tx.update({ phase: 'installing' });
@@ -95,11 +94,13 @@ export async function install(ctx: TransactionContext): Promise<InstallResult> {
         }
         failpoint(settings, 'install:after-restart');
         await tx.commit({ phase: 'installed', handlers: wanted, runtimeConfig: runtimePlan.record, payloadDigest: staged.digest });
+        await ctx.payload.finalize(staged);
         failpoint(settings, 'install:after-commit');
         log.info({ handlers: wanted, restarted: decision.restart }, 'Kata is installed');
         return { dryRun: false, handlers: wanted, payload: { digest: staged.digest, changed: payloadChanged }, changes, restart: { ...decision, performed: decision.restart }, readiness, recovered };
       } catch (error) {
-        await undoFailedInstall(ctx, tx, store, previous, firstInstall && payloadChanged);
+        if (committed) await ctx.payload.revert(staged).catch((revertError: unknown) => log.error({ error: String(revertError) }, 'could not put the previous payload back; the next run will'));
+        await undoFailedInstall(ctx, tx, store, previous, false);
         throw error;
       }
     } finally {
