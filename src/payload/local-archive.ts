@@ -1,5 +1,5 @@
-import { createHash } from 'node:crypto';
-import { closeSync, createReadStream, openSync, read, readSync } from 'node:fs';
+import { createHash, type Hash } from 'node:crypto';
+import { closeSync, createReadStream, fstatSync, openSync, read, readSync, write } from 'node:fs';
 import { promisify } from 'node:util';
 import { execa } from 'execa';
 import { KataDeployError } from '../core/errors.js';
@@ -9,6 +9,7 @@ import { openPipe } from './libc.js';
 import type { TarParser } from './tar-parser.js';
 
 const readAsync = promisify(read);
+const writeAsync = promisify(write);
 const CHUNK = 1 << 20;
 const POOL = 8;
 
@@ -43,26 +44,41 @@ async function drain(fd: number, onChunk: (chunk: Buffer) => void, flow?: WriteF
   }
 }
 
-/** sha256 of a file, read with one reused buffer. */
-export async function hashFile(file: string): Promise<string> {
-  const fd = openSync(file, 'r');
-  try {
-    const hash = createHash('sha256');
-    await drain(fd, (chunk) => hash.update(chunk));
-    return hash.digest('hex');
-  } finally {
-    closeSync(fd);
-  }
+/** Size, mtime, ctime and inode of an open file: equal identity, equal bytes. */
+export function fileIdentity(stats: { size: number; mtimeMs: number; ctimeMs: number; ino: number }): string {
+  return `${stats.size}:${stats.mtimeMs}:${stats.ctimeMs}:${stats.ino}`;
 }
 
-function headOf(file: string): Buffer {
-  const fd = openSync(file, 'r');
-  try {
-    const head = Buffer.alloc(8);
-    return head.subarray(0, readSync(fd, head, 0, 8, 0));
-  } finally {
-    closeSync(fd);
-  }
+function headOf(fd: number): Buffer {
+  const head = Buffer.alloc(8);
+  return head.subarray(0, readSync(fd, head, 0, 8, 0));
+}
+
+/** Writes all of a chunk to a blocking fd, looping over short writes. */
+async function writeAll(fd: number, chunk: Buffer): Promise<void> {
+  for (let offset = 0; offset < chunk.length;) offset += (await writeAsync(fd, chunk, offset, chunk.length - offset, null)).bytesWritten;
+}
+
+/**
+ * Reads the payload from our own fd into the decompressor's stdin, hashing exactly the bytes it is
+ * fed: the verified bytes are the unpacked bytes, whatever happens to the path meanwhile. Writes stay
+ * in order (one chain); a buffer is reused once its write is done. Rejects with the first write error
+ * (EPIPE when the decompressor gave up; its exit status then says why).
+ */
+async function feedDecompressor(fd: number, stdin: number, hash: Hash | undefined): Promise<number> {
+  let failure: unknown;
+  let last: Promise<void> = Promise.resolve();
+  const flow: WriteFlow = { takeIssued: () => [last], backpressure: () => undefined };
+  const total = await drain(fd, (chunk) => {
+    if (failure !== undefined) throw failure;
+    hash?.update(chunk);
+    last = last.then(() => (failure === undefined ? writeAll(stdin, chunk) : undefined)).catch((error: unknown) => {
+      failure ??= error;
+    });
+  }, flow);
+  await last;
+  if (failure !== undefined) throw failure;
+  return total;
 }
 
 /** Parser complaints are plain Errors; the operator sees them as a bad payload (exit 4). */
@@ -73,52 +89,78 @@ export function asPayloadError(error: unknown): KataDeployError {
   });
 }
 
+/** What a local unpack learnt beyond the archive: the identity of the very file it read. */
+export interface LocalArchiveFacts extends ArchiveFacts {
+  readonly identity: string;
+}
+
 /**
- * The fast path for a payload on local disk. xz and zstd read the file themselves and write into a
- * 1 MiB pipe that we drain with one reused buffer; a plain tar is read the same way; the checksum, when
- * wanted, is computed by a concurrent read of the same file. gzip goes through zlib.
+ * The fast path for a payload on local disk. The file is opened once and every byte (format sniffing,
+ * checksum, decompression) comes from that one fd, so replacing the path mid-run cannot make us verify
+ * one file and unpack another. xz and zstd read our bytes on stdin and write into a 1 MiB pipe that we
+ * drain with reused buffers; a plain tar is read the same way; gzip goes through zlib. `onOpened` lets
+ * a test tamper with the path once the file is open.
  */
-export async function pumpLocalArchive(file: string, parser: TarParser, options: { hash: boolean; flow?: WriteFlow }): Promise<ArchiveFacts> {
-  let head: Buffer;
+export async function pumpLocalArchive(file: string, parser: TarParser, options: { hash: boolean; flow?: WriteFlow; onOpened?: () => void }): Promise<LocalArchiveFacts> {
+  let fd: number;
   try {
-    head = headOf(file);
+    fd = openSync(file, 'r');
   } catch (error) {
     throw new KataDeployError('bad-payload', `cannot read the payload "${file}": ${(error as Error).message}`, { hint: 'check --payload', cause: error });
   }
+  try {
+    const stats = fstatSync(fd);
+    if (!stats.isFile()) throw new KataDeployError('bad-payload', `the payload "${file}" is not a regular file`, { hint: 'check --payload' });
+    options.onOpened?.();
+    const facts = await pumpOpen(fd, file, parser, options);
+    return { ...facts, identity: fileIdentity(stats) };
+  } finally {
+    closeSync(fd);
+  }
+}
+
+async function pumpOpen(fd: number, file: string, parser: TarParser, options: { hash: boolean; flow?: WriteFlow }): Promise<ArchiveFacts> {
+  const head = headOf(fd);
   if (head.length === 0) throw new KataDeployError('bad-payload', `the payload "${file}" is empty`, { hint: 'check --payload' });
   const compression = detectCompression(head);
-  if (compression === 'gzip') return pumpArchive(createReadStream(file, { highWaterMark: CHUNK }), parser, { hash: options.hash, backpressure: () => options.flow?.backpressure() });
-  const digest = options.hash ? hashFile(file) : Promise.resolve(undefined);
-  digest.catch(() => undefined);
+  if (compression === 'gzip') {
+    const source = createReadStream('', { fd, start: 0, autoClose: false, highWaterMark: CHUNK });
+    return pumpArchive(source, parser, { hash: options.hash, backpressure: () => options.flow?.backpressure() });
+  }
+  const hash = options.hash ? createHash('sha256') : undefined;
   let bytes = 0;
   if (compression === 'tar') {
-    const fd = openSync(file, 'r');
     try {
-      bytes = await drain(fd, (chunk) => parser.push(chunk), options.flow);
+      bytes = await drain(fd, (chunk) => {
+        hash?.update(chunk);
+        parser.push(chunk);
+      }, options.flow);
     } catch (error) {
       throw asPayloadError(error);
-    } finally {
-      closeSync(fd);
     }
   } else {
     const program = compression === 'xz' ? 'xz' : 'zstd';
-    const [readFd, writeFd] = openPipe(CHUNK);
+    const [inRead, inWrite] = openPipe(CHUNK);
+    const [outRead, outWrite] = openPipe(CHUNK);
     let child;
     try {
-      // execa passes a raw fd straight to spawn; its types only list 1 and 2 for stdout.
-      const stdout = writeFd as unknown as 1;
-      child = execa(program, ['-d', '-c', '-q', '--', file], { stdin: 'ignore', stdout, stderr: 'pipe', reject: false });
+      // execa passes raw fds straight to spawn; its types only list 0/1/2 for them.
+      child = execa(program, ['-d', '-c', '-q'], { stdin: inRead as unknown as 0, stdout: outWrite as unknown as 1, stderr: 'pipe', reject: false });
     } finally {
-      closeSync(writeFd);
+      closeSync(inRead);
+      closeSync(outWrite);
     }
+    const fed = feedDecompressor(fd, inWrite, hash).finally(() => closeSync(inWrite));
+    fed.catch(() => undefined);
     try {
-      await drain(readFd, (chunk) => parser.push(chunk), options.flow);
+      await drain(outRead, (chunk) => parser.push(chunk), options.flow);
     } catch (error) {
       child.kill('SIGKILL');
       await child;
+      await fed.catch(() => undefined);
       throw asPayloadError(error);
     } finally {
-      closeSync(readFd);
+      closeSync(outRead);
     }
     const result = await child;
     if (result.failed && (result.cause as NodeJS.ErrnoException | undefined)?.code === 'ENOENT') {
@@ -129,11 +171,14 @@ export async function pumpLocalArchive(file: string, parser: TarParser, options:
         hint: 'the file may be truncated or corrupt; fetch the payload again',
       });
     }
+    bytes = await fed.catch((error: unknown) => {
+      throw new KataDeployError('bad-payload', `cannot feed the payload to ${program}: ${(error as Error).message}`, { hint: 'check --payload', cause: error });
+    });
   }
   try {
     parser.finish();
   } catch (error) {
     throw asPayloadError(error);
   }
-  return { compression, bytes, sha256: await digest };
+  return { compression, bytes, sha256: hash?.digest('hex') };
 }

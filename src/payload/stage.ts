@@ -2,11 +2,11 @@ import { mkdirSync, rmSync, statSync } from 'node:fs';
 import { SHIM_CATALOGUE, type ShimInfo } from '../core/shims.js';
 import { KataDeployError } from '../core/errors.js';
 import type { Settings } from '../settings/settings.js';
-import { pumpArchive } from './archive-stream.js';
+import { pumpArchive, type ArchiveFacts } from './archive-stream.js';
 import { DEFAULT_LIMITS } from './entry-policy.js';
 import { prepareLocation, removeCreatedDirs, stagingPathFor, type InstallLocation } from './install-location.js';
 import { installedFacts, isRootOf, treeIntact } from './installed-tree.js';
-import { pumpLocalArchive } from './local-archive.js';
+import { fileIdentity, pumpLocalArchive } from './local-archive.js';
 import { entriesFromIndex, readManifests, sameTree, type PayloadManifest, type PayloadSource } from './manifest.js';
 import { checkShimRequirements } from './requirements.js';
 import { resolveInterruptedSwitch } from './switch-recovery.js';
@@ -33,7 +33,7 @@ function localIdentity(file: string): string {
   try {
     const stats = statSync(file);
     if (!stats.isFile()) throw new Error('not a regular file');
-    return `${stats.size}:${stats.mtimeMs}:${stats.ctimeMs}:${stats.ino}`;
+    return fileIdentity(stats);
   } catch (error) {
     throw new KataDeployError('bad-payload', `cannot read the payload "${file}": ${(error as Error).message}`, {
       hint: 'check --payload / KATA_PAYLOAD (a path inside the kata-deploy image, or an https:// URL)', cause: error,
@@ -96,7 +96,7 @@ export async function stagePayload(settings: PayloadSettings, ports: PayloadPort
     mkdirSync(stagingDir, { mode: 0o755 });
     const started = ports.clock.now();
     const parser = new TarParser(writer.onEntry);
-    const facts = remote
+    const facts: ArchiveFacts & { identity?: string } = remote
       ? await pumpArchive(await openRemote(settings, ports), parser, { hash: true, backpressure: () => writer.backpressure() })
       : await pumpLocalArchive(settings.payload, parser, { hash: expected !== undefined, flow: writer });
     if (expected !== undefined && facts.sha256 !== expected) {
@@ -111,7 +111,7 @@ export async function stagePayload(settings: PayloadSettings, ports: PayloadPort
       version: 1,
       installDir: settings.installDir,
       rootInode: statSync(stagingDir).ino,
-      source: { ...source, sha256: facts.sha256 ?? expected },
+      source: { ...source, sha256: facts.sha256 ?? expected, identity: facts.identity ?? source.identity },
       createdDirs: current?.installDir === settings.installDir ? current.createdDirs : location.createdDirs,
       entries: entriesFromIndex(writer.index),
     };
