@@ -1,7 +1,7 @@
-import { createHash, type Hash } from 'node:crypto';
-import { closeSync, createReadStream, fstatSync, openSync, read, readSync, write } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { closeSync, createReadStream, fstatSync, openSync, read, readSync } from 'node:fs';
 import { promisify } from 'node:util';
-import { execa } from 'execa';
 import { KataDeployError } from '../core/errors.js';
 import { pumpArchive, type ArchiveFacts } from './archive-stream.js';
 import { detectCompression } from './decompress.js';
@@ -9,7 +9,6 @@ import { openPipe } from './libc.js';
 import type { TarParser } from './tar-parser.js';
 
 const readAsync = promisify(read);
-const writeAsync = promisify(write);
 const CHUNK = 1 << 20;
 const POOL = 8;
 
@@ -24,7 +23,7 @@ export interface WriteFlow {
  * `onChunk`. A buffer goes back to the pool once the writes issued for it have settled, so reading,
  * parsing and writing overlap while memory stays at POOL MiB.
  */
-async function drain(fd: number, onChunk: (chunk: Buffer) => void, flow?: WriteFlow): Promise<number> {
+async function drain(fd: number, onChunk: (chunk: Buffer) => void, flow?: WriteFlow, positional = false): Promise<number> {
   const free: Buffer[] = Array.from({ length: flow === undefined ? 1 : POOL }, () => Buffer.allocUnsafe(CHUNK));
   const waiting: ((buffer: Buffer) => void)[] = [];
   const release = (buffer: Buffer): void => {
@@ -35,7 +34,7 @@ async function drain(fd: number, onChunk: (chunk: Buffer) => void, flow?: WriteF
   let total = 0;
   for (;;) {
     const buffer = free.pop() ?? await new Promise<Buffer>((resolve) => waiting.push(resolve));
-    const { bytesRead } = await readAsync(fd, buffer, 0, CHUNK, null);
+    const { bytesRead } = await readAsync(fd, buffer, 0, CHUNK, positional ? total : null);
     if (bytesRead === 0) return total;
     total += bytesRead;
     onChunk(buffer.subarray(0, bytesRead));
@@ -54,31 +53,35 @@ function headOf(fd: number): Buffer {
   return head.subarray(0, readSync(fd, head, 0, 8, 0));
 }
 
-/** Writes all of a chunk to a blocking fd, looping over short writes. */
-async function writeAll(fd: number, chunk: Buffer): Promise<void> {
-  for (let offset = 0; offset < chunk.length;) offset += (await writeAsync(fd, chunk, offset, chunk.length - offset, null)).bytesWritten;
+/** sha256 of an open file, read at explicit offsets: the fd's own offset belongs to the decompressor. */
+async function hashAt(fd: number): Promise<string> {
+  const hash = createHash('sha256');
+  await drain(fd, (chunk) => hash.update(chunk), undefined, true);
+  return hash.digest('hex');
+}
+
+interface Exit {
+  readonly code: number | null;
+  readonly signal: string | null;
+  readonly stderr: string;
+  readonly missing: boolean;
 }
 
 /**
- * Reads the payload from our own fd into the decompressor's stdin, hashing exactly the bytes it is
- * fed: the verified bytes are the unpacked bytes, whatever happens to the path meanwhile. Writes stay
- * in order (one chain); a buffer is reused once its write is done. Rejects with the first write error
- * (EPIPE when the decompressor gave up; its exit status then says why).
+ * Starts xz/zstd with our open file as its stdin and our pipe as its stdout. node:child_process dup()s
+ * both into the child and leaves ours open, so the child reads the very inode we opened.
  */
-async function feedDecompressor(fd: number, stdin: number, hash: Hash | undefined): Promise<number> {
-  let failure: unknown;
-  let last: Promise<void> = Promise.resolve();
-  const flow: WriteFlow = { takeIssued: () => [last], backpressure: () => undefined };
-  const total = await drain(fd, (chunk) => {
-    if (failure !== undefined) throw failure;
-    hash?.update(chunk);
-    last = last.then(() => (failure === undefined ? writeAll(stdin, chunk) : undefined)).catch((error: unknown) => {
-      failure ??= error;
-    });
-  }, flow);
-  await last;
-  if (failure !== undefined) throw failure;
-  return total;
+function runDecompressor(program: string, stdin: number, stdout: number): { kill(): void; exited: Promise<Exit> } {
+  const child = spawn(program, ['-d', '-c', '-q'], { stdio: [stdin, stdout, 'pipe'] });
+  let stderr = '';
+  child.stderr?.on('data', (chunk: Buffer) => {
+    if (stderr.length < 4096) stderr += chunk.toString('utf8');
+  });
+  const exited = new Promise<Exit>((resolve) => {
+    child.on('error', (error: NodeJS.ErrnoException) => resolve({ code: null, signal: null, stderr: error.message, missing: error.code === 'ENOENT' }));
+    child.on('close', (code, signal) => resolve({ code, signal, stderr, missing: false }));
+  });
+  return { kill: () => void child.kill('SIGKILL'), exited };
 }
 
 /** Parser complaints are plain Errors; the operator sees them as a bad payload (exit 4). */
@@ -96,10 +99,12 @@ export interface LocalArchiveFacts extends ArchiveFacts {
 
 /**
  * The fast path for a payload on local disk. The file is opened once and every byte (format sniffing,
- * checksum, decompression) comes from that one fd, so replacing the path mid-run cannot make us verify
- * one file and unpack another. xz and zstd read our bytes on stdin and write into a 1 MiB pipe that we
- * drain with reused buffers; a plain tar is read the same way; gzip goes through zlib. `onOpened` lets
- * a test tamper with the path once the file is open.
+ * checksum, decompression) comes from that one open file, so replacing the path mid-run cannot make us
+ * verify one file and unpack another; a write into the file itself shows in its size or mtime, checked
+ * at the end (not ctime: renaming the path away changes that too). xz and zstd read the fd as their
+ * stdin (no copy through us) and write into a 1 MiB pipe that we drain with reused buffers, while the
+ * checksum reads the same fd at explicit offsets; a plain tar is read the same way; gzip goes through
+ * zlib. `onOpened` lets a test tamper with the path once the file is open.
  */
 export async function pumpLocalArchive(file: string, parser: TarParser, options: { hash: boolean; flow?: WriteFlow; onOpened?: () => void }): Promise<LocalArchiveFacts> {
   let fd: number;
@@ -113,6 +118,10 @@ export async function pumpLocalArchive(file: string, parser: TarParser, options:
     if (!stats.isFile()) throw new KataDeployError('bad-payload', `the payload "${file}" is not a regular file`, { hint: 'check --payload' });
     options.onOpened?.();
     const facts = await pumpOpen(fd, file, parser, options);
+    const after = fstatSync(fd);
+    if (after.size !== stats.size || after.mtimeMs !== stats.mtimeMs) {
+      throw new KataDeployError('bad-payload', `the payload "${file}" was written to while it was being read`, { hint: 'run again once nothing writes the payload file' });
+    }
     return { ...facts, identity: fileIdentity(stats) };
   } finally {
     closeSync(fd);
@@ -129,56 +138,53 @@ async function pumpOpen(fd: number, file: string, parser: TarParser, options: { 
   }
   const hash = options.hash ? createHash('sha256') : undefined;
   let bytes = 0;
+  let sha256: string | undefined;
   if (compression === 'tar') {
     try {
       bytes = await drain(fd, (chunk) => {
         hash?.update(chunk);
         parser.push(chunk);
       }, options.flow);
+      sha256 = hash?.digest('hex');
     } catch (error) {
       throw asPayloadError(error);
     }
   } else {
     const program = compression === 'xz' ? 'xz' : 'zstd';
-    const [inRead, inWrite] = openPipe(CHUNK);
-    const [outRead, outWrite] = openPipe(CHUNK);
-    let child;
+    const digest = hash === undefined ? Promise.resolve(undefined) : hashAt(fd);
+    digest.catch(() => undefined);
+    const [readFd, writeFd] = openPipe(CHUNK);
+    let child: ReturnType<typeof runDecompressor>;
     try {
-      // execa passes raw fds straight to spawn; its types only list 0/1/2 for them.
-      child = execa(program, ['-d', '-c', '-q'], { stdin: inRead as unknown as 0, stdout: outWrite as unknown as 1, stderr: 'pipe', reject: false });
+      child = runDecompressor(program, fd, writeFd);
     } finally {
-      closeSync(inRead);
-      closeSync(outWrite);
+      closeSync(writeFd);
     }
-    const fed = feedDecompressor(fd, inWrite, hash).finally(() => closeSync(inWrite));
-    fed.catch(() => undefined);
     try {
-      await drain(outRead, (chunk) => parser.push(chunk), options.flow);
+      await drain(readFd, (chunk) => parser.push(chunk), options.flow);
     } catch (error) {
-      child.kill('SIGKILL');
-      await child;
-      await fed.catch(() => undefined);
+      child.kill();
+      await child.exited;
       throw asPayloadError(error);
     } finally {
-      closeSync(outRead);
+      closeSync(readFd);
     }
-    const result = await child;
-    if (result.failed && (result.cause as NodeJS.ErrnoException | undefined)?.code === 'ENOENT') {
+    const result = await child.exited;
+    if (result.missing) {
       throw new KataDeployError('bad-payload', `the payload is ${compression}-compressed but "${program}" is not installed`, { hint: `install ${program}, or use a .tar/.tar.gz payload` });
     }
-    if (result.exitCode !== 0) {
-      throw new KataDeployError('bad-payload', `payload is not valid ${compression} data: ${String(result.stderr).trim() || `${program} exited ${result.exitCode}`}`, {
+    if (result.code !== 0) {
+      throw new KataDeployError('bad-payload', `payload is not valid ${compression} data: ${result.stderr.trim() || `${program} exited ${result.code ?? result.signal}`}`, {
         hint: 'the file may be truncated or corrupt; fetch the payload again',
       });
     }
-    bytes = await fed.catch((error: unknown) => {
-      throw new KataDeployError('bad-payload', `cannot feed the payload to ${program}: ${(error as Error).message}`, { hint: 'check --payload', cause: error });
-    });
+    bytes = fstatSync(fd).size;
+    sha256 = await digest;
   }
   try {
     parser.finish();
   } catch (error) {
     throw asPayloadError(error);
   }
-  return { compression, bytes, sha256: hash?.digest('hex') };
+  return { compression, bytes, sha256 };
 }
