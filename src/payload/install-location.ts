@@ -43,6 +43,20 @@ export async function prepareLocation(fs: HostFs, installDir: string): Promise<I
   return { installDir, installReal, installExists, createdDirs, parentReal: path.dirname(installReal) };
 }
 
+/**
+ * Where the install dir is and which of its ancestors are missing, creating nothing (--dry-run):
+ * the answer prepareLocation would give, without its mkdir.
+ */
+export async function plannedLocation(fs: HostFs, installDir: string): Promise<InstallLocation> {
+  const createdDirs: string[] = [];
+  for (let dir = installDir; dir !== '/'; dir = path.posix.dirname(dir)) {
+    if (await fs.exists(dir)) break;
+    createdDirs.unshift(dir);
+  }
+  const installReal = (await locateInstallDir(fs, installDir)) ?? path.join(await fs.realPath('/'), installDir);
+  return { installDir, installReal, installExists: !createdDirs.includes(installDir), createdDirs, parentReal: path.dirname(installReal) };
+}
+
 /** A fresh staging dir name beside the install dir. */
 export function stagingPathFor(location: InstallLocation): string {
   return path.join(location.parentReal, `${STAGING}${path.basename(location.installReal)}.${process.pid}-${randomBytes(4).toString('hex')}`);

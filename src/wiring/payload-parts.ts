@@ -32,7 +32,7 @@ export function payloadPart(settings: Settings, ports: PayloadPorts): PayloadPar
       return manifest === undefined ? undefined : payloadDigest(manifest);
     },
     async stage() {
-      const staged = await stagePayload(settings, ports);
+      const staged = await stagePayload(settings, ports, { validateOnly: settings.dryRun });
       const pristine = await loadPristineConfigs(staged, selectedShims(settings), ports.fs);
       const handle: Handle = {
         staged,
