@@ -2,7 +2,8 @@ import { existsSync, lstatSync, mkdtempSync, readdirSync, readFileSync, renameSy
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { commitStagedPayload, finalizePayload, readInstalledManifest, revertPayload, stagePayload } from '../../src/payload/index.js';
+import { commitStagedPayload, finalizePayload, readInstalledManifest, resolveInterruptedSwitch, revertPayload, stagePayload } from '../../src/payload/index.js';
+import { exchangePaths } from '../../src/payload/libc.js';
 import { compress, craftTar } from '../helpers/tar-craft.js';
 import { makeTempRoot, type TempRoot } from '../helpers/temp-root.js';
 import { commitAndFinalize, minimalPayload, payloadPorts, payloadSettings, snapshot, writeArchive } from './fixtures.js';
@@ -84,5 +85,30 @@ describe('a payload switch is two-phase: commit keeps the old tree until finaliz
     expect(lstatSync(path.join(host.root, 'opt/kata')).ino).toBe(installed);
     expect(snapshot(path.join(host.root, 'opt/kata'))).toEqual(before.tree);
     expect(readdirSync(path.join(host.root, 'opt'))).toEqual(['kata']);
+  });
+
+  it('recovers from every point of a switch by root inode: each tree ends where it belongs and the committed one is never deleted', async () => {
+    const crashes: Record<string, (committed: Awaited<ReturnType<typeof commitStagedPayload>>) => void> = {
+      'between the exchange and naming the old tree': (committed) => renameSync(committed.oldTree!, path.join(host.root, 'opt/.kata-deploy-staging.kata.9-00000001')),
+      'in a revert, after swapping back but before dropping the pending manifest': (committed) => exchangePaths(committed.oldTree!, path.join(host.root, 'opt/kata')),
+      'in a finalize, after promoting the manifest but before deleting the old tree': () => renameSync(path.join(host.root, STATE, 'payload-manifest.next.json'), path.join(host.root, STATE, 'payload-manifest.json')),
+    };
+    for (const [when, crash] of Object.entries(crashes)) {
+      host = await makeTempRoot();
+      const before = await installV1();
+      const ports = payloadPorts(host.root);
+      const settings = payloadSettings(v2);
+      const committed = await commitStagedPayload(await stagePayload(settings, ports), settings, ports);
+      const newTree = snapshot(path.join(host.root, 'opt/kata'));
+      crash(committed);
+      await resolveInterruptedSwitch(settings, ports);
+      const finalized = when.startsWith('in a finalize');
+      expect(snapshot(path.join(host.root, 'opt/kata')), when).toEqual(finalized ? newTree : before.tree);
+      expect(readdirSync(path.join(host.root, 'opt')), when).toEqual(['kata']);
+      expect(readdirSync(path.join(host.root, STATE)), when).toEqual(['payload-manifest.json']);
+      if (!finalized) expect(readFileSync(path.join(host.root, STATE, 'payload-manifest.json'), 'utf8'), when).toBe(before.manifest);
+      await host.cleanup();
+    }
+    host = await makeTempRoot();
   });
 });
