@@ -70,6 +70,10 @@ function treeToKeep(current: PayloadManifest | undefined, pending: PayloadManife
  * node-wide kata-deploy lock.
  */
 export async function resolveInterruptedSwitch(settings: Pick<PayloadSettings, 'installDir' | 'multiInstallSuffix'>, ports: PayloadPorts): Promise<void> {
+  if (!(await ports.fs.exists(pendingManifestPath(settings)))) {
+    const real = await locateInstallDir(ports.fs, settings.installDir);
+    if (real === undefined || listLeftovers(real).length === 0) return;
+  }
   const { current, pending } = await readManifests(settings, ports.fs);
   const installDir = pending?.installDir ?? current?.installDir ?? settings.installDir;
   const installReal = await locateInstallDir(ports.fs, installDir);
