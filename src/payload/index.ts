@@ -2,8 +2,9 @@
  * The payload area's public face: what the install/uninstall transaction calls. Everything else in
  * src/payload is an implementation detail behind these.
  */
-export { stagePayload, discardStagedPayload, type PayloadSettings } from './stage.js';
-export { commitStagedPayload } from './commit.js';
+export { stagePayload, discardStagedPayload, type PayloadSettings, type StageOptions } from './stage.js';
+export { commitStagedPayload, finalizePayload, revertPayload } from './commit.js';
+export { resolveInterruptedSwitch } from './switch-recovery.js';
 export { readInstalledManifest, removeInstalledPayload } from './uninstall.js';
 export { DEFAULT_LIMITS, type PayloadLimits } from './entry-policy.js';
 export { manifestPath, type PayloadManifest, type ManifestEntry } from './manifest.js';

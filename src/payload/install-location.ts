@@ -1,9 +1,8 @@
-import { readdirSync, rmdirSync, rmSync, statSync } from 'node:fs';
+import { lstatSync, readdirSync, rmdirSync, statSync } from 'node:fs';
 import { KataDeployError } from '../core/errors.js';
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import type { HostFs } from '../host/host-fs.js';
-import type { Logger } from '../host/logger.js';
 
 /** Where an install dir really is, and what we had to create to put a staging dir beside it. */
 export interface InstallLocation {
@@ -44,28 +43,62 @@ export async function prepareLocation(fs: HostFs, installDir: string): Promise<I
   return { installDir, installReal, installExists, createdDirs, parentReal: path.dirname(installReal) };
 }
 
+/**
+ * Where the install dir is and which of its ancestors are missing, creating nothing (--dry-run):
+ * the answer prepareLocation would give, without its mkdir.
+ */
+export async function plannedLocation(fs: HostFs, installDir: string): Promise<InstallLocation> {
+  const createdDirs: string[] = [];
+  for (let dir = installDir; dir !== '/'; dir = path.posix.dirname(dir)) {
+    if (await fs.exists(dir)) break;
+    createdDirs.unshift(dir);
+  }
+  const installReal = (await locateInstallDir(fs, installDir)) ?? path.join(await fs.realPath('/'), installDir);
+  return { installDir, installReal, installExists: !createdDirs.includes(installDir), createdDirs, parentReal: path.dirname(installReal) };
+}
+
 /** A fresh staging dir name beside the install dir. */
 export function stagingPathFor(location: InstallLocation): string {
   return path.join(location.parentReal, `${STAGING}${path.basename(location.installReal)}.${process.pid}-${randomBytes(4).toString('hex')}`);
 }
 
-/** Where the old tree goes when the filesystem cannot swap atomically. */
+/** A fresh name beside the install dir for a tree that was swapped out (kept until finalize or revert). */
 export function oldPathFor(location: InstallLocation): string {
   return path.join(location.parentReal, `${OLD}${path.basename(location.installReal)}.${process.pid}-${randomBytes(4).toString('hex')}`);
 }
 
-/**
- * Removes staging and old trees a killed run left beside the install dir. Safe because the caller
- * holds the node-wide kata-deploy lock: no other run can be using them.
- */
-export function removeLeftovers(location: InstallLocation, log: Logger): void {
-  const base = path.basename(location.installReal);
-  for (const name of readdirSync(location.parentReal)) {
-    if (name.startsWith(`${STAGING}${base}.`) || name.startsWith(`${OLD}${base}.`)) {
-      log.info({ path: path.join(location.parentReal, name) }, 'removing a staging dir left by an interrupted run');
-      rmSync(path.join(location.parentReal, name), { recursive: true, force: true });
-    }
+/** A staging or old tree a run left beside the install dir, with its root inode (its identity across renames). */
+export interface Leftover {
+  readonly path: string;
+  readonly ino: number;
+}
+
+/** Staging and old trees beside the install dir (real path `installReal`), oldest name first. */
+export function listLeftovers(installReal: string): Leftover[] {
+  const parentReal = path.dirname(installReal);
+  const base = path.basename(installReal);
+  let names: string[];
+  try {
+    names = readdirSync(parentReal);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw error;
   }
+  return names
+    .filter((name) => name.startsWith(`${STAGING}${base}.`) || name.startsWith(`${OLD}${base}.`))
+    .sort()
+    .map((name) => ({ path: path.join(parentReal, name), ino: lstatSync(path.join(parentReal, name)).ino }));
+}
+
+/**
+ * Where the install dir really is, without creating anything: its real path when it exists, else the
+ * name it would have under its parent's real path; undefined when even the parent is missing.
+ */
+export async function locateInstallDir(fs: HostFs, installDir: string): Promise<string | undefined> {
+  const real = await fs.realPath(installDir).catch(() => undefined);
+  if (real !== undefined) return real;
+  const parentReal = await fs.realPath(path.posix.dirname(installDir)).catch(() => undefined);
+  return parentReal === undefined ? undefined : path.join(parentReal, path.posix.basename(installDir));
 }
 
 /** Removes directories we created, deepest first, only while they are empty. */

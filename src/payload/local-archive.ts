@@ -1,7 +1,7 @@
+import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { closeSync, createReadStream, openSync, read, readSync } from 'node:fs';
+import { closeSync, createReadStream, fstatSync, openSync, read, readSync } from 'node:fs';
 import { promisify } from 'node:util';
-import { execa } from 'execa';
 import { KataDeployError } from '../core/errors.js';
 import { pumpArchive, type ArchiveFacts } from './archive-stream.js';
 import { detectCompression } from './decompress.js';
@@ -23,7 +23,7 @@ export interface WriteFlow {
  * `onChunk`. A buffer goes back to the pool once the writes issued for it have settled, so reading,
  * parsing and writing overlap while memory stays at POOL MiB.
  */
-async function drain(fd: number, onChunk: (chunk: Buffer) => void, flow?: WriteFlow): Promise<number> {
+async function drain(fd: number, onChunk: (chunk: Buffer) => void, flow?: WriteFlow, positional = false): Promise<number> {
   const free: Buffer[] = Array.from({ length: flow === undefined ? 1 : POOL }, () => Buffer.allocUnsafe(CHUNK));
   const waiting: ((buffer: Buffer) => void)[] = [];
   const release = (buffer: Buffer): void => {
@@ -34,7 +34,7 @@ async function drain(fd: number, onChunk: (chunk: Buffer) => void, flow?: WriteF
   let total = 0;
   for (;;) {
     const buffer = free.pop() ?? await new Promise<Buffer>((resolve) => waiting.push(resolve));
-    const { bytesRead } = await readAsync(fd, buffer, 0, CHUNK, null);
+    const { bytesRead } = await readAsync(fd, buffer, 0, CHUNK, positional ? total : null);
     if (bytesRead === 0) return total;
     total += bytesRead;
     onChunk(buffer.subarray(0, bytesRead));
@@ -43,26 +43,45 @@ async function drain(fd: number, onChunk: (chunk: Buffer) => void, flow?: WriteF
   }
 }
 
-/** sha256 of a file, read with one reused buffer. */
-export async function hashFile(file: string): Promise<string> {
-  const fd = openSync(file, 'r');
-  try {
-    const hash = createHash('sha256');
-    await drain(fd, (chunk) => hash.update(chunk));
-    return hash.digest('hex');
-  } finally {
-    closeSync(fd);
-  }
+/** Size, mtime, ctime and inode of an open file: equal identity, equal bytes. */
+export function fileIdentity(stats: { size: number; mtimeMs: number; ctimeMs: number; ino: number }): string {
+  return `${stats.size}:${stats.mtimeMs}:${stats.ctimeMs}:${stats.ino}`;
 }
 
-function headOf(file: string): Buffer {
-  const fd = openSync(file, 'r');
-  try {
-    const head = Buffer.alloc(8);
-    return head.subarray(0, readSync(fd, head, 0, 8, 0));
-  } finally {
-    closeSync(fd);
-  }
+function headOf(fd: number): Buffer {
+  const head = Buffer.alloc(8);
+  return head.subarray(0, readSync(fd, head, 0, 8, 0));
+}
+
+/** sha256 of an open file, read at explicit offsets: the fd's own offset belongs to the decompressor. */
+async function hashAt(fd: number): Promise<string> {
+  const hash = createHash('sha256');
+  await drain(fd, (chunk) => hash.update(chunk), undefined, true);
+  return hash.digest('hex');
+}
+
+interface Exit {
+  readonly code: number | null;
+  readonly signal: string | null;
+  readonly stderr: string;
+  readonly missing: boolean;
+}
+
+/**
+ * Starts xz/zstd with our open file as its stdin and our pipe as its stdout. node:child_process dup()s
+ * both into the child and leaves ours open, so the child reads the very inode we opened.
+ */
+function runDecompressor(program: string, stdin: number, stdout: number): { kill(): void; exited: Promise<Exit> } {
+  const child = spawn(program, ['-d', '-c', '-q'], { stdio: [stdin, stdout, 'pipe'] });
+  let stderr = '';
+  child.stderr?.on('data', (chunk: Buffer) => {
+    if (stderr.length < 4096) stderr += chunk.toString('utf8');
+  });
+  const exited = new Promise<Exit>((resolve) => {
+    child.on('error', (error: NodeJS.ErrnoException) => resolve({ code: null, signal: null, stderr: error.message, missing: error.code === 'ENOENT' }));
+    child.on('close', (code, signal) => resolve({ code, signal, stderr, missing: false }));
+  });
+  return { kill: () => void child.kill('SIGKILL'), exited };
 }
 
 /** Parser complaints are plain Errors; the operator sees them as a bad payload (exit 4). */
@@ -73,67 +92,99 @@ export function asPayloadError(error: unknown): KataDeployError {
   });
 }
 
+/** What a local unpack learnt beyond the archive: the identity of the very file it read. */
+export interface LocalArchiveFacts extends ArchiveFacts {
+  readonly identity: string;
+}
+
 /**
- * The fast path for a payload on local disk. xz and zstd read the file themselves and write into a
- * 1 MiB pipe that we drain with one reused buffer; a plain tar is read the same way; the checksum, when
- * wanted, is computed by a concurrent read of the same file. gzip goes through zlib.
+ * The fast path for a payload on local disk. The file is opened once and every byte (format sniffing,
+ * checksum, decompression) comes from that one open file, so replacing the path mid-run cannot make us
+ * verify one file and unpack another; a write into the file itself shows in its size or mtime, checked
+ * at the end (not ctime: renaming the path away changes that too). xz and zstd read the fd as their
+ * stdin (no copy through us) and write into a 1 MiB pipe that we drain with reused buffers, while the
+ * checksum reads the same fd at explicit offsets; a plain tar is read the same way; gzip goes through
+ * zlib. `onOpened` lets a test tamper with the path once the file is open.
  */
-export async function pumpLocalArchive(file: string, parser: TarParser, options: { hash: boolean; flow?: WriteFlow }): Promise<ArchiveFacts> {
-  let head: Buffer;
+export async function pumpLocalArchive(file: string, parser: TarParser, options: { hash: boolean; flow?: WriteFlow; onOpened?: () => void }): Promise<LocalArchiveFacts> {
+  let fd: number;
   try {
-    head = headOf(file);
+    fd = openSync(file, 'r');
   } catch (error) {
     throw new KataDeployError('bad-payload', `cannot read the payload "${file}": ${(error as Error).message}`, { hint: 'check --payload', cause: error });
   }
+  try {
+    const stats = fstatSync(fd);
+    if (!stats.isFile()) throw new KataDeployError('bad-payload', `the payload "${file}" is not a regular file`, { hint: 'check --payload' });
+    options.onOpened?.();
+    const facts = await pumpOpen(fd, file, parser, options);
+    const after = fstatSync(fd);
+    if (after.size !== stats.size || after.mtimeMs !== stats.mtimeMs) {
+      throw new KataDeployError('bad-payload', `the payload "${file}" was written to while it was being read`, { hint: 'run again once nothing writes the payload file' });
+    }
+    return { ...facts, identity: fileIdentity(stats) };
+  } finally {
+    closeSync(fd);
+  }
+}
+
+async function pumpOpen(fd: number, file: string, parser: TarParser, options: { hash: boolean; flow?: WriteFlow }): Promise<ArchiveFacts> {
+  const head = headOf(fd);
   if (head.length === 0) throw new KataDeployError('bad-payload', `the payload "${file}" is empty`, { hint: 'check --payload' });
   const compression = detectCompression(head);
-  if (compression === 'gzip') return pumpArchive(createReadStream(file, { highWaterMark: CHUNK }), parser, { hash: options.hash, backpressure: () => options.flow?.backpressure() });
-  const digest = options.hash ? hashFile(file) : Promise.resolve(undefined);
-  digest.catch(() => undefined);
+  if (compression === 'gzip') {
+    const source = createReadStream('', { fd, start: 0, autoClose: false, highWaterMark: CHUNK });
+    return pumpArchive(source, parser, { hash: options.hash, backpressure: () => options.flow?.backpressure() });
+  }
+  const hash = options.hash ? createHash('sha256') : undefined;
   let bytes = 0;
+  let sha256: string | undefined;
   if (compression === 'tar') {
-    const fd = openSync(file, 'r');
     try {
-      bytes = await drain(fd, (chunk) => parser.push(chunk), options.flow);
+      bytes = await drain(fd, (chunk) => {
+        hash?.update(chunk);
+        parser.push(chunk);
+      }, options.flow);
+      sha256 = hash?.digest('hex');
     } catch (error) {
       throw asPayloadError(error);
-    } finally {
-      closeSync(fd);
     }
   } else {
     const program = compression === 'xz' ? 'xz' : 'zstd';
+    const digest = hash === undefined ? Promise.resolve(undefined) : hashAt(fd);
+    digest.catch(() => undefined);
     const [readFd, writeFd] = openPipe(CHUNK);
-    let child;
+    let child: ReturnType<typeof runDecompressor>;
     try {
-      // execa passes a raw fd straight to spawn; its types only list 1 and 2 for stdout.
-      const stdout = writeFd as unknown as 1;
-      child = execa(program, ['-d', '-c', '-q', '--', file], { stdin: 'ignore', stdout, stderr: 'pipe', reject: false });
+      child = runDecompressor(program, fd, writeFd);
     } finally {
       closeSync(writeFd);
     }
     try {
       await drain(readFd, (chunk) => parser.push(chunk), options.flow);
     } catch (error) {
-      child.kill('SIGKILL');
-      await child;
+      child.kill();
+      await child.exited;
       throw asPayloadError(error);
     } finally {
       closeSync(readFd);
     }
-    const result = await child;
-    if (result.failed && (result.cause as NodeJS.ErrnoException | undefined)?.code === 'ENOENT') {
+    const result = await child.exited;
+    if (result.missing) {
       throw new KataDeployError('bad-payload', `the payload is ${compression}-compressed but "${program}" is not installed`, { hint: `install ${program}, or use a .tar/.tar.gz payload` });
     }
-    if (result.exitCode !== 0) {
-      throw new KataDeployError('bad-payload', `payload is not valid ${compression} data: ${String(result.stderr).trim() || `${program} exited ${result.exitCode}`}`, {
+    if (result.code !== 0) {
+      throw new KataDeployError('bad-payload', `payload is not valid ${compression} data: ${result.stderr.trim() || `${program} exited ${result.code ?? result.signal}`}`, {
         hint: 'the file may be truncated or corrupt; fetch the payload again',
       });
     }
+    bytes = fstatSync(fd).size;
+    sha256 = await digest;
   }
   try {
     parser.finish();
   } catch (error) {
     throw asPayloadError(error);
   }
-  return { compression, bytes, sha256: await digest };
+  return { compression, bytes, sha256 };
 }

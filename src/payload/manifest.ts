@@ -34,6 +34,11 @@ export interface PayloadManifest {
    * name, so after a crash this tells which tree is in place, whatever the files look like.
    */
   readonly rootInode: number | undefined;
+  /**
+   * Set on the pending manifest by a switch: root inode of the tree it replaced (null when there was no
+   * install dir). Until the switch is finalized, that tree is kept and is what a revert restores.
+   */
+  readonly replacesRootInode?: number | null;
   /** Host directories that did not exist before our first install (the install dir, maybe /opt). */
   readonly createdDirs: readonly string[];
   readonly entries: readonly ManifestEntry[];

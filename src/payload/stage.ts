@@ -2,13 +2,14 @@ import { mkdirSync, rmSync, statSync } from 'node:fs';
 import { SHIM_CATALOGUE, type ShimInfo } from '../core/shims.js';
 import { KataDeployError } from '../core/errors.js';
 import type { Settings } from '../settings/settings.js';
-import { pumpArchive } from './archive-stream.js';
+import { pumpArchive, type ArchiveFacts } from './archive-stream.js';
 import { DEFAULT_LIMITS } from './entry-policy.js';
-import { prepareLocation, removeCreatedDirs, removeLeftovers, stagingPathFor, type InstallLocation } from './install-location.js';
+import { plannedLocation, prepareLocation, removeCreatedDirs, stagingPathFor, type InstallLocation } from './install-location.js';
 import { installedFacts, isRootOf, treeIntact } from './installed-tree.js';
-import { pumpLocalArchive } from './local-archive.js';
+import { fileIdentity, pumpLocalArchive } from './local-archive.js';
 import { entriesFromIndex, readManifests, sameTree, type PayloadManifest, type PayloadSource } from './manifest.js';
 import { checkShimRequirements } from './requirements.js';
+import { resolveInterruptedSwitch } from './switch-recovery.js';
 import { TarParser } from './tar-parser.js';
 import { TreeWriter } from './tree-writer.js';
 import type { PayloadPorts, StagedPayload } from './types.js';
@@ -32,7 +33,7 @@ function localIdentity(file: string): string {
   try {
     const stats = statSync(file);
     if (!stats.isFile()) throw new Error('not a regular file');
-    return `${stats.size}:${stats.mtimeMs}:${stats.ctimeMs}:${stats.ino}`;
+    return fileIdentity(stats);
   } catch (error) {
     throw new KataDeployError('bad-payload', `cannot read the payload "${file}": ${(error as Error).message}`, {
       hint: 'check --payload / KATA_PAYLOAD (a path inside the kata-deploy image, or an https:// URL)', cause: error,
@@ -64,17 +65,27 @@ function sameSource(recorded: PayloadSource, source: PayloadSource): boolean {
   return source.identity !== undefined && recorded.identity === source.identity;
 }
 
+/** How to stage: `validateOnly` (--dry-run) checks everything and writes nothing. */
+export interface StageOptions {
+  readonly validateOnly?: boolean;
+}
+
 /**
  * Reads, verifies and unpacks the payload into a hidden staging dir beside the install dir, refusing
  * (exit 4, naming the member) anything unsafe or anything the selected shims would miss. Nothing is
  * visible until commitStagedPayload; on failure the staging dir and any parent we created are gone.
- * When the same payload is already installed intact, returns `unchanged` after a few stats.
+ * When the same payload is already installed intact, returns `unchanged` after a few stats. With
+ * `validateOnly`, every member is still judged and hashed, the checksum and the shims' requirements
+ * checked and the pristine configs read, but into a null sink: no staging dir, no parent created, no
+ * leftover of an earlier run touched; the result cannot be committed.
  */
-export async function stagePayload(settings: PayloadSettings, ports: PayloadPorts): Promise<StagedPayload> {
+export async function stagePayload(settings: PayloadSettings, ports: PayloadPorts, options: StageOptions = {}): Promise<StagedPayload> {
+  const validateOnly = options.validateOnly === true;
   const shims = selectedShims(settings);
   const remote = isRemote(settings.payload);
   const expected = await expectedChecksum(settings, ports);
   const source: PayloadSource = { location: settings.payload, sha256: expected, identity: remote ? undefined : localIdentity(settings.payload) };
+  if (!validateOnly) await resolveInterruptedSwitch(settings, ports);
   const { current, pending } = await readManifests(settings, ports.fs);
 
   if (current !== undefined && pending === undefined && current.installDir === settings.installDir && sameSource(current.source, source)) {
@@ -87,15 +98,14 @@ export async function stagePayload(settings: PayloadSettings, ports: PayloadPort
     }
   }
 
-  const location = await prepareLocation(ports.fs, settings.installDir);
-  removeLeftovers(location, ports.log);
-  const stagingDir = stagingPathFor(location);
+  const location = validateOnly ? await plannedLocation(ports.fs, settings.installDir) : await prepareLocation(ports.fs, settings.installDir);
+  const stagingDir = validateOnly ? undefined : stagingPathFor(location);
   const writer = new TreeWriter(stagingDir, ports.limits ?? DEFAULT_LIMITS);
   try {
-    mkdirSync(stagingDir, { mode: 0o755 });
+    if (stagingDir !== undefined) mkdirSync(stagingDir, { mode: 0o755 });
     const started = ports.clock.now();
     const parser = new TarParser(writer.onEntry);
-    const facts = remote
+    const facts: ArchiveFacts & { identity?: string } = remote
       ? await pumpArchive(await openRemote(settings, ports), parser, { hash: true, backpressure: () => writer.backpressure() })
       : await pumpLocalArchive(settings.payload, parser, { hash: expected !== undefined, flow: writer });
     if (expected !== undefined && facts.sha256 !== expected) {
@@ -105,25 +115,28 @@ export async function stagePayload(settings: PayloadSettings, ports: PayloadPort
     }
     await writer.finish();
     checkShimRequirements(shims, settings.arch, { index: writer.index, configs: writer.kept, elfMachines: writer.elfMachines });
-    ports.log.info({ payload: settings.payload, compression: facts.compression, entries: writer.index.nodes.size, ms: ports.clock.now() - started }, 'payload unpacked into staging');
+    ports.log.info({ payload: settings.payload, compression: facts.compression, entries: writer.index.nodes.size, ms: ports.clock.now() - started }, validateOnly ? 'payload checked; nothing written (dry run)' : 'payload unpacked into staging');
     const manifest: PayloadManifest = {
       version: 1,
       installDir: settings.installDir,
-      rootInode: statSync(stagingDir).ino,
-      source: { ...source, sha256: facts.sha256 ?? expected },
+      rootInode: stagingDir === undefined ? undefined : statSync(stagingDir).ino,
+      source: { ...source, sha256: facts.sha256 ?? expected, identity: facts.identity ?? source.identity },
       createdDirs: current?.installDir === settings.installDir ? current.createdDirs : location.createdDirs,
       entries: entriesFromIndex(writer.index),
     };
     if (current !== undefined && pending === undefined && current.installDir === settings.installDir && sameTree(current.entries, manifest.entries)
       && isRootOf(location.installReal, current) && treeIntact(location.installReal, current.entries)) {
-      rmSync(stagingDir, { recursive: true, force: true });
-      return { unchanged: true, manifestOnly: true, stagingDir: undefined, location, manifest: { ...manifest, rootInode: current.rootInode }, pristineConfigs: writer.kept };
+      if (stagingDir !== undefined) rmSync(stagingDir, { recursive: true, force: true });
+      return { unchanged: true, manifestOnly: !validateOnly, stagingDir: undefined, location, manifest: { ...manifest, rootInode: current.rootInode }, pristineConfigs: writer.kept };
     }
-    return { unchanged: false, manifestOnly: false, stagingDir, location, manifest, pristineConfigs: writer.kept };
+    const planned = validateOnly ? { ...location, createdDirs: [] } : location;
+    return { unchanged: false, manifestOnly: false, stagingDir, location: planned, manifest, pristineConfigs: writer.kept };
   } catch (error) {
     await writer.abandon();
-    rmSync(stagingDir, { recursive: true, force: true });
-    await removeCreatedDirs(ports.fs, location.createdDirs.filter((dir) => dir !== settings.installDir));
+    if (stagingDir !== undefined) {
+      rmSync(stagingDir, { recursive: true, force: true });
+      await removeCreatedDirs(ports.fs, location.createdDirs.filter((dir) => dir !== settings.installDir));
+    }
     throw error;
   }
 }

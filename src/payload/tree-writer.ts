@@ -57,7 +57,8 @@ export class TreeWriter {
   private failure: unknown;
   private readonly openFds = new Set<number>();
 
-  constructor(private readonly root: string, private readonly limits: PayloadLimits) {
+  /** `root` undefined makes a null sink: every member is judged, indexed and hashed, nothing is written (--dry-run). */
+  constructor(private readonly root: string | undefined, private readonly limits: PayloadLimits) {
     this.index = new PayloadIndex(limits);
   }
 
@@ -67,6 +68,7 @@ export class TreeWriter {
     if (accepted === undefined) return undefined;
     const placement = this.index.place(entry.name, accepted);
     if (placement === 'skip') return undefined;
+    if (this.root === undefined) return accepted.kind === 'file' ? this.validateSink(entry.name, accepted.rel, placement === 'compare-file', accepted.size) : undefined;
     const real = path.join(this.root, accepted.rel);
     switch (accepted.kind) {
       case 'directory':
@@ -80,7 +82,7 @@ export class TreeWriter {
       case 'hardlink': {
         this.ensureDir(path.posix.dirname(accepted.rel));
         const target = this.opened.get(accepted.targetRel) ?? Promise.resolve(0);
-        this.track(target.then(() => linkAsync(path.join(this.root, accepted.targetRel), real)));
+        this.track(target.then(() => linkAsync(path.join(this.root!, accepted.targetRel), real)));
         return undefined;
       }
       case 'file':
@@ -114,6 +116,7 @@ export class TreeWriter {
   async finish(): Promise<void> {
     await this.settle();
     this.index.checkLinks();
+    if (this.root === undefined) return;
     for (const [rel, mode] of [...this.dirModes].sort((a, b) => b[0].length - a[0].length)) {
       chmodSync(path.join(this.root, rel), mode);
     }
@@ -137,7 +140,7 @@ export class TreeWriter {
 
   private ensureDir(rel: string): void {
     if (this.dirs.has(rel)) return;
-    mkdirSync(path.join(this.root, rel), { recursive: true, mode: 0o755 });
+    mkdirSync(path.join(this.root!, rel), { recursive: true, mode: 0o755 });
     for (let dir = rel; dir !== '.' && !this.dirs.has(dir); dir = path.posix.dirname(dir)) this.dirs.add(dir);
   }
 
@@ -175,6 +178,26 @@ export class TreeWriter {
             await closeAsync(fd);
           }
         }));
+      },
+    };
+  }
+
+  /** A file in a dry run: hashed and read like fileSink (digest, ELF machine, kept configs), never written. */
+  private validateSink(member: string, rel: string, duplicate: boolean, size: number): EntrySink {
+    if (duplicate) return this.compareSink(member, rel);
+    const hash = createHash('sha256');
+    const keep = KEEP.test(rel) && size <= KEEP_LIMIT ? [] as Buffer[] : undefined;
+    let first = true;
+    return {
+      write: (chunk) => {
+        if (first && EXECUTABLE_DIRS.test(rel)) this.readElf(rel, chunk);
+        first = false;
+        hash.update(chunk);
+        keep?.push(Buffer.from(chunk));
+      },
+      end: () => {
+        this.index.setDigest(rel, hash.digest('hex'));
+        if (keep !== undefined) this.kept.set(rel, Buffer.concat(keep));
       },
     };
   }

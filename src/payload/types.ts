@@ -34,8 +34,14 @@ export interface StagedPayload {
   readonly pristineConfigs: ReadonlyMap<string, Buffer>;
 }
 
-/** What committing did: whether the tree changed, and the host paths of files the upgrade removed. */
+/**
+ * What committing did: whether the tree changed, the host paths of files the upgrade removed, and the
+ * handle finalizePayload / revertPayload need (the tree the switch replaced is kept until then).
+ */
 export interface CommitResult {
   readonly changed: boolean;
   readonly removed: readonly string[];
+  readonly staged: StagedPayload;
+  /** Real path where the replaced tree is kept; undefined when nothing was replaced. */
+  readonly oldTree: string | undefined;
 }

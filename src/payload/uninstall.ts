@@ -1,6 +1,7 @@
 import { lstatSync, rmdirSync, unlinkSync } from 'node:fs';
 import path from 'node:path';
 import { removeCreatedDirs } from './install-location.js';
+import { resolveInterruptedSwitch } from './switch-recovery.js';
 import { isRootOf, treeIntact } from './installed-tree.js';
 import { entryHostPath, manifestPath, pendingManifestPath, readManifests, type PayloadManifest } from './manifest.js';
 import type { PayloadSettings } from './stage.js';
@@ -35,6 +36,7 @@ function ignoreGone(action: () => void): boolean {
  * host paths removed. A second run finds no manifest and does nothing.
  */
 export async function removeInstalledPayload(settings: Pick<PayloadSettings, 'multiInstallSuffix' | 'installDir'>, ports: PayloadPorts): Promise<string[]> {
+  await resolveInterruptedSwitch(settings, ports);
   const { current, pending } = await readManifests(settings, ports.fs);
   const manifests = [pending, current].filter((manifest): manifest is PayloadManifest => manifest !== undefined);
   if (manifests.length === 0) return [];

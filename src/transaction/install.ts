@@ -29,10 +29,11 @@ async function missingLive(ctx: TransactionContext, wanted: readonly string[]): 
 }
 
 /**
- * Puts the host back after a failed install: journalled files to where this run found them, a payload
- * this run installed first-time removed, and the ledger as it was (gone, if there was none).
+ * Puts the host back after a failed install (the payload was already reverted): journalled files to
+ * where this run found them, the runtime restarted on them if it had read ours, and the ledger as it
+ * was (gone, if there was none).
  */
-async function undoFailedInstall(ctx: TransactionContext, tx: FileTransaction, store: LedgerStore, previous: Ledger | undefined, removePayload: boolean, restarted: boolean): Promise<void> {
+async function undoFailedInstall(ctx: TransactionContext, tx: FileTransaction, store: LedgerStore, previous: Ledger | undefined, restarted: boolean): Promise<void> {
   const undone = await tx.rollback();
   if (undone.runtimeReadsChanged && restarted && ctx.control !== undefined) {
     ctx.log.warn('the runtime already runs the new config; restarting it on the restored one');
@@ -40,7 +41,6 @@ async function undoFailedInstall(ctx: TransactionContext, tx: FileTransaction, s
     const healthy = await ctx.control.waitForHandlers(ctx.control.baseHandlers, ctx.settings.readinessTimeoutMs);
     if (!healthy.ready) ctx.log.error({ reason: healthy.reason }, 'the runtime is unhealthy after restoring its config');
   }
-  if (removePayload) await ctx.payload.remove();
   if (previous === undefined && tx.ledger.files.length === 0) await store.remove(tx.ledger);
   else await tx.update({ phase: previous?.phase ?? 'installed' });
 }
@@ -87,7 +87,6 @@ export async function install(ctx: TransactionContext): Promise<InstallResult> {
         log.info({ handlers: wanted }, 'Kata is already installed; nothing to change');
         return { dryRun: false, handlers: wanted, payload: { digest: staged.digest, changed: false }, changes, restart: { ...decision, performed: false }, readiness, recovered };
       }
-      const firstInstall = previous === undefined || previous.payloadDigest === undefined;
       let payloadChanged = false;
       let restarted = false;
       try {
@@ -108,11 +107,13 @@ export async function install(ctx: TransactionContext): Promise<InstallResult> {
         }
         failpoint(settings, 'install:after-restart');
         await tx.commit({ phase: 'installed', handlers: wanted, runtimeConfig: runtimePlan.record, payloadDigest: staged.digest, payloadSource: settings.payload, shims: settings.shims });
+        await ctx.payload.finalize(staged);
         failpoint(settings, 'install:after-commit');
         log.info({ handlers: wanted, restarted: decision.restart }, 'Kata is installed');
         return { dryRun: false, handlers: wanted, payload: { digest: staged.digest, changed: payloadChanged }, changes, restart: { ...decision, performed: decision.restart }, readiness, recovered };
       } catch (error) {
-        await undoFailedInstall(ctx, tx, store, previous, firstInstall && payloadChanged, restarted);
+        if (committed) await ctx.payload.revert(staged).catch((revertError: unknown) => log.error({ error: String(revertError) }, 'could not put the previous payload back; the next run will'));
+        await undoFailedInstall(ctx, tx, store, previous, restarted);
         throw error;
       }
     } finally {

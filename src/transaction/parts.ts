@@ -10,11 +10,17 @@ export interface StagedPayloadHandle {
   readPristine(relPath: string): Promise<Buffer | undefined>;
 }
 
-/** The payload's part in a transaction: stage (validate), commit (switch), discard, remove. */
+/**
+ * The payload's part in a transaction: stage (validate), commit (switch, keeping the old tree), then
+ * finalize (after the ledger commit: drop the old tree) or revert (on failure: put it back); discard
+ * (never committed), remove (uninstall). finalize and revert do nothing when commit changed nothing.
+ */
 export interface PayloadPart {
   installedDigest(): Promise<string | undefined>;
   stage(): Promise<StagedPayloadHandle>;
   commit(staged: StagedPayloadHandle): Promise<{ changed: boolean }>;
+  finalize(staged: StagedPayloadHandle): Promise<void>;
+  revert(staged: StagedPayloadHandle): Promise<void>;
   discard(staged: StagedPayloadHandle): Promise<void>;
   remove(): Promise<{ removed: number }>;
 }

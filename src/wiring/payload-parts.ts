@@ -2,14 +2,16 @@ import { createHash } from 'node:crypto';
 import { KataDeployError } from '../core/errors.js';
 import { SHIM_CATALOGUE, shimConfigRelPath, type ShimInfo } from '../core/shims.js';
 import {
-  commitStagedPayload, discardStagedPayload, loadPristineConfigs, planKataConfigFiles, readInstalledManifest,
-  removeInstalledPayload, stagePayload, type PayloadManifest, type PayloadPorts, type StagedPayload,
+  commitStagedPayload, discardStagedPayload, finalizePayload, loadPristineConfigs, planKataConfigFiles, readInstalledManifest,
+  removeInstalledPayload, revertPayload, stagePayload, type CommitResult, type PayloadManifest, type PayloadPorts, type StagedPayload,
 } from '../payload/index.js';
 import type { Settings } from '../settings/settings.js';
 import type { KataConfigPart, PayloadPart, StagedPayloadHandle } from '../transaction/parts.js';
 
 interface Handle extends StagedPayloadHandle {
   readonly staged: StagedPayload;
+  /** Set by commit, cleared by finalize or revert: a switch is finished exactly once. */
+  committed?: CommitResult | undefined;
 }
 
 /** A payload's identity: the archive's sha256 when known, else a digest of the tree it installs. */
@@ -31,7 +33,7 @@ export function payloadPart(settings: Settings, ports: PayloadPorts): PayloadPar
       return manifest === undefined ? undefined : payloadDigest(manifest);
     },
     async stage() {
-      const staged = await stagePayload(settings, ports);
+      const staged = await stagePayload(settings, ports, { validateOnly: settings.dryRun });
       const pristine = await loadPristineConfigs(staged, selectedShims(settings), ports.fs);
       const handle: Handle = {
         staged,
@@ -43,7 +45,18 @@ export function payloadPart(settings: Settings, ports: PayloadPorts): PayloadPar
     },
     async commit(handle) {
       const result = await commitStagedPayload((handle as Handle).staged, settings, ports);
+      (handle as Handle).committed = result;
       return { changed: result.changed };
+    },
+    async finalize(handle) {
+      const committed = (handle as Handle).committed;
+      (handle as Handle).committed = undefined;
+      if (committed !== undefined) await finalizePayload(committed, settings, ports);
+    },
+    async revert(handle) {
+      const committed = (handle as Handle).committed;
+      (handle as Handle).committed = undefined;
+      if (committed !== undefined) await revertPayload(committed, settings, ports);
     },
     async discard(handle) {
       await discardStagedPayload((handle as Handle).staged, ports);

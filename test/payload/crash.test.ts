@@ -4,10 +4,10 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { commitStagedPayload, readInstalledManifest, stagePayload } from '../../src/payload/index.js';
+import { readInstalledManifest, resolveInterruptedSwitch, stagePayload } from '../../src/payload/index.js';
 import { makeTempRoot, type TempRoot } from '../helpers/temp-root.js';
 import { compress, craftTar } from '../helpers/tar-craft.js';
-import { minimalPayload, payloadPorts, payloadSettings, snapshot, writeArchive } from './fixtures.js';
+import { commitAndFinalize, minimalPayload, payloadPorts, payloadSettings, snapshot, writeArchive } from './fixtures.js';
 // @ts-expect-error plain ESM script without types
 import { makeSamplePayload } from '../../scripts/make-sample-payload.mjs';
 
@@ -16,7 +16,7 @@ const REPO = path.resolve(import.meta.dirname, '../..');
 /** The child that installs: the compiled sources, so it is the real code path, in a real process. */
 function childScript(build: string): string {
   return `
-import { stagePayload, commitStagedPayload } from '${build}/payload/index.js';
+import { stagePayload, commitStagedPayload, finalizePayload } from '${build}/payload/index.js';
 import { NodeHostFs } from '${build}/host/node-host-fs.js';
 import { createLogger } from '${build}/host/logger.js';
 import { systemClock } from '${build}/host/clock.js';
@@ -26,7 +26,7 @@ const settings = JSON.parse(settingsJson);
 const destination = { write(line) { if (dieAt && line.includes(dieAt)) process.kill(process.pid, 'SIGKILL'); } };
 const ports = { fs: new NodeHostFs(root), log: createLogger('debug', 'json', false, destination), clock: systemClock };
 const staged = await stagePayload(settings, ports);
-await commitStagedPayload(staged, settings, ports);
+await finalizePayload(await commitStagedPayload(staged, settings, ports), settings, ports);
 console.log('committed');
 `;
 }
@@ -51,7 +51,7 @@ describe('a kill in the middle of an install', () => {
   it('leaves the old tree intact, and the next run converges on the new one', async () => {
     const v1 = writeArchive(work, 'v1.tar.zst', compress(craftTar(minimalPayload()), 'zst'));
     const ports = payloadPorts(host.root);
-    await commitStagedPayload(await stagePayload(payloadSettings(v1), ports), payloadSettings(v1), ports);
+    await commitAndFinalize(await stagePayload(payloadSettings(v1), ports), payloadSettings(v1), ports);
     const oldTree = snapshot(path.join(host.root, 'opt/kata'));
 
     const v2 = path.join(work, 'v2.tar.zst');
@@ -80,7 +80,7 @@ describe('a kill in the middle of an install', () => {
 
     const staged = await stagePayload(settings, ports);
     expect(staged.unchanged).toBe(false);
-    expect((await commitStagedPayload(staged, settings, ports)).changed).toBe(true);
+    expect((await commitAndFinalize(staged, settings, ports)).changed).toBe(true);
     expect(staging()).toBeUndefined();
     const reference = path.join(work, 'reference');
     mkdirSync(reference);
@@ -89,13 +89,13 @@ describe('a kill in the middle of an install', () => {
     expect((await stagePayload(settings, ports)).unchanged).toBe(true);
   });
 
-  for (const step of ['swapping it into place', 'promoting the manifest']) {
-    it(`converges after a crash at "${step}": the install dir is one whole tree, then the next run finishes the job`, async () => {
+  for (const step of ['swapping it into place', 'the old tree is kept', 'payload switched into place']) {
+    it(`puts the old tree back after a crash at "${step}", and the next run then installs the new one`, async () => {
       const root = await makeTempRoot();
       try {
         const ports = payloadPorts(root.root);
         const v1 = writeArchive(work, 'a1.tar.zst', compress(craftTar(minimalPayload({ extra: [{ name: './opt/kata/bin/only-in-v1', body: 'old' }] })), 'zst'));
-        await commitStagedPayload(await stagePayload(payloadSettings(v1), ports), payloadSettings(v1), ports);
+        await commitAndFinalize(await stagePayload(payloadSettings(v1), ports), payloadSettings(v1), ports);
         const oldTree = snapshot(path.join(root.root, 'opt/kata'));
         const v2 = writeArchive(work, 'a2.tar.zst', compress(craftTar(minimalPayload({ version: '4.1.0' })), 'zst'));
         const settings = payloadSettings(v2);
@@ -111,12 +111,17 @@ describe('a kill in the middle of an install', () => {
         const newTree = snapshot(path.join(reference, 'opt/kata'));
         expect(snapshot(path.join(root.root, 'opt/kata'))).toEqual(step === 'swapping it into place' ? oldTree : newTree);
         expect(existsSync(path.join(root.root, 'var/lib/kata-deploy/default/payload-manifest.next.json'))).toBe(true);
-        const installed = await readInstalledManifest(settings, ports);
-        expect(installed?.entries.some((entry) => entry.path === 'bin/only-in-v1')).toBe(step === 'swapping it into place');
+        expect(readdirSync(path.join(root.root, 'opt')).length).toBe(2);
+
+        await resolveInterruptedSwitch(settings, ports);
+        expect(snapshot(path.join(root.root, 'opt/kata'))).toEqual(oldTree);
+        expect(readdirSync(path.join(root.root, 'opt'))).toEqual(['kata']);
+        expect((await readInstalledManifest(settings, ports))?.entries.some((entry) => entry.path === 'bin/only-in-v1')).toBe(true);
+        expect(readdirSync(path.join(root.root, 'var/lib/kata-deploy/default'))).toEqual(['payload-manifest.json']);
 
         const staged = await stagePayload(settings, ports);
         expect(staged.unchanged).toBe(false);
-        await commitStagedPayload(staged, settings, ports);
+        await commitAndFinalize(staged, settings, ports);
         expect(snapshot(path.join(root.root, 'opt/kata'))).toEqual(newTree);
         expect(readdirSync(path.join(root.root, 'opt'))).toEqual(['kata']);
         expect(readdirSync(path.join(root.root, 'var/lib/kata-deploy/default'))).toEqual(['payload-manifest.json']);

@@ -6,7 +6,8 @@ import { systemClock } from '../../src/host/clock.js';
 import { silentLogger } from '../../src/host/logger.js';
 import { NodeHostFs } from '../../src/host/node-host-fs.js';
 import type { PayloadSettings } from '../../src/payload/stage.js';
-import type { PayloadPorts } from '../../src/payload/types.js';
+import type { CommitResult, PayloadPorts, StagedPayload } from '../../src/payload/types.js';
+import { commitStagedPayload, finalizePayload } from '../../src/payload/commit.js';
 import { DEFAULT_LIMITS, type PayloadLimits } from '../../src/payload/entry-policy.js';
 import { ELF_X86_64, fakeElf, type CraftEntry } from '../helpers/tar-craft.js';
 // @ts-expect-error plain ESM script without types
@@ -85,4 +86,11 @@ export function writeArchive(dir: string, name: string, data: Buffer): string {
 
 export function sha256(data: Buffer): string {
   return createHash('sha256').update(data).digest('hex');
+}
+
+/** A whole successful switch: commit, then finalize (what an install does once its ledger commits). */
+export async function commitAndFinalize(staged: StagedPayload, settings: PayloadSettings, ports: PayloadPorts): Promise<CommitResult> {
+  const result = await commitStagedPayload(staged, settings, ports);
+  await finalizePayload(result, settings, ports);
+  return result;
 }

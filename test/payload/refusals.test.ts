@@ -3,10 +3,10 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { KataDeployError } from '../../src/core/errors.js';
-import { commitStagedPayload, stagePayload } from '../../src/payload/index.js';
+import { stagePayload } from '../../src/payload/index.js';
 import { makeTempRoot, type TempRoot } from '../helpers/temp-root.js';
 import { compress, craftTar, ELF_AARCH64, fakeElf, type CraftEntry } from '../helpers/tar-craft.js';
-import { minimalPayload, payloadPorts, payloadSettings, sha256, snapshot, writeArchive } from './fixtures.js';
+import { commitAndFinalize, minimalPayload, payloadPorts, payloadSettings, sha256, snapshot, writeArchive } from './fixtures.js';
 
 const K = './opt/kata';
 
@@ -83,13 +83,13 @@ describe('stagePayload refuses unsafe or unusable payloads', () => {
   it('accepts the same minimal payload when nothing is wrong with it (the cases above differ only in their flaw)', async () => {
     const file = writeArchive(archives, 'p.tar.zst', compress(craftTar(minimalPayload()), 'zst'));
     const staged = await stagePayload(payloadSettings(file), payloadPorts(host.root));
-    await commitStagedPayload(staged, payloadSettings(file), payloadPorts(host.root));
+    await commitAndFinalize(staged, payloadSettings(file), payloadPorts(host.root));
     expect(snapshot(host.root)['opt/kata/share/kata-containers/vmlinuz.container']).toBe('link vmlinuz-6.18.35-200');
   });
 
   it('refuses a checksum mismatch and leaves an existing install as it was', async () => {
     const good = writeArchive(archives, 'good.tar.zst', compress(craftTar(minimalPayload()), 'zst'));
-    await commitStagedPayload(await stagePayload(payloadSettings(good), payloadPorts(host.root)), payloadSettings(good), payloadPorts(host.root));
+    await commitAndFinalize(await stagePayload(payloadSettings(good), payloadPorts(host.root)), payloadSettings(good), payloadPorts(host.root));
     const before = snapshot(host.root);
     const next = compress(craftTar(minimalPayload({ version: '4.1.0' })), 'zst');
     const file = writeArchive(archives, 'next.tar.zst', next);

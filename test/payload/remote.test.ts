@@ -8,11 +8,11 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, beforeEach, afterEach, describe, expect, it } from 'vitest';
 import { KataDeployError } from '../../src/core/errors.js';
-import { commitStagedPayload, stagePayload } from '../../src/payload/index.js';
+import { stagePayload } from '../../src/payload/index.js';
 import { bypassesProxy } from '../../src/payload/remote-source.js';
 import { makeTempRoot, type TempRoot } from '../helpers/temp-root.js';
 import { compress, craftTar } from '../helpers/tar-craft.js';
-import { minimalPayload, payloadPorts, payloadSettings, sha256, snapshot } from './fixtures.js';
+import { commitAndFinalize, minimalPayload, payloadPorts, payloadSettings, sha256, snapshot } from './fixtures.js';
 
 describe('payloads fetched over https', () => {
   let certs: string;
@@ -77,7 +77,7 @@ describe('payloads fetched over https', () => {
     const settings = payloadSettings(`${base}/kata.tar.zst`);
     const ports = { ...payloadPorts(host.root), fetch: { caCertificates: ca } };
     const staged = await stagePayload(settings, ports);
-    await commitStagedPayload(staged, settings, ports);
+    await commitAndFinalize(staged, settings, ports);
     expect(snapshot(host.root)['opt/kata/bin/containerd-shim-kata-v2']).toMatch(/^file 755/);
     expect((await stagePayload(settings, ports)).unchanged).toBe(true);
   });
