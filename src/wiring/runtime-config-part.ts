@@ -14,7 +14,7 @@ import type { RuntimeConfigPart } from '../transaction/parts.js';
  * result too — all before the transaction writes anything.
  */
 export function runtimeConfigPart(request: Omit<RuntimeConfigRequest, 'handlers'>, fs: HostFs, runner: CommandRunner, containerdBinary: string): RuntimeConfigPart {
-  const validator = containerdValidator({ runner, binary: containerdBinary });
+  const validator = containerdValidator({ runner, binary: containerdBinary, chrootRoot: fs.root });
   return {
     async plan(handlers, previousRecord) {
       const full: RuntimeConfigRequest = { ...request, handlers };

@@ -1,6 +1,7 @@
 import { parseSemVer } from '../core/containerd-version.js';
 import { KataDeployError } from '../core/errors.js';
 import { containerdBinary } from '../containerd/config/index.js';
+import { containerdCommand } from '../containerd/config/validator.js';
 import type { RuntimeReport } from '../detect/runtime.js';
 import type { CommandRunner } from '../host/command-runner.js';
 import type { RuntimeFlavour } from '../settings/settings.js';
@@ -13,7 +14,8 @@ import type { RuntimeFlavour } from '../settings/settings.js';
 export async function validatorBinary(explicit: string | undefined, hostRoot: string, flavour: RuntimeFlavour, runtime: RuntimeReport, runner: CommandRunner): Promise<string> {
   const binary = containerdBinary({ hostRoot, flavour, ...(explicit === undefined ? {} : { binary: explicit }) });
   if (flavour === 'crio' || runtime.daemonVersionSource !== 'socket' || runtime.daemonVersion === undefined) return binary;
-  const result = await runner.run(binary, ['--version'], { timeoutMs: 10_000 });
+  const command = containerdCommand(binary, hostRoot, ['--version']);
+  const result = await runner.run(command.file, command.args, { timeoutMs: 10_000 });
   const own = parseSemVer(result.stdout);
   const daemon = parseSemVer(runtime.daemonVersion);
   if (own === undefined || daemon === undefined) return binary;

@@ -5,6 +5,7 @@ import { planRuntimeConfig } from '../../src/containerd/config/plan.js';
 import { assertChangedConfigAccepted, assertCurrentConfigAccepted, validateRuntimeConfigPlan } from '../../src/containerd/config/validate-plan.js';
 import { renderDropIn } from '../../src/containerd/config/drop-in-plan.js';
 import { containerdBinary, containerdComplaint, containerdValidator, rebaseImports } from '../../src/containerd/config/validator.js';
+import { containerdCommand } from '../../src/containerd/config/validator.js';
 import { execaRunner } from '../../src/host/command-runner.js';
 import { containerdBinaries } from '../helpers/containerd-binaries.js';
 import { makeTempRoot, type TempRoot } from '../helpers/temp-root.js';
@@ -89,5 +90,17 @@ describe('containerd\'s complaint', () => {
       'containerd: failed to load TOML from /etc/containerd/config.toml: unsupported config version `3`',
     ].join('\n');
     expect(containerdComplaint(output)).toBe('containerd config version `3` is not "supported": bad\ncontainerd: failed to load TOML from /etc/containerd/config.toml: unsupported config version `3`');
+  });
+});
+
+describe('containerdCommand', () => {
+  it('runs a binary inside a mounted host root under chroot, with the host view of its path', () => {
+    expect(containerdCommand('/host/usr/bin/containerd', '/host', ['--version'])).toEqual({ file: 'chroot', args: ['/host', '/usr/bin/containerd', '--version'] });
+  });
+
+  it('runs it directly on the real root or when it lives outside the host root', () => {
+    expect(containerdCommand('/usr/bin/containerd', '/', ['--version'])).toEqual({ file: '/usr/bin/containerd', args: ['--version'] });
+    expect(containerdCommand('/opt/bin/containerd', '/host', ['--version'])).toEqual({ file: '/opt/bin/containerd', args: ['--version'] });
+    expect(containerdCommand('/hostile/containerd', '/host', [])).toEqual({ file: '/hostile/containerd', args: [] });
   });
 });

@@ -30,6 +30,18 @@ export interface ContainerdValidatorOptions {
   /** The runtime flavour, to prefer the containerd a distribution bundles. */
   readonly flavour?: RuntimeFlavour;
   readonly timeoutMs?: number;
+  /**
+   * Real directory of a host root that is not `/` (the DaemonSet's /host): a binary inside it runs
+   * under `chroot`, with its scratch files in the host's /tmp, so the host's containerd finds its own
+   * libraries (a host linked against a newer glibc than this image's cannot run it otherwise).
+   */
+  readonly chrootRoot?: string;
+}
+
+/** How to run a containerd binary: directly, or under chroot of the host root when it lives there. */
+export function containerdCommand(binary: string, chrootRoot: string | undefined, args: readonly string[]): { file: string; args: string[] } {
+  if (chrootRoot === undefined || chrootRoot === '/' || !binary.startsWith(`${chrootRoot}/`)) return { file: binary, args: [...args] };
+  return { file: 'chroot', args: [chrootRoot, `/${path.relative(chrootRoot, binary)}`, ...args] };
 }
 
 const HOST_BINARIES = ['/usr/local/bin/containerd', '/usr/bin/containerd', '/usr/local/sbin/containerd', '/usr/sbin/containerd'];
@@ -62,25 +74,29 @@ export function containerdValidator(options: ContainerdValidatorOptions): Config
   const binary = containerdBinary(options);
   return {
     async validate(mainConfigPath, files) {
-      const scratch = await mkdtemp(path.join(tmpdir(), 'kata-deploy-validate-'));
+      const chrooted = containerdCommand(binary, options.chrootRoot, []).file === 'chroot';
+      const base = chrooted ? path.join(options.chrootRoot!, 'tmp') : tmpdir();
+      if (chrooted) await mkdir(base, { recursive: true, mode: 0o1777 });
+      const scratchReal = await mkdtemp(path.join(base, 'kata-deploy-validate-'));
+      const scratch = chrooted ? `/${path.relative(options.chrootRoot!, scratchReal)}` : scratchReal;
       try {
         for (const [hostPath, bytes] of files) {
           if (bytes === undefined) continue;
-          const real = path.join(scratch, hostPath);
+          const real = path.join(scratchReal, hostPath);
           await mkdir(path.dirname(real), { recursive: true });
           await writeFile(real, rebaseImports(hostPath, bytes, scratch));
         }
-        const main = path.join(scratch, mainConfigPath);
         if (!files.has(mainConfigPath) || files.get(mainConfigPath) === undefined) {
-          await mkdir(path.dirname(main), { recursive: true });
-          await writeFile(main, '');
+          await mkdir(path.dirname(path.join(scratchReal, mainConfigPath)), { recursive: true });
+          await writeFile(path.join(scratchReal, mainConfigPath), '');
         }
-        const result = await options.runner.run(binary, ['--config', main, 'config', 'dump'], { timeoutMs: options.timeoutMs ?? 30_000 });
+        const command = containerdCommand(binary, options.chrootRoot, ['--config', path.join(scratch, mainConfigPath), 'config', 'dump']);
+        const result = await options.runner.run(command.file, command.args, { timeoutMs: options.timeoutMs ?? 30_000 });
         if (result.exitCode === 0) return { ok: true, dump: result.stdout };
         const said = containerdComplaint(result.stderr.trim() || result.stdout.trim());
         return { ok: false, message: said.split(scratch).join('') || `${binary} exited with status ${result.exitCode}` };
       } finally {
-        await rm(scratch, { recursive: true, force: true });
+        await rm(scratchReal, { recursive: true, force: true });
       }
     },
   };
