@@ -22,7 +22,7 @@ export function runtimeConfigPart(request: Omit<RuntimeConfigRequest, 'handlers'
       const current = await readRuntimeConfigInputs(fs, full, previous);
       const currentDump = await assertCurrentConfigAccepted(validator, full, current);
       const plan = planRuntimeConfig(full, current, previous);
-      await assertChangedConfigAccepted(validator, full, current, plan, currentDump);
+      await assertChangedConfigAccepted(validator, full, current, plan, currentDump, previous);
       return { changes: plan.changes, record: plan.record };
     },
     async planRemoval(record) {

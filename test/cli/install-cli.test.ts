@@ -149,3 +149,19 @@ describe('a second install with another suffix', () => {
     await writeFile(path.join(temp.root, 'marker'), '');
   });
 });
+
+describe('changing the shims of an installed node', () => {
+  it('drops a shim\'s handler on reinstall and still uninstalls to the exact bytes', async () => {
+    temp = await makeTempRoot({ '/etc/containerd/config.toml': CONFIG, '/run/lock': { dir: true } });
+    const before = await snapshotTree(temp.root);
+    expect((await onTempRoot('install')).code).toBe(0);
+    const fewer = await cli(['install', '--host-root', temp.root, '--payload', payload, '--shims', 'qemu', '--restart', 'none'], { KATA_REQUIRE_KVM: 'false' });
+    expect(fewer.code, fewer.stderr).toBe(0);
+    const config = await readFile(path.join(temp.root, 'etc/containerd/config.toml'), 'utf8');
+    expect(config).toContain('kata-qemu');
+    expect(config).not.toContain('kata-clh');
+    const removed = await cli(['uninstall', '--host-root', temp.root, '--payload', payload, '--shims', 'qemu', '--restart', 'none'], { KATA_REQUIRE_KVM: 'false' });
+    expect(removed.code, removed.stderr).toBe(0);
+    expect(await snapshotTree(temp.root)).toEqual(before);
+  });
+});

@@ -5,6 +5,7 @@ import { withExplicitDefaultImports } from './default-imports.js';
 import { runtimePlatformsPath, runtimesPath } from './handler-tables.js';
 import type { RuntimeConfigPlan } from './plan.js';
 import { pruneEmpty } from './removal.js';
+import type { RuntimeConfigRecord } from './record.js';
 import type { RuntimeConfigRequest } from './request.js';
 import { firstDifference, getPath, isTable, parseTomlText, withoutPath, type TomlTable } from './toml-document.js';
 import type { ConfigValidator } from './validator.js';
@@ -68,9 +69,10 @@ export async function assertCurrentConfigAccepted(validator: ConfigValidator, re
  * compares what it would run with what it runs now: every handler we add (and runc, whose absence breaks
  * CRI) must be listed, and nothing else may differ. That last check catches what no parser can see: a
  * containerd 1.x import replacing a whole section, or a drop-in whose version stops the main file's
- * migration so the operator's settings silently fall back to defaults. Returns the changed config's dump.
+ * migration so the operator's settings silently fall back to defaults. Handlers of the `previous` install
+ * that this plan drops count as ours too. Returns the changed config's dump.
  */
-export async function assertChangedConfigAccepted(validator: ConfigValidator, request: RuntimeConfigRequest, current: ReadonlyMap<string, Buffer | undefined>, plan: RuntimeConfigPlan, currentDump: string | undefined): Promise<string | undefined> {
+export async function assertChangedConfigAccepted(validator: ConfigValidator, request: RuntimeConfigRequest, current: ReadonlyMap<string, Buffer | undefined>, plan: RuntimeConfigPlan, currentDump: string | undefined, previous?: RuntimeConfigRecord): Promise<string | undefined> {
   if (request.flavour === 'crio') return undefined;
   const main = validatedMainConfig(request);
   const after = await validator.validate(main, filesForValidation(request, applyChanges(current, plan.changes)));
@@ -87,7 +89,7 @@ export async function assertChangedConfigAccepted(validator: ConfigValidator, re
     });
   }
   if (currentDump !== undefined) {
-    const ours = [...plan.record.handlers, ...(plan.record.addedRunc ? ['runc'] : [])];
+    const ours = [...new Set([...plan.record.handlers, ...(previous?.handlers ?? []), ...(plan.record.addedRunc || previous?.addedRunc === true ? ['runc'] : [])])];
     const difference = firstDifference(withoutOurs(parseTomlText('containerd config dump', currentDump), ours), withoutOurs(parseTomlText('containerd config dump', after.dump), ours));
     if (difference !== undefined) {
       throw new KataDeployError('config-refused', `with the Kata handlers added, containerd would also change ${difference} of ${main}`, {
