@@ -62,6 +62,12 @@ function treeToKeep(current: PayloadManifest | undefined, pending: PayloadManife
   return current?.rootInode ?? 'keep';
 }
 
+/** What the caller knows that the payload area cannot: whether the install behind a switch committed. */
+export interface RecoveryOptions {
+  /** True when the transaction's ledger recorded this pending payload as installed (commit happened). */
+  readonly committed?: (pending: PayloadManifest) => boolean;
+}
+
 /**
  * Resolves what an interrupted run left beside the install dir, before anything else touches it:
  * brings back the tree an unfinished switch replaced (or the tree a crash between two renames left
@@ -69,7 +75,7 @@ function treeToKeep(current: PayloadManifest | undefined, pending: PayloadManife
  * copy of the committed or replaced install is never deleted. Safe because the caller holds the
  * node-wide kata-deploy lock.
  */
-export async function resolveInterruptedSwitch(settings: Pick<PayloadSettings, 'installDir' | 'multiInstallSuffix'>, ports: PayloadPorts): Promise<void> {
+export async function resolveInterruptedSwitch(settings: Pick<PayloadSettings, 'installDir' | 'multiInstallSuffix'>, ports: PayloadPorts, options: RecoveryOptions = {}): Promise<void> {
   if (!(await ports.fs.exists(pendingManifestPath(settings)))) {
     const real = await locateInstallDir(ports.fs, settings.installDir);
     if (real === undefined || listLeftovers(real).length === 0) return;
@@ -81,10 +87,17 @@ export async function resolveInterruptedSwitch(settings: Pick<PayloadSettings, '
   const leftovers = listLeftovers(installReal);
   if (leftovers.length === 0 && pending === undefined) return;
   const installIno = inodeOf(installReal);
-  const keep = treeToKeep(current, pending, installIno);
+  const finishing = pending !== undefined && installIno === pending.rootInode && options.committed?.(pending) === true;
+  if (finishing) {
+    ports.log.info({ installDir }, 'the install that switched to this tree committed; finishing the switch');
+    await ports.fs.rename(pendingManifestPath(settings), manifestPath(settings));
+  }
+  const keep = finishing ? 'keep' : treeToKeep(current, pending, installIno);
   const aside = (): string => path.join(path.dirname(installReal), `.kata-deploy-old.${path.basename(installReal)}.${process.pid}-${randomBytes(4).toString('hex')}`);
 
-  if (keep === null && installIno !== undefined && installIno === pending?.rootInode) {
+  if (finishing) {
+    // the manifest was promoted above; the replaced tree is an ordinary leftover now
+  } else if (keep === null && installIno !== undefined && installIno === pending?.rootInode) {
     ports.log.warn({ installDir }, 'an interrupted first install was not committed; removing its tree');
     renameSync(installReal, aside());
     fsyncDir(path.dirname(installReal));

@@ -15,7 +15,7 @@ export interface TransactionContext {
   readonly payload: PayloadPart;
   readonly kataConfig: KataConfigPart;
   readonly runtimeConfig: RuntimeConfigPart;
-  /** undefined when nothing runs that we could restart or ask (e.g. `--restart none`). */
+  /** How to restart and ask the runtime; undefined only in tests that exercise files alone. */
   readonly control: RuntimeControl | undefined;
   /** How long to wait for the host lock held by another run. */
   readonly lockTimeoutMs?: number;

@@ -5,8 +5,8 @@ import { HOST_LOCK_PATH, stateDir } from '../core/paths.js';
 import type { TransactionContext } from './context.js';
 import { FileTransaction } from './file-transaction.js';
 import { acquireHostLock } from './host-lock.js';
-import { emptyLedger, type Ledger, LedgerStore } from './ledger.js';
-import type { Readiness } from './parts.js';
+import { committedPayloadDigest, emptyLedger, type Ledger, LedgerStore } from './ledger.js';
+import type { Readiness, StagedPayloadHandle } from './parts.js';
 import { decideRestart, type RestartDecision } from './restart-decision.js';
 import { restartAndConfirm } from './restart-and-confirm.js';
 import { failpoint } from './failpoint.js';
@@ -28,21 +28,37 @@ async function missingLive(ctx: TransactionContext, wanted: readonly string[]): 
   return live === undefined ? [...wanted] : wanted.filter((name) => !live.includes(name));
 }
 
+/** Where a run stands, shared by its steps so a failure knows what to undo. */
+interface RunState {
+  committedPayload: boolean;
+  restartAttempted: boolean;
+  revertFailed: boolean;
+}
+
 /**
  * Puts the host back after a failed install (the payload was already reverted): journalled files to
  * where this run found them, the runtime restarted on them if it had read ours, and the ledger as it
- * was (gone, if there was none).
+ * was (gone, if there was none — unless a payload revert failed and the next run needs its record).
  */
-async function undoFailedInstall(ctx: TransactionContext, tx: FileTransaction, store: LedgerStore, previous: Ledger | undefined, restarted: boolean): Promise<void> {
+async function undoFailedInstall(ctx: TransactionContext, tx: FileTransaction, store: LedgerStore, previous: Ledger | undefined, restarted: boolean, state: RunState): Promise<void> {
   const undone = await tx.rollback();
   if (undone.runtimeReadsChanged && restarted && ctx.control !== undefined) {
     ctx.log.warn('the runtime already runs the new config; restarting it on the restored one');
+    state.restartAttempted = true;
     await ctx.control.restart();
     const healthy = await ctx.control.waitForHandlers(ctx.control.baseHandlers, ctx.settings.readinessTimeoutMs);
     if (!healthy.ready) ctx.log.error({ reason: healthy.reason }, 'the runtime is unhealthy after restoring its config');
   }
-  if (previous === undefined && tx.ledger.files.length === 0) await store.remove(tx.ledger);
+  if (previous === undefined && tx.ledger.files.length === 0 && !state.revertFailed) await store.remove(tx.ledger);
   else await tx.update({ phase: previous?.phase ?? 'installed' });
+}
+
+async function revertPayload(ctx: TransactionContext, staged: StagedPayloadHandle, state: RunState): Promise<void> {
+  if (!state.committedPayload) return;
+  await ctx.payload.revert(staged).catch((error: unknown) => {
+    state.revertFailed = true;
+    ctx.log.error({ error: String(error) }, 'could not put the previous payload back; the next run will');
+  });
 }
 
 /**
@@ -53,75 +69,87 @@ async function undoFailedInstall(ctx: TransactionContext, tx: FileTransaction, s
 export async function install(ctx: TransactionContext): Promise<InstallResult> {
   const { fs, log, settings } = ctx;
   const lock = settings.dryRun ? undefined : await acquireHostLock(fs, HOST_LOCK_PATH, ctx.lockTimeoutMs ?? 600_000, ctx.clock, log);
+  const state: RunState = { committedPayload: false, restartAttempted: false, revertFailed: false };
+  let recoveredRuntimeFiles = false;
   try {
     const store = new LedgerStore(fs, stateDir(settings));
     const previous = await store.read();
     const tx = new FileTransaction(fs, store, previous ?? emptyLedger(new Date(ctx.clock.now())), ctx.clock);
-    let recoveredRuntimeFiles = false;
     const recovered = previous !== undefined && previous.journal.length > 0;
+    if (!settings.dryRun) await ctx.payload.recover(committedPayloadDigest(previous));
     if (recovered && !settings.dryRun) {
       log.warn({ phase: previous.phase, files: previous.journal.map((entry) => entry.path) }, 'a previous run was interrupted; rolling its changes back first');
       recoveredRuntimeFiles = (await tx.rollback()).runtimeReadsChanged;
     }
-    const wanted = ctx.handlers.map((handler) => handler.name);
-    const staged = await ctx.payload.stage();
-    let committed = false;
-    try {
-      const kataChanges = await ctx.kataConfig.plan(ctx.handlers, staged.readPristine);
-      const runtimePlan = await ctx.runtimeConfig.plan(ctx.handlers, tx.ledger.runtimeConfig);
-      const runtimeChanged = runtimePlan.changes.filter((change) => !isNoop(change)).map((change) => change.path);
-      const decision = decideRestart({
-        mode: settings.restart,
-        runtimeRestarts: ctx.control?.restarts ?? false,
-        changedRuntimeFiles: runtimeChanged,
-        recoveredRuntimeFiles,
-        missingLiveHandlers: runtimeChanged.length > 0 ? undefined : await missingLive(ctx, [...wanted, ...(ctx.control?.baseHandlers ?? [])]),
-      });
-      const changes = [...kataChanges, ...runtimePlan.changes].filter((change) => !isNoop(change));
-      if (settings.dryRun) {
-        return { dryRun: true, handlers: wanted, payload: { digest: staged.digest, changed: !staged.unchanged }, changes, restart: { ...decision, performed: false }, readiness: undefined, recovered };
-      }
-      if (decision.restart) await ctx.control?.preflight();
-      if (changes.length === 0 && staged.unchanged && !decision.restart && !recovered && previous?.phase === 'installed') {
-        const readiness = decision.skipReadiness ? undefined : await restartAndConfirm(ctx, tx, false, [...wanted, ...(ctx.control?.baseHandlers ?? [])]);
-        log.info({ handlers: wanted }, 'Kata is already installed; nothing to change');
-        return { dryRun: false, handlers: wanted, payload: { digest: staged.digest, changed: false }, changes, restart: { ...decision, performed: false }, readiness, recovered };
-      }
-      let payloadChanged = false;
-      let restarted = false;
-      try {
-        await tx.update({ phase: 'installing' });
-        failpoint(settings, 'install:after-ledger');
-        const payloadResult = await ctx.payload.commit(staged);
-        committed = true;
-        payloadChanged = payloadResult.changed;
-        failpoint(settings, 'install:after-payload');
-        await tx.apply(kataChanges, false);
-        failpoint(settings, 'install:after-kata-configs');
-        await tx.apply(runtimePlan.changes, true);
-        failpoint(settings, 'install:after-runtime-config');
-        let readiness: Readiness | undefined;
-        if (decision.restart || !('skipReadiness' in decision && decision.skipReadiness)) {
-          readiness = await restartAndConfirm(ctx, tx, decision.restart, [...wanted, ...(ctx.control?.baseHandlers ?? [])]);
-          restarted = decision.restart;
-        }
-        failpoint(settings, 'install:after-restart');
-        await tx.commit({ phase: 'installed', handlers: wanted, runtimeConfig: runtimePlan.record, payloadDigest: staged.digest, payloadSource: settings.payload, shims: settings.shims });
-        await ctx.payload.finalize(staged);
-        failpoint(settings, 'install:after-commit');
-        log.info({ handlers: wanted, restarted: decision.restart }, 'Kata is installed');
-        return { dryRun: false, handlers: wanted, payload: { digest: staged.digest, changed: payloadChanged }, changes, restart: { ...decision, performed: decision.restart }, readiness, recovered };
-      } catch (error) {
-        if (committed) await ctx.payload.revert(staged).catch((revertError: unknown) => log.error({ error: String(revertError) }, 'could not put the previous payload back; the next run will'));
-        await undoFailedInstall(ctx, tx, store, previous, restarted);
-        throw error;
-      }
-    } finally {
-      if (!committed) await ctx.payload.discard(staged);
-    }
+    return await planAndApply(ctx, store, previous, tx, { recovered, recoveredRuntimeFiles }, state);
   } catch (error) {
+    if (recoveredRuntimeFiles && !state.restartAttempted && ctx.control?.restarts === true && settings.restart !== 'none') {
+      log.warn('the runtime still runs the interrupted run\'s config; restarting it on the restored one');
+      await ctx.control.restart().catch((restartError: unknown) => log.error({ error: String(restartError) }, 'restart failed; the next run retries'));
+    }
     throw unexpectedRunFailure('install', error);
   } finally {
     lock?.release();
+  }
+}
+
+async function planAndApply(ctx: TransactionContext, store: LedgerStore, previous: Ledger | undefined, tx: FileTransaction, recovery: { recovered: boolean; recoveredRuntimeFiles: boolean }, state: RunState): Promise<InstallResult> {
+  const { log, settings } = ctx;
+  const { recovered } = recovery;
+  const base = ctx.control?.baseHandlers ?? [];
+  const wanted = ctx.handlers.map((handler) => handler.name);
+  const staged = await ctx.payload.stage();
+  try {
+    const kataChanges = await ctx.kataConfig.plan(ctx.handlers, staged.readPristine);
+    const runtimePlan = await ctx.runtimeConfig.plan(ctx.handlers, tx.ledger.runtimeConfig);
+    const runtimeChanged = runtimePlan.changes.filter((change) => !isNoop(change)).map((change) => change.path);
+    const decision = decideRestart({
+      mode: settings.restart,
+      runtimeRestarts: ctx.control?.restarts ?? false,
+      changedRuntimeFiles: runtimeChanged,
+      recoveredRuntimeFiles: recovery.recoveredRuntimeFiles,
+      missingLiveHandlers: runtimeChanged.length > 0 ? undefined : await missingLive(ctx, [...wanted, ...base]),
+    });
+    const changes = [...kataChanges, ...runtimePlan.changes].filter((change) => !isNoop(change));
+    const result = (payloadChanged: boolean, performed: boolean, readiness: Readiness | undefined, dryRun = false): InstallResult => ({
+      dryRun, handlers: wanted, payload: { digest: staged.digest, changed: payloadChanged }, changes, restart: { ...decision, performed }, readiness, recovered,
+    });
+    if (settings.dryRun) return result(!staged.unchanged, false, undefined, true);
+    if (decision.restart) await ctx.control?.preflight();
+    if (changes.length === 0 && staged.unchanged && !decision.restart && !recovered && previous?.phase === 'installed') {
+      const readiness = decision.skipReadiness ? undefined : await restartAndConfirm(ctx, tx, false, [...wanted, ...base]);
+      log.info({ handlers: wanted }, 'Kata is already installed; nothing to change');
+      return result(false, false, readiness);
+    }
+    let restarted = false;
+    try {
+      await tx.update({ phase: 'installing' });
+      failpoint(settings, 'install:after-ledger');
+      const payloadResult = await ctx.payload.commit(staged);
+      state.committedPayload = true;
+      failpoint(settings, 'install:after-payload');
+      await tx.apply(kataChanges, false);
+      failpoint(settings, 'install:after-kata-configs');
+      await tx.apply(runtimePlan.changes, true);
+      failpoint(settings, 'install:after-runtime-config');
+      let readiness: Readiness | undefined;
+      if (decision.restart || !decision.skipReadiness) {
+        state.restartAttempted ||= decision.restart;
+        readiness = await restartAndConfirm(ctx, tx, decision.restart, [...wanted, ...base], () => revertPayload(ctx, staged, state));
+        restarted = decision.restart;
+      }
+      failpoint(settings, 'install:after-restart');
+      await tx.commit({ phase: 'installed', handlers: wanted, runtimeConfig: runtimePlan.record, payloadDigest: staged.digest, payloadSource: settings.payload, shims: settings.shims });
+      failpoint(settings, 'install:after-commit');
+      await ctx.payload.finalize(staged).catch((error: unknown) => log.warn({ error: String(error) }, 'the new payload is installed but its old tree was not cleaned up; the next run finishes it'));
+      log.info({ handlers: wanted, restarted: decision.restart }, 'Kata is installed');
+      return result(payloadResult.changed, decision.restart, readiness);
+    } catch (error) {
+      await revertPayload(ctx, staged, state);
+      await undoFailedInstall(ctx, tx, store, previous, restarted, state);
+      throw error;
+    }
+  } finally {
+    if (!state.committedPayload) await ctx.payload.discard(staged);
   }
 }

@@ -49,6 +49,12 @@ export interface Ledger {
   readonly updatedAt: string;
 }
 
+/** The payload the ledger says an install committed, which a half-done switch is finished towards. */
+export function committedPayloadDigest(ledger: Ledger | undefined): string | undefined {
+  return ledger?.phase === 'installed' && ledger.journal.length === 0 ? ledger.payloadDigest : undefined;
+}
+
+/** A ledger for a node kata-deploy never touched. */
 export function emptyLedger(now: Date): Ledger {
   return { schema: 1, phase: 'installing', files: [], createdDirs: [], journal: [], handlers: [], runtimeConfig: undefined, payloadDigest: undefined, createdStateDirs: [], updatedAt: now.toISOString() };
 }

@@ -16,6 +16,11 @@ export interface StagedPayloadHandle {
  * (never committed), remove (uninstall). finalize and revert do nothing when commit changed nothing.
  */
 export interface PayloadPart {
+  /**
+   * Resolves a payload switch a killed run left half-done, before anything else touches the install
+   * dir: finishes it when the ledger committed `committedDigest`, else puts the replaced tree back.
+   */
+  recover(committedDigest: string | undefined): Promise<void>;
   installedDigest(): Promise<string | undefined>;
   stage(): Promise<StagedPayloadHandle>;
   commit(staged: StagedPayloadHandle): Promise<{ changed: boolean }>;

@@ -4,7 +4,7 @@ import { HOST_LOCK_PATH, stateDir } from '../core/paths.js';
 import type { TransactionContext } from './context.js';
 import { FileTransaction } from './file-transaction.js';
 import { acquireHostLock } from './host-lock.js';
-import { LedgerStore } from './ledger.js';
+import { committedPayloadDigest, LedgerStore } from './ledger.js';
 import type { Readiness } from './parts.js';
 import { restartAndConfirm } from './restart-and-confirm.js';
 import { failpoint } from './failpoint.js';
@@ -33,15 +33,21 @@ export async function uninstall(ctx: TransactionContext): Promise<UninstallResul
       log.info('nothing to uninstall: no kata-deploy ledger on this node');
       return { nothingInstalled: true, restoredFiles: [], removedPayloadFiles: 0, restarted: false, readiness: undefined };
     }
+    await ctx.payload.recover(committedPayloadDigest(ledger));
     const tx = new FileTransaction(fs, store, ledger, ctx.clock);
     let runtimeTouched = false;
     if (ledger.journal.length > 0) {
       log.warn({ phase: ledger.phase }, 'a previous run was interrupted; rolling its changes back first');
       runtimeTouched = (await tx.rollback()).runtimeReadsChanged;
     }
-    await tx.update({ phase: 'uninstalling' });
     const removal = ledger.runtimeConfig === undefined ? [] : await ctx.runtimeConfig.planRemoval(ledger.runtimeConfig);
+    await tx.update({ phase: 'uninstalling' });
     const changed = await tx.apply(removal, true);
+    if (changed.length === 0 && !runtimeTouched && ctx.control !== undefined && settings.restart !== 'none') {
+      const live = await ctx.control.liveHandlers().catch(() => undefined);
+      runtimeTouched = (live ?? []).some((name) => ledger.handlers.includes(name));
+      if (runtimeTouched) log.warn('the runtime still serves our handlers although its config no longer has them; restarting it');
+    }
     failpoint(settings, 'uninstall:after-runtime-config');
     const restart = (changed.length > 0 || runtimeTouched) && settings.restart !== 'none' && (ctx.control?.restarts ?? false);
     let readiness: Readiness | undefined;

@@ -3,7 +3,7 @@ import { KataDeployError } from '../core/errors.js';
 import { SHIM_CATALOGUE, shimConfigRelPath, type ShimInfo } from '../core/shims.js';
 import {
   commitStagedPayload, discardStagedPayload, finalizePayload, loadPristineConfigs, planKataConfigFiles, readInstalledManifest,
-  removeInstalledPayload, revertPayload, stagePayload, type CommitResult, type PayloadManifest, type PayloadPorts, type StagedPayload,
+  removeInstalledPayload, resolveInterruptedSwitch, revertPayload, stagePayload, type CommitResult, type PayloadManifest, type PayloadPorts, type StagedPayload,
 } from '../payload/index.js';
 import type { Settings } from '../settings/settings.js';
 import type { KataConfigPart, PayloadPart, StagedPayloadHandle } from '../transaction/parts.js';
@@ -28,6 +28,9 @@ function selectedShims(settings: Settings): ShimInfo[] {
 /** The payload area (src/payload) as the transaction's PayloadPart. */
 export function payloadPart(settings: Settings, ports: PayloadPorts): PayloadPart {
   return {
+    async recover(committedDigest) {
+      await resolveInterruptedSwitch(settings, ports, { committed: (pending) => committedDigest !== undefined && payloadDigest(pending) === committedDigest });
+    },
     async installedDigest() {
       const manifest = await readInstalledManifest(settings, ports);
       return manifest === undefined ? undefined : payloadDigest(manifest);

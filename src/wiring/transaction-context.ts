@@ -52,9 +52,7 @@ export async function wireTransaction(settings: Settings, ports: WiringPorts, lo
   const cgroup = await detectCgroupDriver(ports.fs);
   const handlers = handlersFor(settings);
   const payloadPorts = { fs: ports.fs, log, clock: ports.clock, fetch: await fetchOptions(settings) };
-  const control = settings.restart === 'none'
-    ? undefined
-    : runtimeControl({
+  const control = runtimeControl({
       flavour: runtime.flavour, unit: runtime.unit, socket: runtime.socket, systemdSocket: settings.systemdSocket,
       restartDeadlineMs: Math.max(30_000, settings.readinessTimeoutMs), forceSystemd: settings.restart === 'systemd',
       crioVersion: runtime.flavour === 'crio' ? await crioVersion(ports.fs, ports.runner) : undefined,

@@ -52,14 +52,27 @@ describe.skipIf(first.missing !== undefined)(`SIGKILL at every step boundary, th
       if (command === 'uninstall') expect((await nodeCli(node, options, 'install')).exitCode).toBe(0);
       const killed = await nodeCli(node, options, command, [], { KATA_DEPLOY_TEST_FAILPOINT: step });
       expect(killed.signal, logOf(killed)).toBe('SIGKILL');
-      const rerun = await nodeCli(node, options, command);
+      const rerun = await nodeCli(node, options, command, command === 'install' ? ['--json'] : []);
       expect(rerun.exitCode, logOf(rerun)).toBe(0);
       if (command === 'install') {
+        if (step === 'install:after-commit') expect(JSON.parse(rerun.stdout).payload.changed, 'a committed switch is finished, not undone').toBe(false);
         await expectHealthyInstall();
         const third = await nodeCli(node, options, 'install', ['--json']);
         expect(JSON.parse(third.stdout).changes).toEqual([]);
         expect((await nodeCli(node, options, 'uninstall')).exitCode).toBe(0);
       }
+      await expectPristine();
+    });
+  }
+
+  for (const step of ['install:after-payload', 'install:after-kata-configs', 'install:after-runtime-config', 'install:after-commit'] as const) {
+    it(`uninstalls cleanly after an upgrade killed at ${step}`, async () => {
+      expect((await nodeCli(node, options, 'install')).exitCode).toBe(0);
+      const upgrade = { ...options, payload: samplePayload('sample-v2', ['--files', '140']) };
+      const killed = await nodeCli(node, upgrade, 'install', [], { KATA_DEPLOY_TEST_FAILPOINT: step });
+      expect(killed.signal, logOf(killed)).toBe('SIGKILL');
+      const removed = await nodeCli(node, upgrade, 'uninstall');
+      expect(removed.exitCode, logOf(removed)).toBe(0);
       await expectPristine();
     });
   }
