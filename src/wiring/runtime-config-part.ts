@@ -7,14 +7,15 @@ import {
 import type { CommandRunner } from '../host/command-runner.js';
 import type { HostFs } from '../host/host-fs.js';
 import type { RuntimeConfigPart } from '../transaction/parts.js';
+import type { ValidatorChoice } from './validator-binary.js';
 
 /**
  * The runtime-config area (src/containerd/config) as the transaction's RuntimeConfigPart: read the
  * host's files, have the host's containerd accept the current config, plan, and have it accept the
  * result too — all before the transaction writes anything.
  */
-export function runtimeConfigPart(request: Omit<RuntimeConfigRequest, 'handlers'>, fs: HostFs, runner: CommandRunner, containerdBinary: string): RuntimeConfigPart {
-  const validator = containerdValidator({ runner, binary: containerdBinary, chrootRoot: fs.root });
+export function runtimeConfigPart(request: Omit<RuntimeConfigRequest, 'handlers'>, fs: HostFs, runner: CommandRunner, containerd: ValidatorChoice): RuntimeConfigPart {
+  const validator = containerdValidator({ runner, binary: containerd.binary, ...(containerd.chrootRoot === undefined ? {} : { chrootRoot: containerd.chrootRoot }) });
   return {
     async plan(handlers, previousRecord) {
       const full: RuntimeConfigRequest = { ...request, handlers };

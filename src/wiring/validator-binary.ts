@@ -6,23 +6,36 @@ import type { RuntimeReport } from '../detect/runtime.js';
 import type { CommandRunner } from '../host/command-runner.js';
 import type { RuntimeFlavour } from '../settings/settings.js';
 
+/** The containerd that validates configs, and the host root to chroot into for it (if that works). */
+export interface ValidatorChoice {
+  readonly binary: string;
+  readonly chrootRoot: string | undefined;
+}
+
 /**
  * Picks the containerd that validates configs and checks it is the same release line as the daemon
  * that will read them: containerd 1.6 accepts drop-ins that 2.x merges differently (and the reverse),
- * so a validation by the wrong binary would approve a config the node then breaks on.
+ * so a validation by the wrong binary would approve a config the node then breaks on. A binary inside
+ * a mounted host root runs under chroot when the mount carries its libraries (a whole-root mount), and
+ * directly otherwise (the DaemonSet mounts /usr but not /lib).
  */
-export async function validatorBinary(explicit: string | undefined, hostRoot: string, flavour: RuntimeFlavour, runtime: RuntimeReport, runner: CommandRunner): Promise<string> {
+export async function validatorBinary(explicit: string | undefined, hostRoot: string, flavour: RuntimeFlavour, runtime: RuntimeReport, runner: CommandRunner): Promise<ValidatorChoice> {
   const binary = containerdBinary({ hostRoot, flavour, ...(explicit === undefined ? {} : { binary: explicit }) });
-  if (flavour === 'crio' || runtime.daemonVersionSource !== 'socket' || runtime.daemonVersion === undefined) return binary;
-  const command = containerdCommand(binary, hostRoot, ['--version']);
-  const result = await runner.run(command.file, command.args, { timeoutMs: 10_000 });
-  const own = parseSemVer(result.stdout);
+  const version = async (chrootRoot: string | undefined) => {
+    const command = containerdCommand(binary, chrootRoot, ['--version']);
+    const result = await runner.run(command.file, command.args, { timeoutMs: 10_000 });
+    return result.exitCode === 0 ? parseSemVer(result.stdout) : undefined;
+  };
+  const chrooted = containerdCommand(binary, hostRoot, []).file === 'chroot' ? await version(hostRoot) : undefined;
+  const chrootRoot = chrooted === undefined ? undefined : hostRoot;
+  if (flavour === 'crio' || runtime.daemonVersionSource !== 'socket' || runtime.daemonVersion === undefined) return { binary, chrootRoot };
+  const own = chrooted ?? (await version(undefined));
   const daemon = parseSemVer(runtime.daemonVersion);
-  if (own === undefined || daemon === undefined) return binary;
+  if (own === undefined || daemon === undefined) return { binary, chrootRoot };
   if (own.major !== daemon.major || own.minor !== daemon.minor) {
     throw new KataDeployError('config-refused', `the running containerd is ${runtime.daemonVersion} but the binary that would validate its config (${binary}) is ${own.major}.${own.minor}.${own.patch}`, {
       hint: 'pass --containerd-binary (CONTAINERD_BINARY) naming the binary the daemon runs; nothing was changed',
     });
   }
-  return binary;
+  return { binary, chrootRoot };
 }

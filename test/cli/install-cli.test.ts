@@ -1,4 +1,5 @@
 import { execFile } from 'node:child_process';
+import { copyFileSync, linkSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -163,5 +164,20 @@ describe('changing the shims of an installed node', () => {
     const removed = await cli(['uninstall', '--host-root', temp.root, '--payload', payload, '--shims', 'qemu', '--restart', 'none'], { KATA_REQUIRE_KVM: 'false' });
     expect(removed.code, removed.stderr).toBe(0);
     expect(await snapshotTree(temp.root)).toEqual(before);
+  });
+});
+
+describe('a host root that mounts /usr but not the libraries (the DaemonSet)', () => {
+  it('validates with the host\'s containerd run directly when chroot cannot start it', async () => {
+    temp = await makeTempRoot({ '/etc/containerd/config.toml': CONFIG, '/run/lock': { dir: true }, '/usr/bin': { dir: true } });
+    try {
+      linkSync('/usr/bin/containerd', path.join(temp.root, 'usr/bin/containerd'));
+    } catch {
+      copyFileSync('/usr/bin/containerd', path.join(temp.root, 'usr/bin/containerd'));
+    }
+    const run = await onTempRoot('install');
+    expect(run.code, run.stderr).toBe(0);
+    expect(await readFile(path.join(temp.root, 'etc/containerd/config.toml'), 'utf8')).toContain('kata-qemu');
+    expect((await onTempRoot('uninstall')).code).toBe(0);
   });
 });
