@@ -106,3 +106,12 @@ export function shimConfigRelPath(info: ShimInfo): string {
 export function shimBinaryRelPath(info: ShimInfo): string {
   return info.runtime === 'rs' ? 'runtime-rs/bin/containerd-shim-kata-v2' : 'bin/containerd-shim-kata-v2';
 }
+
+/** The catalogue entries of shim names that settings already validated (a miss is a bug, not input). */
+export function shimInfos(names: readonly string[]): ShimInfo[] {
+  return names.map((name) => {
+    const info = SHIM_CATALOGUE.get(name);
+    if (info === undefined) throw new Error(`shim ${name} missing from the catalogue`);
+    return info;
+  });
+}

@@ -1,4 +1,4 @@
-import { asKataDeployError, KataDeployError } from '../core/errors.js';
+import { asKataDeployError } from '../core/errors.js';
 import { isNoop } from '../core/file-change.js';
 import type { Logger } from '../host/logger.js';
 import type { Settings } from '../settings/settings.js';
@@ -57,10 +57,5 @@ export async function runInstall(settings: Settings, ports: WiringPorts, log: Lo
 
 /** Builds the context for modes that do not need KVM (uninstall, status). */
 export async function wireWithoutKvm(settings: Settings, ports: WiringPorts, log: Logger): Promise<TransactionContext> {
-  try {
-    return (await wireTransaction(settings, ports, log, false)).ctx;
-  } catch (error) {
-    if (error instanceof KataDeployError) throw error;
-    throw asKataDeployError(error);
-  }
+  return (await wireTransaction(settings, ports, log, false)).ctx;
 }

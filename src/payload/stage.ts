@@ -1,5 +1,5 @@
 import { mkdirSync, rmSync, statSync } from 'node:fs';
-import { SHIM_CATALOGUE, type ShimInfo } from '../core/shims.js';
+import { shimInfos } from '../core/shims.js';
 import { KataDeployError } from '../core/errors.js';
 import type { Settings } from '../settings/settings.js';
 import { pumpArchive, type ArchiveFacts } from './archive-stream.js';
@@ -16,14 +16,6 @@ import type { PayloadPorts, StagedPayload } from './types.js';
 
 /** The settings the payload code reads. */
 export type PayloadSettings = Pick<Settings, 'payload' | 'payloadSha256' | 'allowUnverifiedPayload' | 'installDir' | 'shims' | 'arch' | 'multiInstallSuffix'>;
-
-function selectedShims(settings: PayloadSettings): ShimInfo[] {
-  return settings.shims.map((name) => {
-    const info = SHIM_CATALOGUE.get(name);
-    if (info === undefined) throw new KataDeployError('internal', `shim ${name} missing from the catalogue`);
-    return info;
-  });
-}
 
 /** node-fetch and the proxy agent load only for URL payloads (remote-source.js): a local install skips ~40 ms of imports. */
 const isRemote = (payload: string): boolean => /^[a-z]+:\/\//i.test(payload);
@@ -81,7 +73,7 @@ export interface StageOptions {
  */
 export async function stagePayload(settings: PayloadSettings, ports: PayloadPorts, options: StageOptions = {}): Promise<StagedPayload> {
   const validateOnly = options.validateOnly === true;
-  const shims = selectedShims(settings);
+  const shims = shimInfos(settings.shims);
   const remote = isRemote(settings.payload);
   const expected = await expectedChecksum(settings, ports);
   const source: PayloadSource = { location: settings.payload, sha256: expected, identity: remote ? undefined : localIdentity(settings.payload) };

@@ -2,7 +2,7 @@ import { type Arch, archEnvSuffix } from '../core/arch.js';
 import { DEFAULT_SHIM, DEFAULT_SHIMS, SHIM_CATALOGUE } from '../core/shims.js';
 import type { LogFormat, LogLevel, RestartMode, RuntimeFlavour, Settings } from './settings.js';
 import { RUNTIME_FLAVOURS } from './settings.js';
-import { FAILPOINTS } from '../transaction/failpoint.js';
+import { FAILPOINTS } from '../core/failpoints.js';
 import { OPTION_SPECS, type OptionKey, type RawFlags } from './options.js';
 import {
   parseBoolean, parseChoice, parsePerShim, parseSnapshotterMapping, parseWords, settingsError,

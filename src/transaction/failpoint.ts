@@ -1,18 +1,7 @@
+import type { Failpoint } from '../core/failpoints.js';
 import type { Settings } from '../settings/settings.js';
 
-/** The step boundaries where a crash test may kill an install or uninstall. */
-export type Failpoint =
-  | 'install:after-ledger' | 'install:after-payload' | 'install:after-kata-configs' | 'install:after-runtime-config'
-  | 'install:after-restart' | 'install:after-commit'
-  | 'uninstall:after-runtime-config' | 'uninstall:after-restart' | 'uninstall:after-commit' | 'uninstall:after-kata-configs'
-  | 'uninstall:after-payload';
-
-export const FAILPOINTS: readonly Failpoint[] = [
-  'install:after-ledger', 'install:after-payload', 'install:after-kata-configs', 'install:after-runtime-config',
-  'install:after-restart', 'install:after-commit',
-  'uninstall:after-runtime-config', 'uninstall:after-restart', 'uninstall:after-commit', 'uninstall:after-kata-configs',
-  'uninstall:after-payload',
-];
+export { FAILPOINTS, type Failpoint } from '../core/failpoints.js';
 
 /**
  * Kills the process with SIGKILL at the named step when KATA_DEPLOY_TEST_FAILPOINT asks for it: the

@@ -59,7 +59,6 @@ export function emptyLedger(now: Date): Ledger {
   return { schema: 1, phase: 'installing', files: [], createdDirs: [], journal: [], handlers: [], runtimeConfig: undefined, payloadDigest: undefined, createdStateDirs: [], updatedAt: now.toISOString() };
 }
 
-export { sha256 };
 
 /**
  * Reads and writes the ledger and the content-addressed backups beside it. Backups are written (and

@@ -1,6 +1,7 @@
 import { stateDir } from '../core/paths.js';
 import type { TransactionContext } from './context.js';
-import { LedgerStore, sha256 } from './ledger.js';
+import { sha256 } from '../core/digest.js';
+import { LedgerStore } from './ledger.js';
 
 /** `kata-deploy status`: what is installed, whether the runtime serves it, and what drifted. */
 export interface StatusReport {

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { KataDeployError } from '../core/errors.js';
-import { SHIM_CATALOGUE, shimConfigRelPath, type ShimInfo } from '../core/shims.js';
+import { SHIM_CATALOGUE, shimConfigRelPath, shimInfos } from '../core/shims.js';
 import {
   commitStagedPayload, discardStagedPayload, finalizePayload, loadPristineConfigs, planKataConfigFiles, readInstalledManifest,
   removeInstalledPayload, resolveInterruptedSwitch, revertPayload, stagePayload, type CommitResult, type PayloadManifest, type PayloadPorts, type StagedPayload,
@@ -21,10 +21,6 @@ export function payloadDigest(manifest: PayloadManifest): string {
   return `tree:${createHash('sha256').update(tree).digest('hex')}`;
 }
 
-function selectedShims(settings: Settings): ShimInfo[] {
-  return settings.shims.map((name) => SHIM_CATALOGUE.get(name)!);
-}
-
 /** The payload area (src/payload) as the transaction's PayloadPart. */
 export function payloadPart(settings: Settings, ports: PayloadPorts): PayloadPart {
   return {
@@ -37,7 +33,7 @@ export function payloadPart(settings: Settings, ports: PayloadPorts): PayloadPar
     },
     async stage() {
       const staged = await stagePayload(settings, ports, { validateOnly: settings.dryRun });
-      const pristine = await loadPristineConfigs(staged, selectedShims(settings), ports.fs);
+      const pristine = await loadPristineConfigs(staged, shimInfos(settings.shims), ports.fs);
       const handle: Handle = {
         staged,
         unchanged: staged.unchanged,

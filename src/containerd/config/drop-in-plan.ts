@@ -4,7 +4,8 @@ import { handlerTables, renderTables, type ConfigVersion } from './handler-table
 import { importedFiles, resolveImport } from './imports.js';
 import { addImport, rootImports } from './in-place-edit.js';
 import { minimalConfig, stripPrevious, type FilePlan } from './in-place-plan.js';
-import { sha256, type RecordedConfigFile, type RuntimeConfigRecord } from './record.js';
+import { sha256 } from '../../core/digest.js';
+import type { RecordedConfigFile, RuntimeConfigRecord } from './record.js';
 import type { RuntimeConfigRequest } from './request.js';
 import { firstDifference, parseTomlDocument, parseTomlText, withPath, type TomlDocument } from './toml-document.js';
 

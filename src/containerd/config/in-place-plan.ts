@@ -5,7 +5,8 @@ import { refuseForeignHandlers } from './conflicts.js';
 import { handlerTables, runtimesPath, tableValue, type ConfigVersion, type OwnedTable } from './handler-tables.js';
 import { appendTables } from './in-place-edit.js';
 import { removeOurs } from './removal.js';
-import { sha256, type RecordedConfigFile } from './record.js';
+import { sha256 } from '../../core/digest.js';
+import type { RecordedConfigFile } from './record.js';
 import type { RuntimeConfigRequest } from './request.js';
 import { firstDifference, getPath, isTable, parseTomlDocument, parseTomlText, withPath, type TomlTable } from './toml-document.js';
 

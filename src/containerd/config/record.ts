@@ -31,4 +31,3 @@ export interface RuntimeConfigRecord {
   readonly files: readonly RecordedConfigFile[];
 }
 
-export { sha256 } from '../../core/digest.js';

@@ -1,7 +1,8 @@
 import { KataDeployError } from '../../core/errors.js';
 import { isNoop, type FileChange } from '../../core/file-change.js';
 import { removeOurImport, removeTables } from './in-place-edit.js';
-import { sha256, type RecordedConfigFile, type RuntimeConfigRecord } from './record.js';
+import { sha256 } from '../../core/digest.js';
+import type { RecordedConfigFile, RuntimeConfigRecord } from './record.js';
 import { firstDifference, getPath, isTable, parseTomlDocument, parseTomlText, withPath, withoutPath, type TomlDocument, type TomlTable } from './toml-document.js';
 
 /**
