@@ -7,7 +7,9 @@ import path from 'node:path';
 const dir = path.join(import.meta.dirname, 'bench');
 const only = process.argv[2];
 let failed = 0;
-for (const file of readdirSync(dir).filter((name) => name.endsWith('.mjs')).sort()) {
+for (const file of readdirSync(dir)
+  .filter((name) => name.endsWith('.mjs'))
+  .sort()) {
   if (only !== undefined && !file.includes(only)) continue;
   console.log(`\n== ${file}`);
   const result = spawnSync(process.execPath, [path.join(dir, file)], { stdio: 'inherit' });

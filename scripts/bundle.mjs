@@ -1,4 +1,5 @@
-// Builds the bare-metal CLI: dist/bundle/kata-deploy.mjs (or <argv[2]>/kata-deploy.mjs), one ESM file with every pure-JS dependency
+// Builds the bare-metal CLI: dist/bundle/kata-deploy.mjs (or <argv[2]>/kata-deploy.mjs), one ESM file with every
+// pure-JS dependency
 // inlined, runnable with `node kata-deploy.mjs <command>` on a node without npm. Siblings it needs:
 // - node_modules/koffi + node_modules/@koromix/koffi-<platform>: koffi loads a native .node prebuild
 //   chosen at run time by platform; a bundler cannot inline a native addon, so koffi stays external
@@ -22,13 +23,24 @@ const banner = [
   "import { dirname as __kdDirname, join as __kdJoin } from 'node:path';",
   'const require = __kdCreateRequire(import.meta.url);',
   'const __kdDir = __kdDirname(__kdFileURLToPath(import.meta.url));',
-  "globalThis.__bundlerPathsOverrides = { 'thread-stream-worker': __kdJoin(__kdDir, 'thread-stream-worker.cjs'), 'pino-worker': __kdJoin(__kdDir, 'pino-worker.cjs'), 'pino-pretty': __kdJoin(__kdDir, 'pino-pretty.cjs') };",
+  "globalThis.__bundlerPathsOverrides = { 'thread-stream-worker': __kdJoin(__kdDir, 'thread-stream-worker.cjs'), " +
+    "'pino-worker': __kdJoin(__kdDir, 'pino-worker.cjs'), 'pino-pretty': __kdJoin(__kdDir, 'pino-pretty.cjs') };",
 ].join('\n');
 
 // Minified: @kubernetes/client-node is ~7 MB of generated source that V8 keeps resident; minifying
 // takes the idle daemon from ~90 to ~75 MiB RSS (scripts/bench/kube-fleet.mjs measures it). keepNames
 // keeps class and function names in stack traces and error names.
-const common = { bundle: true, platform: 'node', target: 'node24', legalComments: 'none', logLevel: 'warning', external: ['koffi'], minify: true, keepNames: true, sourcemap: 'linked' };
+const common = {
+  bundle: true,
+  platform: 'node',
+  target: 'node24',
+  legalComments: 'none',
+  logLevel: 'warning',
+  external: ['koffi'],
+  minify: true,
+  keepNames: true,
+  sourcemap: 'linked',
+};
 
 await build({
   ...common,
@@ -43,13 +55,19 @@ for (const [name, entry] of [
   ['pino-worker', 'node_modules/pino/lib/worker.js'],
   ['pino-pretty', 'node_modules/pino-pretty/index.js'],
 ]) {
-  await build({ ...common, entryPoints: [path.join(root, entry)], outfile: path.join(out, `${name}.cjs`), format: 'cjs' });
+  await build({
+    ...common,
+    entryPoints: [path.join(root, entry)],
+    outfile: path.join(out, `${name}.cjs`),
+    format: 'cjs',
+  });
 }
 
 const modules = path.join(out, 'node_modules');
 cpSync(path.join(root, 'node_modules/koffi'), path.join(modules, 'koffi'), { recursive: true, dereference: true });
 const prebuilds = path.join(root, 'node_modules/@koromix');
 if (existsSync(prebuilds)) {
-  for (const name of readdirSync(prebuilds)) cpSync(path.join(prebuilds, name), path.join(modules, '@koromix', name), { recursive: true, dereference: true });
+  for (const name of readdirSync(prebuilds))
+    cpSync(path.join(prebuilds, name), path.join(modules, '@koromix', name), { recursive: true, dereference: true });
 }
 console.log(`bundle: ${path.join(out, 'kata-deploy.mjs')} (+ pino workers, koffi under node_modules/)`);

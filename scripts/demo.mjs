@@ -26,8 +26,13 @@ version = 2
 function missing() {
   const reason = throwawayNodeUnsupported();
   if (reason !== undefined) return reason;
-  for (const [tool, pkg] of [[containerd, 'containerd'], ['runc', 'runc'], ['zstd', 'zstd']]) {
-    if (spawnSync('sh', ['-c', `command -v "${tool}"`]).status !== 0) return `needs ${tool} (apt-get install -y ${pkg}, or run: bash scripts/ci/setup.sh)`;
+  for (const [tool, pkg] of [
+    [containerd, 'containerd'],
+    ['runc', 'runc'],
+    ['zstd', 'zstd'],
+  ]) {
+    if (spawnSync('sh', ['-c', `command -v "${tool}"`]).status !== 0)
+      return `needs ${tool} (apt-get install -y ${pkg}, or run: bash scripts/ci/setup.sh)`;
   }
   if (spawnSync('test', ['-f', cli]).status !== 0) return 'needs the compiled CLI (npm ci builds it, or npm run build)';
   return undefined;
@@ -38,14 +43,18 @@ function section(title) {
 }
 
 function logLines(stderr) {
-  return stderr.split('\n').filter(Boolean).map((line) => {
-    try {
-      const entry = JSON.parse(line);
-      return `  log: ${entry.msg}`;
-    } catch {
-      return `  ${line}`;
-    }
-  }).join('\n');
+  return stderr
+    .split('\n')
+    .filter(Boolean)
+    .map((line) => {
+      try {
+        const entry = JSON.parse(line);
+        return `  log: ${entry.msg}`;
+      } catch {
+        return `  ${line}`;
+      }
+    })
+    .join('\n');
 }
 
 const why = missing();
@@ -64,15 +73,41 @@ const expect = (ok, what) => {
 };
 try {
   section('building a sample kata-static payload');
-  execFileSync(process.execPath, [path.join(repo, 'scripts/make-sample-payload.mjs'), '--out', payload], { stdio: 'inherit' });
+  execFileSync(process.execPath, [path.join(repo, 'scripts/make-sample-payload.mjs'), '--out', payload], {
+    stdio: 'inherit',
+  });
 
   section(`starting a throwaway node: systemd user manager + ${containerd} as containerd.service`);
   node = await startThrowawayNode({ containerd, config: operatorConfig });
   console.log(`  systemd socket: ${node.systemdSocket}\n  containerd starts so far: ${await node.containerdStarts()}`);
   const run = async (args) => {
-    const result = await node.run([process.execPath, cli, ...args, '--systemd-socket', node.systemdSocket, '--payload', payload, '--shims', 'qemu clh fc', '--containerd-binary', containerd, '--log-format', 'json'], { timeoutMs: 120_000 });
+    const result = await node.run(
+      [
+        process.execPath,
+        cli,
+        ...args,
+        '--systemd-socket',
+        node.systemdSocket,
+        '--payload',
+        payload,
+        '--shims',
+        'qemu clh fc',
+        '--containerd-binary',
+        containerd,
+        '--log-format',
+        'json',
+      ],
+      { timeoutMs: 120_000 },
+    );
     console.log(`$ kata-deploy ${args.join(' ')}   (exit ${result.exitCode})`);
-    if (result.stdout.trim() !== '') console.log(result.stdout.trimEnd().split('\n').map((line) => `  ${line}`).join('\n'));
+    if (result.stdout.trim() !== '')
+      console.log(
+        result.stdout
+          .trimEnd()
+          .split('\n')
+          .map((line) => `  ${line}`)
+          .join('\n'),
+      );
     if (result.exitCode !== 0) console.log(logLines(result.stderr));
     return result;
   };
@@ -83,12 +118,12 @@ try {
   section('install --dry-run (writes nothing)');
   const plan = await run(['install', '--dry-run']);
   expect(plan.exitCode === 0, 'dry run planned the install');
-  expect(await node.readFile('/etc/containerd/config.toml') === operatorConfig, 'config untouched by the dry run');
+  expect((await node.readFile('/etc/containerd/config.toml')) === operatorConfig, 'config untouched by the dry run');
 
   section('install');
   const first = await run(['install']);
   expect(first.exitCode === 0, 'install succeeded');
-  expect(await node.containerdStarts() === 2, 'containerd restarted exactly once');
+  expect((await node.containerdStarts()) === 2, 'containerd restarted exactly once');
 
   section('status');
   const status = await run(['status']);
@@ -96,12 +131,15 @@ try {
 
   section('install again (converged: no writes, no restart)');
   const again = await run(['install']);
-  expect(again.exitCode === 0 && await node.containerdStarts() === 2, 'no containerd restart on reinstall');
+  expect(again.exitCode === 0 && (await node.containerdStarts()) === 2, 'no containerd restart on reinstall');
 
   section('uninstall');
   const removed = await run(['uninstall']);
   expect(removed.exitCode === 0, 'uninstall succeeded');
-  expect(await node.readFile('/etc/containerd/config.toml') === operatorConfig, 'config.toml is byte-identical to the operator\'s');
+  expect(
+    (await node.readFile('/etc/containerd/config.toml')) === operatorConfig,
+    "config.toml is byte-identical to the operator's",
+  );
   expect(!(await node.stat('/opt/kata')).exists, '/opt/kata is gone');
   await run(['status']);
 } finally {
@@ -110,5 +148,7 @@ try {
   rmSync(work, { recursive: true, force: true });
   console.log('  throwaway node stopped, temp files removed');
 }
-console.log(failures === 0 ? '\ndemo finished: every check passed' : `\ndemo finished with ${failures} failed check(s)`);
+console.log(
+  failures === 0 ? '\ndemo finished: every check passed' : `\ndemo finished with ${failures} failed check(s)`,
+);
 process.exit(failures === 0 ? 0 : 1);

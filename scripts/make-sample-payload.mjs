@@ -18,21 +18,36 @@ const KVER = '6.18.35-200';
 
 /** Weighted big files (weights ~ MB in a real 4.0 release); `elf` marks executables. */
 function bigFiles(arch) {
-  const qemu = { x86_64: 'qemu-system-x86_64', aarch64: 'qemu-system-aarch64', ppc64le: 'qemu-system-ppc64', s390x: 'qemu-system-s390x' }[arch];
+  const qemu = {
+    x86_64: 'qemu-system-x86_64',
+    aarch64: 'qemu-system-aarch64',
+    ppc64le: 'qemu-system-ppc64',
+    s390x: 'qemu-system-s390x',
+  }[arch];
   const files = [
-    ['bin/containerd-shim-kata-v2', 49, true], ['bin/kata-runtime', 51, true], ['bin/kata-monitor', 27, true],
-    [`bin/${qemu}`, 18, true], ['runtime-rs/bin/containerd-shim-kata-v2', 44, true],
-    ['libexec/virtiofsd', 6, true], ['libexec/nydusd', 15, true],
-    [`share/kata-containers/vmlinux-${KVER}`, 50], [`share/kata-containers/vmlinuz-${KVER}`, 8],
+    ['bin/containerd-shim-kata-v2', 49, true],
+    ['bin/kata-runtime', 51, true],
+    ['bin/kata-monitor', 27, true],
+    [`bin/${qemu}`, 18, true],
+    ['runtime-rs/bin/containerd-shim-kata-v2', 44, true],
+    ['libexec/virtiofsd', 6, true],
+    ['libexec/nydusd', 15, true],
+    [`share/kata-containers/vmlinux-${KVER}`, 50],
+    [`share/kata-containers/vmlinuz-${KVER}`, 8],
     [`share/kata-containers/System.map-${KVER}`, 4],
-    ['share/kata-containers/kata-ubuntu-noble.image', 256], ['share/kata-containers/kata-ubuntu-noble-confidential.image', 300],
-    ['share/kata-containers/kata-ubuntu-noble.initrd', 50], ['share/kata-containers/kata-ubuntu-noble-confidential.initrd', 60],
+    ['share/kata-containers/kata-ubuntu-noble.image', 256],
+    ['share/kata-containers/kata-ubuntu-noble-confidential.image', 300],
+    ['share/kata-containers/kata-ubuntu-noble.initrd', 50],
+    ['share/kata-containers/kata-ubuntu-noble-confidential.initrd', 60],
     ['share/kata-containers/kata-ubuntu-noble-nvidia.image', 100],
   ];
   if (arch === 'x86_64' || arch === 'aarch64') {
     files.push(
-      ['bin/cloud-hypervisor', 5, true], ['bin/firecracker', 3.3, true], ['bin/jailer', 2.6, true],
-      [`share/kata-containers/vmlinux-${KVER}-nvidia-gpu`, 50], [`share/kata-containers/vmlinuz-${KVER}-nvidia-gpu`, 8],
+      ['bin/cloud-hypervisor', 5, true],
+      ['bin/firecracker', 3.3, true],
+      ['bin/jailer', 2.6, true],
+      [`share/kata-containers/vmlinux-${KVER}-nvidia-gpu`, 50],
+      [`share/kata-containers/vmlinuz-${KVER}-nvidia-gpu`, 8],
       [`share/kata-containers/vmlinux-${KVER}-dragonball-experimental`, 50],
       ['share/kata-containers/kata-ubuntu-noble-nvidia-gpu-595.58.03.image', 300],
       ['share/kata-containers/kata-ubuntu-noble-nvidia-gpu-confidential-595.58.03.image', 300],
@@ -40,18 +55,32 @@ function bigFiles(arch) {
   }
   if (arch === 'x86_64') {
     files.push(
-      [`bin/${qemu}-snp-experimental`, 20, true], [`bin/${qemu}-tdx-experimental`, 20, true],
-      ['share/ovmf/OVMF.fd', 4], ['share/ovmf/AMDSEV.fd', 4], ['share/ovmf/OVMF.inteltdx.fd', 4],
+      [`bin/${qemu}-snp-experimental`, 20, true],
+      [`bin/${qemu}-tdx-experimental`, 20, true],
+      ['share/ovmf/OVMF.fd', 4],
+      ['share/ovmf/AMDSEV.fd', 4],
+      ['share/ovmf/OVMF.inteltdx.fd', 4],
     );
   }
-  for (const fw of ['bios-256k.bin', 'bios.bin', 'efi-virtio.rom', 'linuxboot.bin', 'linuxboot_dma.bin', 'kvmvapic.bin', 'pvh.bin', 'edk2-x86_64-code.fd', 'edk2-aarch64-code.fd']) {
+  for (const fw of [
+    'bios-256k.bin',
+    'bios.bin',
+    'efi-virtio.rom',
+    'linuxboot.bin',
+    'linuxboot_dma.bin',
+    'kvmvapic.bin',
+    'pvh.bin',
+    'edk2-x86_64-code.fd',
+    'edk2-aarch64-code.fd',
+  ]) {
     files.push([`share/kata-qemu/qemu/${fw}`, 1]);
   }
   return files;
 }
 
 const LINKS = [
-  ['share/kata-containers/vmlinux.container', `vmlinux-${KVER}`], ['share/kata-containers/vmlinuz.container', `vmlinuz-${KVER}`],
+  ['share/kata-containers/vmlinux.container', `vmlinux-${KVER}`],
+  ['share/kata-containers/vmlinuz.container', `vmlinuz-${KVER}`],
   ['share/kata-containers/kata-containers.img', 'kata-ubuntu-noble.image'],
   ['share/kata-containers/kata-containers-confidential.img', 'kata-ubuntu-noble-confidential.image'],
   ['share/kata-containers/kata-containers-initrd.img', 'kata-ubuntu-noble.initrd'],
@@ -65,7 +94,10 @@ const LINKS_X86_ARM = [
   ['share/kata-containers/vmlinuz-nvidia-gpu.container', `vmlinuz-${KVER}-nvidia-gpu`],
   ['share/kata-containers/vmlinux-dragonball-experimental.container', `vmlinux-${KVER}-dragonball-experimental`],
   ['share/kata-containers/kata-containers-nvidia-gpu.img', 'kata-ubuntu-noble-nvidia-gpu-595.58.03.image'],
-  ['share/kata-containers/kata-containers-nvidia-gpu-confidential.img', 'kata-ubuntu-noble-nvidia-gpu-confidential-595.58.03.image'],
+  [
+    'share/kata-containers/kata-containers-nvidia-gpu-confidential.img',
+    'kata-ubuntu-noble-nvidia-gpu-confidential-595.58.03.image',
+  ],
 ];
 
 /** Eight distinct 1 MiB blocks, half random and half repeated text: compresses about 2:1 like binaries do. */
@@ -75,7 +107,8 @@ function makeBlocks() {
     const block = Buffer.alloc(1 << 20);
     for (let offset = 0; offset < block.length; offset += 8192) {
       randomFillSync(block, offset, 4096);
-      for (let i = offset + 4096; i < offset + 8192; i += text.length) text.copy(block, i, 0, Math.min(text.length, offset + 8192 - i));
+      for (let i = offset + 4096; i < offset + 8192; i += text.length)
+        text.copy(block, i, 0, Math.min(text.length, offset + 8192 - i));
     }
     return block;
   });
@@ -85,14 +118,23 @@ function elfHeader(arch) {
   const header = Buffer.alloc(64);
   header.set([0x7f, 0x45, 0x4c, 0x46, 2, arch === 's390x' ? 2 : 1, 1]);
   const bigEndian = arch === 's390x';
-  if (bigEndian) { header.writeUInt16BE(2, 16); header.writeUInt16BE(ELF_MACHINE[arch], 18); } else { header.writeUInt16LE(2, 16); header.writeUInt16LE(ELF_MACHINE[arch], 18); }
+  if (bigEndian) {
+    header.writeUInt16BE(2, 16);
+    header.writeUInt16BE(ELF_MACHINE[arch], 18);
+  } else {
+    header.writeUInt16LE(2, 16);
+    header.writeUInt16LE(ELF_MACHINE[arch], 18);
+  }
   return header;
 }
 
 function writeSized(file, size, blocks, state, prefix) {
   const fd = openSync(file, 'w', 0o644);
   let written = 0;
-  if (prefix !== undefined && size >= prefix.length) { writeSync(fd, prefix); written = prefix.length; }
+  if (prefix !== undefined && size >= prefix.length) {
+    writeSync(fd, prefix);
+    written = prefix.length;
+  }
   while (written < size) {
     const block = blocks[state.next++ % blocks.length];
     const n = Math.min(block.length, size - written);
@@ -110,7 +152,10 @@ export function buildSampleTree(dir, { size = 5 << 20, files = 120, arch = 'x86_
     writeFileSync(path.join(root, rel), data, { mode });
   };
   put('VERSION', '4.0.0\n');
-  put('versions.yaml', 'assets:\n  kernel:\n    version: "v6.18.35"\n  hypervisor:\n    qemu:\n      version: "v11.0.1"\n');
+  put(
+    'versions.yaml',
+    'assets:\n  kernel:\n    version: "v6.18.35"\n  hypervisor:\n    qemu:\n      version: "v11.0.1"\n',
+  );
   put('bin/kata-collect-data.sh', '#!/bin/bash\necho "collect"\n', 0o755);
   put('share/kata-qemu/qemu/firmware/60-edk2-x86_64.json', '{ "description": "UEFI firmware for x86_64" }\n');
   let count = 4;
@@ -133,7 +178,10 @@ export function buildSampleTree(dir, { size = 5 << 20, files = 120, arch = 'x86_
     count += 1;
   }
   for (let i = 0; i < fillers; i += 1) {
-    const file = path.join(root, `share/kata-containers/modules/${KVER}/kernel/drivers/mod${String(i).padStart(4, '0')}.ko`);
+    const file = path.join(
+      root,
+      `share/kata-containers/modules/${KVER}/kernel/drivers/mod${String(i).padStart(4, '0')}.ko`,
+    );
     mkdirSync(path.dirname(file), { recursive: true });
     writeSized(file, fillerSize, blocks, state);
     count += 1;
@@ -174,7 +222,11 @@ function parseSize(text) {
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
-  const args = Object.fromEntries(process.argv.slice(2).reduce((pairs, arg, i, all) => (arg.startsWith('--') ? [...pairs, [arg.slice(2), all[i + 1]]] : pairs), []));
+  const args = Object.fromEntries(
+    process.argv
+      .slice(2)
+      .reduce((pairs, arg, i, all) => (arg.startsWith('--') ? [...pairs, [arg.slice(2), all[i + 1]]] : pairs), []),
+  );
   if (args.out === undefined) throw new Error('--out is required');
   const result = makeSamplePayload({
     out: path.resolve(args.out),

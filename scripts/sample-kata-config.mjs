@@ -2,7 +2,15 @@
 // src/runtime/config/configuration-*.toml.in and src/runtime-rs/config/*.toml.in): the same tables,
 // keys and kind of comments, with paths under /opt/kata. Used by the sample payload generator only.
 
-const QEMU_BINARY = { x86_64: 'qemu-system-x86_64', aarch64: 'qemu-system-aarch64', ppc64le: 'qemu-system-ppc64', s390x: 'qemu-system-s390x' };
+const MACHINE_TYPES = { x86_64: 'q35', aarch64: 'virt', s390x: 's390-ccw-virtio' };
+const GPU_KERNEL_PARAMS = 'pci=realloc nvidia.NVreg_EnableGpuFirmware=1';
+const KERNEL_PARAMS = 'cgroup_no_v1=all systemd.unified_cgroup_hierarchy=1';
+const QEMU_BINARY = {
+  x86_64: 'qemu-system-x86_64',
+  aarch64: 'qemu-system-aarch64',
+  ppc64le: 'qemu-system-ppc64',
+  s390x: 'qemu-system-s390x',
+};
 
 /** Which table a shim's hypervisor lives in: runtime-rs names Cloud Hypervisor differently. */
 export function hypervisorTable(shim) {
@@ -14,7 +22,12 @@ export function hypervisorTable(shim) {
 /** The assets one shim's pristine configuration points at, relative to /opt/kata. */
 export function shimAssets(shim, arch) {
   const confidential = shim.tee !== undefined || shim.name.includes('coco-dev');
-  const assets = { kernel: 'share/kata-containers/vmlinux.container', image: 'share/kata-containers/kata-containers.img', initrd: undefined, firmware: '' };
+  const assets = {
+    kernel: 'share/kata-containers/vmlinux.container',
+    image: 'share/kata-containers/kata-containers.img',
+    initrd: undefined,
+    firmware: '',
+  };
   if (shim.hypervisor === 'qemu') {
     let binary = QEMU_BINARY[arch];
     if (shim.tee === 'snp') binary += '-snp-experimental';
@@ -29,7 +42,9 @@ export function shimAssets(shim, arch) {
   else assets.path = 'bin/stratovirt';
   if (shim.gpu) {
     assets.kernel = 'share/kata-containers/vmlinuz-nvidia-gpu.container';
-    assets.image = confidential ? 'share/kata-containers/kata-containers-nvidia-gpu-confidential.img' : 'share/kata-containers/kata-containers-nvidia-gpu.img';
+    assets.image = confidential
+      ? 'share/kata-containers/kata-containers-nvidia-gpu-confidential.img'
+      : 'share/kata-containers/kata-containers-nvidia-gpu.img';
   } else if (shim.name.startsWith('qemu-nvidia-cpu')) {
     assets.image = 'share/kata-containers/kata-containers-nvidia.img';
   } else if (shim.tee === 'snp') {
@@ -67,9 +82,10 @@ export function renderSampleConfig(shim, arch, prefix = '/opt/kata') {
   if (a.path !== undefined) lines.push(`path = "${abs(a.path)}"`);
   if (a.jailer !== undefined) lines.push(`jailer_path = "${abs(a.jailer)}"`);
   lines.push(`kernel = "${abs(a.kernel)}"`);
-  if (a.image !== undefined) lines.push(`image = "${abs(a.image)}"`, `# initrd = "${abs('share/kata-containers/kata-containers-initrd.img')}"`);
+  if (a.image !== undefined)
+    lines.push(`image = "${abs(a.image)}"`, `# initrd = "${abs('share/kata-containers/kata-containers-initrd.img')}"`);
   else lines.push(`initrd = "${abs(a.initrd)}"`);
-  if (shim.hypervisor === 'qemu') lines.push(`machine_type = "${arch === 'x86_64' ? 'q35' : arch === 'aarch64' ? 'virt' : arch === 's390x' ? 's390-ccw-virtio' : 'pseries'}"`);
+  if (shim.hypervisor === 'qemu') lines.push(`machine_type = "${MACHINE_TYPES[arch] ?? 'pseries'}"`);
   lines.push(
     '',
     '# rootfs filesystem type:',
@@ -100,7 +116,7 @@ export function renderSampleConfig(shim, arch, prefix = '/opt/kata') {
     '#',
     '# WARNING: - any parameter specified here will take priority over the default',
     '# parameter value of the same name used to start the virtual machine.',
-    `kernel_params = "${shim.gpu ? 'pci=realloc nvidia.NVreg_EnableGpuFirmware=1' : 'cgroup_no_v1=all systemd.unified_cgroup_hierarchy=1'}"`,
+    `kernel_params = "${shim.gpu ? GPU_KERNEL_PARAMS : KERNEL_PARAMS}"`,
     '',
     '# Path to the firmware.',
     '# If you want that qemu uses the default firmware leave this option empty',
@@ -189,7 +205,8 @@ export function renderSampleConfig(shim, arch, prefix = '/opt/kata') {
     '# (default: false)',
     `sandbox_cgroup_only = ${shim.hypervisor === 'fc' ? 'false' : 'true'}`,
     '',
-    '# If enabled, the runtime will attempt to determine appropriate sandbox size (memory, CPU) before booting the virtual machine.',
+    '# If enabled, the runtime will attempt to determine appropriate sandbox size (memory, CPU) before booting the ' +
+      'virtual machine.',
     'static_sandbox_resource_mgmt = false',
     '',
     '# Enabled experimental feature list, format: ["a", "b"].',

@@ -32,7 +32,12 @@ const ROUNDS = Number(process.env.RSS_ROUNDS ?? 3);
 const IDLE_SECONDS = Number(process.env.IDLE_SECONDS ?? 5);
 const HEAP = process.env.RSS_HEAP === '1' || process.env.RSS_HEAP === 'gc';
 const GC = process.env.RSS_HEAP === 'gc';
-const PROBE = HEAP ? [...(GC ? ['--expose-gc'] : []), `--import=data:text/javascript,${encodeURIComponent(`setInterval(() => { ${GC ? 'globalThis.gc();' : ''} process.stderr.write(JSON.stringify({ msg: 'memoryUsage', ...process.memoryUsage() }) + '\\n'); }, 1000).unref();`)}`] : [];
+const HEAP_PROBE_SOURCE =
+  `setInterval(() => { ${GC ? 'globalThis.gc();' : ''} ` +
+  `process.stderr.write(JSON.stringify({ msg: 'memoryUsage', ...process.memoryUsage() }) + '\\n'); }, 1000).unref();`;
+const PROBE = HEAP
+  ? [...(GC ? ['--expose-gc'] : []), `--import=data:text/javascript,${encodeURIComponent(HEAP_PROBE_SOURCE)}`]
+  : [];
 
 // Runs "$@" in the background without any way to reach an API server, waits until it is ready (readyz
 // 200, or for the bare baseline: exec'd), idles, reads /proc/<pid>/status, SIGTERMs and reports the exit.
@@ -49,9 +54,11 @@ if [ "$port" = "-" ]; then
     sleep 0.01
   done
 else
-  until "$node_bin" -e 'fetch(process.argv[1]).then((r) => process.exit(r.status === 200 ? 0 : 1), () => process.exit(1))' "http://127.0.0.1:$port/readyz"; do
+  probe='fetch(process.argv[1]).then((r) => process.exit(r.status === 200 ? 0 : 1), () => process.exit(1))'
+  until "$node_bin" -e "$probe" "http://127.0.0.1:$port/readyz"; do
     if ! kill -0 $pid 2>/dev/null; then wait $pid; echo "error=exited $? before /readyz answered 200"; exit 3; fi
-    tries=$((tries + 1)); [ $tries -gt 600 ] && { echo "error=/readyz not 200 after 600 polls"; kill -KILL $pid; exit 4; }
+    tries=$((tries + 1))
+    [ $tries -gt 600 ] && { echo "error=/readyz not 200 after 600 polls"; kill -KILL $pid; exit 4; }
     sleep 0.2
   done
 fi
@@ -76,44 +83,112 @@ function freePort() {
   });
 }
 
-const parseFields = (stdout) => Object.fromEntries(stdout.split('\n').filter((line) => line.includes('=')).map((line) => {
-  const at = line.indexOf('=');
-  return [line.slice(0, at), line.slice(at + 1)];
-}));
+const parseFields = (stdout) =>
+  Object.fromEntries(
+    stdout
+      .split('\n')
+      .filter((line) => line.includes('='))
+      .map((line) => {
+        const at = line.indexOf('=');
+        return [line.slice(0, at), line.slice(at + 1)];
+      }),
+  );
 
 /** Kata as `status` sees it: exit 0 = every shim installed and served. */
 async function kataStatus(node, cli) {
-  const run = await node.run([process.execPath, cli, 'status', '--systemd-socket', node.systemdSocket, '--containerd-binary', CONTAINERD, '--json'], { timeoutMs: 60_000 });
-  return { exitCode: run.exitCode, config: (await node.readFile('/etc/containerd/config.toml')) ?? '', optKata: (await node.stat('/opt/kata')).exists };
+  const run = await node.run(
+    [
+      process.execPath,
+      cli,
+      'status',
+      '--systemd-socket',
+      node.systemdSocket,
+      '--containerd-binary',
+      CONTAINERD,
+      '--json',
+    ],
+    { timeoutMs: 60_000 },
+  );
+  return {
+    exitCode: run.exitCode,
+    config: (await node.readFile('/etc/containerd/config.toml')) ?? '',
+    optKata: (await node.stat('/opt/kata')).exists,
+  };
 }
 
 /** One measured process: start, ready, idle, read /proc status, SIGTERM; for a daemon also the aftermath. */
 async function measure(node, label, argv, { daemon, cli, logFile }) {
   const port = daemon ? String(await freePort()) : '-';
-  const run = await node.run(['sh', '-c', MEASURE, 'sh', process.execPath, port, logFile, String(IDLE_SECONDS), ...argv.map((arg) => (arg === '@PORT' ? port : arg))], { timeoutMs: 300_000 });
+  const run = await node.run(
+    [
+      'sh',
+      '-c',
+      MEASURE,
+      'sh',
+      process.execPath,
+      port,
+      logFile,
+      String(IDLE_SECONDS),
+      ...argv.map((arg) => (arg === '@PORT' ? port : arg)),
+    ],
+    { timeoutMs: 300_000 },
+  );
   const fields = parseFields(run.stdout);
   const log = await node.readFile(logFile);
   if (run.exitCode !== 0 || fields.VmRSS === undefined) {
-    throw new Error(`${label}: ${fields.error ?? `measuring script exited ${run.exitCode}`}\n${run.stderr}\n--- its log:\n${log}`);
+    throw new Error(
+      `${label}: ${fields.error ?? `measuring script exited ${run.exitCode}`}\n${run.stderr}\n--- its log:\n${log}`,
+    );
   }
-  const row = { label, rssKiB: Number(fields.VmRSS), hwmKiB: Number(fields.VmHWM), anonKiB: Number(fields.RssAnon), exit: Number(fields.exit), notes: [] };
-  const lines = (log ?? '').split('\n').filter((line) => line.startsWith('{')).map((line) => JSON.parse(line));
+  const row = {
+    label,
+    rssKiB: Number(fields.VmRSS),
+    hwmKiB: Number(fields.VmHWM),
+    anonKiB: Number(fields.RssAnon),
+    exit: Number(fields.exit),
+    notes: [],
+  };
+  const lines = (log ?? '')
+    .split('\n')
+    .filter((line) => line.startsWith('{'))
+    .map((line) => JSON.parse(line));
   row.heap = lines.findLast((line) => line.msg === 'memoryUsage');
   if (!daemon) return row;
   const after = await kataStatus(node, cli);
   const stillInstalled = after.exitCode === 0 && /runtimes\.kata-qemu\]/.test(after.config) && after.optKata;
   if (row.exit !== 0) row.notes.push(`BUG: exited ${row.exit} on SIGTERM (expected 0)`);
-  if (!stillInstalled) row.notes.push(`BUG: Kata not installed after SIGTERM without API access (status exit ${after.exitCode}, kata-qemu in config: ${/kata-qemu/.test(after.config)}, /opt/kata: ${after.optKata})`);
-  if (lines.some((line) => /uninstall/i.test(line.msg ?? '') && !/leaving Kata installed/.test(line.msg))) row.notes.push('BUG: the log mentions an uninstall');
+  if (!stillInstalled)
+    row.notes.push(
+      `BUG: Kata not installed after SIGTERM without API access (status exit ${after.exitCode}, kata-qemu in config: ` +
+        `${/kata-qemu/.test(after.config)}, /opt/kata: ${after.optKata})`,
+    );
+  if (lines.some((line) => /uninstall/i.test(line.msg ?? '') && !/leaving Kata installed/.test(line.msg)))
+    row.notes.push('BUG: the log mentions an uninstall');
   const exitLine = lines.find((line) => line.msg === 'kata-deploy daemon exiting');
   row.daemonExit = exitLine?.exit;
   row.outcome = lines.find((line) => typeof line.outcome === 'string')?.outcome;
-  if (row.outcome !== 'installed') row.notes.push(`install outcome ${row.outcome}, expected a real install (installed)`);
+  if (row.outcome !== 'installed')
+    row.notes.push(`install outcome ${row.outcome}, expected a real install (installed)`);
   if (row.daemonExit !== 'left-installed') row.notes.push(`daemon exit kind ${row.daemonExit}`);
-  const uninstall = await node.run([process.execPath, cli, 'uninstall', '--systemd-socket', node.systemdSocket, '--containerd-binary', CONTAINERD, '--log-format', 'json'], { timeoutMs: 120_000 });
-  if (uninstall.exitCode !== 0) throw new Error(`${label}: kata-deploy uninstall exited ${uninstall.exitCode}:\n${uninstall.stderr}`);
+  const uninstall = await node.run(
+    [
+      process.execPath,
+      cli,
+      'uninstall',
+      '--systemd-socket',
+      node.systemdSocket,
+      '--containerd-binary',
+      CONTAINERD,
+      '--log-format',
+      'json',
+    ],
+    { timeoutMs: 120_000 },
+  );
+  if (uninstall.exitCode !== 0)
+    throw new Error(`${label}: kata-deploy uninstall exited ${uninstall.exitCode}:\n${uninstall.stderr}`);
   const cleaned = await node.readFile('/etc/containerd/config.toml');
-  if (/kata/.test(cleaned ?? '') || (await node.stat('/opt/kata')).exists) throw new Error(`${label}: uninstall left Kata behind:\n${cleaned}`);
+  if (/kata/.test(cleaned ?? '') || (await node.stat('/opt/kata')).exists)
+    throw new Error(`${label}: uninstall left Kata behind:\n${cleaned}`);
   return row;
 }
 
@@ -131,14 +206,38 @@ const node = await startThrowawayNode({ containerd: CONTAINERD, config: RUNC_ONL
 const rows = { bundle: [], dist: [], bare: [] };
 try {
   const logFile = path.join(node.stateDir, 'measured.log');
-  const daemonArgs = ['daemon', '--systemd-socket', node.systemdSocket, '--payload', payload, '--shims', 'qemu clh',
-    '--containerd-binary', CONTAINERD, '--log-format', 'json'];
+  const daemonArgs = [
+    'daemon',
+    '--systemd-socket',
+    node.systemdSocket,
+    '--payload',
+    payload,
+    '--shims',
+    'qemu clh',
+    '--containerd-binary',
+    CONTAINERD,
+    '--log-format',
+    'json',
+  ];
   for (let round = 0; round < ROUNDS; round += 1) {
-    for (const [key, cli] of [['bundle', BUNDLE], ['dist', DIST]]) {
-      const measured = await measure(node, key, [process.execPath, ...PROBE, cli, ...daemonArgs, '--health-port', '@PORT'], { daemon: true, cli, logFile });
+    for (const [key, cli] of [
+      ['bundle', BUNDLE],
+      ['dist', DIST],
+    ]) {
+      const measured = await measure(
+        node,
+        key,
+        [process.execPath, ...PROBE, cli, ...daemonArgs, '--health-port', '@PORT'],
+        { daemon: true, cli, logFile },
+      );
       rows[key].push(measured);
     }
-    rows.bare.push(await measure(node, 'bare', [process.execPath, ...PROBE, '-e', 'setInterval(()=>{},1000)'], { daemon: false, logFile }));
+    rows.bare.push(
+      await measure(node, 'bare', [process.execPath, ...PROBE, '-e', 'setInterval(()=>{},1000)'], {
+        daemon: false,
+        logFile,
+      }),
+    );
   }
 } finally {
   await node.stop();
@@ -151,25 +250,48 @@ const names = {
   dist: 'kata-deploy daemon, unbundled (node dist/cli/main.js daemon)',
   bare: 'bare node -e "setInterval(()=>{},1000)"',
 };
-console.log(`daemon-rss: ${ROUNDS} round(s), idle ${IDLE_SECONDS} s after /readyz 200, Node ${process.version}, containerd ${containerdVersion}, payload ${path.basename(payload)}, shims "qemu clh", no API access; load ${loadAverage()}`);
-console.log('| process | VmRSS MiB (median; min–max) | VmHWM MiB (median) | RssAnon MiB (median) | ratio to bare node (VmRSS) |');
+console.log(
+  `daemon-rss: ${ROUNDS} round(s), idle ${IDLE_SECONDS} s after /readyz 200, Node ${process.version}, containerd ` +
+    `${containerdVersion}, payload ${path.basename(payload)}, shims "qemu clh", no API access; load ${loadAverage()}`,
+);
+console.log(
+  '| process | VmRSS MiB (median; min–max) | VmHWM MiB (median) | RssAnon MiB (median) | ' +
+    'ratio to bare node (VmRSS) |',
+);
 console.log('| --- | --- | --- | --- | --- |');
 for (const key of ['bundle', 'dist', 'bare']) {
   const rss = rows[key].map((row) => row.rssKiB);
   const med = median(rss);
-  console.log(`| ${names[key]} | ${mib(med)} (${mib(Math.min(...rss))}–${mib(Math.max(...rss))}) | ${mib(median(rows[key].map((row) => row.hwmKiB)))} | ${mib(median(rows[key].map((row) => row.anonKiB)))} | ${(med / bareRss).toFixed(2)} |`);
+  console.log(
+    `| ${names[key]} | ${mib(med)} (${mib(Math.min(...rss))}–${mib(Math.max(...rss))}) | ` +
+      `${mib(median(rows[key].map((row) => row.hwmKiB)))} | ${mib(median(rows[key].map((row) => row.anonKiB)))} | ` +
+      `${(med / bareRss).toFixed(2)} |`,
+  );
 }
 if (HEAP) {
-  console.log('\n| process (RSS_HEAP=1, last sample) | V8 heapUsed MiB | heapTotal MiB | external MiB | arrayBuffers MiB |');
+  console.log(
+    '\n| process (RSS_HEAP=1, last sample) | V8 heapUsed MiB | heapTotal MiB | external MiB | arrayBuffers MiB |',
+  );
   console.log('| --- | --- | --- | --- | --- |');
   for (const key of ['bundle', 'dist', 'bare']) {
     const heap = rows[key].at(-1).heap;
     const b = (bytes) => (bytes / 1048576).toFixed(1);
-    console.log(heap === undefined ? `| ${names[key]} | no sample | | | |` : `| ${names[key]} | ${b(heap.heapUsed)} | ${b(heap.heapTotal)} | ${b(heap.external)} | ${b(heap.arrayBuffers)} |`);
+    console.log(
+      heap === undefined
+        ? `| ${names[key]} | no sample | | | |`
+        : `| ${names[key]} | ${b(heap.heapUsed)} | ${b(heap.heapTotal)} | ${b(heap.external)} | ` +
+            `${b(heap.arrayBuffers)} |`,
+    );
   }
 }
 const problems = [...rows.bundle, ...rows.dist].flatMap((row) => row.notes.map((note) => `${row.label}: ${note}`));
-console.log(`\nafter SIGTERM without API access: ${[...rows.bundle, ...rows.dist].map((row) => `${row.label} ${row.outcome} then exit ${row.exit} (${row.daemonExit})`).join(', ')}; Kata still installed each time: ${problems.length === 0 ? 'yes' : 'NO'}; cleaned up with kata-deploy uninstall`);
+const outcomes = [...rows.bundle, ...rows.dist].map(
+  (row) => `${row.label} ${row.outcome} then exit ${row.exit} (${row.daemonExit})`,
+);
+console.log(
+  `\nafter SIGTERM without API access: ${outcomes.join(', ')}; ` +
+    `Kata still installed each time: ${problems.length === 0 ? 'yes' : 'NO'}; cleaned up with kata-deploy uninstall`,
+);
 if (problems.length > 0) {
   for (const problem of problems) console.error(problem);
   process.exitCode = 1;

@@ -30,8 +30,20 @@ const OPERATOR_CONFIG = `version = 2
 
 /** One CLI run inside the node, timed from here (the agent round trip is ~1 ms of it). */
 async function cli(node, containerd, payload, command) {
-  const argv = [process.execPath, CLI, command, '--systemd-socket', node.systemdSocket, '--payload', payload,
-    '--containerd-binary', containerd, '--log-format', 'json', '--json'];
+  const argv = [
+    process.execPath,
+    CLI,
+    command,
+    '--systemd-socket',
+    node.systemdSocket,
+    '--payload',
+    payload,
+    '--containerd-binary',
+    containerd,
+    '--log-format',
+    'json',
+    '--json',
+  ];
   const startsBefore = await node.containerdStarts();
   settle();
   const started = performance.now();
@@ -39,10 +51,16 @@ async function cli(node, containerd, payload, command) {
   const wallMs = performance.now() - started;
   const restarts = (await node.containerdStarts()) - startsBefore;
   if (run.exitCode !== 0) throw new Error(`${command} exited ${run.exitCode}:\n${run.stderr}`);
-  const log = run.stderr.split('\n').filter(Boolean).map((line) => JSON.parse(line));
+  const log = run.stderr
+    .split('\n')
+    .filter(Boolean)
+    .map((line) => JSON.parse(line));
   const payloadLine = log.find((line) => line.msg === 'payload installed');
   return {
-    wallMs, restarts, result: JSON.parse(run.stdout), log,
+    wallMs,
+    restarts,
+    result: JSON.parse(run.stdout),
+    log,
     inProcessMs: timeOf(log.at(-1)) - timeOf(log[0]),
     payloadMs: payloadLine === undefined ? undefined : timeOf(payloadLine) - timeOf(log[0]),
   };
@@ -63,9 +81,19 @@ function restartToLiveMs(log) {
 /** The floor: `systemctl --user restart` (job done) then CRI Status polled every 5 ms until `handlers` are served. */
 async function bareRestartMs(node, handlers) {
   const started = performance.now();
-  const restart = spawnSync('systemctl', ['--user', 'restart', 'containerd.service'], { env: { ...process.env, XDG_RUNTIME_DIR: node.runtimeDir }, encoding: 'utf8' });
+  const restart = spawnSync('systemctl', ['--user', 'restart', 'containerd.service'], {
+    env: { ...process.env, XDG_RUNTIME_DIR: node.runtimeDir },
+    encoding: 'utf8',
+  });
   if (restart.status !== 0) throw new Error(`systemctl --user restart containerd.service: ${restart.stderr}`);
-  const readiness = await waitForHandlers(socketProbe(node.containerdSocket), handlers, 20_000, systemClock, silentLogger(), { intervalMs: 5 });
+  const readiness = await waitForHandlers(
+    socketProbe(node.containerdSocket),
+    handlers,
+    20_000,
+    systemClock,
+    silentLogger(),
+    { intervalMs: 5 },
+  );
   if (!readiness.ready) throw new Error(`containerd did not serve ${handlers.join(', ')}: ${readiness.reason}`);
   return performance.now() - started;
 }
@@ -111,7 +139,15 @@ async function restartRounds(node, binary, payload) {
 
 /** Whole installs of the big payload against GNU tar, alternating; the first round also reinstalls. */
 async function bigRounds(node, binary, payload) {
-  const out = { tarMs: [], installMs: [], inProcessMs: [], payloadMs: [], reinstallMs: undefined, reinstallRestarts: undefined, spanMs: [] };
+  const out = {
+    tarMs: [],
+    installMs: [],
+    inProcessMs: [],
+    payloadMs: [],
+    reinstallMs: undefined,
+    reinstallRestarts: undefined,
+    spanMs: [],
+  };
   for (let round = 0; round < BIG_ROUNDS; round += 1) {
     out.tarMs.push(await tarBaselineMs(node, payload));
     const install = await cli(node, binary, payload, 'install');
@@ -132,9 +168,13 @@ async function bigRounds(node, binary, payload) {
 
 const missing = throwawayNodeUnsupported();
 const binaries = containerdBinaries();
-const cases = [['1.6', binaries.find((b) => b.version.startsWith('1.6.'))], ['2.x', binaries.find((b) => b.version.startsWith('2.'))]];
+const cases = [
+  ['1.6', binaries.find((b) => b.version.startsWith('1.6.'))],
+  ['2.x', binaries.find((b) => b.version.startsWith('2.'))],
+];
 if (missing !== undefined || cases.some(([, binary]) => binary === undefined)) {
-  console.log(`skipped: ${missing ?? 'needs containerd 1.6 (/usr/bin/containerd) and 2.x (bash scripts/ci/containerd-binaries.sh)'}`);
+  const why = 'needs containerd 1.6 (/usr/bin/containerd) and 2.x (bash scripts/ci/containerd-binaries.sh)';
+  console.log(`skipped: ${missing ?? why}`);
   process.exit(0);
 }
 
@@ -155,29 +195,85 @@ for (const [label, binary] of cases) {
   const node = await startThrowawayNode({ containerd: binary.path, config: OPERATOR_CONFIG });
   try {
     const r = await restartRounds(node, binary.path, small);
-    counted(`containerd ${binary.version}: restarts per install (${ROUNDS} rounds, each after an uninstall)`, r.first, 1);
+    counted(
+      `containerd ${binary.version}: restarts per install (${ROUNDS} rounds, each after an uninstall)`,
+      r.first,
+      1,
+    );
     counted(`containerd ${binary.version}: restarts per reinstall`, [r.reinstall], 0);
     counted(`containerd ${binary.version}: restarts per uninstall (${ROUNDS} rounds)`, r.uninstall, 1);
     const bare = median(r.bareMs);
-    rows.push([`containerd ${binary.version}: restart request → handlers live, ms, median (log lines)`, ms(median(r.spanMs)), `${ms(bare)} (systemctl restart + CRI poll 5 ms)`, (median(r.spanMs) / bare).toFixed(2)]);
-    rows.push([`containerd ${binary.version}:   same, p90`, ms(percentile(r.spanMs, 0.9)), `${ms(percentile(r.bareMs, 0.9))} (bare, p90)`, (percentile(r.spanMs, 0.9) / percentile(r.bareMs, 0.9)).toFixed(2)]);
-    rows.push([`containerd ${binary.version}:   readiness.elapsedMs (after the job), median / p90`, `${ms(median(r.readinessMs))} / ${ms(percentile(r.readinessMs, 0.9))}`, '-', '-']);
-    notes.push(`containerd ${binary.version} restart → live, ms: CLI ${r.spanMs.map(ms).join(' ')}; bare ${r.bareMs.map(ms).join(' ')}; readiness.elapsedMs ${r.readinessMs.join(' ')}`);
+    rows.push([
+      `containerd ${binary.version}: restart request → handlers live, ms, median (log lines)`,
+      ms(median(r.spanMs)),
+      `${ms(bare)} (systemctl restart + CRI poll 5 ms)`,
+      (median(r.spanMs) / bare).toFixed(2),
+    ]);
+    rows.push([
+      `containerd ${binary.version}:   same, p90`,
+      ms(percentile(r.spanMs, 0.9)),
+      `${ms(percentile(r.bareMs, 0.9))} (bare, p90)`,
+      (percentile(r.spanMs, 0.9) / percentile(r.bareMs, 0.9)).toFixed(2),
+    ]);
+    rows.push([
+      `containerd ${binary.version}:   readiness.elapsedMs (after the job), median / p90`,
+      `${ms(median(r.readinessMs))} / ${ms(percentile(r.readinessMs, 0.9))}`,
+      '-',
+      '-',
+    ]);
+    notes.push(
+      `containerd ${binary.version} restart → live, ms: CLI ${r.spanMs.map(ms).join(' ')}; bare ` +
+        `${r.bareMs.map(ms).join(' ')}; readiness.elapsedMs ${r.readinessMs.join(' ')}`,
+    );
     if (label === '2.x') {
       const b = await bigRounds(node, binary.path, big);
       const tar = median(b.tarMs);
       const install = median(b.installMs);
       const inside = median(b.inProcessMs);
       ok &&= b.reinstallRestarts === 0;
-      rows.push([`containerd ${binary.version}: whole install, 600 MB payload, s (median, CLI process)`, (install / 1000).toFixed(2), `${(tar / 1000).toFixed(2)} (zstd -dc | tar -x)`, (install / tar).toFixed(2)]);
-      rows.push([`containerd ${binary.version}:   same, in-process (first → last log line), s`, (inside / 1000).toFixed(2), `${(tar / 1000).toFixed(2)} (zstd -dc | tar -x)`, (inside / tar).toFixed(2)]);
-      rows.push([`containerd ${binary.version}:   of it first log line → 'payload installed', s`, (median(b.payloadMs) / 1000).toFixed(2), `${(tar / 1000).toFixed(2)} (zstd -dc | tar -x)`, (median(b.payloadMs) / tar).toFixed(2)]);
-      rows.push([`containerd ${binary.version}:   of it restart request → handlers live, ms (median)`, ms(median(b.spanMs)), '-', '-']);
-      rows.push([`containerd ${binary.version}: reinstall, 600 MB payload, s (restarts: ${b.reinstallRestarts})`, (b.reinstallMs / 1000).toFixed(2), `${(install / 1000).toFixed(2)} (first install)`, (b.reinstallMs / install).toFixed(2)]);
+      rows.push([
+        `containerd ${binary.version}: whole install, 600 MB payload, s (median, CLI process)`,
+        (install / 1000).toFixed(2),
+        `${(tar / 1000).toFixed(2)} (zstd -dc | tar -x)`,
+        (install / tar).toFixed(2),
+      ]);
+      rows.push([
+        `containerd ${binary.version}:   same, in-process (first → last log line), s`,
+        (inside / 1000).toFixed(2),
+        `${(tar / 1000).toFixed(2)} (zstd -dc | tar -x)`,
+        (inside / tar).toFixed(2),
+      ]);
+      rows.push([
+        `containerd ${binary.version}:   of it first log line → 'payload installed', s`,
+        (median(b.payloadMs) / 1000).toFixed(2),
+        `${(tar / 1000).toFixed(2)} (zstd -dc | tar -x)`,
+        (median(b.payloadMs) / tar).toFixed(2),
+      ]);
+      rows.push([
+        `containerd ${binary.version}:   of it restart request → handlers live, ms (median)`,
+        ms(median(b.spanMs)),
+        '-',
+        '-',
+      ]);
+      rows.push([
+        `containerd ${binary.version}: reinstall, 600 MB payload, s (restarts: ${b.reinstallRestarts})`,
+        (b.reinstallMs / 1000).toFixed(2),
+        `${(install / 1000).toFixed(2)} (first install)`,
+        (b.reinstallMs / install).toFixed(2),
+      ]);
       const help = await startMs(node, [process.execPath, CLI, '--help']);
       const bareNode = await startMs(node, [process.execPath, '-e', '0']);
-      rows.push(['CLI start-up floor: `kata-deploy --help` in the node, ms (median of 3)', ms(help), `${ms(bareNode)} (node -e 0)`, (help / bareNode).toFixed(1)]);
-      notes.push(`600 MB (${path.relative(repo, big)}), ${BIG_ROUNDS} rounds, s: GNU tar ${b.tarMs.map((v) => (v / 1000).toFixed(2)).join(' ')}; install ${b.installMs.map((v) => (v / 1000).toFixed(2)).join(' ')}`);
+      rows.push([
+        'CLI start-up floor: `kata-deploy --help` in the node, ms (median of 3)',
+        ms(help),
+        `${ms(bareNode)} (node -e 0)`,
+        (help / bareNode).toFixed(1),
+      ]);
+      notes.push(
+        `600 MB (${path.relative(repo, big)}), ${BIG_ROUNDS} rounds, s: GNU tar ` +
+          `${b.tarMs.map((v) => (v / 1000).toFixed(2)).join(' ')}; install ` +
+          `${b.installMs.map((v) => (v / 1000).toFixed(2)).join(' ')}`,
+      );
     }
   } finally {
     await node.stop();
@@ -185,7 +281,10 @@ for (const [label, binary] of cases) {
 }
 
 for (const note of notes) console.log(note);
-console.log(`total ${((performance.now() - begun) / 1000).toFixed(0)} s; machine load average at the end: ${loadAverage()} (other processes share these cores; rerun when it is high)`);
+console.log(
+  `total ${((performance.now() - begun) / 1000).toFixed(0)} s; machine load average at the end: ${loadAverage()} ` +
+    `(other processes share these cores; rerun when it is high)`,
+);
 printTable(rows);
 console.log(ok ? 'restart-count targets met' : 'restart-count targets NOT met');
 process.exitCode = ok ? 0 : 1;

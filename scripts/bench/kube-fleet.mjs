@@ -39,38 +39,62 @@ async function fleet(label, rcSettings) {
     const before = api.requests.length;
     const terminators = [];
     const runs = [];
-    const ready = names.map((name) => new Promise((resolveReady) => {
-      let terminate;
-      terminators.push(() => terminate());
-      const access = createKube({ kubeconfig, nodeName: name }, silentLogger(), { serviceAccountDir: path.join(dir, 'none') });
-      runs.push(runDaemon({
-        settings: { multiInstallSuffix: undefined, startupTaints: [] },
-        install: async () => ({ kind: 'installed', summary: 'installed' }),
-        uninstall: async () => {},
-        kube: access,
-        daemonSet: { namespace: 'kata-deploy', name: 'kata-deploy' },
-        runtimeClasses: rcSettings === undefined ? undefined : async () => desiredRuntimeClasses({ ...rcSettings, shims, defaultShim: 'qemu', multiInstallSuffix: undefined }, guests),
-        healthPort: 0,
-        healthHost: '127.0.0.1',
-        terminated: new Promise((resolve) => { terminate = resolve; }),
-        clock: systemClock,
-        log: silentLogger(),
-        onReady: () => resolveReady(),
-      }));
-    }));
+    const ready = names.map(
+      (name) =>
+        new Promise((resolveReady) => {
+          let terminate;
+          terminators.push(() => terminate());
+          const access = createKube({ kubeconfig, nodeName: name }, silentLogger(), {
+            serviceAccountDir: path.join(dir, 'none'),
+          });
+          runs.push(
+            runDaemon({
+              settings: { multiInstallSuffix: undefined, startupTaints: [] },
+              install: async () => ({ kind: 'installed', summary: 'installed' }),
+              uninstall: async () => {},
+              kube: access,
+              daemonSet: { namespace: 'kata-deploy', name: 'kata-deploy' },
+              runtimeClasses:
+                rcSettings === undefined
+                  ? undefined
+                  : async () =>
+                      desiredRuntimeClasses(
+                        { ...rcSettings, shims, defaultShim: 'qemu', multiInstallSuffix: undefined },
+                        guests,
+                      ),
+              healthPort: 0,
+              healthHost: '127.0.0.1',
+              terminated: new Promise((resolve) => {
+                terminate = resolve;
+              }),
+              clock: systemClock,
+              log: silentLogger(),
+              onReady: () => resolveReady(),
+            }),
+          );
+        }),
+    );
     await Promise.all(ready);
     counts.install += api.requests.length - before;
     const beforeTerm = api.requests.length;
     for (const terminate of terminators) terminate();
     const exits = await Promise.all(runs);
-    if (exits.some((exit) => exit.kind !== 'left-installed')) throw new Error(`a node did not stay installed: ${JSON.stringify(exits.find((e) => e.kind !== 'left-installed'))}`);
+    if (exits.some((exit) => exit.kind !== 'left-installed'))
+      throw new Error(
+        `a node did not stay installed: ${JSON.stringify(exits.find((e) => e.kind !== 'left-installed'))}`,
+      );
     counts.sigterm += api.requests.length - beforeTerm;
     for (const name of names) {
       const labels = api.labels(name);
       if (labels['katacontainers.io/kata-runtime'] !== 'true') throw new Error(`${name} not labelled`);
     }
   }
-  return { label, perNodeInstall: counts.install / NODES, perNodeSigterm: counts.sigterm / NODES, seconds: (performance.now() - start) / 1000 };
+  return {
+    label,
+    perNodeInstall: counts.install / NODES,
+    perNodeSigterm: counts.sigterm / NODES,
+    seconds: (performance.now() - start) / 1000,
+  };
 }
 
 function rssKiB(pid) {
@@ -83,7 +107,9 @@ async function idleRss(script, execArgv = []) {
   writeFileSync(file, script);
   const child = spawn(process.execPath, [...execArgv, file], { stdio: ['ignore', 'pipe', 'inherit'] });
   await new Promise((resolve, reject) => {
-    child.stdout.on('data', (chunk) => { if (String(chunk).includes('ready')) resolve(); });
+    child.stdout.on('data', (chunk) => {
+      if (String(chunk).includes('ready')) resolve();
+    });
     child.once('exit', (code) => reject(new Error(`idle process exited with ${code}`)));
   });
   await new Promise((resolve) => setTimeout(resolve, 3000));
@@ -95,7 +121,10 @@ async function idleRss(script, execArgv = []) {
 }
 
 try {
-  const rows = [await fleet('plain', undefined), await fleet('rc', { createRuntimeClasses: true, createDefaultRuntimeClass: true })];
+  const rows = [
+    await fleet('plain', undefined),
+    await fleet('rc', { createRuntimeClasses: true, createDefaultRuntimeClass: true }),
+  ];
   api.addNode('idle-node');
   const idleScript = (from) => `
     import { createKube } from ${JSON.stringify(from('kube/create-kube.js'))};
@@ -109,7 +138,9 @@ try {
       settings: { multiInstallSuffix: undefined, startupTaints: [] },
       install: async () => ({ kind: 'converged', summary: 'converged' }),
       uninstall: async () => {},
-      kube: createKube({ kubeconfig: ${JSON.stringify(kubeconfig)}, nodeName: 'idle-node' }, log, { serviceAccountDir: '/nonexistent' }),
+      kube: createKube({ kubeconfig: ${JSON.stringify(kubeconfig)}, nodeName: 'idle-node' }, log, {
+        serviceAccountDir: '/nonexistent',
+      }),
       daemonSet: { namespace: 'kata-deploy', name: 'kata-deploy' },
       healthPort: 0, healthHost: '127.0.0.1',
       terminated: termination.signal, clock: systemClock, log,
@@ -124,23 +155,47 @@ try {
   writeFileSync(entry, idleScript(dist));
   const { build } = await import('esbuild');
   await build({
-    entryPoints: [entry], outfile: path.join(dir, 'idle-bundle.mjs'), bundle: true, platform: 'node', target: 'node24', format: 'esm',
-    minify: true, keepNames: true, logLevel: 'warning', external: ['koffi'],
+    entryPoints: [entry],
+    outfile: path.join(dir, 'idle-bundle.mjs'),
+    bundle: true,
+    platform: 'node',
+    target: 'node24',
+    format: 'esm',
+    minify: true,
+    keepNames: true,
+    logLevel: 'warning',
+    external: ['koffi'],
     banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" },
   });
   const bundledRss = await idleRss(readFileSync(path.join(dir, 'idle-bundle.mjs'), 'utf8'));
-  const bareRss = await idleRss(`setInterval(() => {}, 1000); process.stdout.write('ready\\n'); process.on('SIGTERM', () => process.exit(0));`);
+  const bareRss = await idleRss(
+    `setInterval(() => {}, 1000); process.stdout.write('ready\\n'); process.on('SIGTERM', () => process.exit(0));`,
+  );
 
-  console.log(`kube fleet: ${NODES} nodes, real @kubernetes/client-node over HTTPS to the fake API server (${api.requests.length} requests served)`);
-  console.log('| scenario | API requests/node: install + label (goal ≤ 6) | requests/node: SIGTERM, DaemonSet present | wall time |');
+  console.log(
+    `kube fleet: ${NODES} nodes, real @kubernetes/client-node over HTTPS to the fake API server ` +
+      `(${api.requests.length} requests served)`,
+  );
+  console.log(
+    '| scenario | API requests/node: install + label (goal ≤ 6) | requests/node: SIGTERM, DaemonSet present | wall ' +
+      'time |',
+  );
   console.log('| --- | --- | --- | --- |');
   for (const row of rows) {
-    const name = row.label === 'plain' ? 'default settings (no RuntimeClasses)' : `CREATE_RUNTIMECLASSES + default (${shims.length + 1} classes)`;
-    console.log(`| ${name} | ${row.perNodeInstall.toFixed(2)} | ${row.perNodeSigterm.toFixed(2)} | ${row.seconds.toFixed(2)} s |`);
+    const name =
+      row.label === 'plain'
+        ? 'default settings (no RuntimeClasses)'
+        : `CREATE_RUNTIMECLASSES + default (${shims.length + 1} classes)`;
+    console.log(
+      `| ${name} | ${row.perNodeInstall.toFixed(2)} | ${row.perNodeSigterm.toFixed(2)} | ${row.seconds.toFixed(2)} s |`,
+    );
   }
   console.log('\n| idle process | RSS |');
   console.log('| --- | --- |');
-  console.log(`| kata-deploy daemon from dist/ + node_modules (labelled, serving health, waiting for SIGTERM) | ${(daemonRss / 1024).toFixed(1)} MiB |`);
+  console.log(
+    `| kata-deploy daemon from dist/ + node_modules (labelled, serving health, waiting for SIGTERM) | ` +
+      `${(daemonRss / 1024).toFixed(1)} MiB |`,
+  );
   console.log(`| the same daemon bundled + minified (as the image runs it) | ${(bundledRss / 1024).toFixed(1)} MiB |`);
   console.log(`| baseline: bare node with a timer | ${(bareRss / 1024).toFixed(1)} MiB |`);
   const worst = rows[0].perNodeInstall;

@@ -91,7 +91,9 @@ try {
       const before = stamps(root);
       second = install(root, big);
       const after = stamps(root);
-      second.filesChanged = [...new Set([...before.keys(), ...after.keys()])].filter((key) => before.get(key) !== after.get(key)).length;
+      second.filesChanged = [...new Set([...before.keys(), ...after.keys()])].filter(
+        (key) => before.get(key) !== after.get(key),
+      ).length;
     }
     rmSync(root, { recursive: true, force: true });
     const verifiedRoot = freshDir('root');
@@ -104,20 +106,66 @@ try {
 
   const tarMedian = median(tar);
   const rows = [
-    ['unpack+install 600 MB .tar.zst, s (median, whole process)', median(ours).toFixed(2), `${tarMedian.toFixed(2)} (zstd -dc | tar -x)`, (median(ours) / tarMedian).toFixed(2)],
-    ['  same, stage+commit only (no Node start-up/imports), s', median(oursInner).toFixed(2), `${tarMedian.toFixed(2)} (zstd -dc | tar -x)`, (median(oursInner) / tarMedian).toFixed(2)],
-    ['  same, with --payload-sha256 verified, s', median(oursVerified).toFixed(2), `${tarMedian.toFixed(2)} (no checksum)`, (median(oursVerified) / tarMedian).toFixed(2)],
+    [
+      'unpack+install 600 MB .tar.zst, s (median, whole process)',
+      median(ours).toFixed(2),
+      `${tarMedian.toFixed(2)} (zstd -dc | tar -x)`,
+      (median(ours) / tarMedian).toFixed(2),
+    ],
+    [
+      '  same, stage+commit only (no Node start-up/imports), s',
+      median(oursInner).toFixed(2),
+      `${tarMedian.toFixed(2)} (zstd -dc | tar -x)`,
+      (median(oursInner) / tarMedian).toFixed(2),
+    ],
+    [
+      '  same, with --payload-sha256 verified, s',
+      median(oursVerified).toFixed(2),
+      `${tarMedian.toFixed(2)} (no checksum)`,
+      (median(oursVerified) / tarMedian).toFixed(2),
+    ],
     ['peak RSS, 600 MB payload, MB', rss.toFixed(0), '150 (limit)', (rss / 150).toFixed(2)],
-    ['peak RSS, 150 MB payload, MB', smallRun.maxRssMb.toFixed(0), `${rss.toFixed(0)} (600 MB payload)`, (smallRun.maxRssMb / rss).toFixed(2)],
+    [
+      'peak RSS, 150 MB payload, MB',
+      smallRun.maxRssMb.toFixed(0),
+      `${rss.toFixed(0)} (600 MB payload)`,
+      (smallRun.maxRssMb / rss).toFixed(2),
+    ],
     ['second install of same payload, s', second.wall.toFixed(2), '1.00 (limit)', second.wall.toFixed(2)],
-    ['  same, inside the process (no Node start-up), s', second.seconds.toFixed(3), '1.00 (limit)', second.seconds.toFixed(3)],
-    ['second install: bytes written (/proc/<pid>/io write_bytes)', String(second.writeBytes), '0', second.writeBytes === 0 ? '-' : 'FAIL'],
-    ['second install: paths created/changed/removed under host root', String(second.filesChanged), '0', second.filesChanged === 0 ? '-' : 'FAIL'],
+    [
+      '  same, inside the process (no Node start-up), s',
+      second.seconds.toFixed(3),
+      '1.00 (limit)',
+      second.seconds.toFixed(3),
+    ],
+    [
+      'second install: bytes written (/proc/<pid>/io write_bytes)',
+      String(second.writeBytes),
+      '0',
+      second.writeBytes === 0 ? '-' : 'FAIL',
+    ],
+    [
+      'second install: paths created/changed/removed under host root',
+      String(second.filesChanged),
+      '0',
+      second.filesChanged === 0 ? '-' : 'FAIL',
+    ],
   ];
-  console.log(`payload: ${path.relative(repo, big)}; rounds: ${rounds}; GNU tar runs: ${tar.map((s) => s.toFixed(2)).join(' ')}; ours: ${ours.map((s) => s.toFixed(2)).join(' ')}`);
-  console.log(`machine load average at the end: ${loadAverage()} (other processes share these cores; rerun when it is high)`);
+  console.log(
+    `payload: ${path.relative(repo, big)}; rounds: ${rounds}; GNU tar runs: ` +
+      `${tar.map((s) => s.toFixed(2)).join(' ')}; ours: ${ours.map((s) => s.toFixed(2)).join(' ')}`,
+  );
+  console.log(
+    `machine load average at the end: ${loadAverage()} (other processes share these cores; rerun when it is high)`,
+  );
   printTable(rows);
-  const ok = median(ours) / tarMedian <= 1.3 && rss <= 150 && second.wall <= 1 && second.writeBytes === 0 && second.filesChanged === 0 && second.unchanged;
+  const ok =
+    median(ours) / tarMedian <= 1.3 &&
+    rss <= 150 &&
+    second.wall <= 1 &&
+    second.writeBytes === 0 &&
+    second.filesChanged === 0 &&
+    second.unchanged;
   console.log(ok ? 'payload targets met' : 'payload targets NOT met');
 } finally {
   rmSync(scratch, { recursive: true, force: true });

@@ -13,9 +13,15 @@ import { startThrowawayNode, throwawayNodeUnsupported } from '../../test/helpers
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 15);
 const repo = path.resolve(import.meta.dirname, '../..');
-const binaries = ['/usr/bin/containerd', ...['trixie', 'sid'].map((suite) => path.join(repo, '.cache/containerd', suite, 'usr/bin/containerd'))]
+const binaries = [
+  '/usr/bin/containerd',
+  ...['trixie', 'sid'].map((suite) => path.join(repo, '.cache/containerd', suite, 'usr/bin/containerd')),
+]
   .filter((file) => existsSync(file))
-  .map((file) => ({ file, version: /\s(\d+\.\d+\.\d+)/.exec(execFileSync(file, ['--version'], { encoding: 'utf8' }))?.[1] ?? '?' }));
+  .map((file) => ({
+    file,
+    version: /\s(\d+\.\d+\.\d+)/.exec(execFileSync(file, ['--version'], { encoding: 'utf8' }))?.[1] ?? '?',
+  }));
 
 const config = (handler) => `version = 2
 [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc]
@@ -32,7 +38,8 @@ const stats = (values) => {
 
 const missing = throwawayNodeUnsupported();
 if (missing !== undefined || binaries.length === 0) {
-  console.log(`skipped: ${missing ?? 'no containerd binary (apt-get install containerd; bash scripts/ci/containerd-binaries.sh)'}`);
+  const why = 'no containerd binary (apt-get install containerd; bash scripts/ci/containerd-binaries.sh)';
+  console.log(`skipped: ${missing ?? why}`);
   process.exit(0);
 }
 
@@ -49,15 +56,30 @@ for (const { file, version } of binaries) {
       const started = performance.now();
       const outcome = await systemd.restartUnit('containerd.service', 20_000);
       const jobDone = performance.now();
-      const readiness = await waitForHandlers(socketProbe(node.containerdSocket), ['runc', handler], 20_000, systemClock, silentLogger(), { intervalMs: 5 });
+      const readiness = await waitForHandlers(
+        socketProbe(node.containerdSocket),
+        ['runc', handler],
+        20_000,
+        systemClock,
+        silentLogger(),
+        { intervalMs: 5 },
+      );
       const live = performance.now();
-      if (outcome.result !== 'done' || !readiness.ready) throw new Error(`containerd ${version}: round ${round} failed: ${outcome.result} ${readiness.reason ?? ''}`);
+      if (outcome.result !== 'done' || !readiness.ready)
+        throw new Error(`containerd ${version}: round ${round} failed: ${outcome.result} ${readiness.reason ?? ''}`);
       jobMs.push(jobDone - started);
       liveMs.push(live - started);
     }
     const job = stats(jobMs);
     const live = stats(liveMs);
-    rows.push({ containerd: version, rounds: ROUNDS, 'job done median ms': job.median.toFixed(0), 'handlers live median ms': live.median.toFixed(0), 'live p90 ms': live.p90.toFixed(0), 'live min–max ms': `${live.min.toFixed(0)}–${live.max.toFixed(0)}` });
+    rows.push({
+      containerd: version,
+      rounds: ROUNDS,
+      'job done median ms': job.median.toFixed(0),
+      'handlers live median ms': live.median.toFixed(0),
+      'live p90 ms': live.p90.toFixed(0),
+      'live min–max ms': `${live.min.toFixed(0)}–${live.max.toFixed(0)}`,
+    });
   } finally {
     systemd.close();
     await node.stop();

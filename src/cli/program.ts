@@ -7,7 +7,10 @@ export type CommandAction = (name: CommandName, flags: RawFlags) => Promise<numb
 export type CommandName = 'detect' | 'install' | 'uninstall' | 'status' | 'daemon';
 
 const COMMANDS: readonly { name: CommandName; summary: string }[] = [
-  { name: 'detect', summary: 'report the CPU arch, KVM, TEE support, runnable shims and the container runtime (read-only)' },
+  {
+    name: 'detect',
+    summary: 'report the CPU arch, KVM, TEE support, runnable shims and the container runtime (read-only)',
+  },
   { name: 'install', summary: 'install Kata on this node: payload, runtime handlers, restart, readiness, label' },
   { name: 'uninstall', summary: 'remove exactly what install added and restore the runtime config byte for byte' },
   { name: 'status', summary: 'show what is installed, whether the handlers are live, and any drift' },

@@ -17,8 +17,15 @@ export function installJson(result: InstallResult): unknown {
 
 /** A short human account of an install. */
 export function installText(result: InstallResult): string {
-  const restart = result.restart.performed ? `restarted (${result.restart.reason})` : `not restarted (${result.restart.reason})`;
-  const ready = result.readiness === undefined ? 'not checked' : result.readiness.ready ? `live after ${result.readiness.elapsedMs} ms` : `NOT live: ${result.readiness.reason}`;
+  const restart = result.restart.performed
+    ? `restarted (${result.restart.reason})`
+    : `not restarted (${result.restart.reason})`;
+  const ready =
+    result.readiness === undefined
+      ? 'not checked'
+      : result.readiness.ready
+        ? `live after ${result.readiness.elapsedMs} ms`
+        : `NOT live: ${result.readiness.reason}`;
   return [
     `handlers: ${result.handlers.join(', ')}`,
     `payload:  ${result.payload.changed ? 'installed' : 'unchanged'} (${result.payload.digest})`,
@@ -42,12 +49,15 @@ export function uninstallText(result: UninstallResult): string {
 
 /** The status report for people. */
 export function statusText(report: StatusReport): string {
-  if (!report.installed) return `not installed${report.live.answered ? ` (runtime serves: ${report.live.handlers.join(', ')})` : ''}\n`;
+  if (!report.installed)
+    return `not installed${report.live.answered ? ` (runtime serves: ${report.live.handlers.join(', ')})` : ''}\n`;
+  const source = report.payloadSource === undefined ? '' : ` from ${report.payloadSource}`;
+  const liveness = (name: string) => (report.live.missing.includes(name) ? ' (NOT live)' : ' (live)');
   return [
     `phase:    ${report.phase}`,
-    `payload:  ${report.payloadDigest ?? 'none'}${report.payloadSource === undefined ? '' : ` from ${report.payloadSource}`}`,
+    `payload:  ${report.payloadDigest ?? 'none'}${source}`,
     `shims:    ${report.shims.join(', ') || 'unknown'}`,
-    `handlers: ${report.handlers.map((name) => `${name}${report.live.missing.includes(name) ? ' (NOT live)' : ' (live)'}`).join(', ')}`,
+    `handlers: ${report.handlers.map((name) => `${name}${liveness(name)}`).join(', ')}`,
     `files:    ${report.files.length} (${report.files.filter((file) => file.state !== 'as-written').length} drifted)`,
     ...report.drift.map((line) => `drift:    ${line}`),
     `healthy:  ${report.healthy ? 'yes' : 'no'}`,

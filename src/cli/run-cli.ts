@@ -34,7 +34,8 @@ function json(value: unknown): string {
 function reportFailure(error: KataDeployError, asJson: boolean, log: Logger | undefined): number {
   if (asJson) print(json({ ok: false, error: { code: error.code, message: error.message, hint: error.hint } }));
   if (log !== undefined) log.error({ code: error.code, hint: error.hint }, error.message);
-  else process.stderr.write(`kata-deploy: ${error.message}${error.hint === undefined ? '' : `\n  hint: ${error.hint}`}\n`);
+  else
+    process.stderr.write(`kata-deploy: ${error.message}${error.hint === undefined ? '' : `\n  hint: ${error.hint}`}\n`);
   return error.exitCode;
 }
 
@@ -50,28 +51,37 @@ function realPorts(settings: Settings): WiringPorts {
 
 async function runDaemon(settings: Settings, ports: WiringPorts, log: Logger): Promise<number> {
   const { runDaemonCommand } = await import('../modes/daemon-command.js');
-  return runDaemonCommand(settings, {
-    fs: ports.fs,
-    healthPort: settings.healthPort,
-    daemonSetName: settings.daemonSetName,
-    ...(settings.podNamespace === undefined ? {} : { namespace: settings.podNamespace }),
-    install: async () => {
-      try {
-        const result = await install((await wireTransaction(settings, ports, log, true)).ctx);
-        if (!provenLive(result)) {
-          throw new KataDeployError('restart-failed', `Kata is installed but the handlers were not proven live (${result.restart.reason})`, { hint: 'the daemon labels a node only after readiness; do not run it with --restart none' });
+  return runDaemonCommand(
+    settings,
+    {
+      fs: ports.fs,
+      healthPort: settings.healthPort,
+      daemonSetName: settings.daemonSetName,
+      ...(settings.podNamespace === undefined ? {} : { namespace: settings.podNamespace }),
+      install: async () => {
+        try {
+          const result = await install((await wireTransaction(settings, ports, log, true)).ctx);
+          if (!provenLive(result)) {
+            throw new KataDeployError(
+              'restart-failed',
+              `Kata is installed but the handlers were not proven live (${result.restart.reason})`,
+              { hint: 'the daemon labels a node only after readiness; do not run it with --restart none' },
+            );
+          }
+          return { kind: converged(result) ? 'converged' : 'installed', summary: summarise(result) };
+        } catch (error) {
+          const failure = asKataDeployError(error);
+          if (failure.code === 'restart-failed')
+            return { kind: 'rolled-back', summary: failure.message, error: failure };
+          throw failure;
         }
-        return { kind: converged(result) ? 'converged' : 'installed', summary: summarise(result) };
-      } catch (error) {
-        const failure = asKataDeployError(error);
-        if (failure.code === 'restart-failed') return { kind: 'rolled-back', summary: failure.message, error: failure };
-        throw failure;
-      }
+      },
+      uninstall: async () => {
+        await uninstall(await wireWithoutKvm(settings, ports, log));
+      },
     },
-    uninstall: async () => {
-      await uninstall(await wireWithoutKvm(settings, ports, log));
-    },
-  }, log);
+    log,
+  );
 }
 
 async function runCommand(name: CommandName, flags: RawFlags): Promise<number> {
@@ -89,7 +99,9 @@ async function runCommand(name: CommandName, flags: RawFlags): Promise<number> {
       }
       case 'install': {
         const result = await runInstall(settings, ports, log);
-        print(settings.json ? json(installJson(result)) : result.dryRun ? formatInstallPlan(result) : installText(result));
+        print(
+          settings.json ? json(installJson(result)) : result.dryRun ? formatInstallPlan(result) : installText(result),
+        );
         return 0;
       }
       case 'uninstall': {

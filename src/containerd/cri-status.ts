@@ -28,12 +28,18 @@ export function parseCriStatus(reply: Buffer): CriStatus {
     .flatMap((status) => repeatedBytes(decodeFields(status), 1))
     .map((bytes) => {
       const condition = decodeFields(bytes);
-      return { type: stringField(condition, 1), status: varintField(condition, 2) !== 0, reason: stringField(condition, 3), message: stringField(condition, 4) };
+      return {
+        type: stringField(condition, 1),
+        status: varintField(condition, 2) !== 0,
+        reason: stringField(condition, 3),
+        message: stringField(condition, 4),
+      };
     });
   const handlers = new Set<string>();
   const config = stringMap(fields, 2).get('config');
   if (config !== undefined) {
-    const runtimes = (JSON.parse(config) as { containerd?: { runtimes?: Record<string, unknown> } }).containerd?.runtimes ?? {};
+    const runtimes =
+      (JSON.parse(config) as { containerd?: { runtimes?: Record<string, unknown> } }).containerd?.runtimes ?? {};
     for (const name of Object.keys(runtimes)) handlers.add(name);
   }
   for (const handler of repeatedBytes(fields, 3)) {
@@ -49,5 +55,7 @@ export function parseCriStatus(reply: Buffer): CriStatus {
 
 /** CRI `runtime.v1.RuntimeService/Status` with verbose=true, over containerd's socket. */
 export async function criStatus(socketPath: string, timeoutMs = 3000): Promise<CriStatus> {
-  return parseCriStatus(await grpcUnary(socketPath, '/runtime.v1.RuntimeService/Status', encodeBool(1, true), { timeoutMs }));
+  return parseCriStatus(
+    await grpcUnary(socketPath, '/runtime.v1.RuntimeService/Status', encodeBool(1, true), { timeoutMs }),
+  );
 }

@@ -3,7 +3,10 @@ import net from 'node:net';
 
 /** A gRPC failure as the server reported it (status code and message), or a transport failure. */
 export class GrpcError extends Error {
-  constructor(readonly status: number, message: string) {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
     super(message);
     this.name = 'GrpcError';
   }
@@ -19,10 +22,18 @@ export interface UnaryOptions {
  * One unary gRPC call over a unix socket: an HTTP/2 POST with a 5-byte length prefix. Enough for the
  * handful of containerd and CRI calls we make, without pulling in a gRPC stack and its codegen.
  */
-export function grpcUnary(socketPath: string, method: string, request: Buffer, options: UnaryOptions = {}): Promise<Buffer> {
+export function grpcUnary(
+  socketPath: string,
+  method: string,
+  request: Buffer,
+  options: UnaryOptions = {},
+): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const session = http2.connect('http://localhost', { createConnection: () => net.connect(socketPath) });
-    const timer = setTimeout(() => finish(new GrpcError(4, `${method}: no answer within ${options.timeoutMs ?? 5000} ms`)), options.timeoutMs ?? 5000);
+    const timer = setTimeout(
+      () => finish(new GrpcError(4, `${method}: no answer within ${options.timeoutMs ?? 5000} ms`)),
+      options.timeoutMs ?? 5000,
+    );
     let settled = false;
     const finish = (error: Error | undefined, value?: Buffer): void => {
       if (settled) return;
@@ -55,9 +66,11 @@ export function grpcUnary(socketPath: string, method: string, request: Buffer, o
     stream.on('data', (chunk: Buffer) => chunks.push(chunk));
     stream.on('error', (error) => finish(new GrpcError(14, `${method}: ${error.message}`)));
     stream.on('end', () => {
-      if (status !== undefined && status !== '0') return finish(new GrpcError(Number(status), `${method}: ${message || `grpc status ${status}`}`));
+      if (status !== undefined && status !== '0')
+        return finish(new GrpcError(Number(status), `${method}: ${message || `grpc status ${status}`}`));
       const body = Buffer.concat(chunks);
-      if (body.length < 5) return finish(status === '0' ? undefined : new GrpcError(13, `${method}: empty reply`), Buffer.alloc(0));
+      if (body.length < 5)
+        return finish(status === '0' ? undefined : new GrpcError(13, `${method}: empty reply`), Buffer.alloc(0));
       finish(undefined, body.subarray(5, 5 + body.readUInt32BE(1)));
     });
     const frame = Buffer.alloc(5);

@@ -13,7 +13,11 @@ export function parsePlugins(reply: Buffer): PluginInfo[] {
   return repeatedBytes(decodeFields(reply), 1).map((bytes) => {
     const plugin = decodeFields(bytes);
     const error = repeatedBytes(plugin, 7)[0];
-    return { type: stringField(plugin, 1), id: stringField(plugin, 2), initError: error === undefined ? undefined : stringField(decodeFields(error), 2) };
+    return {
+      type: stringField(plugin, 1),
+      id: stringField(plugin, 2),
+      initError: error === undefined ? undefined : stringField(decodeFields(error), 2),
+    };
   });
 }
 
@@ -29,13 +33,21 @@ const CRI_PLUGINS = ['io.containerd.cri.v1/runtime', 'io.containerd.cri.v1/image
  * loaded at all (disabled_plugins), or undefined when it initialised.
  */
 export function criPluginProblem(plugins: readonly PluginInfo[]): string | undefined {
-  const cri = CRI_PLUGINS.map((key) => plugins.find((plugin) => `${plugin.type}/${plugin.id}` === key)).filter((plugin) => plugin !== undefined);
+  const cri = CRI_PLUGINS.map((key) => plugins.find((plugin) => `${plugin.type}/${plugin.id}` === key)).filter(
+    (plugin) => plugin !== undefined,
+  );
   if (cri.length === 0) return 'the CRI plugin (io.containerd.grpc.v1 cri) is not loaded; is it in disabled_plugins?';
   const failed = cri.find((plugin) => plugin.initError !== undefined && plugin.initError !== '');
-  return failed === undefined ? undefined : `CRI plugin ${failed.type} ${failed.id} failed to initialise: ${failed.initError}`;
+  return failed === undefined
+    ? undefined
+    : `CRI plugin ${failed.type} ${failed.id} failed to initialise: ${failed.initError}`;
 }
 
 /** `containerd.services.introspection.v1.Introspection/Plugins`, unfiltered. */
 export async function containerdPlugins(socketPath: string, timeoutMs = 3000): Promise<PluginInfo[]> {
-  return parsePlugins(await grpcUnary(socketPath, '/containerd.services.introspection.v1.Introspection/Plugins', Buffer.alloc(0), { timeoutMs }));
+  return parsePlugins(
+    await grpcUnary(socketPath, '/containerd.services.introspection.v1.Introspection/Plugins', Buffer.alloc(0), {
+      timeoutMs,
+    }),
+  );
 }

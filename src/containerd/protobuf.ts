@@ -2,7 +2,9 @@
  * The little of the protobuf wire format containerd's replies need: varints, length-delimited fields
  * and maps of strings. Hand-written because we read four message types, not worth a codegen toolchain.
  */
-export type ProtoField = { readonly field: number; readonly wire: 0; readonly value: bigint } | { readonly field: number; readonly wire: 2; readonly value: Buffer };
+export type ProtoField =
+  | { readonly field: number; readonly wire: 0; readonly value: bigint }
+  | { readonly field: number; readonly wire: 2; readonly value: Buffer };
 
 function readVarint(buf: Buffer, offset: number): [bigint, number] {
   let result = 0n;
@@ -49,7 +51,9 @@ export function stringField(fields: readonly ProtoField[], field: number): strin
 
 /** Every length-delimited value of a repeated field. */
 export function repeatedBytes(fields: readonly ProtoField[], field: number): Buffer[] {
-  return fields.filter((candidate) => candidate.field === field && candidate.wire === 2).map((candidate) => candidate.value as Buffer);
+  return fields
+    .filter((candidate) => candidate.field === field && candidate.wire === 2)
+    .map((candidate) => candidate.value as Buffer);
 }
 
 /** A `map<string,string>` field: repeated entries of {1: key, 2: value}. */

@@ -24,27 +24,57 @@ export function socketProbe(realSocketPath: string): ContainerdProbe {
 }
 
 /** Why containerd is not (yet) serving the handlers we want. */
-export type NotReadyKind = 'socket-unavailable' | 'cri-plugin-failed' | 'cri-unavailable' | 'runtime-not-ready' | 'handlers-missing';
+export type NotReadyKind =
+  | 'socket-unavailable'
+  | 'cri-plugin-failed'
+  | 'cri-unavailable'
+  | 'runtime-not-ready'
+  | 'handlers-missing';
 
 /** What one look at containerd found. `final` marks a state that waiting cannot change. */
 export type Observation =
   | { readonly ready: true; readonly handlers: readonly string[] }
-  | { readonly ready: false; readonly kind: NotReadyKind; readonly reason: string; readonly final: boolean; readonly missing?: readonly string[] };
+  | {
+      readonly ready: false;
+      readonly kind: NotReadyKind;
+      readonly reason: string;
+      readonly final: boolean;
+      readonly missing?: readonly string[];
+    };
 
 /** The outcome of waitForHandlers. */
 export type Readiness =
   | { readonly ready: true; readonly elapsedMs: number; readonly handlers: readonly string[] }
-  | { readonly ready: false; readonly elapsedMs: number; readonly kind: NotReadyKind; readonly reason: string; readonly missing?: readonly string[] };
+  | {
+      readonly ready: false;
+      readonly elapsedMs: number;
+      readonly kind: NotReadyKind;
+      readonly reason: string;
+      readonly missing?: readonly string[];
+    };
 
 /** Judges a CRI Status against the handlers we need live (pure). */
 export function assessStatus(status: CriStatus, wanted: readonly string[]): Observation {
   if (!status.runtimeReady) {
     const condition = status.conditions.find((candidate) => candidate.type === 'RuntimeReady');
-    return { ready: false, kind: 'runtime-not-ready', final: false, reason: `CRI reports RuntimeReady=false${condition?.message ? `: ${condition.message}` : ''}` };
+    return {
+      ready: false,
+      kind: 'runtime-not-ready',
+      final: false,
+      reason: `CRI reports RuntimeReady=false${condition?.message ? `: ${condition.message}` : ''}`,
+    };
   }
   const missing = wanted.filter((handler) => !status.handlers.includes(handler));
   if (missing.length > 0) {
-    return { ready: false, kind: 'handlers-missing', final: false, missing, reason: `CRI does not list runtime handler(s) ${missing.join(', ')} (live: ${status.handlers.join(', ') || 'none'})` };
+    return {
+      ready: false,
+      kind: 'handlers-missing',
+      final: false,
+      missing,
+      reason:
+        `CRI does not list runtime handler(s) ${missing.join(', ')} (live: ` +
+        `${status.handlers.join(', ') || 'none'})`,
+    };
   }
   return { ready: true, handlers: status.handlers };
 }
@@ -57,21 +87,42 @@ function isUnavailable(error: unknown): boolean {
  * One look: CRI Status first (its answer is the proof); when the CRI service is missing, the plugin
  * list says why. A CRI plugin init error is final: containerd loads plugins once, at start.
  */
-export async function observe(probe: ContainerdProbe, wanted: readonly string[], callTimeoutMs: number): Promise<Observation> {
+export async function observe(
+  probe: ContainerdProbe,
+  wanted: readonly string[],
+  callTimeoutMs: number,
+): Promise<Observation> {
   let status: CriStatus;
   try {
     status = await probe.criStatus(callTimeoutMs);
   } catch (error) {
     const message = (error as Error).message;
-    if (isUnavailable(error)) return { ready: false, kind: 'socket-unavailable', final: false, reason: `containerd socket ${probe.socketPath} is not answering (${message})` };
+    if (isUnavailable(error))
+      return {
+        ready: false,
+        kind: 'socket-unavailable',
+        final: false,
+        reason: `containerd socket ${probe.socketPath} is not answering (${message})`,
+      };
     let problem: string | undefined;
     try {
       problem = criPluginProblem(await probe.plugins(callTimeoutMs));
     } catch (pluginsError) {
-      if (isUnavailable(pluginsError)) return { ready: false, kind: 'socket-unavailable', final: false, reason: `containerd socket ${probe.socketPath} is not answering (${(pluginsError as Error).message})` };
+      if (isUnavailable(pluginsError))
+        return {
+          ready: false,
+          kind: 'socket-unavailable',
+          final: false,
+          reason: `containerd socket ${probe.socketPath} is not answering (${(pluginsError as Error).message})`,
+        };
     }
     if (problem !== undefined) return { ready: false, kind: 'cri-plugin-failed', final: true, reason: problem };
-    return { ready: false, kind: 'cri-unavailable', final: false, reason: `CRI RuntimeService/Status failed: ${message}` };
+    return {
+      ready: false,
+      kind: 'cri-unavailable',
+      final: false,
+      reason: `CRI RuntimeService/Status failed: ${message}`,
+    };
   }
   return assessStatus(status, wanted);
 }
@@ -103,15 +154,25 @@ export async function waitForHandlers(
     const seen = await observe(probe, wanted, Math.max(100, Math.min(2000, remaining)));
     const elapsedMs = clock.now() - started;
     if (seen.ready) {
-      log.info({ socket: probe.socketPath, handlers: wanted, elapsedMs, attempts: attempt }, 'containerd serves the runtime handlers');
+      log.info(
+        { socket: probe.socketPath, handlers: wanted, elapsedMs, attempts: attempt },
+        'containerd serves the runtime handlers',
+      );
       return { ready: true, elapsedMs, handlers: seen.handlers };
     }
-    if (seen.reason !== lastReason) log.info({ socket: probe.socketPath, elapsedMs, reason: seen.reason }, 'waiting for containerd');
+    if (seen.reason !== lastReason)
+      log.info({ socket: probe.socketPath, elapsedMs, reason: seen.reason }, 'waiting for containerd');
     lastReason = seen.reason;
     const outOfTime = elapsedMs + intervalMs > deadlineMs;
     if (outOfTime || (seen.final && options.stopOnPluginError !== false)) {
       const { kind, reason, missing } = seen;
-      return { ready: false, elapsedMs, kind, reason: outOfTime && !seen.final ? `${reason} after ${elapsedMs} ms` : reason, ...(missing === undefined ? {} : { missing }) };
+      return {
+        ready: false,
+        elapsedMs,
+        kind,
+        reason: outOfTime && !seen.final ? `${reason} after ${elapsedMs} ms` : reason,
+        ...(missing === undefined ? {} : { missing }),
+      };
     }
     await clock.sleep(intervalMs);
   }

@@ -29,7 +29,10 @@ export function configVersionMismatch(daemon: SemVer, configVersion: number): st
   if (configVersion <= max) return undefined;
   const release = `${daemon.major}.${daemon.minor}`;
   if (daemon.major === 1 && daemon.minor <= 6) {
-    return `containerd ${release} reads config version ${max} at most; it silently ignores the sections of a version ${configVersion} file`;
+    return (
+      `containerd ${release} reads config version ${max} at most; it silently ignores the sections of a version ` +
+      `${configVersion} file`
+    );
   }
   return `containerd ${release} reads config version ${max} at most and refuses a version ${configVersion} file`;
 }

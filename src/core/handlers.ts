@@ -35,7 +35,9 @@ export function handlerName(shim: string, suffix: string | undefined, debug: boo
  * Every handler the settings ask for, in a stable order: one per shim, plus a `-debug` twin per shim
  * when DEBUG is on. Install adds exactly these; anything else we wrote earlier is stale.
  */
-export function handlersFor(settings: Pick<Settings, 'shims' | 'multiInstallSuffix' | 'debug' | 'installDir' | 'snapshotterHandlerMapping'>): HandlerSpec[] {
+export function handlersFor(
+  settings: Pick<Settings, 'shims' | 'multiInstallSuffix' | 'debug' | 'installDir' | 'snapshotterHandlerMapping'>,
+): HandlerSpec[] {
   const handlers: HandlerSpec[] = [];
   for (const shimName of settings.shims) {
     const shim = SHIM_CATALOGUE.get(shimName);

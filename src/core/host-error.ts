@@ -1,9 +1,13 @@
 import { KataDeployError } from './errors.js';
 
 const HINTS: Readonly<Record<string, string>> = {
-  ENOSPC: 'the host filesystem is full: free space (the payload needs room for a second tree while it is swapped in) and rerun',
+  ENOSPC:
+    'the host filesystem is full: free space (the payload needs room for a second tree while it is swapped in) and ' +
+    'rerun',
   EDQUOT: 'a disk quota is exhausted on the host: raise it or free space, then rerun',
-  EROFS: 'a host path is on a read-only filesystem: mount it read-write into the pod (or choose INSTALLATION_PREFIX on a writable one)',
+  EROFS:
+    'a host path is on a read-only filesystem: mount it read-write into the pod (or choose INSTALLATION_PREFIX on a ' +
+    'writable one)',
   EACCES: 'kata-deploy lacks permission on a host path: run it as root (privileged in the DaemonSet)',
   EPERM: 'the host refused the operation (immutable file, SELinux or AppArmor?): check the path named above',
 };
@@ -16,7 +20,15 @@ export function unexpectedRunFailure(what: string, error: unknown): KataDeployEr
   if (error instanceof KataDeployError) return error;
   const code = (error as NodeJS.ErrnoException)?.code;
   const where = (error as NodeJS.ErrnoException)?.path;
-  const message = `${what} failed: ${(error as Error)?.message ?? String(error)}${where !== undefined && !String((error as Error)?.message).includes(where) ? ` (${where})` : ''}`;
+  const text = (error as Error)?.message ?? String(error);
+  const location = where !== undefined && !String((error as Error)?.message).includes(where) ? ` (${where})` : '';
+  const message = `${what} failed: ${text}${location}`;
   const hint = code === undefined ? undefined : HINTS[code];
-  return new KataDeployError('internal', message, { hint: hint ?? 'this is a bug in kata-deploy or an unexpected host state; rerun with --log-level debug and report the output; the next run rolls back whatever this one left', cause: error });
+  return new KataDeployError('internal', message, {
+    hint:
+      hint ??
+      'this is a bug in kata-deploy or an unexpected host state; rerun with --log-level debug and report the output; ' +
+        'the next run rolls back whatever this one left',
+    cause: error,
+  });
 }

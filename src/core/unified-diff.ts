@@ -14,6 +14,7 @@ function asText(bytes: Buffer | undefined): string {
 export function unifiedDiff(change: FileChange): string {
   const from = change.before === undefined ? '/dev/null' : `a${change.path}`;
   const to = change.after === undefined ? '/dev/null' : `b${change.path}`;
-  return createTwoFilesPatch(from, to, asText(change.before), asText(change.after), undefined, undefined, { context: 3 })
-    .replace(/^=+\n/, '');
+  return createTwoFilesPatch(from, to, asText(change.before), asText(change.after), undefined, undefined, {
+    context: 3,
+  }).replace(/^=+\n/, '');
 }

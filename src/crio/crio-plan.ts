@@ -38,18 +38,29 @@ const HEADER = '# Written by kata-deploy. Do not edit: `kata-deploy uninstall` d
  * CRI-O: one drop-in we own whole. CRI-O merges drop-ins key by key, so no operator file is edited; we
  * only refuse when another file already defines a runtime with one of our handler names.
  */
-export function planCrioConfig(request: RuntimeConfigRequest, current: ReadonlyMap<string, Buffer | undefined>, previous: RuntimeConfigRecord | undefined): FilePlan[] {
+export function planCrioConfig(
+  request: RuntimeConfigRequest,
+  current: ReadonlyMap<string, Buffer | undefined>,
+  previous: RuntimeConfigRecord | undefined,
+): FilePlan[] {
   const dropIn = crioDropInPath(request.configPath, request.suffix);
   const dir = `${crioDropInDir(request.configPath)}/`;
-  const others = [...current.entries()].filter(([file, bytes]) => bytes !== undefined && file !== dropIn && (file === request.configPath || file.startsWith(dir)));
+  const others = [...current.entries()].filter(
+    ([file, bytes]) => bytes !== undefined && file !== dropIn && (file === request.configPath || file.startsWith(dir)),
+  );
   for (const [file, bytes] of others) {
     const doc = parseTomlDocument(file, bytes as Buffer);
     const runtimes = getPath(doc.value, ['crio', 'runtime', 'runtimes']);
     const clash = request.handlers.find((handler) => isTable(runtimes) && Object.hasOwn(runtimes, handler.name));
     if (clash !== undefined) {
-      throw new KataDeployError('config-refused', `${file}: CRI-O runtime "${clash.name}" ([crio.runtime.runtimes.${clash.name}]) is already defined by someone else`, {
-        hint: 'remove or rename that runtime, or install with MULTI_INSTALL_SUFFIX; nothing was changed',
-      });
+      throw new KataDeployError(
+        'config-refused',
+        `${file}: CRI-O runtime "${clash.name}" ([crio.runtime.runtimes.${clash.name}]) is already defined by ` +
+          `someone else`,
+        {
+          hint: 'remove or rename that runtime, or install with MULTI_INSTALL_SUFFIX; nothing was changed',
+        },
+      );
     }
   }
   const text = HEADER + renderTables(request.handlers.map(crioHandlerTable), '\n');
@@ -59,11 +70,28 @@ export function planCrioConfig(request: RuntimeConfigRequest, current: ReadonlyM
   const after = Buffer.from(text);
   if (before !== undefined && !ours && !before.equals(after)) {
     throw new KataDeployError('config-refused', `${dropIn} already exists and was not written by this install`, {
-      hint: 'remove it if it is left over from another installer, or install with MULTI_INSTALL_SUFFIX; nothing was changed',
+      hint:
+        'remove it if it is left over from another installer, or install with MULTI_INSTALL_SUFFIX; nothing was ' +
+        'changed',
     });
   }
-  return [{
-    change: { path: dropIn, before, after, reason: `CRI-O runtime handlers ${request.handlers.map((h) => h.name).join(', ')}` },
-    recorded: { path: dropIn, original: null, writtenSha256: sha256(after), ownedWhole: true, tables: [], inserted: null, importEntry: null },
-  }];
+  return [
+    {
+      change: {
+        path: dropIn,
+        before,
+        after,
+        reason: `CRI-O runtime handlers ${request.handlers.map((h) => h.name).join(', ')}`,
+      },
+      recorded: {
+        path: dropIn,
+        original: null,
+        writtenSha256: sha256(after),
+        ownedWhole: true,
+        tables: [],
+        inserted: null,
+        importEntry: null,
+      },
+    },
+  ];
 }

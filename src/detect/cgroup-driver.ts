@@ -6,7 +6,11 @@ export interface CgroupDriver {
   readonly evidence: string;
 }
 
-const KUBELET_CONFIGS = ['/var/lib/kubelet/config.yaml', '/etc/kubernetes/kubelet-config.yaml', '/var/lib/kubelet/kubeadm-flags.env'];
+const KUBELET_CONFIGS = [
+  '/var/lib/kubelet/config.yaml',
+  '/etc/kubernetes/kubelet-config.yaml',
+  '/var/lib/kubelet/kubeadm-flags.env',
+];
 
 /**
  * Reads the kubelet's configured cgroup driver where it is written down; otherwise assumes systemd when
@@ -15,9 +19,12 @@ const KUBELET_CONFIGS = ['/var/lib/kubelet/config.yaml', '/etc/kubernetes/kubele
 export async function detectCgroupDriver(fs: HostFs): Promise<CgroupDriver> {
   for (const file of KUBELET_CONFIGS) {
     const text = (await fs.readIfExists(file))?.toString('utf8');
-    const driver = text === undefined ? undefined : /cgroup[-_]?driver["']?\s*[:=]\s*["']?(systemd|cgroupfs)/i.exec(text)?.[1];
-    if (driver !== undefined) return { systemd: driver.toLowerCase() === 'systemd', evidence: `${file} says ${driver}` };
+    const driver =
+      text === undefined ? undefined : /cgroup[-_]?driver["']?\s*[:=]\s*["']?(systemd|cgroupfs)/i.exec(text)?.[1];
+    if (driver !== undefined)
+      return { systemd: driver.toLowerCase() === 'systemd', evidence: `${file} says ${driver}` };
   }
-  if (await fs.exists('/run/systemd/system')) return { systemd: true, evidence: 'host booted with systemd (no kubelet cgroupDriver found)' };
+  if (await fs.exists('/run/systemd/system'))
+    return { systemd: true, evidence: 'host booted with systemd (no kubelet cgroupDriver found)' };
   return { systemd: false, evidence: 'host not booted with systemd (no kubelet cgroupDriver found)' };
 }

@@ -34,7 +34,10 @@ export const ioctlKvmProber: KvmProber = {
     try {
       fd = openSync(realDevicePath, constants.O_RDWR | O_CLOEXEC);
     } catch (error) {
-      return { ok: false, reason: `cannot open ${realDevicePath}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}` };
+      return {
+        ok: false,
+        reason: `cannot open ${realDevicePath}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`,
+      };
     }
     try {
       const libc = koffi.load('libc.so.6');

@@ -32,7 +32,14 @@ export function assessKvm(facts: KvmFacts): KvmReport {
   else evidence.push('no vmx/svm flag in /proc/cpuinfo (normal on nested hosts; not used as proof)');
   const { device } = facts;
   if (device.kind === 'missing') {
-    return { present: false, usable: false, evidence, reason: '/dev/kvm does not exist: enable virtualisation in firmware and load kvm_intel or kvm_amd (or mount /dev/kvm into the pod)' };
+    return {
+      present: false,
+      usable: false,
+      evidence,
+      reason:
+        '/dev/kvm does not exist: enable virtualisation in firmware and load kvm_intel or kvm_amd (or mount /dev/kvm ' +
+        'into the pod)',
+    };
   }
   if (device.kind !== 'char' || device.major !== KVM_MAJOR || device.minor !== KVM_MINOR) {
     const what = device.kind === 'char' ? `character device ${device.major}:${device.minor}` : 'not a character device';
@@ -41,11 +48,28 @@ export function assessKvm(facts: KvmFacts): KvmReport {
   evidence.push('/dev/kvm is character device 10:232');
   const probe = facts.probe;
   if (probe === undefined || !probe.ok) {
-    return { present: true, usable: false, evidence, reason: `/dev/kvm did not answer KVM ioctls: ${probe?.ok === false ? probe.reason : 'not probed'}` };
+    return {
+      present: true,
+      usable: false,
+      evidence,
+      reason: `/dev/kvm did not answer KVM ioctls: ${probe?.ok === false ? probe.reason : 'not probed'}`,
+    };
   }
   evidence.push(`KVM_GET_API_VERSION = ${probe.apiVersion}`);
-  if (probe.apiVersion !== 12) return { present: true, usable: false, evidence, reason: `unexpected KVM API version ${probe.apiVersion} (12 expected)` };
-  if (!probe.vmCreated) return { present: true, usable: false, evidence, reason: 'KVM_CREATE_VM failed: the kernel refuses to create VMs (is another hypervisor holding VT-x/AMD-V?)' };
+  if (probe.apiVersion !== 12)
+    return {
+      present: true,
+      usable: false,
+      evidence,
+      reason: `unexpected KVM API version ${probe.apiVersion} (12 expected)`,
+    };
+  if (!probe.vmCreated)
+    return {
+      present: true,
+      usable: false,
+      evidence,
+      reason: 'KVM_CREATE_VM failed: the kernel refuses to create VMs (is another hypervisor holding VT-x/AMD-V?)',
+    };
   evidence.push('KVM_CREATE_VM succeeded');
   return { present: true, usable: true, evidence, reason: undefined };
 }
@@ -53,11 +77,16 @@ export function assessKvm(facts: KvmFacts): KvmReport {
 /** Reads the KVM facts from the host root and asks the prober about the device. */
 export async function gatherKvmFacts(fs: HostFs, prober: KvmProber): Promise<KvmFacts> {
   const stats = await fs.stat('/dev/kvm');
-  const device: KvmFacts['device'] = stats === undefined
-    ? { kind: 'missing' }
-    : stats.isCharacterDevice()
-      ? { kind: 'char', major: Math.floor(stats.rdev / 256) & 0xfff, minor: (stats.rdev & 0xff) | ((stats.rdev >> 12) & 0xfff00) }
-      : { kind: 'other' };
+  const device: KvmFacts['device'] =
+    stats === undefined
+      ? { kind: 'missing' }
+      : stats.isCharacterDevice()
+        ? {
+            kind: 'char',
+            major: Math.floor(stats.rdev / 256) & 0xfff,
+            minor: (stats.rdev & 0xff) | ((stats.rdev >> 12) & 0xfff00),
+          }
+        : { kind: 'other' };
   const modules: string[] = [];
   for (const name of ['kvm', 'kvm_intel', 'kvm_amd', 'kvm_hv']) {
     if (await fs.exists(`/sys/module/${name}`)) modules.push(name);
@@ -65,8 +94,9 @@ export async function gatherKvmFacts(fs: HostFs, prober: KvmProber): Promise<Kvm
   const cpuinfo = (await fs.readIfExists('/proc/cpuinfo'))?.toString('utf8') ?? '';
   const flagsLine = /^(flags|features)\s*:(.*)$/m.exec(cpuinfo)?.[2] ?? '';
   const cpuFlags = flagsLine.split(/\s+/).filter((flag) => flag === 'vmx' || flag === 'svm' || flag === 'sie');
-  const probe = device.kind === 'char' && device.major === KVM_MAJOR && device.minor === KVM_MINOR
-    ? await prober.probe(await fs.realPath('/dev/kvm'))
-    : undefined;
+  const probe =
+    device.kind === 'char' && device.major === KVM_MAJOR && device.minor === KVM_MINOR
+      ? await prober.probe(await fs.realPath('/dev/kvm'))
+      : undefined;
   return { device, modules, cpuFlags: [...new Set(cpuFlags)], probe };
 }

@@ -54,11 +54,17 @@ export async function detectFlavour(fs: HostFs): Promise<{ flavour: RuntimeFlavo
 export function readConfigVersion(text: string): number {
   const parsed = TOML.parse(text) as { version?: unknown };
   if (parsed.version === undefined) return 1;
-  if (typeof parsed.version !== 'number' || !Number.isInteger(parsed.version)) throw new Error(`"version" must be an integer, found ${JSON.stringify(parsed.version)}`);
+  if (typeof parsed.version !== 'number' || !Number.isInteger(parsed.version))
+    throw new Error(`"version" must be an integer, found ${JSON.stringify(parsed.version)}`);
   return parsed.version;
 }
 
-async function daemonVersion(fs: HostFs, runner: CommandRunner, socket: string, probe: SocketVersionProbe): Promise<{ version: string | undefined; source: VersionSource }> {
+async function daemonVersion(
+  fs: HostFs,
+  runner: CommandRunner,
+  socket: string,
+  probe: SocketVersionProbe,
+): Promise<{ version: string | undefined; source: VersionSource }> {
   const stats = await fs.stat(socket).catch(() => undefined);
   if (stats?.isSocket()) {
     const version = await probe(await fs.realPath(socket)).catch(() => undefined);
@@ -74,11 +80,18 @@ async function daemonVersion(fs: HostFs, runner: CommandRunner, socket: string, 
 }
 
 /** Gathers the runtime facts detection reports and install plans from. */
-export async function detectRuntime(fs: HostFs, runner: CommandRunner, settings: Settings, probe: SocketVersionProbe): Promise<RuntimeReport> {
-  const { flavour, detectedBy } = settings.runtime === undefined ? await detectFlavour(fs) : { flavour: settings.runtime, detectedBy: '--runtime' };
+export async function detectRuntime(
+  fs: HostFs,
+  runner: CommandRunner,
+  settings: Settings,
+  probe: SocketVersionProbe,
+): Promise<RuntimeReport> {
+  const { flavour, detectedBy } =
+    settings.runtime === undefined ? await detectFlavour(fs) : { flavour: settings.runtime, detectedBy: '--runtime' };
   const layout = FLAVOUR_LAYOUTS[flavour];
   const configPath = settings.containerdConfig ?? layout.configPath;
-  const socket = settings.containerdSocket !== '/run/containerd/containerd.sock' ? settings.containerdSocket : layout.socket;
+  const socket =
+    settings.containerdSocket !== '/run/containerd/containerd.sock' ? settings.containerdSocket : layout.socket;
   const warnings: string[] = [];
   const raw = await fs.readIfExists(configPath);
   let configVersion: number | undefined;
@@ -91,14 +104,26 @@ export async function detectRuntime(fs: HostFs, runner: CommandRunner, settings:
       warnings.push(`cannot read ${configPath}: ${(error as Error).message}`);
     }
   }
-  const daemon = flavour === 'crio' ? { version: undefined, source: 'none' as const } : await daemonVersion(fs, runner, socket, probe);
+  const daemon =
+    flavour === 'crio'
+      ? { version: undefined, source: 'none' as const }
+      : await daemonVersion(fs, runner, socket, probe);
   const semver: SemVer | undefined = daemon.version === undefined ? undefined : parseSemVer(daemon.version);
   if (semver !== undefined && configVersion !== undefined) {
     const mismatch = configVersionMismatch(semver, configVersion);
     if (mismatch !== undefined) warnings.push(`${configPath}: ${mismatch}`);
   }
   return {
-    flavour, detectedBy, configPath, configExists: raw !== undefined, configVersion, configError, socket,
-    unit: settings.unit ?? layout.unit, daemonVersion: daemon.version, daemonVersionSource: daemon.source, warnings,
+    flavour,
+    detectedBy,
+    configPath,
+    configExists: raw !== undefined,
+    configVersion,
+    configError,
+    socket,
+    unit: settings.unit ?? layout.unit,
+    daemonVersion: daemon.version,
+    daemonVersionSource: daemon.source,
+    warnings,
   };
 }

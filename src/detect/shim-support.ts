@@ -15,7 +15,12 @@ const TEE_NAMES = { tdx: 'Intel TDX', snp: 'AMD SEV-SNP', se: 'IBM Secure Execut
  * Decides per shim from the node's KVM and TEE facts. Installing a shim the node cannot run is allowed
  * (the handler exists, pods fail), so this is reported, not enforced, except where the caller asks.
  */
-export function assessShims(shims: readonly string[], kvm: KvmReport, tee: TeeReport, hasNvidiaGpu: boolean): ShimSupport[] {
+export function assessShims(
+  shims: readonly string[],
+  kvm: KvmReport,
+  tee: TeeReport,
+  hasNvidiaGpu: boolean,
+): ShimSupport[] {
   return shims.map((shim) => {
     const info = SHIM_CATALOGUE.get(shim);
     if (info === undefined) return { shim, runnable: false, reason: 'unknown shim' };
@@ -23,7 +28,8 @@ export function assessShims(shims: readonly string[], kvm: KvmReport, tee: TeeRe
     if (info.tee !== undefined && !tee.available[info.tee]) {
       return { shim, runnable: false, reason: `needs ${TEE_NAMES[info.tee]}, which the host kernel does not enable` };
     }
-    if (info.gpu && !hasNvidiaGpu) return { shim, runnable: false, reason: 'needs an NVIDIA GPU on the PCI bus; none found' };
+    if (info.gpu && !hasNvidiaGpu)
+      return { shim, runnable: false, reason: 'needs an NVIDIA GPU on the PCI bus; none found' };
     return { shim, runnable: true, reason: undefined };
   });
 }

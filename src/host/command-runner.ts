@@ -35,7 +35,9 @@ export const execaRunner: CommandRunner = {
     return {
       exitCode: missing ? 127 : (result.exitCode ?? (result.timedOut ? 124 : 1)),
       stdout: String(result.stdout ?? ''),
-      stderr: missing ? `${file}: not found` : String(result.stderr ?? '') || (result.timedOut ? `${file}: timed out` : ''),
+      stderr: missing
+        ? `${file}: not found`
+        : String(result.stderr ?? '') || (result.timedOut ? `${file}: timed out` : ''),
     };
   },
 };

@@ -7,11 +7,15 @@ import { KataDeployError } from '../core/errors.js';
  */
 export function assertHostPath(hostPath: string): string {
   if (!hostPath.startsWith('/')) {
-    throw new KataDeployError('usage', `host path "${hostPath}" is not absolute`, { hint: 'host paths are written as the host sees them, starting with "/"' });
+    throw new KataDeployError('usage', `host path "${hostPath}" is not absolute`, {
+      hint: 'host paths are written as the host sees them, starting with "/"',
+    });
   }
   const parts = hostPath.split('/');
   if (parts.includes('..') || parts.includes('.')) {
-    throw new KataDeployError('usage', `host path "${hostPath}" contains "." or ".." segments`, { hint: 'paths that could escape the host root are refused' });
+    throw new KataDeployError('usage', `host path "${hostPath}" contains "." or ".." segments`, {
+      hint: 'paths that could escape the host root are refused',
+    });
   }
   return path.posix.normalize(hostPath).replace(/(.)\/$/, '$1');
 }

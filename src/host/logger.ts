@@ -8,17 +8,28 @@ export type Logger = Pick<pino.Logger, 'trace' | 'debug' | 'info' | 'warn' | 'er
  * JSON lines on stderr for machines (DaemonSet logs), colourised human lines when a person is watching.
  * stdout stays free for `--json` results.
  */
-export function createLogger(level: LogLevel, format: LogFormat | undefined, isTty: boolean, destination?: DestinationStream): Logger {
+export function createLogger(
+  level: LogLevel,
+  format: LogFormat | undefined,
+  isTty: boolean,
+  destination?: DestinationStream,
+): Logger {
   const pretty = format === 'pretty' || (format === undefined && isTty);
   if (destination !== undefined) return pino({ level, base: undefined }, destination);
   if (pretty) {
     return pino({
       level,
       base: undefined,
-      transport: { target: 'pino-pretty', options: { destination: 2, colorize: isTty, translateTime: 'HH:MM:ss.l', ignore: 'pid,hostname' } },
+      transport: {
+        target: 'pino-pretty',
+        options: { destination: 2, colorize: isTty, translateTime: 'HH:MM:ss.l', ignore: 'pid,hostname' },
+      },
     });
   }
-  return pino({ level, base: undefined, timestamp: pino.stdTimeFunctions.isoTime }, pino.destination({ fd: 2, sync: true }));
+  return pino(
+    { level, base: undefined, timestamp: pino.stdTimeFunctions.isoTime },
+    pino.destination({ fd: 2, sync: true }),
+  );
 }
 
 /** A logger that drops everything; for library callers and tests that do not look at logs. */

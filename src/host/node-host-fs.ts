@@ -17,7 +17,10 @@ export class NodeHostFs implements HostFs {
   readonly root: string;
 
   constructor(root: string) {
-    if (!path.isAbsolute(root)) throw new KataDeployError('usage', `host root "${root}" is not absolute`, { hint: 'pass --host-root /host or an absolute directory' });
+    if (!path.isAbsolute(root))
+      throw new KataDeployError('usage', `host root "${root}" is not absolute`, {
+        hint: 'pass --host-root /host or an absolute directory',
+      });
     this.root = path.resolve(root);
   }
 
@@ -43,9 +46,14 @@ export class NodeHostFs implements HostFs {
         resolved = candidate;
         continue;
       }
-      if (++links > MAX_LINKS) throw new KataDeployError('usage', `too many symlinks resolving host path "${hostPath}"`);
+      if (++links > MAX_LINKS)
+        throw new KataDeployError('usage', `too many symlinks resolving host path "${hostPath}"`);
       if (!target.startsWith('/') && !staysInsideRoot(resolved, target)) {
-        throw new KataDeployError('usage', `host path "${hostPath}" escapes the host root through symlink ${candidate} -> ${target}`, { hint: 'symlinks that point outside the host root are refused' });
+        throw new KataDeployError(
+          'usage',
+          `host path "${hostPath}" escapes the host root through symlink ${candidate} -> ${target}`,
+          { hint: 'symlinks that point outside the host root are refused' },
+        );
       }
       const next = path.posix.normalize(resolveLinkTarget(candidate, target));
       pending.unshift(...next.split('/').filter(Boolean));
@@ -110,13 +118,17 @@ export class NodeHostFs implements HostFs {
   async writeFileAtomic(hostPath: string, data: string | Uint8Array, options: WriteOptions = {}): Promise<void> {
     const target = await this.realPath(hostPath);
     const dir = path.dirname(target);
-    const temp = path.join(dir, `.${path.basename(target)}.kata-deploy-${process.pid}-${randomBytes(4).toString('hex')}`);
+    const temp = path.join(
+      dir,
+      `.${path.basename(target)}.kata-deploy-${process.pid}-${randomBytes(4).toString('hex')}`,
+    );
     const existing = await fs.stat(target).catch(() => undefined);
     const mode = options.mode ?? (existing === undefined ? 0o644 : existing.mode & 0o7777);
     const handle = await fs.open(temp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, mode);
     try {
       await handle.writeFile(data);
-      if (existing !== undefined && (existing.uid !== process.getuid?.() || existing.gid !== process.getgid?.())) await handle.chown(existing.uid, existing.gid);
+      if (existing !== undefined && (existing.uid !== process.getuid?.() || existing.gid !== process.getgid?.()))
+        await handle.chown(existing.uid, existing.gid);
       await handle.chmod(mode);
       await handle.sync();
     } catch (error) {

@@ -33,8 +33,19 @@ export type FailureClass =
   | { readonly kind: 'fatal'; readonly what: string };
 
 const NETWORK_CODES = new Set([
-  'ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'ETIMEDOUT', 'EAI_AGAIN', 'ENOTFOUND', 'EHOSTUNREACH', 'ENETUNREACH',
-  'UND_ERR_SOCKET', 'UND_ERR_CLOSED', 'UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT',
+  'ECONNRESET',
+  'ECONNREFUSED',
+  'EPIPE',
+  'ETIMEDOUT',
+  'EAI_AGAIN',
+  'ENOTFOUND',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'UND_ERR_SOCKET',
+  'UND_ERR_CLOSED',
+  'UND_ERR_CONNECT_TIMEOUT',
+  'UND_ERR_HEADERS_TIMEOUT',
+  'UND_ERR_BODY_TIMEOUT',
 ]);
 
 function networkCode(error: unknown): string | undefined {
@@ -66,8 +77,18 @@ export function classifyFailure(error: unknown, nowMs: number): FailureClass {
     if (status === 404) return { kind: 'not-found' };
     if (status === 401 || status === 403) return { kind: 'forbidden', status };
     const headers = (error as { headers?: Record<string, string> }).headers ?? {};
-    if (status === 429) return { kind: 'transient', retryAfterMs: parseRetryAfter(headers['retry-after'], nowMs), what: 'HTTP 429 (rate limited)' };
-    if (status >= 500) return { kind: 'transient', retryAfterMs: parseRetryAfter(headers['retry-after'], nowMs), what: `HTTP ${status}` };
+    if (status === 429)
+      return {
+        kind: 'transient',
+        retryAfterMs: parseRetryAfter(headers['retry-after'], nowMs),
+        what: 'HTTP 429 (rate limited)',
+      };
+    if (status >= 500)
+      return {
+        kind: 'transient',
+        retryAfterMs: parseRetryAfter(headers['retry-after'], nowMs),
+        what: `HTTP ${status}`,
+      };
     return { kind: 'fatal', what: `HTTP ${status}: ${statusMessage(error)}` };
   }
   const code = networkCode(error);
@@ -77,20 +98,41 @@ export function classifyFailure(error: unknown, nowMs: number): FailureClass {
 
 function statusMessage(error: unknown): string {
   const body = (error as { body?: unknown }).body;
-  const parsed = typeof body === 'string' ? (() => { try { return JSON.parse(body) as unknown; } catch { return body; } })() : body;
+  const parsed =
+    typeof body === 'string'
+      ? (() => {
+          try {
+            return JSON.parse(body) as unknown;
+          } catch {
+            return body;
+          }
+        })()
+      : body;
   const message = (parsed as { message?: unknown } | undefined)?.message;
   return typeof message === 'string' ? message : error instanceof Error ? error.message : String(error);
 }
 
 function forbidden(spec: ApiCallSpec, status: 401 | 403, cause: unknown): KataDeployError {
   if (status === 401) {
-    return new KataDeployError('kube-api', `the API server did not accept our credentials to ${spec.verb} ${spec.target}`, {
-      hint: 'check the ServiceAccount token (in a pod) or the kubeconfig user (on bare metal)', cause,
-    });
+    return new KataDeployError(
+      'kube-api',
+      `the API server did not accept our credentials to ${spec.verb} ${spec.target}`,
+      {
+        hint: 'check the ServiceAccount token (in a pod) or the kubeconfig user (on bare metal)',
+        cause,
+      },
+    );
   }
-  return new KataDeployError('kube-api', `RBAC forbids verb "${spec.verb}" on resource "${spec.resource}" (${spec.target})`, {
-    hint: `add verb "${spec.verb}" on "${spec.resource}" to the kata-deploy ClusterRole (daemonset.yaml) and restart the pod`, cause,
-  });
+  return new KataDeployError(
+    'kube-api',
+    `RBAC forbids verb "${spec.verb}" on resource "${spec.resource}" (${spec.target})`,
+    {
+      hint:
+        `add verb "${spec.verb}" on "${spec.resource}" to the kata-deploy ClusterRole (daemonset.yaml) and ` +
+        `restart the pod`,
+      cause,
+    },
+  );
 }
 
 /**
@@ -99,7 +141,12 @@ function forbidden(spec: ApiCallSpec, status: 401 | 403, cause: unknown): KataDe
  * and re-decide; 401/403 become a kube-api error naming the missing RBAC verb; 404 is returned as
  * `undefined` only when `allowNotFound`.
  */
-export async function callApi<T>(spec: ApiCallSpec, policy: RetryPolicy, call: () => Promise<T>, allowNotFound = false): Promise<T | undefined> {
+export async function callApi<T>(
+  spec: ApiCallSpec,
+  policy: RetryPolicy,
+  call: () => Promise<T>,
+  allowNotFound = false,
+): Promise<T | undefined> {
   const start = policy.clock.now();
   for (let attempt = 1; ; attempt += 1) {
     try {
@@ -111,21 +158,36 @@ export async function callApi<T>(spec: ApiCallSpec, policy: RetryPolicy, call: (
           throw new ConflictError(`${spec.target} changed since it was read`, { cause: error });
         case 'not-found':
           if (allowNotFound) return undefined;
-          throw new KataDeployError('kube-api', `${spec.target} does not exist`, { hint: 'check NODE_NAME (the downward API spec.nodeName) and the namespace', cause: error });
+          throw new KataDeployError('kube-api', `${spec.target} does not exist`, {
+            hint: 'check NODE_NAME (the downward API spec.nodeName) and the namespace',
+            cause: error,
+          });
         case 'forbidden':
           throw forbidden(spec, failure.status, error);
         case 'fatal':
-          throw new KataDeployError('kube-api', `${spec.verb} ${spec.target} failed: ${failure.what}`, { hint: 'see the API server response above; nothing was retried', cause: error });
+          throw new KataDeployError('kube-api', `${spec.verb} ${spec.target} failed: ${failure.what}`, {
+            hint: 'see the API server response above; nothing was retried',
+            cause: error,
+          });
         case 'transient': {
           const backoff = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** (attempt - 1)) * policy.random();
           const delay = Math.max(failure.retryAfterMs ?? 0, backoff);
           const elapsed = policy.clock.now() - start;
           if (elapsed + delay > policy.deadlineMs) {
-            throw new KataDeployError('kube-api', `${spec.verb} ${spec.target} still failing after ${attempt} attempts in ${Math.round(elapsed / 1000)} s: ${failure.what}`, {
-              hint: 'the API server is unreachable or overloaded; the pod restarts and tries again', cause: error,
-            });
+            throw new KataDeployError(
+              'kube-api',
+              `${spec.verb} ${spec.target} still failing after ${attempt} attempts in ${Math.round(elapsed / 1000)} ` +
+                `s: ${failure.what}`,
+              {
+                hint: 'the API server is unreachable or overloaded; the pod restarts and tries again',
+                cause: error,
+              },
+            );
           }
-          policy.log.debug({ attempt, delayMs: Math.round(delay), failure: failure.what }, `retrying ${spec.verb} ${spec.target}`);
+          policy.log.debug(
+            { attempt, delayMs: Math.round(delay), failure: failure.what },
+            `retrying ${spec.verb} ${spec.target}`,
+          );
           await policy.clock.sleep(delay);
         }
       }

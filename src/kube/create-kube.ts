@@ -1,7 +1,13 @@
 import { existsSync, readFileSync } from 'node:fs';
 import {
-  AppsV1Api, CoreV1Api, KubeConfig, NodeV1Api, PatchStrategy, setHeaderOptions,
-  type CoreV1Event, type V1RuntimeClass,
+  AppsV1Api,
+  CoreV1Api,
+  KubeConfig,
+  NodeV1Api,
+  PatchStrategy,
+  setHeaderOptions,
+  type CoreV1Event,
+  type V1RuntimeClass,
 } from '@kubernetes/client-node';
 import { KataDeployError } from '../core/errors.js';
 import { systemClock, type Clock } from '../host/clock.js';
@@ -36,15 +42,25 @@ export interface CreateKubeOptions {
  * is neither or no node name: on bare metal the node is still installed, only the API work is skipped.
  * An unreadable kubeconfig is an error (exit 7): the operator asked for API work and would not get it.
  */
-export function createKube(settings: Pick<Settings, 'kubeconfig' | 'nodeName'>, log: Logger, options: CreateKubeOptions = {}): KubeAccess | undefined {
+export function createKube(
+  settings: Pick<Settings, 'kubeconfig' | 'nodeName'>,
+  log: Logger,
+  options: CreateKubeOptions = {},
+): KubeAccess | undefined {
   const saDir = options.serviceAccountDir ?? SERVICE_ACCOUNT_DIR;
   const inCluster = existsSync(`${saDir}/token`);
   if (settings.nodeName === undefined) {
-    log.info('no node name (NODE_NAME or --node-name): skipping node labels, events and RuntimeClasses; the node is still installed');
+    log.info(
+      'no node name (NODE_NAME or --node-name): skipping node labels, events and RuntimeClasses; the node is still ' +
+        'installed',
+    );
     return undefined;
   }
   if (settings.kubeconfig === undefined && !inCluster) {
-    log.info('no kubeconfig (KUBECONFIG or --kubeconfig) and not in a pod: skipping node labels, events and RuntimeClasses; the node is still installed');
+    log.info(
+      'no kubeconfig (KUBECONFIG or --kubeconfig) and not in a pod: skipping node labels, events and RuntimeClasses; ' +
+        'the node is still installed',
+    );
     return undefined;
   }
   const config = new KubeConfig();
@@ -61,7 +77,10 @@ export function createKube(settings: Pick<Settings, 'kubeconfig' | 'nodeName'>, 
     if (config.getCurrentCluster() === null) throw new Error('no current cluster (check current-context)');
   } catch (error) {
     throw new KataDeployError('kube-api', `cannot load API access from ${source}: ${(error as Error).message}`, {
-      hint: settings.kubeconfig === undefined ? 'the pod needs its ServiceAccount token mounted (automountServiceAccountToken)' : 'point --kubeconfig/KUBECONFIG at a valid kubeconfig, or unset it to skip the API work',
+      hint:
+        settings.kubeconfig === undefined
+          ? 'the pod needs its ServiceAccount token mounted (automountServiceAccountToken)'
+          : 'point --kubeconfig/KUBECONFIG at a valid kubeconfig, or unset it to skip the API work',
       cause: error,
     });
   }
@@ -86,7 +105,12 @@ const EVENT_NAMESPACE = 'default';
 function nodeEvent(event: NodeEventInput, now: Date): CoreV1Event {
   return {
     metadata: { name: `${event.nodeName}.kata-deploy.${now.getTime().toString(16)}`, namespace: EVENT_NAMESPACE },
-    involvedObject: { apiVersion: 'v1', kind: 'Node', name: event.nodeName, ...(event.nodeUid === undefined ? {} : { uid: event.nodeUid }) },
+    involvedObject: {
+      apiVersion: 'v1',
+      kind: 'Node',
+      name: event.nodeName,
+      ...(event.nodeUid === undefined ? {} : { uid: event.nodeUid }),
+    },
     reason: event.reason,
     message: event.message,
     type: event.type,
@@ -104,21 +128,39 @@ export function kubePortFromConfig(config: KubeConfig, policy: RetryPolicy): Kub
   const core = config.makeApiClient(CoreV1Api);
   const apps = config.makeApiClient(AppsV1Api);
   const node = config.makeApiClient(NodeV1Api);
-  const rc = (verb: ApiCallSpec['verb'], name: string): ApiCallSpec => ({ verb, resource: 'runtimeclasses.node.k8s.io', target: `RuntimeClass ${name}` });
+  const rc = (verb: ApiCallSpec['verb'], name: string): ApiCallSpec => ({
+    verb,
+    resource: 'runtimeclasses.node.k8s.io',
+    target: `RuntimeClass ${name}`,
+  });
   return {
-    getNode: (name) => must({ verb: 'get', resource: 'nodes', target: `node ${name}` }, policy, () => core.readNode({ name })),
+    getNode: (name) =>
+      must({ verb: 'get', resource: 'nodes', target: `node ${name}` }, policy, () => core.readNode({ name })),
     patchNode: (name, patch) => {
-      const [contentType, body] = patch.type === 'merge' ? [PatchStrategy.MergePatch, patch.body] : [PatchStrategy.JsonPatch, patch.ops];
-      return must({ verb: 'patch', resource: 'nodes', target: `node ${name}` }, policy, () => core.patchNode({ name, body }, setHeaderOptions('Content-Type', contentType)));
+      const [contentType, body] =
+        patch.type === 'merge' ? [PatchStrategy.MergePatch, patch.body] : [PatchStrategy.JsonPatch, patch.ops];
+      return must({ verb: 'patch', resource: 'nodes', target: `node ${name}` }, policy, () =>
+        core.patchNode({ name, body }, setHeaderOptions('Content-Type', contentType)),
+      );
     },
     createNodeEvent: async (event) => {
       const body = nodeEvent(event, new Date(policy.clock.now()));
-      await must({ verb: 'create', resource: 'events', target: `event ${event.reason} on node ${event.nodeName}` }, policy, () => core.createNamespacedEvent({ namespace: EVENT_NAMESPACE, body }));
+      await must(
+        { verb: 'create', resource: 'events', target: `event ${event.reason} on node ${event.nodeName}` },
+        policy,
+        () => core.createNamespacedEvent({ namespace: EVENT_NAMESPACE, body }),
+      );
     },
     getDaemonSet: (namespace, name) =>
-      callApi({ verb: 'get', resource: 'daemonsets.apps', target: `DaemonSet ${namespace}/${name}` }, policy, () => apps.readNamespacedDaemonSet({ namespace, name }), true),
+      callApi(
+        { verb: 'get', resource: 'daemonsets.apps', target: `DaemonSet ${namespace}/${name}` },
+        policy,
+        () => apps.readNamespacedDaemonSet({ namespace, name }),
+        true,
+      ),
     getRuntimeClass: (name) => callApi(rc('get', name), policy, () => node.readRuntimeClass({ name }), true),
-    createRuntimeClass: (body: V1RuntimeClass) => must(rc('create', body.metadata?.name ?? '?'), policy, () => node.createRuntimeClass({ body })),
+    createRuntimeClass: (body: V1RuntimeClass) =>
+      must(rc('create', body.metadata?.name ?? '?'), policy, () => node.createRuntimeClass({ body })),
     replaceRuntimeClass: (body: V1RuntimeClass) => {
       const name = body.metadata?.name ?? '?';
       return must(rc('update', name), policy, () => node.replaceRuntimeClass({ name, body }));

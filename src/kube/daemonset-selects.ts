@@ -15,13 +15,20 @@ export type DaemonSetVerdict =
 function requirementHolds(requirement: V1NodeSelectorRequirement, value: string | undefined): boolean {
   const values = requirement.values ?? [];
   switch (requirement.operator) {
-    case 'In': return value !== undefined && values.includes(value);
-    case 'NotIn': return value === undefined || !values.includes(value);
-    case 'Exists': return value !== undefined;
-    case 'DoesNotExist': return value === undefined;
-    case 'Gt': return value !== undefined && Number(value) > Number(values[0]);
-    case 'Lt': return value !== undefined && Number(value) < Number(values[0]);
-    default: return false;
+    case 'In':
+      return value !== undefined && values.includes(value);
+    case 'NotIn':
+      return value === undefined || !values.includes(value);
+    case 'Exists':
+      return value !== undefined;
+    case 'DoesNotExist':
+      return value === undefined;
+    case 'Gt':
+      return value !== undefined && Number(value) > Number(values[0]);
+    case 'Lt':
+      return value !== undefined && Number(value) < Number(values[0]);
+    default:
+      return false;
   }
 }
 
@@ -32,7 +39,10 @@ function termHolds(term: V1NodeSelectorTerm, node: V1Node): boolean {
   const matchFields = term.matchFields ?? [];
   // An empty term matches nothing, as the scheduler reads it.
   if (expressions.length === 0 && matchFields.length === 0) return false;
-  return expressions.every((r) => requirementHolds(r, labels[r.key])) && matchFields.every((r) => requirementHolds(r, fields[r.key]));
+  return (
+    expressions.every((r) => requirementHolds(r, labels[r.key])) &&
+    matchFields.every((r) => requirementHolds(r, fields[r.key]))
+  );
 }
 
 /**
@@ -42,11 +52,16 @@ function termHolds(term: V1NodeSelectorTerm, node: V1Node): boolean {
  */
 export function daemonSetVerdict(daemonSet: V1DaemonSet | undefined, node: V1Node): DaemonSetVerdict {
   if (daemonSet === undefined) return { kind: 'gone' };
-  if (daemonSet.metadata?.deletionTimestamp !== undefined && daemonSet.metadata.deletionTimestamp !== null) return { kind: 'deleting' };
+  if (daemonSet.metadata?.deletionTimestamp !== undefined && daemonSet.metadata.deletionTimestamp !== null)
+    return { kind: 'deleting' };
   const spec = daemonSet.spec?.template.spec;
   const labels = node.metadata?.labels ?? {};
   for (const [key, value] of Object.entries(spec?.nodeSelector ?? {})) {
-    if (labels[key] !== value) return { kind: 'not-selected', reason: `nodeSelector ${key}=${value} does not match the node (${labels[key] ?? 'absent'})` };
+    if (labels[key] !== value)
+      return {
+        kind: 'not-selected',
+        reason: `nodeSelector ${key}=${value} does not match the node (${labels[key] ?? 'absent'})`,
+      };
   }
   const terms = spec?.affinity?.nodeAffinity?.requiredDuringSchedulingIgnoredDuringExecution?.nodeSelectorTerms;
   if (terms !== undefined && !terms.some((term) => termHolds(term, node))) {

@@ -25,7 +25,10 @@ export type RuntimeClassReport = Record<string, 'created' | 'updated' | 'unchang
  * Reads each selected shim's guest size from the Kata config its handler uses (our per-handler copy,
  * else the payload's pristine file), so PodOverhead follows the config rather than a static table.
  */
-export async function readGuestSizes(fs: HostFs, settings: Pick<Settings, 'shims' | 'multiInstallSuffix' | 'debug' | 'installDir' | 'snapshotterHandlerMapping'>): Promise<Map<string, GuestSize>> {
+export async function readGuestSizes(
+  fs: HostFs,
+  settings: Pick<Settings, 'shims' | 'multiInstallSuffix' | 'debug' | 'installDir' | 'snapshotterHandlerMapping'>,
+): Promise<Map<string, GuestSize>> {
   const sizes = new Map<string, GuestSize>();
   for (const handler of handlersFor({ ...settings, debug: false })) {
     const info = SHIM_CATALOGUE.get(handler.shim.name)!;
@@ -38,9 +41,15 @@ export async function readGuestSizes(fs: HostFs, settings: Pick<Settings, 'shims
       if (text !== undefined) break;
     }
     if (text === undefined) {
-      throw new KataDeployError('bad-payload', `no Kata configuration for shim ${handler.shim.name} at ${candidates.join(' or ')}`, {
-        hint: `install first; RuntimeClass overhead is read from the shim's config (${kataConfigDir(settings.installDir, handler.name)})`,
-      });
+      throw new KataDeployError(
+        'bad-payload',
+        `no Kata configuration for shim ${handler.shim.name} at ${candidates.join(' or ')}`,
+        {
+          hint:
+            `install first; RuntimeClass overhead is read from the shim's config ` +
+            `(${kataConfigDir(settings.installDir, handler.name)})`,
+        },
+      );
     }
     sizes.set(handler.shim.name, guestSizeFromConfig(text.toString('utf8'), found));
   }
@@ -56,10 +65,17 @@ export async function readGuestSizes(fs: HostFs, settings: Pick<Settings, 'shims
  * A name missing from our list after a conflict belongs to someone else: one GET confirms it. Never
  * deletes: one node's uninstall must not take the RuntimeClasses from the rest of the cluster.
  */
-export async function ensureRuntimeClasses(kube: KubePort, desired: readonly V1RuntimeClass[], suffix: string | undefined, log: Logger, clock: Clock): Promise<RuntimeClassReport> {
+export async function ensureRuntimeClasses(
+  kube: KubePort,
+  desired: readonly V1RuntimeClass[],
+  suffix: string | undefined,
+  log: Logger,
+  clock: Clock,
+): Promise<RuntimeClassReport> {
   const report: RuntimeClassReport = {};
   if (desired.length === 0) return report;
-  const list = async () => new Map((await kube.listRuntimeClasses(ourSelector(suffix))).map((rc) => [rc.metadata?.name ?? '', rc]));
+  const list = async () =>
+    new Map((await kube.listRuntimeClasses(ourSelector(suffix))).map((rc) => [rc.metadata?.name ?? '', rc]));
   let existing = await list();
   for (const wanted of desired) {
     const name = wanted.metadata!.name!;
@@ -68,10 +84,21 @@ export async function ensureRuntimeClasses(kube: KubePort, desired: readonly V1R
       const action = decideRuntimeClass(wanted, current);
       try {
         if (action.kind === 'create') await kube.createRuntimeClass(action.desired);
-        else if (action.kind === 'update') await kube.replaceRuntimeClass({ ...action.desired, metadata: { ...action.desired.metadata, resourceVersion: action.resourceVersion } });
-        else if (action.kind === 'foreign') log.warn({ runtimeClass: name }, `RuntimeClass ${name} exists and is not managed by kata-deploy; leaving it as it is`);
-        report[name] = ({ create: 'created', update: 'updated', unchanged: 'unchanged', foreign: 'foreign' } as const)[action.kind];
-        if (action.kind === 'create' || action.kind === 'update') log.info({ runtimeClass: name, overhead: wanted.overhead?.podFixed }, `RuntimeClass ${name} ${report[name]}`);
+        else if (action.kind === 'update')
+          await kube.replaceRuntimeClass({
+            ...action.desired,
+            metadata: { ...action.desired.metadata, resourceVersion: action.resourceVersion },
+          });
+        else if (action.kind === 'foreign')
+          log.warn(
+            { runtimeClass: name },
+            `RuntimeClass ${name} exists and is not managed by kata-deploy; leaving it as it is`,
+          );
+        report[name] = ({ create: 'created', update: 'updated', unchanged: 'unchanged', foreign: 'foreign' } as const)[
+          action.kind
+        ];
+        if (action.kind === 'create' || action.kind === 'update')
+          log.info({ runtimeClass: name, overhead: wanted.overhead?.podFixed }, `RuntimeClass ${name} ${report[name]}`);
         break;
       } catch (error) {
         if (!(error instanceof ConflictError) || attempt >= ATTEMPTS) throw error;

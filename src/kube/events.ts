@@ -16,9 +16,19 @@ const EVENTS: Readonly<Record<NodeEventKind, { type: 'Normal' | 'Warning'; reaso
  * Posts an Event on the Node so `kubectl describe node` tells what kata-deploy did. Best effort: an
  * Event is a courtesy, and losing one must never fail an install that worked.
  */
-export async function recordNodeEvent(target: NodeTarget, kind: NodeEventKind, message: string, node?: V1Node): Promise<void> {
+export async function recordNodeEvent(
+  target: NodeTarget,
+  kind: NodeEventKind,
+  message: string,
+  node?: V1Node,
+): Promise<void> {
   try {
-    await target.kube.createNodeEvent({ nodeName: target.nodeName, nodeUid: node?.metadata?.uid, ...EVENTS[kind], message });
+    await target.kube.createNodeEvent({
+      nodeName: target.nodeName,
+      nodeUid: node?.metadata?.uid,
+      ...EVENTS[kind],
+      message,
+    });
   } catch (error) {
     target.log.warn({ err: error, event: EVENTS[kind].reason }, 'could not record the node event');
   }

@@ -107,7 +107,8 @@ export function decideDemote(labels: Labels, mark: string): LabelDecision {
   const changes: Record<string, string> = {};
   if (labels[mark] !== undefined && labels[mark] !== PENDING) changes[mark] = PENDING;
   const shared = labels[KATA_RUNTIME_LABEL];
-  if (shared !== undefined && shared !== PENDING && sharedLabelAfter(labels, mark) !== 'keep') changes[KATA_RUNTIME_LABEL] = PENDING;
+  if (shared !== undefined && shared !== PENDING && sharedLabelAfter(labels, mark) !== 'keep')
+    changes[KATA_RUNTIME_LABEL] = PENDING;
   if (Object.keys(changes).length === 0) return { kind: 'unchanged', reason: 'nothing to take out of service' };
   return { kind: 'write', changes, reason: 'take the node out of service before uninstalling' };
 }

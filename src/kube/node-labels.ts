@@ -1,7 +1,15 @@
 import type { V1Node } from '@kubernetes/client-node';
 import type { Logger } from '../host/logger.js';
 import type { KubePort } from './kube-port.js';
-import { decideClaim, decideDemote, decideReady, decideRelease, markLabel, type LabelDecision, type Labels } from './labels.js';
+import {
+  decideClaim,
+  decideDemote,
+  decideReady,
+  decideRelease,
+  markLabel,
+  type LabelDecision,
+  type Labels,
+} from './labels.js';
 import { rewriteNode, type NodeWrite, type RewriteResult } from './node-writer.js';
 import { decideTaints } from './taints.js';
 
@@ -29,7 +37,12 @@ function asWrite(decision: LabelDecision): NodeWrite {
 
 /** Before the install touches the host: both labels `false` where absent (see decideClaim). */
 export function claimNode(target: NodeTarget): Promise<RewriteResult> {
-  return rewriteNode(target.kube, target.nodeName, (node) => asWrite(decideClaim(labelsOf(node), target.mark)), target.log);
+  return rewriteNode(
+    target.kube,
+    target.nodeName,
+    (node) => asWrite(decideClaim(labelsOf(node), target.mark)),
+    target.log,
+  );
 }
 
 /**
@@ -38,17 +51,34 @@ export function claimNode(target: NodeTarget): Promise<RewriteResult> {
  * one saves a request per node.
  */
 export function labelReady(target: NodeTarget, start?: V1Node): Promise<RewriteResult> {
-  return rewriteNode(target.kube, target.nodeName, (node) => asWrite(decideReady(labelsOf(node), target.mark)), target.log, start);
+  return rewriteNode(
+    target.kube,
+    target.nodeName,
+    (node) => asWrite(decideReady(labelsOf(node), target.mark)),
+    target.log,
+    start,
+  );
 }
 
 /** Before an uninstall: stop admitting pods on our account (see decideDemote). */
 export function demoteNode(target: NodeTarget, start?: V1Node): Promise<RewriteResult> {
-  return rewriteNode(target.kube, target.nodeName, (node) => asWrite(decideDemote(labelsOf(node), target.mark)), target.log, start);
+  return rewriteNode(
+    target.kube,
+    target.nodeName,
+    (node) => asWrite(decideDemote(labelsOf(node), target.mark)),
+    target.log,
+    start,
+  );
 }
 
 /** After an uninstall: our mark goes; the shared label is kept, demoted or removed (see decideRelease). */
 export function releaseNode(target: NodeTarget): Promise<RewriteResult> {
-  return rewriteNode(target.kube, target.nodeName, (node) => asWrite(decideRelease(labelsOf(node), target.mark)), target.log);
+  return rewriteNode(
+    target.kube,
+    target.nodeName,
+    (node) => asWrite(decideRelease(labelsOf(node), target.mark)),
+    target.log,
+  );
 }
 
 /**
@@ -56,19 +86,36 @@ export function releaseNode(target: NodeTarget): Promise<RewriteResult> {
  * (no extra read). Best effort on purpose: a taint left behind only keeps pods away, the safe
  * direction, so a failure warns instead of failing a finished install.
  */
-export async function liftStartupTaints(target: NodeTarget, matchers: readonly string[], labelled: V1Node | undefined): Promise<readonly string[]> {
+export async function liftStartupTaints(
+  target: NodeTarget,
+  matchers: readonly string[],
+  labelled: V1Node | undefined,
+): Promise<readonly string[]> {
   if (matchers.length === 0) return [];
   let removed: readonly string[] = [];
   try {
-    await rewriteNode(target.kube, target.nodeName, (node) => {
-      const decision = decideTaints(node.spec?.taints ?? [], matchers);
-      removed = decision.kind === 'write' ? decision.removed : [];
-      return decision.kind === 'write'
-        ? { kind: 'write', taints: decision.retained, reason: `remove start-up taints ${decision.removed.join(', ')}` }
-        : { kind: 'unchanged', reason: 'no start-up taint to remove' };
-    }, target.log, labelled);
+    await rewriteNode(
+      target.kube,
+      target.nodeName,
+      (node) => {
+        const decision = decideTaints(node.spec?.taints ?? [], matchers);
+        removed = decision.kind === 'write' ? decision.removed : [];
+        return decision.kind === 'write'
+          ? {
+              kind: 'write',
+              taints: decision.retained,
+              reason: `remove start-up taints ${decision.removed.join(', ')}`,
+            }
+          : { kind: 'unchanged', reason: 'no start-up taint to remove' };
+      },
+      target.log,
+      labelled,
+    );
   } catch (error) {
-    target.log.warn({ err: error, taints: matchers }, 'could not remove the start-up taints; Kata is installed and labelled, pods stay off the node until they go');
+    target.log.warn(
+      { err: error, taints: matchers },
+      'could not remove the start-up taints; Kata is installed and labelled, pods stay off the node until they go',
+    );
     return [];
   }
   return removed;

@@ -36,7 +36,8 @@ export interface FinishInstall {
 export async function finishInstall(target: NodeTarget, step: FinishInstall): Promise<void> {
   const labelled = await labelReady(target, step.claimed);
   await liftStartupTaints(target, step.startupTaints, labelled.node);
-  if (step.runtimeClasses.length > 0) await ensureRuntimeClasses(target.kube, step.runtimeClasses, step.suffix, target.log, step.clock);
+  if (step.runtimeClasses.length > 0)
+    await ensureRuntimeClasses(target.kube, step.runtimeClasses, step.suffix, target.log, step.clock);
   if (step.outcome === 'installed') await recordNodeEvent(target, 'installed', step.summary, labelled.node);
 }
 
@@ -44,7 +45,12 @@ export async function finishInstall(target: NodeTarget, step: FinishInstall): Pr
  * A failed or rolled-back install: the claim (`false`) stays so the next uninstall can find the node,
  * and a Warning Event says why.
  */
-export async function failInstall(target: NodeTarget, kind: 'install-failed' | 'rolled-back', message: string, node: V1Node | undefined): Promise<void> {
+export async function failInstall(
+  target: NodeTarget,
+  kind: 'install-failed' | 'rolled-back',
+  message: string,
+  node: V1Node | undefined,
+): Promise<void> {
   await recordNodeEvent(target, kind, message, node);
 }
 

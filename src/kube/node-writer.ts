@@ -6,14 +6,22 @@ import type { LabelChanges } from './labels.js';
 
 /** One node write as a decision returns it: labels and/or the whole taint list, or nothing. */
 export type NodeWrite =
-  | { readonly kind: 'write'; readonly labels?: LabelChanges; readonly taints?: readonly V1Taint[]; readonly reason: string }
+  | {
+      readonly kind: 'write';
+      readonly labels?: LabelChanges;
+      readonly taints?: readonly V1Taint[];
+      readonly reason: string;
+    }
   | { readonly kind: 'unchanged'; readonly reason: string };
 
 /** How often a decision is re-read and re-made when other writers keep changing the node. */
 export const NODE_WRITE_ATTEMPTS = 8;
 
 /** The merge patch for a write, guarded by the resourceVersion the decision was made from. */
-export function mergePatchFor(write: Extract<NodeWrite, { kind: 'write' }>, resourceVersion: string): Record<string, unknown> {
+export function mergePatchFor(
+  write: Extract<NodeWrite, { kind: 'write' }>,
+  resourceVersion: string,
+): Record<string, unknown> {
   const body: { metadata: Record<string, unknown>; spec?: Record<string, unknown> } = { metadata: { resourceVersion } };
   if (write.labels !== undefined) body.metadata.labels = write.labels;
   if (write.taints !== undefined) body.spec = { taints: write.taints };
@@ -47,11 +55,16 @@ export async function rewriteNode(
     if (write.kind === 'unchanged') return { node, wrote: false, reason: write.reason };
     const resourceVersion = node.metadata?.resourceVersion;
     if (resourceVersion === undefined) {
-      throw new KataDeployError('kube-api', `node ${nodeName} came back without metadata.resourceVersion`, { hint: 'the API server answered with an incomplete Node; check any proxy between us and it' });
+      throw new KataDeployError('kube-api', `node ${nodeName} came back without metadata.resourceVersion`, {
+        hint: 'the API server answered with an incomplete Node; check any proxy between us and it',
+      });
     }
     try {
       const written = await kube.patchNode(nodeName, { type: 'merge', body: mergePatchFor(write, resourceVersion) });
-      log.info({ node: nodeName, labels: write.labels, taints: write.taints === undefined ? undefined : write.taints.length }, write.reason);
+      log.info(
+        { node: nodeName, labels: write.labels, taints: write.taints === undefined ? undefined : write.taints.length },
+        write.reason,
+      );
       return { node: written, wrote: true, reason: write.reason };
     } catch (error) {
       if (!(error instanceof ConflictError)) throw error;
@@ -59,7 +72,11 @@ export async function rewriteNode(
       node = await kube.getNode(nodeName);
     }
   }
-  throw new KataDeployError('kube-api', `gave up writing node ${nodeName} after ${NODE_WRITE_ATTEMPTS} conflicts: something keeps changing it`, {
-    hint: 'look for another controller rewriting the node labels or taints; the pod restarts and tries again',
-  });
+  throw new KataDeployError(
+    'kube-api',
+    `gave up writing node ${nodeName} after ${NODE_WRITE_ATTEMPTS} conflicts: something keeps changing it`,
+    {
+      hint: 'look for another controller rewriting the node labels or taints; the pod restarts and tries again',
+    },
+  );
 }

@@ -18,7 +18,9 @@ export interface GuestSize {
 function positive(value: unknown, field: string, source: string): number | undefined {
   if (value === undefined) return undefined;
   if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) {
-    throw new KataDeployError('bad-payload', `${source}: ${field} = ${String(value)} is not a positive number`, { hint: 'fix the shim configuration in the payload' });
+    throw new KataDeployError('bad-payload', `${source}: ${field} = ${String(value)} is not a positive number`, {
+      hint: 'fix the shim configuration in the payload',
+    });
   }
   return value;
 }
@@ -32,12 +34,17 @@ export function guestSizeFromConfig(text: string, source: string): GuestSize {
   try {
     parsed = TOML.parse(text) as Record<string, unknown>;
   } catch (error) {
-    throw new KataDeployError('bad-payload', `${source} is not valid TOML: ${(error as Error).message}`, { hint: 'the payload is damaged; download it again', cause: error });
+    throw new KataDeployError('bad-payload', `${source} is not valid TOML: ${(error as Error).message}`, {
+      hint: 'the payload is damaged; download it again',
+      cause: error,
+    });
   }
   const tables = Object.values((parsed.hypervisor ?? {}) as Record<string, Record<string, unknown>>);
   const table = tables[0];
   if (table === undefined) {
-    throw new KataDeployError('bad-payload', `${source} has no [hypervisor.<name>] table`, { hint: 'this is not a Kata shim configuration; check the payload' });
+    throw new KataDeployError('bad-payload', `${source} has no [hypervisor.<name>] table`, {
+      hint: 'this is not a Kata shim configuration; check the payload',
+    });
   }
   return {
     memoryMiB: positive(table.default_memory, 'default_memory', source) ?? KATA_DEFAULT_MEMORY_MIB,

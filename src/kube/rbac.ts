@@ -18,5 +18,11 @@ export const RBAC_RULES: readonly RbacRule[] = [
   { scope: 'cluster', apiGroup: '', resource: 'nodes', verbs: ['get', 'patch'] },
   { scope: 'cluster', apiGroup: '', resource: 'events', verbs: ['create'] },
   { scope: 'namespace', apiGroup: 'apps', resource: 'daemonsets', verbs: ['get'] },
-  { scope: 'cluster', apiGroup: 'node.k8s.io', resource: 'runtimeclasses', verbs: ['get', 'list', 'create', 'update'], onlyForRuntimeClasses: true },
+  {
+    scope: 'cluster',
+    apiGroup: 'node.k8s.io',
+    resource: 'runtimeclasses',
+    verbs: ['get', 'list', 'create', 'update'],
+    onlyForRuntimeClasses: true,
+  },
 ];

@@ -11,14 +11,23 @@ export const MANAGED_BY = { 'app.kubernetes.io/managed-by': 'kata-deploy' } as c
 export const INSTANCE_LABEL = 'kata-deploy.katacontainers.io/instance';
 
 /** The settings that decide which RuntimeClasses exist. */
-export type RuntimeClassSettings = Pick<Settings, 'shims' | 'defaultShim' | 'multiInstallSuffix' | 'createRuntimeClasses' | 'createDefaultRuntimeClass'>;
+export type RuntimeClassSettings = Pick<
+  Settings,
+  'shims' | 'defaultShim' | 'multiInstallSuffix' | 'createRuntimeClasses' | 'createDefaultRuntimeClass'
+>;
 
 /** The label selector that finds the RuntimeClasses of one install. */
 export function ourSelector(suffix: string | undefined): string {
   return `app.kubernetes.io/managed-by=kata-deploy,${INSTANCE_LABEL}=${suffix ?? 'default'}`;
 }
 
-function runtimeClass(name: string, handler: string, guest: GuestSize, shim: string, suffix: string | undefined): V1RuntimeClass {
+function runtimeClass(
+  name: string,
+  handler: string,
+  guest: GuestSize,
+  shim: string,
+  suffix: string | undefined,
+): V1RuntimeClass {
   const info = SHIM_CATALOGUE.get(shim);
   if (info === undefined) throw new Error(`shim ${shim} missing from the catalogue`);
   return {
@@ -38,7 +47,10 @@ function runtimeClass(name: string, handler: string, guest: GuestSize, shim: str
  * containerd handler) and, when asked, `kata[-<suffix>]` for the default shim. Pure: guest sizes come
  * in as values read from each shim's Kata config.
  */
-export function desiredRuntimeClasses(settings: RuntimeClassSettings, guests: ReadonlyMap<string, GuestSize>): V1RuntimeClass[] {
+export function desiredRuntimeClasses(
+  settings: RuntimeClassSettings,
+  guests: ReadonlyMap<string, GuestSize>,
+): V1RuntimeClass[] {
   if (!settings.createRuntimeClasses && !settings.createDefaultRuntimeClass) return [];
   const suffix = settings.multiInstallSuffix;
   const guestOf = (shim: string): GuestSize => {
@@ -55,7 +67,15 @@ export function desiredRuntimeClasses(settings: RuntimeClassSettings, guests: Re
   }
   if (settings.createDefaultRuntimeClass) {
     const name = suffix === undefined ? 'kata' : `kata-${suffix}`;
-    classes.push(runtimeClass(name, handlerName(settings.defaultShim, suffix, false), guestOf(settings.defaultShim), settings.defaultShim, suffix));
+    classes.push(
+      runtimeClass(
+        name,
+        handlerName(settings.defaultShim, suffix, false),
+        guestOf(settings.defaultShim),
+        settings.defaultShim,
+        suffix,
+      ),
+    );
   }
   return classes;
 }
@@ -75,7 +95,12 @@ function same(a: unknown, b: unknown): boolean {
 function sorted(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(sorted);
   if (typeof value !== 'object' || value === null) return value;
-  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined).sort(([a], [b]) => a.localeCompare(b)).map(([k, v]) => [k, sorted(v)]));
+  return Object.fromEntries(
+    Object.entries(value)
+      .filter(([, v]) => v !== undefined)
+      .sort(([a], [b]) => a.localeCompare(b))
+      .map(([k, v]) => [k, sorted(v)]),
+  );
 }
 
 /**
@@ -87,7 +112,12 @@ export function decideRuntimeClass(desired: V1RuntimeClass, current: V1RuntimeCl
   const labels = current.metadata?.labels ?? {};
   if (labels['app.kubernetes.io/managed-by'] !== 'kata-deploy') return { kind: 'foreign' };
   const wantedLabels = { ...labels, ...desired.metadata?.labels };
-  if (current.handler === desired.handler && same(current.overhead, desired.overhead) && same(current.scheduling, desired.scheduling) && same(labels, wantedLabels)) {
+  if (
+    current.handler === desired.handler &&
+    same(current.overhead, desired.overhead) &&
+    same(current.scheduling, desired.scheduling) &&
+    same(labels, wantedLabels)
+  ) {
     return { kind: 'unchanged' };
   }
   return {

@@ -32,7 +32,11 @@ export interface DaemonCommandOptions {
  * kubeconfig), SIGTERM/SIGINT, the system clock, RuntimeClasses from the installed configs when asked
  * for. Returns the exit status; the CLI only has to pass the transaction's install and uninstall.
  */
-export async function runDaemonCommand(settings: Settings, options: DaemonCommandOptions, log: Logger): Promise<number> {
+export async function runDaemonCommand(
+  settings: Settings,
+  options: DaemonCommandOptions,
+  log: Logger,
+): Promise<number> {
   const kube = createKube(settings, log);
   const wantsClasses = settings.createRuntimeClasses || settings.createDefaultRuntimeClass;
   const termination = terminationSignal();
@@ -42,8 +46,13 @@ export async function runDaemonCommand(settings: Settings, options: DaemonComman
       install: options.install,
       uninstall: options.uninstall,
       kube,
-      daemonSet: { namespace: options.namespace ?? kube?.namespace ?? DEFAULT_DAEMONSET_NAME, name: options.daemonSetName ?? DEFAULT_DAEMONSET_NAME },
-      runtimeClasses: wantsClasses ? async () => desiredRuntimeClasses(settings, await readGuestSizes(options.fs, settings)) : undefined,
+      daemonSet: {
+        namespace: options.namespace ?? kube?.namespace ?? DEFAULT_DAEMONSET_NAME,
+        name: options.daemonSetName ?? DEFAULT_DAEMONSET_NAME,
+      },
+      runtimeClasses: wantsClasses
+        ? async () => desiredRuntimeClasses(settings, await readGuestSizes(options.fs, settings))
+        : undefined,
       healthPort: options.healthPort ?? DEFAULT_HEALTH_PORT,
       terminated: termination.signal,
       clock: systemClock,

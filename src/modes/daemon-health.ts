@@ -20,7 +20,14 @@ export async function startHealthServer(port: number, host = '0.0.0.0'): Promise
   let ready = false;
   const server = createServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0];
-    const [status, body] = path === '/healthz' ? [200, 'ok'] : path === '/readyz' ? (ready ? [200, 'ready'] : [503, 'not ready']) : [404, 'not found'];
+    const [status, body] =
+      path === '/healthz'
+        ? [200, 'ok']
+        : path === '/readyz'
+          ? ready
+            ? [200, 'ready']
+            : [503, 'not ready']
+          : [404, 'not found'];
     res.writeHead(status, { 'content-type': 'text/plain', connection: 'close' });
     res.end(`${body}\n`);
   });
@@ -30,10 +37,13 @@ export async function startHealthServer(port: number, host = '0.0.0.0'): Promise
   });
   return {
     port: (server.address() as AddressInfo).port,
-    setReady: (value) => { ready = value; },
-    close: () => new Promise((resolve) => {
-      server.closeAllConnections();
-      server.close(() => resolve());
-    }),
+    setReady: (value) => {
+      ready = value;
+    },
+    close: () =>
+      new Promise((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
   };
 }

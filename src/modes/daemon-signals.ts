@@ -4,7 +4,9 @@
  */
 export function terminationSignal(): { readonly signal: Promise<NodeJS.Signals>; dispose(): void } {
   let onSignal: (signal: NodeJS.Signals) => void = () => {};
-  const signal = new Promise<NodeJS.Signals>((resolve) => { onSignal = resolve; });
+  const signal = new Promise<NodeJS.Signals>((resolve) => {
+    onSignal = resolve;
+  });
   process.once('SIGTERM', onSignal);
   process.once('SIGINT', onSignal);
   return {

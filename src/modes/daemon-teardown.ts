@@ -13,7 +13,9 @@ import type { DaemonDeps, DaemonExit } from './daemon-types.js';
 export async function teardownOnTermination(deps: DaemonDeps, target: NodeTarget | undefined): Promise<DaemonExit> {
   const { log } = deps;
   if (target === undefined) {
-    const reason = 'no API access, so a restart cannot be told from a teardown: leaving Kata installed (run `kata-deploy uninstall` to remove it)';
+    const reason =
+      'no API access, so a restart cannot be told from a teardown: leaving Kata installed (run `kata-deploy ' +
+      'uninstall` to remove it)';
     log.info(reason);
     return { kind: 'left-installed', reason };
   }
@@ -21,7 +23,10 @@ export async function teardownOnTermination(deps: DaemonDeps, target: NodeTarget
   let verdict;
   try {
     const { namespace, name } = deps.daemonSet;
-    [node, verdict] = await Promise.all([target.kube.getNode(target.nodeName), target.kube.getDaemonSet(namespace, name)]);
+    [node, verdict] = await Promise.all([
+      target.kube.getNode(target.nodeName),
+      target.kube.getDaemonSet(namespace, name),
+    ]);
     verdict = daemonSetVerdict(verdict, node);
   } catch (error) {
     // Not knowing is not a reason to uninstall: the safe failure keeps every Kata pod running.
@@ -30,11 +35,18 @@ export async function teardownOnTermination(deps: DaemonDeps, target: NodeTarget
     return { kind: 'left-installed', reason };
   }
   if (verdict.kind === 'selects') {
-    const reason = `DaemonSet ${deps.daemonSet.namespace}/${deps.daemonSet.name} still selects this node (restart or rolling update): leaving the node as it is`;
+    const reason =
+      `DaemonSet ${deps.daemonSet.namespace}/${deps.daemonSet.name} still selects this node (restart or ` +
+      `rolling update): leaving the node as it is`;
     log.info(reason);
     return { kind: 'left-installed', reason };
   }
-  const reason = verdict.kind === 'not-selected' ? `DaemonSet no longer selects this node: ${verdict.reason}` : verdict.kind === 'gone' ? 'DaemonSet is gone' : 'DaemonSet is being deleted';
+  const reason =
+    verdict.kind === 'not-selected'
+      ? `DaemonSet no longer selects this node: ${verdict.reason}`
+      : verdict.kind === 'gone'
+        ? 'DaemonSet is gone'
+        : 'DaemonSet is being deleted';
   log.info(`${reason}: uninstalling Kata from this node`);
   try {
     const demoted = await beginUninstall(target, node);

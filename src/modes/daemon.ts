@@ -10,7 +10,10 @@ export function daemonExitCode(exit: DaemonExit): number {
   return exit.kind === 'install-failed' || exit.kind === 'uninstall-failed' ? exit.error.exitCode : 0;
 }
 
-async function installAndLabel(deps: DaemonDeps, target: NodeTarget | undefined): Promise<Extract<DaemonExit, { kind: 'install-failed' }> | undefined> {
+async function installAndLabel(
+  deps: DaemonDeps,
+  target: NodeTarget | undefined,
+): Promise<Extract<DaemonExit, { kind: 'install-failed' }> | undefined> {
   // Claim first: a node the install half-changed must stay findable by the next uninstall.
   const claimed = target === undefined ? undefined : await beginInstall(target);
   let outcome;
@@ -22,7 +25,8 @@ async function installAndLabel(deps: DaemonDeps, target: NodeTarget | undefined)
     return { kind: 'install-failed', error };
   }
   if (outcome.kind === 'rolled-back') {
-    if (target !== undefined) await failInstall(target, 'rolled-back', `${outcome.summary}: ${outcome.error.message}`, claimed);
+    if (target !== undefined)
+      await failInstall(target, 'rolled-back', `${outcome.summary}: ${outcome.error.message}`, claimed);
     return { kind: 'install-failed', error: outcome.error };
   }
   deps.log.info({ outcome: outcome.kind }, outcome.summary);
@@ -50,7 +54,10 @@ export async function runDaemon(deps: DaemonDeps): Promise<DaemonExit> {
   const { log } = deps;
   const health: HealthServer = await startHealthServer(deps.healthPort, deps.healthHost);
   deps.onListening?.(health.port);
-  const target = deps.kube === undefined ? undefined : nodeTarget(deps.kube.kube, deps.kube.nodeName, deps.settings.multiInstallSuffix, log);
+  const target =
+    deps.kube === undefined
+      ? undefined
+      : nodeTarget(deps.kube.kube, deps.kube.nodeName, deps.settings.multiInstallSuffix, log);
   let terminatedEarly = false;
   void deps.terminated.then(() => (terminatedEarly = true));
   try {
@@ -59,7 +66,9 @@ export async function runDaemon(deps: DaemonDeps): Promise<DaemonExit> {
       log.info('terminated before installing: leaving the node as it is');
       return await teardownOnTermination(deps, target);
     }
-    const failed = await installAndLabel(deps, target).catch((error: unknown) => ({ kind: 'install-failed', error: asKataDeployError(error) }) as const);
+    const failed = await installAndLabel(deps, target).catch(
+      (error: unknown) => ({ kind: 'install-failed', error: asKataDeployError(error) }) as const,
+    );
     if (failed !== undefined) {
       log.error({ code: failed.error.code, hint: failed.error.hint }, `install failed: ${failed.error.message}`);
       return failed;

@@ -5,7 +5,10 @@ import type { Settings } from '../settings/settings.js';
 /** `kata-deploy detect`: report what the node is and can run; read-only, safe anywhere. */
 export async function runDetect(settings: Settings, ports: DetectPorts, log: Logger): Promise<NodeReport> {
   const report = await detectNode(settings, ports);
-  log.info({ arch: report.arch, kvmUsable: report.kvm.usable }, report.kvm.usable ? 'KVM is usable' : `KVM is not usable: ${report.kvm.reason}`);
+  log.info(
+    { arch: report.arch, kvmUsable: report.kvm.usable },
+    report.kvm.usable ? 'KVM is usable' : `KVM is not usable: ${report.kvm.reason}`,
+  );
   for (const warning of report.runtime.warnings) log.warn(warning);
   return report;
 }
@@ -16,13 +19,24 @@ export function formatNodeReport(report: NodeReport): string {
     `arch:     ${report.arch}`,
     `kvm:      ${report.kvm.usable ? 'usable' : `not usable (${report.kvm.reason})`}`,
     ...report.kvm.evidence.map((line) => `          - ${line}`),
-    `tee:      ${Object.entries(report.tee.available).filter(([, on]) => on).map(([tee]) => tee).join(', ') || 'none'}`,
+    `tee:      ${
+      Object.entries(report.tee.available)
+        .filter(([, on]) => on)
+        .map(([tee]) => tee)
+        .join(', ') || 'none'
+    }`,
     `runtime:  ${report.runtime.flavour} (${report.runtime.detectedBy})`,
-    `config:   ${report.runtime.configPath} ${report.runtime.configExists ? `(version ${report.runtime.configVersion ?? '?'})` : '(missing)'}`,
+    `config:   ${report.runtime.configPath} ` +
+      `${report.runtime.configExists ? `(version ${report.runtime.configVersion ?? '?'})` : '(missing)'}`,
     `daemon:   ${report.runtime.daemonVersion ?? 'unknown'} (from ${report.runtime.daemonVersionSource})`,
     'shims:',
-    ...report.shims.map((shim) => `  ${shim.runnable ? '✓' : '✗'} ${shim.shim}${shim.reason === undefined ? '' : ` — ${shim.reason}`}`),
+    ...report.shims.map(shimLine),
     ...report.runtime.warnings.map((warning) => `warning: ${warning}`),
   ];
   return `${lines.join('\n')}\n`;
+}
+
+function shimLine(shim: NodeReport['shims'][number]): string {
+  const reason = shim.reason === undefined ? '' : ` — ${shim.reason}`;
+  return `  ${shim.runnable ? '✓' : '✗'} ${shim.shim}${reason}`;
 }

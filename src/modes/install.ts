@@ -20,7 +20,10 @@ export function provenLive(result: InstallResult): boolean {
 /** A one-line account of an install for Events and logs. */
 export function summarise(result: InstallResult): string {
   if (converged(result)) return `Kata handlers ${result.handlers.join(', ')} already installed and live`;
-  return `installed Kata handlers ${result.handlers.join(', ')}${result.restart.performed ? ' (runtime restarted)' : ''}`;
+  return (
+    `installed Kata handlers ` +
+    `${result.handlers.join(', ')}${result.restart.performed ? ' (runtime restarted)' : ''}`
+  );
 }
 
 /**
@@ -38,17 +41,33 @@ export async function runInstall(settings: Settings, ports: WiringPorts, log: Lo
     result = await install(ctx);
   } catch (error) {
     const failure = asKataDeployError(error);
-    if (target !== undefined) await lifecycle!.failInstall(target, failure.code === 'restart-failed' ? 'rolled-back' : 'install-failed', failure.message, claimed).catch((kubeError) => log.warn({ err: kubeError }, 'could not record the failure on the Node'));
+    if (target !== undefined)
+      await lifecycle!
+        .failInstall(
+          target,
+          failure.code === 'restart-failed' ? 'rolled-back' : 'install-failed',
+          failure.message,
+          claimed,
+        )
+        .catch((kubeError) => log.warn({ err: kubeError }, 'could not record the failure on the Node'));
     throw failure;
   }
   if (target !== undefined && !provenLive(result)) {
-    log.warn({ restart: result.restart.reason }, 'not labelling the node katacontainers.io/kata-runtime=true: the handlers were not proven live (run without --restart none, or label it yourself once they are)');
+    log.warn(
+      { restart: result.restart.reason },
+      'not labelling the node katacontainers.io/kata-runtime=true: the handlers were not proven live (run without ' +
+        '--restart none, or label it yourself once they are)',
+    );
   } else if (target !== undefined) {
     const { readGuestSizes } = await import('../kube/ensure-runtime-classes.js');
     const { desiredRuntimeClasses } = await import('../kube/runtime-classes.js');
     await lifecycle!.finishInstall(target, {
-      outcome: converged(result) ? 'converged' : 'installed', summary: summarise(result), claimed,
-      startupTaints: settings.startupTaints, suffix: settings.multiInstallSuffix, clock: ports.clock,
+      outcome: converged(result) ? 'converged' : 'installed',
+      summary: summarise(result),
+      claimed,
+      startupTaints: settings.startupTaints,
+      suffix: settings.multiInstallSuffix,
+      clock: ports.clock,
       runtimeClasses: desiredRuntimeClasses(settings, await readGuestSizes(ports.fs, settings)),
     });
   }

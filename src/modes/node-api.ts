@@ -9,7 +9,10 @@ import type { Settings } from '../settings/settings.js';
  */
 export async function nodeApiTarget(settings: Settings, log: Logger): Promise<NodeTarget | undefined> {
   if (settings.nodeName === undefined) {
-    log.info('no node name (NODE_NAME or --node-name): skipping node labels, events and RuntimeClasses; the node is still installed');
+    log.info(
+      'no node name (NODE_NAME or --node-name): skipping node labels, events and RuntimeClasses; the node is still ' +
+        'installed',
+    );
     return undefined;
   }
   const { createKube } = await import('../kube/create-kube.js');

@@ -17,11 +17,19 @@ export async function runUninstall(settings: Settings, ports: WiringPorts, log: 
   const demoted = target === undefined ? undefined : await lifecycle!.beginUninstall(target);
   try {
     const result = await uninstall(ctx);
-    if (target !== undefined) await lifecycle!.finishUninstall(target, result.nothingInstalled ? 'nothing was installed' : 'Kata removed from the node', demoted);
+    if (target !== undefined)
+      await lifecycle!.finishUninstall(
+        target,
+        result.nothingInstalled ? 'nothing was installed' : 'Kata removed from the node',
+        demoted,
+      );
     return result;
   } catch (error) {
     const failure = asKataDeployError(error);
-    if (target !== undefined) await lifecycle!.failUninstall(target, failure.message, demoted).catch((kubeError) => log.warn({ err: kubeError }, 'could not record the failure on the Node'));
+    if (target !== undefined)
+      await lifecycle!
+        .failUninstall(target, failure.message, demoted)
+        .catch((kubeError) => log.warn({ err: kubeError }, 'could not record the failure on the Node'));
     throw failure;
   }
 }

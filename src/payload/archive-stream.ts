@@ -17,7 +17,11 @@ export interface ArchiveFacts {
  * pass, so a checksum is verified without a second read. Backpressure runs end to end (parser → pipe →
  * decompressor → source), so memory stays at a few chunks whatever the payload's size.
  */
-export function pumpArchive(source: Readable, parser: TarParser, options: { hash: boolean; backpressure?: () => Promise<void> | undefined }): Promise<ArchiveFacts> {
+export function pumpArchive(
+  source: Readable,
+  parser: TarParser,
+  options: { hash: boolean; backpressure?: () => Promise<void> | undefined },
+): Promise<ArchiveFacts> {
   return new Promise<ArchiveFacts>((resolve, reject) => {
     const hash = options.hash ? createHash('sha256') : undefined;
     let bytes = 0;
@@ -45,9 +49,14 @@ export function pumpArchive(source: Readable, parser: TarParser, options: { hash
           void wait.then(() => paused.resume());
         }
       } catch (error) {
-        fail(error instanceof KataDeployError ? error : new KataDeployError('bad-payload', `payload is not a valid tar archive: ${(error as Error).message}`, {
-          hint: 'use an unmodified kata-static release tarball (.tar, .tar.gz, .tar.xz or .tar.zst)', cause: error,
-        }));
+        fail(
+          error instanceof KataDeployError
+            ? error
+            : new KataDeployError('bad-payload', `payload is not a valid tar archive: ${(error as Error).message}`, {
+                hint: 'use an unmodified kata-static release tarball (.tar, .tar.gz, .tar.xz or .tar.zst)',
+                cause: error,
+              }),
+        );
       }
     };
     const start = (first: Buffer): void => {
@@ -80,11 +89,21 @@ export function pumpArchive(source: Readable, parser: TarParser, options: { hash
       }
       forward(chunk);
     });
-    source.on('error', (error) => fail(new KataDeployError('bad-payload', `cannot read the payload: ${error.message}`, { hint: 'check the --payload path or URL', cause: error })));
+    source.on('error', (error) =>
+      fail(
+        new KataDeployError('bad-payload', `cannot read the payload: ${error.message}`, {
+          hint: 'check the --payload path or URL',
+          cause: error,
+        }),
+      ),
+    );
     source.on('end', () => {
       void (async () => {
         if (head !== undefined) {
-          if (head.length === 0) throw new KataDeployError('bad-payload', 'the payload is empty', { hint: 'check the --payload path or URL' });
+          if (head.length === 0)
+            throw new KataDeployError('bad-payload', 'the payload is empty', {
+              hint: 'check the --payload path or URL',
+            });
           start(head);
           forward(head);
         }
@@ -94,9 +113,14 @@ export function pumpArchive(source: Readable, parser: TarParser, options: { hash
         parser.finish();
         resolve({ compression: compression ?? 'tar', bytes, sha256: hash?.digest('hex') });
       })().catch((error: unknown) => {
-        fail(error instanceof KataDeployError ? error : new KataDeployError('bad-payload', `payload is not a valid tar archive: ${(error as Error).message}`, {
-          hint: 'the download may be truncated; fetch the payload again', cause: error,
-        }));
+        fail(
+          error instanceof KataDeployError
+            ? error
+            : new KataDeployError('bad-payload', `payload is not a valid tar archive: ${(error as Error).message}`, {
+                hint: 'the download may be truncated; fetch the payload again',
+                cause: error,
+              }),
+        );
       });
     });
   });

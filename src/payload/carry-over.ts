@@ -8,7 +8,12 @@ import type { Logger } from '../host/logger.js';
  * so nothing is copied and a file someone holds open keeps its inode. Where the new payload now ships
  * the same path, the payload wins and we say so. Returns the foreign paths carried, relative.
  */
-export function carryOverForeign(oldRoot: string, stagingRoot: string, ours: ReadonlySet<string>, log: Logger): string[] {
+export function carryOverForeign(
+  oldRoot: string,
+  stagingRoot: string,
+  ours: ReadonlySet<string>,
+  log: Logger,
+): string[] {
   const carried: string[] = [];
   const replaced: string[] = [];
   const walk = (rel: string): void => {
@@ -40,7 +45,11 @@ export function carryOverForeign(oldRoot: string, stagingRoot: string, ours: Rea
   };
   walk('');
   if (replaced.length > 0) {
-    log.warn({ count: replaced.length, paths: replaced.slice(0, 10) }, 'the new payload ships paths that held files kata-deploy did not install (an earlier install without a manifest?); the payload versions replace them');
+    log.warn(
+      { count: replaced.length, paths: replaced.slice(0, 10) },
+      'the new payload ships paths that held files kata-deploy did not install (an earlier install without a ' +
+        'manifest?); the payload versions replace them',
+    );
   }
   return carried;
 }

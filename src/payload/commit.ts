@@ -29,7 +29,11 @@ function withDirFd<T>(dir: string, action: (fd: number) => T): T {
  * resolveInterruptedSwitch puts the old one back. Running shims and hypervisors keep their open
  * inodes: nothing is ever written over an existing file.
  */
-export async function commitStagedPayload(staged: StagedPayload, settings: PayloadSettings, ports: PayloadPorts): Promise<CommitResult> {
+export async function commitStagedPayload(
+  staged: StagedPayload,
+  settings: PayloadSettings,
+  ports: PayloadPorts,
+): Promise<CommitResult> {
   if (staged.unchanged) {
     if (staged.manifestOnly) {
       await ports.fs.mkdirp(stateDir(settings));
@@ -46,10 +50,14 @@ export async function commitStagedPayload(staged: StagedPayload, settings: Paylo
   const replaced = existsSync(installReal) ? lstatSync(installReal).ino : null;
   if (replaced !== null) {
     const carried = carryOverForeign(installReal, staged.stagingDir, ours, ports.log);
-    if (carried.length > 0) ports.log.info({ count: carried.length }, 'kept files under the install dir that kata-deploy did not install');
+    if (carried.length > 0)
+      ports.log.info({ count: carried.length }, 'kept files under the install dir that kata-deploy did not install');
   }
   await ports.fs.mkdirp(stateDir(settings));
-  await ports.fs.writeFileAtomic(pendingManifestPath(settings), renderManifest({ ...staged.manifest, replacesRootInode: replaced }));
+  await ports.fs.writeFileAtomic(
+    pendingManifestPath(settings),
+    renderManifest({ ...staged.manifest, replacesRootInode: replaced }),
+  );
   withDirFd(staged.stagingDir, syncFilesystem);
   ports.log.debug({ installDir: staged.location.installDir }, 'staged tree flushed; swapping it into place');
   let oldTree = putInPlace(staged.stagingDir, installReal, oldPathFor(staged.location));
@@ -59,13 +67,19 @@ export async function commitStagedPayload(staged: StagedPayload, settings: Paylo
     oldTree = named;
   }
   fsyncDir(path.dirname(installReal));
-  ports.log.debug({ installDir: staged.location.installDir, oldTree }, 'trees swapped; the old tree is kept until the install commits');
+  ports.log.debug(
+    { installDir: staged.location.installDir, oldTree },
+    'trees swapped; the old tree is kept until the install commits',
+  );
 
   const kept = new Set(staged.manifest.entries.map((entry) => entry.path));
   const removed = (current?.entries ?? [])
     .filter((entry) => entry.type !== 'dir' && !kept.has(entry.path))
     .map((entry) => entryHostPath(staged.manifest, entry));
-  ports.log.info({ installDir: staged.location.installDir, entries: staged.manifest.entries.length, removed: removed.length }, 'payload switched into place');
+  ports.log.info(
+    { installDir: staged.location.installDir, entries: staged.manifest.entries.length, removed: removed.length },
+    'payload switched into place',
+  );
   return { changed: true, removed, staged, oldTree };
 }
 
@@ -73,9 +87,14 @@ export async function commitStagedPayload(staged: StagedPayload, settings: Paylo
  * Second phase after success: promotes the pending manifest (from here on the new tree is the
  * committed one, even across a crash), then deletes the old tree. Idempotent.
  */
-export async function finalizePayload(committed: CommitResult, settings: PayloadSettings, ports: PayloadPorts): Promise<void> {
+export async function finalizePayload(
+  committed: CommitResult,
+  settings: PayloadSettings,
+  ports: PayloadPorts,
+): Promise<void> {
   if (!committed.changed) return;
-  if (await ports.fs.exists(pendingManifestPath(settings))) await ports.fs.rename(pendingManifestPath(settings), manifestPath(settings));
+  if (await ports.fs.exists(pendingManifestPath(settings)))
+    await ports.fs.rename(pendingManifestPath(settings), manifestPath(settings));
   if (committed.oldTree !== undefined) rmSync(committed.oldTree, { recursive: true, force: true });
   ports.log.debug({ installDir: committed.staged.location.installDir }, 'payload switch finalized');
 }
@@ -85,7 +104,11 @@ export async function finalizePayload(committed: CommitResult, settings: Payload
  * manifest (the current one was never replaced), then deletes the new tree. After a first install,
  * the new tree is simply moved away and deleted, with any parent directory this run created.
  */
-export async function revertPayload(committed: CommitResult, settings: PayloadSettings, ports: PayloadPorts): Promise<void> {
+export async function revertPayload(
+  committed: CommitResult,
+  settings: PayloadSettings,
+  ports: PayloadPorts,
+): Promise<void> {
   if (!committed.changed) return;
   const { location } = committed.staged;
   const aside = oldPathFor(location);

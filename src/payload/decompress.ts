@@ -47,12 +47,17 @@ export function startDecompressor(compression: Exclude<Compression, 'tar'>): Dec
   });
   const done = child.then((result) => {
     if (result.failed && (result.cause as NodeJS.ErrnoException | undefined)?.code === 'ENOENT') {
-      throw new KataDeployError('bad-payload', `the payload is ${compression}-compressed but "${program}" is not installed`, {
-        hint: `install ${program} on the node image, or use a .tar/.tar.gz payload`,
-      });
+      throw new KataDeployError(
+        'bad-payload',
+        `the payload is ${compression}-compressed but "${program}" is not installed`,
+        {
+          hint: `install ${program} on the node image, or use a .tar/.tar.gz payload`,
+        },
+      );
     }
     if (result.isTerminated) return;
-    if (result.exitCode !== 0) throw corrupt(compression, String(result.stderr ?? '').trim() || `${program} exited ${result.exitCode}`);
+    if (result.exitCode !== 0)
+      throw corrupt(compression, String(result.stderr ?? '').trim() || `${program} exited ${result.exitCode}`);
   });
   return {
     input: child.stdin!,

@@ -20,13 +20,23 @@ export const DEFAULT_LIMITS: PayloadLimits = Object.freeze({
 
 /** A member we accept, with its path relative to the install dir (`bin/containerd-shim-kata-v2`). */
 export type AcceptedEntry =
-  | { readonly kind: 'file'; readonly rel: string; readonly mode: number; readonly size: number; readonly mtime: number }
+  | {
+      readonly kind: 'file';
+      readonly rel: string;
+      readonly mode: number;
+      readonly size: number;
+      readonly mtime: number;
+    }
   | { readonly kind: 'directory'; readonly rel: string; readonly mode: number }
   | { readonly kind: 'symlink'; readonly rel: string; readonly target: string }
   | { readonly kind: 'hardlink'; readonly rel: string; readonly targetRel: string };
 
 /** The refusal every payload check raises: exit 4, naming the member. */
-export function badPayload(member: string, problem: string, hint = 'use an unmodified kata-static release tarball'): KataDeployError {
+export function badPayload(
+  member: string,
+  problem: string,
+  hint = 'use an unmodified kata-static release tarball',
+): KataDeployError {
   return new KataDeployError('bad-payload', `payload member "${member}": ${problem}`, { hint });
 }
 
@@ -59,18 +69,23 @@ export function judgeEntry(entry: TarEntry, limits: PayloadLimits): AcceptedEntr
     if (entry.kind === 'directory') return undefined;
     throw badPayload(member, `is a ${entry.kind}, but this path must be a directory`);
   }
-  if ((entry.mode & 0o6000) !== 0) throw badPayload(member, `has the setuid/setgid bit (mode ${(entry.mode & 0o7777).toString(8)})`);
+  if ((entry.mode & 0o6000) !== 0)
+    throw badPayload(member, `has the setuid/setgid bit (mode ${(entry.mode & 0o7777).toString(8)})`);
   switch (entry.kind) {
     case 'file':
       if (entry.size > limits.maxFileBytes) {
-        throw badPayload(member, `is ${entry.size} bytes, more than the ${limits.maxFileBytes}-byte limit for one file (decompression bomb?)`);
+        throw badPayload(
+          member,
+          `is ${entry.size} bytes, more than the ${limits.maxFileBytes}-byte limit for one file (decompression bomb?)`,
+        );
       }
       return { kind: 'file', rel, mode: entry.mode & 0o1777, size: entry.size, mtime: entry.mtime };
     case 'directory':
       return { kind: 'directory', rel, mode: entry.mode & 0o1777 };
     case 'symlink':
       if (entry.linkName === '') throw badPayload(member, 'symlink with an empty target');
-      if (entry.linkName.startsWith('/')) throw badPayload(member, `symlink to absolute path "${entry.linkName}" escapes the install dir`);
+      if (entry.linkName.startsWith('/'))
+        throw badPayload(member, `symlink to absolute path "${entry.linkName}" escapes the install dir`);
       return { kind: 'symlink', rel, target: entry.linkName };
     case 'hardlink': {
       const targetRel = relativeToInstallDir(member, entry.linkName);

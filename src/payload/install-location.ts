@@ -34,11 +34,17 @@ export async function prepareLocation(fs: HostFs, installDir: string): Promise<I
   await fs.mkdirp(parent);
   const installExists = !createdDirs.includes(installDir);
   const parentReal = await fs.realPath(parent);
-  const installReal = installExists ? await fs.realPath(installDir) : path.join(parentReal, path.posix.basename(installDir));
+  const installReal = installExists
+    ? await fs.realPath(installDir)
+    : path.join(parentReal, path.posix.basename(installDir));
   if (installExists && statSync(installReal).dev !== statSync(path.dirname(installReal)).dev) {
-    throw new KataDeployError('node-unsupported', `install dir ${installDir} is a mount point, so it cannot be swapped atomically for the new tree`, {
-      hint: `mount its parent (${parent}) instead, or choose another INSTALLATION_PREFIX; nothing was changed`,
-    });
+    throw new KataDeployError(
+      'node-unsupported',
+      `install dir ${installDir} is a mount point, so it cannot be swapped atomically for the new tree`,
+      {
+        hint: `mount its parent (${parent}) instead, or choose another INSTALLATION_PREFIX; nothing was changed`,
+      },
+    );
   }
   return { installDir, installReal, installExists, createdDirs, parentReal: path.dirname(installReal) };
 }
@@ -54,17 +60,29 @@ export async function plannedLocation(fs: HostFs, installDir: string): Promise<I
     createdDirs.unshift(dir);
   }
   const installReal = (await locateInstallDir(fs, installDir)) ?? path.join(await fs.realPath('/'), installDir);
-  return { installDir, installReal, installExists: !createdDirs.includes(installDir), createdDirs, parentReal: path.dirname(installReal) };
+  return {
+    installDir,
+    installReal,
+    installExists: !createdDirs.includes(installDir),
+    createdDirs,
+    parentReal: path.dirname(installReal),
+  };
 }
 
 /** A fresh staging dir name beside the install dir. */
 export function stagingPathFor(location: InstallLocation): string {
-  return path.join(location.parentReal, `${STAGING}${path.basename(location.installReal)}.${process.pid}-${randomBytes(4).toString('hex')}`);
+  return path.join(
+    location.parentReal,
+    `${STAGING}${path.basename(location.installReal)}.${process.pid}-${randomBytes(4).toString('hex')}`,
+  );
 }
 
 /** A fresh name beside the install dir for a tree that was swapped out (kept until finalize or revert). */
 export function oldPathFor(location: InstallLocation): string {
-  return path.join(location.parentReal, `${OLD}${path.basename(location.installReal)}.${process.pid}-${randomBytes(4).toString('hex')}`);
+  return path.join(
+    location.parentReal,
+    `${OLD}${path.basename(location.installReal)}.${process.pid}-${randomBytes(4).toString('hex')}`,
+  );
 }
 
 /** A staging or old tree a run left beside the install dir, with its root inode (its identity across renames). */

@@ -18,7 +18,8 @@ export function treeIntact(installReal: string, entries: readonly ManifestEntry[
       const real = path.join(installReal, entry.path);
       const stats = lstatSync(real);
       if (entry.type === 'dir' && !stats.isDirectory()) return false;
-      if (entry.type === 'symlink' && (!stats.isSymbolicLink() || stats.size !== Buffer.byteLength(entry.target))) return false;
+      if (entry.type === 'symlink' && (!stats.isSymbolicLink() || stats.size !== Buffer.byteLength(entry.target)))
+        return false;
       if (entry.type === 'file') {
         if (!stats.isFile() || stats.size !== entry.size || (stats.mode & 0o7777) !== entry.mode) return false;
         if (Math.floor(stats.mtimeMs / 1000) !== entry.mtime) return false;
@@ -26,7 +27,8 @@ export function treeIntact(installReal: string, entries: readonly ManifestEntry[
     }
     return true;
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT' || (error as NodeJS.ErrnoException).code === 'ENOTDIR') return false;
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT' || (error as NodeJS.ErrnoException).code === 'ENOTDIR')
+      return false;
     throw error;
   }
 }
@@ -58,7 +60,14 @@ function elfMachine(file: string): number | undefined {
 export function installedFacts(installReal: string, entries: readonly ManifestEntry[]): UnpackedFacts {
   const index = new PayloadIndex(DEFAULT_LIMITS);
   for (const entry of entries) {
-    if (entry.type === 'file') index.nodes.set(entry.path, { kind: 'file', mode: entry.mode, size: entry.size, sha256: entry.sha256, mtime: entry.mtime });
+    if (entry.type === 'file')
+      index.nodes.set(entry.path, {
+        kind: 'file',
+        mode: entry.mode,
+        size: entry.size,
+        sha256: entry.sha256,
+        mtime: entry.mtime,
+      });
     else if (entry.type === 'symlink') index.nodes.set(entry.path, { kind: 'symlink', target: entry.target });
     else index.nodes.set(entry.path, { kind: 'directory', mode: entry.mode, explicit: true });
   }
@@ -66,14 +75,23 @@ export function installedFacts(installReal: string, entries: readonly ManifestEn
   const elfMachines = new Map<string, number>();
   return {
     index,
-    configs: new LazyMap(configs, (rel) => (rel.endsWith('.toml') && index.nodes.get(rel)?.kind === 'file' ? readNoAtime(path.join(installReal, rel)) : undefined)),
-    elfMachines: new LazyMap(elfMachines, (rel) => (index.nodes.get(rel)?.kind === 'file' ? elfMachine(path.join(installReal, rel)) : undefined)),
+    configs: new LazyMap(configs, (rel) =>
+      rel.endsWith('.toml') && index.nodes.get(rel)?.kind === 'file'
+        ? readNoAtime(path.join(installReal, rel))
+        : undefined,
+    ),
+    elfMachines: new LazyMap(elfMachines, (rel) =>
+      index.nodes.get(rel)?.kind === 'file' ? elfMachine(path.join(installReal, rel)) : undefined,
+    ),
   };
 }
 
 /** A read-only map that loads a value on first `get`: only the few files the check asks for are read. */
 class LazyMap<V> extends Map<string, V> {
-  constructor(private readonly store: Map<string, V>, private readonly load: (key: string) => V | undefined) {
+  constructor(
+    private readonly store: Map<string, V>,
+    private readonly load: (key: string) => V | undefined,
+  ) {
     super();
   }
 

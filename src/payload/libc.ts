@@ -6,7 +6,15 @@ interface Libc {
   pipe2(fds: number[], flags: number): number;
   fcntl(fd: number, command: number, argument: number): number;
   syncfs(fd: number): number;
-  syncFileRange: { async(fd: number, offset: number, length: number, flags: number, callback: (error: unknown, result: number) => void): void };
+  syncFileRange: {
+    async(
+      fd: number,
+      offset: number,
+      length: number,
+      flags: number,
+      callback: (error: unknown, result: number) => void,
+    ): void;
+  };
 }
 
 const AT_FDCWD = -100;
@@ -24,7 +32,9 @@ function load(): Libc {
     pipe2: lib.func('int pipe2(_Out_ int *fds, int flags)') as unknown as Libc['pipe2'],
     fcntl: lib.func('int fcntl(int, int, int)'),
     syncfs: lib.func('int syncfs(int)'),
-    syncFileRange: lib.func('int sync_file_range(int, int64_t, int64_t, unsigned int)') as unknown as Libc['syncFileRange'],
+    syncFileRange: lib.func(
+      'int sync_file_range(int, int64_t, int64_t, unsigned int)',
+    ) as unknown as Libc['syncFileRange'],
   };
   return libc;
 }
@@ -44,7 +54,8 @@ function errnoError(call: string, path?: string): NodeJS.ErrnoException {
  * one at every instant, so a crash can never leave a half-written /opt/kata.
  */
 export function exchangePaths(a: string, b: string): void {
-  if (load().renameat2(AT_FDCWD, a, AT_FDCWD, b, RENAME_EXCHANGE) !== 0) throw errnoError('renameat2(RENAME_EXCHANGE)', `${a} <-> ${b}`);
+  if (load().renameat2(AT_FDCWD, a, AT_FDCWD, b, RENAME_EXCHANGE) !== 0)
+    throw errnoError('renameat2(RENAME_EXCHANGE)', `${a} <-> ${b}`);
 }
 
 /**

@@ -23,7 +23,12 @@ export interface WriteFlow {
  * `onChunk`. A buffer goes back to the pool once the writes issued for it have settled, so reading,
  * parsing and writing overlap while memory stays at POOL MiB.
  */
-async function drain(fd: number, onChunk: (chunk: Buffer) => void, flow?: WriteFlow, positional = false): Promise<number> {
+async function drain(
+  fd: number,
+  onChunk: (chunk: Buffer) => void,
+  flow?: WriteFlow,
+  positional = false,
+): Promise<number> {
   const free: Buffer[] = Array.from({ length: flow === undefined ? 1 : POOL }, () => Buffer.allocUnsafe(CHUNK));
   const waiting: ((buffer: Buffer) => void)[] = [];
   const release = (buffer: Buffer): void => {
@@ -33,7 +38,7 @@ async function drain(fd: number, onChunk: (chunk: Buffer) => void, flow?: WriteF
   };
   let total = 0;
   for (;;) {
-    const buffer = free.pop() ?? await new Promise<Buffer>((resolve) => waiting.push(resolve));
+    const buffer = free.pop() ?? (await new Promise<Buffer>((resolve) => waiting.push(resolve)));
     const { bytesRead } = await readAsync(fd, buffer, 0, CHUNK, positional ? total : null);
     if (bytesRead === 0) return total;
     total += bytesRead;
@@ -78,7 +83,9 @@ function runDecompressor(program: string, stdin: number, stdout: number): { kill
     if (stderr.length < 4096) stderr += chunk.toString('utf8');
   });
   const exited = new Promise<Exit>((resolve) => {
-    child.on('error', (error: NodeJS.ErrnoException) => resolve({ code: null, signal: null, stderr: error.message, missing: error.code === 'ENOENT' }));
+    child.on('error', (error: NodeJS.ErrnoException) =>
+      resolve({ code: null, signal: null, stderr: error.message, missing: error.code === 'ENOENT' }),
+    );
     child.on('close', (code, signal) => resolve({ code, signal, stderr, missing: false }));
   });
   return { kill: () => void child.kill('SIGKILL'), exited };
@@ -88,7 +95,8 @@ function runDecompressor(program: string, stdin: number, stdout: number): { kill
 export function asPayloadError(error: unknown): KataDeployError {
   if (error instanceof KataDeployError) return error;
   return new KataDeployError('bad-payload', `payload is not a valid tar archive: ${(error as Error).message}`, {
-    hint: 'use an unmodified kata-static release tarball (.tar, .tar.gz, .tar.xz or .tar.zst)', cause: error,
+    hint: 'use an unmodified kata-static release tarball (.tar, .tar.gz, .tar.xz or .tar.zst)',
+    cause: error,
   });
 }
 
@@ -106,21 +114,33 @@ export interface LocalArchiveFacts extends ArchiveFacts {
  * checksum reads the same fd at explicit offsets; a plain tar is read the same way; gzip goes through
  * zlib. `onOpened` lets a test tamper with the path once the file is open.
  */
-export async function pumpLocalArchive(file: string, parser: TarParser, options: { hash: boolean; flow?: WriteFlow; onOpened?: () => void }): Promise<LocalArchiveFacts> {
+export async function pumpLocalArchive(
+  file: string,
+  parser: TarParser,
+  options: { hash: boolean; flow?: WriteFlow; onOpened?: () => void },
+): Promise<LocalArchiveFacts> {
   let fd: number;
   try {
     fd = openSync(file, 'r');
   } catch (error) {
-    throw new KataDeployError('bad-payload', `cannot read the payload "${file}": ${(error as Error).message}`, { hint: 'check --payload', cause: error });
+    throw new KataDeployError('bad-payload', `cannot read the payload "${file}": ${(error as Error).message}`, {
+      hint: 'check --payload',
+      cause: error,
+    });
   }
   try {
     const stats = fstatSync(fd);
-    if (!stats.isFile()) throw new KataDeployError('bad-payload', `the payload "${file}" is not a regular file`, { hint: 'check --payload' });
+    if (!stats.isFile())
+      throw new KataDeployError('bad-payload', `the payload "${file}" is not a regular file`, {
+        hint: 'check --payload',
+      });
     options.onOpened?.();
     const facts = await pumpOpen(fd, file, parser, options);
     const after = fstatSync(fd);
     if (after.size !== stats.size || after.mtimeMs !== stats.mtimeMs) {
-      throw new KataDeployError('bad-payload', `the payload "${file}" was written to while it was being read`, { hint: 'run again once nothing writes the payload file' });
+      throw new KataDeployError('bad-payload', `the payload "${file}" was written to while it was being read`, {
+        hint: 'run again once nothing writes the payload file',
+      });
     }
     return { ...facts, identity: fileIdentity(stats) };
   } finally {
@@ -128,9 +148,15 @@ export async function pumpLocalArchive(file: string, parser: TarParser, options:
   }
 }
 
-async function pumpOpen(fd: number, file: string, parser: TarParser, options: { hash: boolean; flow?: WriteFlow }): Promise<ArchiveFacts> {
+async function pumpOpen(
+  fd: number,
+  file: string,
+  parser: TarParser,
+  options: { hash: boolean; flow?: WriteFlow },
+): Promise<ArchiveFacts> {
   const head = headOf(fd);
-  if (head.length === 0) throw new KataDeployError('bad-payload', `the payload "${file}" is empty`, { hint: 'check --payload' });
+  if (head.length === 0)
+    throw new KataDeployError('bad-payload', `the payload "${file}" is empty`, { hint: 'check --payload' });
   const compression = detectCompression(head);
   if (compression === 'gzip') {
     const source = createReadStream('', { fd, start: 0, autoClose: false, highWaterMark: CHUNK });
@@ -141,10 +167,14 @@ async function pumpOpen(fd: number, file: string, parser: TarParser, options: { 
   let sha256: string | undefined;
   if (compression === 'tar') {
     try {
-      bytes = await drain(fd, (chunk) => {
-        hash?.update(chunk);
-        parser.push(chunk);
-      }, options.flow);
+      bytes = await drain(
+        fd,
+        (chunk) => {
+          hash?.update(chunk);
+          parser.push(chunk);
+        },
+        options.flow,
+      );
       sha256 = hash?.digest('hex');
     } catch (error) {
       throw asPayloadError(error);
@@ -171,12 +201,21 @@ async function pumpOpen(fd: number, file: string, parser: TarParser, options: { 
     }
     const result = await child.exited;
     if (result.missing) {
-      throw new KataDeployError('bad-payload', `the payload is ${compression}-compressed but "${program}" is not installed`, { hint: `install ${program}, or use a .tar/.tar.gz payload` });
+      throw new KataDeployError(
+        'bad-payload',
+        `the payload is ${compression}-compressed but "${program}" is not installed`,
+        { hint: `install ${program}, or use a .tar/.tar.gz payload` },
+      );
     }
     if (result.code !== 0) {
-      throw new KataDeployError('bad-payload', `payload is not valid ${compression} data: ${result.stderr.trim() || `${program} exited ${result.code ?? result.signal}`}`, {
-        hint: 'the file may be truncated or corrupt; fetch the payload again',
-      });
+      throw new KataDeployError(
+        'bad-payload',
+        `payload is not valid ${compression} data: ` +
+          `${result.stderr.trim() || `${program} exited ${result.code ?? result.signal}`}`,
+        {
+          hint: 'the file may be truncated or corrupt; fetch the payload again',
+        },
+      );
     }
     bytes = fstatSync(fd).size;
     sha256 = await digest;

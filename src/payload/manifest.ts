@@ -8,7 +8,14 @@ import type { PayloadIndex } from './payload-index.js';
 
 /** One thing we installed, by path relative to the install dir. */
 export type ManifestEntry =
-  | { readonly path: string; readonly type: 'file'; readonly size: number; readonly sha256: string; readonly mode: number; readonly mtime: number }
+  | {
+      readonly path: string;
+      readonly type: 'file';
+      readonly size: number;
+      readonly sha256: string;
+      readonly mode: number;
+      readonly mtime: number;
+    }
   | { readonly path: string; readonly type: 'symlink'; readonly target: string }
   | { readonly path: string; readonly type: 'dir'; readonly mode: number };
 
@@ -58,7 +65,15 @@ export function pendingManifestPath(settings: Pick<Settings, 'multiInstallSuffix
 export function entriesFromIndex(index: PayloadIndex): ManifestEntry[] {
   const entries: ManifestEntry[] = [];
   for (const [rel, node] of [...index.nodes].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
-    if (node.kind === 'file') entries.push({ path: rel, type: 'file', size: node.size, sha256: node.sha256, mode: node.mode, mtime: node.mtime });
+    if (node.kind === 'file')
+      entries.push({
+        path: rel,
+        type: 'file',
+        size: node.size,
+        sha256: node.sha256,
+        mode: node.mode,
+        mtime: node.mtime,
+      });
     else if (node.kind === 'symlink') entries.push({ path: rel, type: 'symlink', target: node.target });
     else entries.push({ path: rel, type: 'dir', mode: node.mode });
   }
@@ -71,7 +86,10 @@ export function sameTree(a: readonly ManifestEntry[], b: readonly ManifestEntry[
 }
 
 /** The host path of a manifest entry. */
-export function entryHostPath(manifest: Pick<PayloadManifest, 'installDir'>, entry: Pick<ManifestEntry, 'path'>): string {
+export function entryHostPath(
+  manifest: Pick<PayloadManifest, 'installDir'>,
+  entry: Pick<ManifestEntry, 'path'>,
+): string {
   return path.posix.join(manifest.installDir, entry.path);
 }
 
@@ -84,13 +102,17 @@ async function readManifestFile(fs: HostFs, hostPath: string): Promise<PayloadMa
     return parsed;
   } catch (error) {
     throw new KataDeployError('internal', `payload manifest ${hostPath} is unreadable: ${(error as Error).message}`, {
-      hint: `move ${hostPath} aside and reinstall; files it listed will then be treated as foreign`, cause: error,
+      hint: `move ${hostPath} aside and reinstall; files it listed will then be treated as foreign`,
+      cause: error,
     });
   }
 }
 
 /** The manifest of the current install, and the pending one if a switch was interrupted. */
-export async function readManifests(settings: Pick<Settings, 'multiInstallSuffix'>, fs: HostFs): Promise<{ current: PayloadManifest | undefined; pending: PayloadManifest | undefined }> {
+export async function readManifests(
+  settings: Pick<Settings, 'multiInstallSuffix'>,
+  fs: HostFs,
+): Promise<{ current: PayloadManifest | undefined; pending: PayloadManifest | undefined }> {
   return {
     current: await readManifestFile(fs, manifestPath(settings)),
     pending: await readManifestFile(fs, pendingManifestPath(settings)),
@@ -101,5 +123,7 @@ export async function readManifests(settings: Pick<Settings, 'multiInstallSuffix
 export function renderManifest(manifest: PayloadManifest): string {
   const { entries, ...head } = manifest;
   const headText = JSON.stringify(head, null, 2).replace(/\n}$/, '');
-  return `${headText},\n  "entries": [\n${entries.map((entry) => `    ${JSON.stringify(entry)}`).join(',\n')}\n  ]\n}\n`;
+  return (
+    `${headText},\n  "entries": [\n${entries.map((entry) => `    ${JSON.stringify(entry)}`).join(',\n')}\n  ` + `]\n}\n`
+  );
 }

@@ -3,7 +3,14 @@ import { badPayload, type AcceptedEntry, type PayloadLimits } from './entry-poli
 
 /** What the index knows about one path in the new tree. */
 export type IndexedNode =
-  | { readonly kind: 'file'; readonly mode: number; size: number; sha256: string; mtime: number; readonly linkedFrom?: string }
+  | {
+      readonly kind: 'file';
+      readonly mode: number;
+      size: number;
+      sha256: string;
+      mtime: number;
+      readonly linkedFrom?: string;
+    }
   | { readonly kind: 'directory'; mode: number; explicit: boolean }
   | { readonly kind: 'symlink'; readonly target: string };
 
@@ -33,18 +40,27 @@ export class PayloadIndex {
     if (entry.kind === 'file') {
       this.bytes += entry.size;
       if (this.bytes > this.limits.maxTotalBytes) {
-        throw badPayload(member, `payload unpacks to more than ${this.limits.maxTotalBytes} bytes (decompression bomb?)`);
+        throw badPayload(
+          member,
+          `payload unpacks to more than ${this.limits.maxTotalBytes} bytes (decompression bomb?)`,
+        );
       }
     }
     this.checkParents(member, entry.rel);
     const existing = this.nodes.get(entry.rel);
     if (existing !== undefined) return this.duplicate(member, entry, existing);
-    if (entry.kind === 'file') this.nodes.set(entry.rel, { kind: 'file', mode: entry.mode, size: entry.size, sha256: '', mtime: entry.mtime });
-    else if (entry.kind === 'directory') this.nodes.set(entry.rel, { kind: 'directory', mode: entry.mode, explicit: true });
+    if (entry.kind === 'file')
+      this.nodes.set(entry.rel, { kind: 'file', mode: entry.mode, size: entry.size, sha256: '', mtime: entry.mtime });
+    else if (entry.kind === 'directory')
+      this.nodes.set(entry.rel, { kind: 'directory', mode: entry.mode, explicit: true });
     else if (entry.kind === 'symlink') this.nodes.set(entry.rel, { kind: 'symlink', target: entry.target });
     else {
       const target = this.nodes.get(entry.targetRel);
-      if (target?.kind !== 'file') throw badPayload(member, `hardlink to "${entry.targetRel}", which is not an earlier regular file of this payload`);
+      if (target?.kind !== 'file')
+        throw badPayload(
+          member,
+          `hardlink to "${entry.targetRel}", which is not an earlier regular file of this payload`,
+        );
       this.nodes.set(entry.rel, { ...target, linkedFrom: entry.targetRel });
     }
     return 'create';
@@ -60,7 +76,12 @@ export class PayloadIndex {
     let parent = path.posix.dirname(rel);
     while (parent !== '.') {
       const node = this.nodes.get(parent);
-      if (node?.kind === 'symlink') throw badPayload(member, `is written through the symlink "${parent}"`, 'a payload must not place files under its own symlinks');
+      if (node?.kind === 'symlink')
+        throw badPayload(
+          member,
+          `is written through the symlink "${parent}"`,
+          'a payload must not place files under its own symlinks',
+        );
       if (node?.kind === 'file') throw badPayload(member, `is placed under "${parent}", which is a file`);
       if (node === undefined) this.nodes.set(parent, { kind: 'directory', mode: 0o755, explicit: false });
       parent = path.posix.dirname(parent);
@@ -68,15 +89,19 @@ export class PayloadIndex {
   }
 
   private duplicate(member: string, entry: AcceptedEntry, existing: IndexedNode): Placement {
-    const conflict = (): never => { throw badPayload(member, 'appears twice with different contents (conflicting duplicate)'); };
+    const conflict = (): never => {
+      throw badPayload(member, 'appears twice with different contents (conflicting duplicate)');
+    };
     if (entry.kind === 'directory' && existing.kind === 'directory') {
       if (existing.explicit && existing.mode !== entry.mode) conflict();
       existing.mode = entry.mode;
       existing.explicit = true;
       return 'create';
     }
-    if (entry.kind === 'symlink' && existing.kind === 'symlink') return existing.target === entry.target ? 'skip' : conflict();
-    if (entry.kind === 'file' && existing.kind === 'file') return existing.size === entry.size && existing.mode === entry.mode ? 'compare-file' : conflict();
+    if (entry.kind === 'symlink' && existing.kind === 'symlink')
+      return existing.target === entry.target ? 'skip' : conflict();
+    if (entry.kind === 'file' && existing.kind === 'file')
+      return existing.size === entry.size && existing.mode === entry.mode ? 'compare-file' : conflict();
     if (entry.kind === 'hardlink' && existing.kind === 'file' && existing.linkedFrom === entry.targetRel) return 'skip';
     return conflict();
   }
@@ -106,7 +131,8 @@ export class PayloadIndex {
       const part = pending.shift()!;
       if (part === '' || part === '.') continue;
       if (part === '..') {
-        if (stack.length === 0) throw badPayload(`opt/kata/${rel}`, `symlink to "${firstTarget}" escapes the install dir`);
+        if (stack.length === 0)
+          throw badPayload(`opt/kata/${rel}`, `symlink to "${firstTarget}" escapes the install dir`);
         stack.pop();
         continue;
       }

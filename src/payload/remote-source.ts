@@ -17,12 +17,15 @@ export interface FetchOptions {
 export function bypassesProxy(host: string, noProxy: string | undefined): boolean {
   if (noProxy === undefined) return false;
   const name = host.toLowerCase();
-  return noProxy.split(/[\s,]+/).filter(Boolean).some((raw) => {
-    const entry = raw.toLowerCase().replace(/:\d+$/, '');
-    if (entry === '*') return true;
-    const bare = entry.startsWith('.') ? entry.slice(1) : entry;
-    return name === bare || name.endsWith(`.${bare}`);
-  });
+  return noProxy
+    .split(/[\s,]+/)
+    .filter(Boolean)
+    .some((raw) => {
+      const entry = raw.toLowerCase().replace(/:\d+$/, '');
+      if (entry === '*') return true;
+      const bare = entry.startsWith('.') ? entry.slice(1) : entry;
+      return name === bare || name.endsWith(`.${bare}`);
+    });
 }
 
 /**
@@ -30,11 +33,17 @@ export function bypassesProxy(host: string, noProxy: string | undefined): boolea
  * applies its own TLS options to the proxy connection only, and takes the endpoint's from the request.
  */
 class TunnelAgent extends HttpsProxyAgent<string> {
-  constructor(proxy: string, private readonly ca: string | undefined) {
+  constructor(
+    proxy: string,
+    private readonly ca: string | undefined,
+  ) {
     super(proxy);
   }
 
-  override connect(request: Parameters<HttpsProxyAgent<string>['connect']>[0], options: Parameters<HttpsProxyAgent<string>['connect']>[1]): ReturnType<HttpsProxyAgent<string>['connect']> {
+  override connect(
+    request: Parameters<HttpsProxyAgent<string>['connect']>[0],
+    options: Parameters<HttpsProxyAgent<string>['connect']>[1],
+  ): ReturnType<HttpsProxyAgent<string>['connect']> {
     return super.connect(request, this.ca === undefined ? options : ({ ...options, ca: this.ca } as typeof options));
   }
 }
@@ -48,7 +57,8 @@ function agentFor(url: URL, options: FetchOptions): Agent {
 
 function fetchError(url: string, problem: string, cause?: unknown): KataDeployError {
   return new KataDeployError('bad-payload', `cannot download payload ${url}: ${problem}`, {
-    hint: 'check the URL, HTTPS_PROXY/NO_PROXY and the CA bundle; or ship the payload in the image', cause,
+    hint: 'check the URL, HTTPS_PROXY/NO_PROXY and the CA bundle; or ship the payload in the image',
+    cause,
   });
 }
 

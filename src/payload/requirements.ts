@@ -23,9 +23,13 @@ interface Need {
 }
 
 function missing(shim: string, rel: string, why: string): KataDeployError {
-  return new KataDeployError('bad-payload', `payload lacks ${PAYLOAD_ROOT}/${rel} (${why}), which shim "${shim}" needs`, {
-    hint: `use a payload that ships "${shim}", or drop it from SHIMS`,
-  });
+  return new KataDeployError(
+    'bad-payload',
+    `payload lacks ${PAYLOAD_ROOT}/${rel} (${why}), which shim "${shim}" needs`,
+    {
+      hint: `use a payload that ships "${shim}", or drop it from SHIMS`,
+    },
+  );
 }
 
 /** The hypervisor table of a pristine config: the one `[hypervisor.<name>]` it has. */
@@ -34,10 +38,19 @@ function hypervisorTable(shim: string, rel: string, bytes: Buffer): Record<strin
   try {
     parsed = TOML.parse(bytes.toString('utf8')) as Record<string, unknown>;
   } catch (error) {
-    throw new KataDeployError('bad-payload', `payload member ${PAYLOAD_ROOT}/${rel} is not valid TOML: ${(error as Error).message}`, { hint: 'use an unmodified kata-static release tarball', cause: error });
+    throw new KataDeployError(
+      'bad-payload',
+      `payload member ${PAYLOAD_ROOT}/${rel} is not valid TOML: ${(error as Error).message}`,
+      { hint: 'use an unmodified kata-static release tarball', cause: error },
+    );
   }
   const tables = Object.values((parsed.hypervisor ?? {}) as Record<string, Record<string, unknown>>);
-  if (tables.length !== 1) throw new KataDeployError('bad-payload', `payload member ${PAYLOAD_ROOT}/${rel} has ${tables.length} [hypervisor.*] tables, expected one`, { hint: `shim "${shim}" cannot be configured from it` });
+  if (tables.length !== 1)
+    throw new KataDeployError(
+      'bad-payload',
+      `payload member ${PAYLOAD_ROOT}/${rel} has ${tables.length} [hypervisor.*] tables, expected one`,
+      { hint: `shim "${shim}" cannot be configured from it` },
+    );
   return tables[0]!;
 }
 
@@ -46,7 +59,8 @@ function needsFromConfig(table: Record<string, unknown>): Need[] {
   const needs: Need[] = [];
   const add = (key: string): void => {
     const value = table[key];
-    if (typeof value === 'string' && value.startsWith(`/${PAYLOAD_ROOT}/`)) needs.push({ rel: value.slice(PAYLOAD_ROOT.length + 2), why: key });
+    if (typeof value === 'string' && value.startsWith(`/${PAYLOAD_ROOT}/`))
+      needs.push({ rel: value.slice(PAYLOAD_ROOT.length + 2), why: key });
   };
   for (const key of ['path', 'kernel', 'image', 'initrd', 'jailer_path', 'firmware']) add(key);
   if (typeof table.shared_fs === 'string' && table.shared_fs.startsWith('virtio-fs')) add('virtio_fs_daemon');
@@ -56,9 +70,13 @@ function needsFromConfig(table: Record<string, unknown>): Need[] {
 function checkArch(shim: string, rel: string, machine: number | undefined, arch: Arch): void {
   if (machine === undefined || machine === ELF_MACHINE[arch]) return;
   const built = ARCH_BY_MACHINE.get(machine) ?? `ELF machine 0x${machine.toString(16)}`;
-  throw new KataDeployError('bad-payload', `payload is built for ${built}: ${PAYLOAD_ROOT}/${rel} (needed by shim "${shim}") is not an ${arch} binary`, {
-    hint: `use the kata-static tarball for ${arch} on this node`,
-  });
+  throw new KataDeployError(
+    'bad-payload',
+    `payload is built for ${built}: ${PAYLOAD_ROOT}/${rel} (needed by shim "${shim}") is not an ${arch} binary`,
+    {
+      hint: `use the kata-static tarball for ${arch} on this node`,
+    },
+  );
 }
 
 /**
@@ -79,7 +97,8 @@ export function checkShimRequirements(shims: readonly ShimInfo[], arch: Arch, fa
     const table = hypervisorTable(shim.name, configRel, config);
     for (const need of needsFromConfig(table)) {
       if (!exists(need.rel)) throw missing(shim.name, need.rel, `"${need.why}" in ${configRel}`);
-      if (need.why === 'path' || need.why === 'jailer_path') checkArch(shim.name, need.rel, facts.elfMachines.get(facts.index.resolve(need.rel)), arch);
+      if (need.why === 'path' || need.why === 'jailer_path')
+        checkArch(shim.name, need.rel, facts.elfMachines.get(facts.index.resolve(need.rel)), arch);
     }
   }
 }

@@ -4,7 +4,13 @@ import { KataDeployError } from '../core/errors.js';
 import type { Settings } from '../settings/settings.js';
 import { pumpArchive, type ArchiveFacts } from './archive-stream.js';
 import { DEFAULT_LIMITS } from './entry-policy.js';
-import { plannedLocation, prepareLocation, removeCreatedDirs, stagingPathFor, type InstallLocation } from './install-location.js';
+import {
+  plannedLocation,
+  prepareLocation,
+  removeCreatedDirs,
+  stagingPathFor,
+  type InstallLocation,
+} from './install-location.js';
 import { installedFacts, isRootOf, treeIntact } from './installed-tree.js';
 import { fileIdentity, pumpLocalArchive } from './local-archive.js';
 import { entriesFromIndex, readManifests, sameTree, type PayloadManifest, type PayloadSource } from './manifest.js';
@@ -15,9 +21,15 @@ import { TreeWriter } from './tree-writer.js';
 import type { PayloadPorts, StagedPayload } from './types.js';
 
 /** The settings the payload code reads. */
-export type PayloadSettings = Pick<Settings, 'payload' | 'payloadSha256' | 'allowUnverifiedPayload' | 'installDir' | 'shims' | 'arch' | 'multiInstallSuffix'>;
+export type PayloadSettings = Pick<
+  Settings,
+  'payload' | 'payloadSha256' | 'allowUnverifiedPayload' | 'installDir' | 'shims' | 'arch' | 'multiInstallSuffix'
+>;
 
-/** node-fetch and the proxy agent load only for URL payloads (remote-source.js): a local install skips ~40 ms of imports. */
+/**
+ * node-fetch and the proxy agent load only for URL payloads (remote-source.js): a local install skips ~40 ms of
+ * imports.
+ */
 const isRemote = (payload: string): boolean => /^[a-z]+:\/\//i.test(payload);
 
 /** Size, mtime, ctime and inode of a local payload: equal identity, equal bytes. */
@@ -28,7 +40,8 @@ function localIdentity(file: string): string {
     return fileIdentity(stats);
   } catch (error) {
     throw new KataDeployError('bad-payload', `cannot read the payload "${file}": ${(error as Error).message}`, {
-      hint: 'check --payload / KATA_PAYLOAD (a path inside the kata-deploy image, or an https:// URL)', cause: error,
+      hint: 'check --payload / KATA_PAYLOAD (a path inside the kata-deploy image, or an https:// URL)',
+      cause: error,
     });
   }
 }
@@ -39,9 +52,15 @@ async function expectedChecksum(settings: PayloadSettings, ports: PayloadPorts):
   const { fetchPublishedChecksum } = await import('./remote-source.js');
   const published = await fetchPublishedChecksum(settings.payload, ports.fetch ?? {});
   if (published === undefined && !settings.allowUnverifiedPayload) {
-    throw new KataDeployError('bad-payload', `payload URL ${settings.payload} has no checksum: no --payload-sha256 and no ${settings.payload}.sha256`, {
-      hint: 'pass --payload-sha256 <hex>, publish <url>.sha256, or pass --allow-unverified-payload to accept it unverified',
-    });
+    throw new KataDeployError(
+      'bad-payload',
+      `payload URL ${settings.payload} has no checksum: no --payload-sha256 and no ${settings.payload}.sha256`,
+      {
+        hint:
+          'pass --payload-sha256 <hex>, publish <url>.sha256, or pass --allow-unverified-payload to accept it ' +
+          'unverified',
+      },
+    );
   }
   return published;
 }
@@ -53,7 +72,10 @@ async function openRemote(settings: PayloadSettings, ports: PayloadPorts): Promi
 
 function sameSource(recorded: PayloadSource, source: PayloadSource): boolean {
   if (recorded.location !== source.location) return false;
-  if (source.sha256 !== undefined) return recorded.sha256 === source.sha256 && (source.identity === undefined || recorded.identity === source.identity);
+  if (source.sha256 !== undefined)
+    return (
+      recorded.sha256 === source.sha256 && (source.identity === undefined || recorded.identity === source.identity)
+    );
   return source.identity !== undefined && recorded.identity === source.identity;
 }
 
@@ -71,26 +93,54 @@ export interface StageOptions {
  * checked and the pristine configs read, but into a null sink: no staging dir, no parent created, no
  * leftover of an earlier run touched; the result cannot be committed.
  */
-export async function stagePayload(settings: PayloadSettings, ports: PayloadPorts, options: StageOptions = {}): Promise<StagedPayload> {
+export async function stagePayload(
+  settings: PayloadSettings,
+  ports: PayloadPorts,
+  options: StageOptions = {},
+): Promise<StagedPayload> {
   const validateOnly = options.validateOnly === true;
   const shims = shimInfos(settings.shims);
   const remote = isRemote(settings.payload);
   const expected = await expectedChecksum(settings, ports);
-  const source: PayloadSource = { location: settings.payload, sha256: expected, identity: remote ? undefined : localIdentity(settings.payload) };
+  const source: PayloadSource = {
+    location: settings.payload,
+    sha256: expected,
+    identity: remote ? undefined : localIdentity(settings.payload),
+  };
   if (!validateOnly) await resolveInterruptedSwitch(settings, ports);
   const { current, pending } = await readManifests(settings, ports.fs);
 
-  if (current !== undefined && pending === undefined && current.installDir === settings.installDir && sameSource(current.source, source)) {
+  if (
+    current !== undefined &&
+    pending === undefined &&
+    current.installDir === settings.installDir &&
+    sameSource(current.source, source)
+  ) {
     const installReal = await ports.fs.realPath(settings.installDir).catch(() => undefined);
     if (installReal !== undefined && isRootOf(installReal, current) && treeIntact(installReal, current.entries)) {
       checkShimRequirements(shims, settings.arch, installedFacts(installReal, current.entries));
       ports.log.info({ payload: settings.payload }, 'payload already installed and intact');
-      const location: InstallLocation = { installDir: settings.installDir, installReal, installExists: true, createdDirs: current.createdDirs, parentReal: installReal.replace(/\/[^/]+$/, '') };
-      return { unchanged: true, manifestOnly: false, stagingDir: undefined, location, manifest: current, pristineConfigs: new Map() };
+      const location: InstallLocation = {
+        installDir: settings.installDir,
+        installReal,
+        installExists: true,
+        createdDirs: current.createdDirs,
+        parentReal: installReal.replace(/\/[^/]+$/, ''),
+      };
+      return {
+        unchanged: true,
+        manifestOnly: false,
+        stagingDir: undefined,
+        location,
+        manifest: current,
+        pristineConfigs: new Map(),
+      };
     }
   }
 
-  const location = validateOnly ? await plannedLocation(ports.fs, settings.installDir) : await prepareLocation(ports.fs, settings.installDir);
+  const location = validateOnly
+    ? await plannedLocation(ports.fs, settings.installDir)
+    : await prepareLocation(ports.fs, settings.installDir);
   const stagingDir = validateOnly ? undefined : stagingPathFor(location);
   const writer = new TreeWriter(stagingDir, ports.limits ?? DEFAULT_LIMITS);
   try {
@@ -98,16 +148,35 @@ export async function stagePayload(settings: PayloadSettings, ports: PayloadPort
     const started = ports.clock.now();
     const parser = new TarParser(writer.onEntry);
     const facts: ArchiveFacts & { identity?: string } = remote
-      ? await pumpArchive(await openRemote(settings, ports), parser, { hash: true, backpressure: () => writer.backpressure() })
+      ? await pumpArchive(await openRemote(settings, ports), parser, {
+          hash: true,
+          backpressure: () => writer.backpressure(),
+        })
       : await pumpLocalArchive(settings.payload, parser, { hash: expected !== undefined, flow: writer });
     if (expected !== undefined && facts.sha256 !== expected) {
-      throw new KataDeployError('bad-payload', `payload ${settings.payload} has sha256 ${facts.sha256}, expected ${expected} (checksum mismatch)`, {
-        hint: 'the download is corrupt or the payload was replaced; fetch it again or fix --payload-sha256',
-      });
+      throw new KataDeployError(
+        'bad-payload',
+        `payload ${settings.payload} has sha256 ${facts.sha256}, expected ${expected} (checksum mismatch)`,
+        {
+          hint: 'the download is corrupt or the payload was replaced; fetch it again or fix --payload-sha256',
+        },
+      );
     }
     await writer.finish();
-    checkShimRequirements(shims, settings.arch, { index: writer.index, configs: writer.kept, elfMachines: writer.elfMachines });
-    ports.log.info({ payload: settings.payload, compression: facts.compression, entries: writer.index.nodes.size, ms: ports.clock.now() - started }, validateOnly ? 'payload checked; nothing written (dry run)' : 'payload unpacked into staging');
+    checkShimRequirements(shims, settings.arch, {
+      index: writer.index,
+      configs: writer.kept,
+      elfMachines: writer.elfMachines,
+    });
+    ports.log.info(
+      {
+        payload: settings.payload,
+        compression: facts.compression,
+        entries: writer.index.nodes.size,
+        ms: ports.clock.now() - started,
+      },
+      validateOnly ? 'payload checked; nothing written (dry run)' : 'payload unpacked into staging',
+    );
     const manifest: PayloadManifest = {
       version: 1,
       installDir: settings.installDir,
@@ -116,18 +185,41 @@ export async function stagePayload(settings: PayloadSettings, ports: PayloadPort
       createdDirs: current?.installDir === settings.installDir ? current.createdDirs : location.createdDirs,
       entries: entriesFromIndex(writer.index),
     };
-    if (current !== undefined && pending === undefined && current.installDir === settings.installDir && sameTree(current.entries, manifest.entries)
-      && isRootOf(location.installReal, current) && treeIntact(location.installReal, current.entries)) {
+    if (
+      current !== undefined &&
+      pending === undefined &&
+      current.installDir === settings.installDir &&
+      sameTree(current.entries, manifest.entries) &&
+      isRootOf(location.installReal, current) &&
+      treeIntact(location.installReal, current.entries)
+    ) {
       if (stagingDir !== undefined) rmSync(stagingDir, { recursive: true, force: true });
-      return { unchanged: true, manifestOnly: !validateOnly, stagingDir: undefined, location, manifest: { ...manifest, rootInode: current.rootInode }, pristineConfigs: writer.kept };
+      return {
+        unchanged: true,
+        manifestOnly: !validateOnly,
+        stagingDir: undefined,
+        location,
+        manifest: { ...manifest, rootInode: current.rootInode },
+        pristineConfigs: writer.kept,
+      };
     }
     const planned = validateOnly ? { ...location, createdDirs: [] } : location;
-    return { unchanged: false, manifestOnly: false, stagingDir, location: planned, manifest, pristineConfigs: writer.kept };
+    return {
+      unchanged: false,
+      manifestOnly: false,
+      stagingDir,
+      location: planned,
+      manifest,
+      pristineConfigs: writer.kept,
+    };
   } catch (error) {
     await writer.abandon();
     if (stagingDir !== undefined) {
       rmSync(stagingDir, { recursive: true, force: true });
-      await removeCreatedDirs(ports.fs, location.createdDirs.filter((dir) => dir !== settings.installDir));
+      await removeCreatedDirs(
+        ports.fs,
+        location.createdDirs.filter((dir) => dir !== settings.installDir),
+      );
     }
     throw error;
   }
@@ -136,5 +228,8 @@ export async function stagePayload(settings: PayloadSettings, ports: PayloadPort
 /** Drops a staged payload that will not be committed (another step of the install failed). */
 export async function discardStagedPayload(staged: StagedPayload, ports: PayloadPorts): Promise<void> {
   if (staged.stagingDir !== undefined) rmSync(staged.stagingDir, { recursive: true, force: true });
-  await removeCreatedDirs(ports.fs, staged.location.createdDirs.filter((dir) => dir !== staged.location.installDir));
+  await removeCreatedDirs(
+    ports.fs,
+    staged.location.createdDirs.filter((dir) => dir !== staged.location.installDir),
+  );
 }

@@ -55,7 +55,11 @@ export function putInPlace(from: string, installReal: string, asideName: string)
  * started it did not commit, so the tree it replaced comes back (the transaction's own recovery rolls
  * the configs back the same way). Without one, the current manifest's tree is the committed one.
  */
-function treeToKeep(current: PayloadManifest | undefined, pending: PayloadManifest | undefined, installIno: number | undefined): number | null | 'keep' {
+function treeToKeep(
+  current: PayloadManifest | undefined,
+  pending: PayloadManifest | undefined,
+  installIno: number | undefined,
+): number | null | 'keep' {
   if (pending !== undefined && pending.replacesRootInode !== undefined) return pending.replacesRootInode;
   if (pending !== undefined) return 'keep';
   if (installIno !== undefined) return 'keep';
@@ -75,7 +79,11 @@ export interface RecoveryOptions {
  * copy of the committed or replaced install is never deleted. Safe because the caller holds the
  * node-wide kata-deploy lock.
  */
-export async function resolveInterruptedSwitch(settings: Pick<PayloadSettings, 'installDir' | 'multiInstallSuffix'>, ports: PayloadPorts, options: RecoveryOptions = {}): Promise<void> {
+export async function resolveInterruptedSwitch(
+  settings: Pick<PayloadSettings, 'installDir' | 'multiInstallSuffix'>,
+  ports: PayloadPorts,
+  options: RecoveryOptions = {},
+): Promise<void> {
   if (!(await ports.fs.exists(pendingManifestPath(settings)))) {
     const real = await locateInstallDir(ports.fs, settings.installDir);
     if (real === undefined || listLeftovers(real).length === 0) return;
@@ -93,7 +101,11 @@ export async function resolveInterruptedSwitch(settings: Pick<PayloadSettings, '
     await ports.fs.rename(pendingManifestPath(settings), manifestPath(settings));
   }
   const keep = finishing ? 'keep' : treeToKeep(current, pending, installIno);
-  const aside = (): string => path.join(path.dirname(installReal), `.kata-deploy-old.${path.basename(installReal)}.${process.pid}-${randomBytes(4).toString('hex')}`);
+  const aside = (): string =>
+    path.join(
+      path.dirname(installReal),
+      `.kata-deploy-old.${path.basename(installReal)}.${process.pid}-${randomBytes(4).toString('hex')}`,
+    );
 
   if (finishing) {
     // the manifest was promoted above; the replaced tree is an ordinary leftover now
@@ -109,11 +121,19 @@ export async function resolveInterruptedSwitch(settings: Pick<PayloadSettings, '
         await ports.fs.rename(pendingManifestPath(settings), manifestPath(settings));
       }
     } else {
-      ports.log.warn({ installDir, from: saved.path }, 'an interrupted run left the previous tree aside; putting it back');
+      ports.log.warn(
+        { installDir, from: saved.path },
+        'an interrupted run left the previous tree aside; putting it back',
+      );
       putInPlace(saved.path, installReal, aside());
       fsyncDir(path.dirname(installReal));
     }
-  } else if (keep === 'keep' && pending !== undefined && pending.replacesRootInode === undefined && installIno === pending.rootInode) {
+  } else if (
+    keep === 'keep' &&
+    pending !== undefined &&
+    pending.replacesRootInode === undefined &&
+    installIno === pending.rootInode
+  ) {
     await ports.fs.rename(pendingManifestPath(settings), manifestPath(settings));
   }
   await ports.fs.remove(pendingManifestPath(settings));
@@ -123,11 +143,15 @@ export async function resolveInterruptedSwitch(settings: Pick<PayloadSettings, '
   const precious = new Set([committed, keep].filter((ino) => typeof ino === 'number'));
   for (const leftover of listLeftovers(installReal)) {
     if (precious.has(leftover.ino)) {
-      ports.log.warn({ path: leftover.path }, 'keeping a tree left by an interrupted run: it may be the only copy of an install');
+      ports.log.warn(
+        { path: leftover.path },
+        'keeping a tree left by an interrupted run: it may be the only copy of an install',
+      );
       continue;
     }
     ports.log.info({ path: leftover.path }, 'removing a tree left by an interrupted run');
     rmSync(leftover.path, { recursive: true, force: true });
   }
-  if (inPlace === undefined && keep === null && pending !== undefined) await removeCreatedDirs(ports.fs, pending.createdDirs);
+  if (inPlace === undefined && keep === null && pending !== undefined)
+    await removeCreatedDirs(ports.fs, pending.createdDirs);
 }

@@ -1,7 +1,17 @@
 /** The kind of one tar member, as its typeflag says. Meta kinds carry a name or attributes for the next member. */
 export type TarKind =
-  | 'file' | 'hardlink' | 'symlink' | 'char-device' | 'block-device' | 'directory' | 'fifo'
-  | 'pax' | 'pax-global' | 'gnu-long-name' | 'gnu-long-link' | 'other';
+  | 'file'
+  | 'hardlink'
+  | 'symlink'
+  | 'char-device'
+  | 'block-device'
+  | 'directory'
+  | 'fifo'
+  | 'pax'
+  | 'pax-global'
+  | 'gnu-long-name'
+  | 'gnu-long-link'
+  | 'other';
 
 /** One 512-byte tar header, decoded. `name`/`linkName` may later be overridden by pax or GNU long names. */
 export interface TarHeader {
@@ -15,8 +25,19 @@ export interface TarHeader {
 }
 
 const KINDS: Readonly<Record<string, TarKind>> = {
-  '0': 'file', '\0': 'file', '7': 'file', '1': 'hardlink', '2': 'symlink', '3': 'char-device', '4': 'block-device',
-  '5': 'directory', '6': 'fifo', x: 'pax', g: 'pax-global', L: 'gnu-long-name', K: 'gnu-long-link',
+  '0': 'file',
+  '\0': 'file',
+  '7': 'file',
+  '1': 'hardlink',
+  '2': 'symlink',
+  '3': 'char-device',
+  '4': 'block-device',
+  '5': 'directory',
+  '6': 'fifo',
+  x: 'pax',
+  g: 'pax-global',
+  L: 'gnu-long-name',
+  K: 'gnu-long-link',
 };
 
 function text(block: Buffer, start: number, length: number): string {
@@ -78,7 +99,8 @@ export function parsePax(data: Buffer): Map<string, string> {
     const space = data.indexOf(0x20, offset);
     if (space < 0) break;
     const length = Number(data.toString('latin1', offset, space));
-    if (!Number.isInteger(length) || length <= 0 || offset + length > data.length) throw new Error('malformed pax record');
+    if (!Number.isInteger(length) || length <= 0 || offset + length > data.length)
+      throw new Error('malformed pax record');
     const record = data.toString('utf8', space + 1, offset + length - 1);
     const eq = record.indexOf('=');
     if (eq > 0) records.set(record.slice(0, eq), record.slice(eq + 1));

@@ -86,7 +86,8 @@ export class TarParser {
     if (this.dataLeft > 0 || this.pending !== undefined || this.meta !== undefined) {
       throw new Error('tar stream ends in the middle of a member (truncated archive)');
     }
-    if (!this.done && this.zeroBlocks === 0) throw new Error('tar stream ends without an end-of-archive marker (truncated archive)');
+    if (!this.done && this.zeroBlocks === 0)
+      throw new Error('tar stream ends without an end-of-archive marker (truncated archive)');
   }
 
   private header(block: Buffer): void {
@@ -97,7 +98,12 @@ export class TarParser {
     }
     this.zeroBlocks = 0;
     const header = parseHeader(block);
-    if (header.kind === 'pax' || header.kind === 'pax-global' || header.kind === 'gnu-long-name' || header.kind === 'gnu-long-link') {
+    if (
+      header.kind === 'pax' ||
+      header.kind === 'pax-global' ||
+      header.kind === 'gnu-long-name' ||
+      header.kind === 'gnu-long-link'
+    ) {
       if (header.size > META_LIMIT) throw new Error(`tar metadata member of ${header.size} bytes is too large`);
       this.meta = { kind: header.kind, chunks: [] };
       this.dataLeft = header.size;

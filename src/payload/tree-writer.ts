@@ -58,7 +58,10 @@ export class TreeWriter {
   private readonly openFds = new Set<number>();
 
   /** `root` undefined makes a null sink: every member is judged, indexed and hashed, nothing is written (--dry-run). */
-  constructor(private readonly root: string | undefined, private readonly limits: PayloadLimits) {
+  constructor(
+    private readonly root: string | undefined,
+    private readonly limits: PayloadLimits,
+  ) {
     this.index = new PayloadIndex(limits);
   }
 
@@ -68,7 +71,10 @@ export class TreeWriter {
     if (accepted === undefined) return undefined;
     const placement = this.index.place(entry.name, accepted);
     if (placement === 'skip') return undefined;
-    if (this.root === undefined) return accepted.kind === 'file' ? this.validateSink(entry.name, accepted.rel, placement === 'compare-file', accepted.size) : undefined;
+    if (this.root === undefined)
+      return accepted.kind === 'file'
+        ? this.validateSink(entry.name, accepted.rel, placement === 'compare-file', accepted.size)
+        : undefined;
     const real = path.join(this.root, accepted.rel);
     switch (accepted.kind) {
       case 'directory':
@@ -130,9 +136,12 @@ export class TreeWriter {
   }
 
   private track<T>(operation: Promise<T>): void {
-    const tracked = operation.then(() => undefined, (error: unknown) => {
-      this.failure ??= error;
-    });
+    const tracked = operation.then(
+      () => undefined,
+      (error: unknown) => {
+        this.failure ??= error;
+      },
+    );
     this.outstanding.add(tracked);
     this.issued.push(tracked);
     void tracked.finally(() => this.outstanding.delete(tracked));
@@ -145,11 +154,15 @@ export class TreeWriter {
   }
 
   private fileSink(real: string, rel: string, mode: number, mtime: number, size: number): EntrySink {
-    const opened = openAsync(real, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
+    const opened = openAsync(
+      real,
+      constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW,
+      0o600,
+    );
     this.opened.set(rel, opened);
     this.track(opened.then((fd) => void this.openFds.add(fd)));
     const hash = createHash('sha256');
-    const keep = KEEP.test(rel) && size <= KEEP_LIMIT ? [] as Buffer[] : undefined;
+    const keep = KEEP.test(rel) && size <= KEEP_LIMIT ? ([] as Buffer[]) : undefined;
     const elf = EXECUTABLE_DIRS.test(rel);
     const writes: Promise<void>[] = [];
     let position = 0;
@@ -167,17 +180,19 @@ export class TreeWriter {
       end: () => {
         this.index.setDigest(rel, hash.digest('hex'));
         if (keep !== undefined) this.kept.set(rel, Buffer.concat(keep));
-        this.track(opened.then(async (fd) => {
-          try {
-            await Promise.all(writes);
-            await fchmodAsync(fd, mode);
-            await futimesAsync(fd, mtime, mtime);
-            if (size >= WRITEBACK_MIN) await startWriteback(fd);
-          } finally {
-            this.openFds.delete(fd);
-            await closeAsync(fd);
-          }
-        }));
+        this.track(
+          opened.then(async (fd) => {
+            try {
+              await Promise.all(writes);
+              await fchmodAsync(fd, mode);
+              await futimesAsync(fd, mtime, mtime);
+              if (size >= WRITEBACK_MIN) await startWriteback(fd);
+            } finally {
+              this.openFds.delete(fd);
+              await closeAsync(fd);
+            }
+          }),
+        );
       },
     };
   }
@@ -186,7 +201,7 @@ export class TreeWriter {
   private validateSink(member: string, rel: string, duplicate: boolean, size: number): EntrySink {
     if (duplicate) return this.compareSink(member, rel);
     const hash = createHash('sha256');
-    const keep = KEEP.test(rel) && size <= KEEP_LIMIT ? [] as Buffer[] : undefined;
+    const keep = KEEP.test(rel) && size <= KEEP_LIMIT ? ([] as Buffer[]) : undefined;
     let first = true;
     return {
       write: (chunk) => {

@@ -11,11 +11,15 @@ import type { PayloadPorts } from './types.js';
  * The manifest of what is installed now. After an interrupted switch both manifests exist; the one
  * whose files are on disk wins (the pending one if the swap happened, the current one if not).
  */
-export async function readInstalledManifest(settings: Pick<PayloadSettings, 'multiInstallSuffix'>, ports: Pick<PayloadPorts, 'fs'>): Promise<PayloadManifest | undefined> {
+export async function readInstalledManifest(
+  settings: Pick<PayloadSettings, 'multiInstallSuffix'>,
+  ports: Pick<PayloadPorts, 'fs'>,
+): Promise<PayloadManifest | undefined> {
   const { current, pending } = await readManifests(settings, ports.fs);
   if (pending === undefined) return current;
   const installReal = await ports.fs.realPath(pending.installDir).catch(() => undefined);
-  if (installReal !== undefined && isRootOf(installReal, pending) && treeIntact(installReal, pending.entries)) return pending;
+  if (installReal !== undefined && isRootOf(installReal, pending) && treeIntact(installReal, pending.entries))
+    return pending;
   return current ?? pending;
 }
 
@@ -35,7 +39,10 @@ function ignoreGone(action: () => void): boolean {
  * once they are empty (a directory holding someone else's file stays), then the manifests. Returns the
  * host paths removed. A second run finds no manifest and does nothing.
  */
-export async function removeInstalledPayload(settings: Pick<PayloadSettings, 'multiInstallSuffix' | 'installDir'>, ports: PayloadPorts): Promise<string[]> {
+export async function removeInstalledPayload(
+  settings: Pick<PayloadSettings, 'multiInstallSuffix' | 'installDir'>,
+  ports: PayloadPorts,
+): Promise<string[]> {
   await resolveInterruptedSwitch(settings, ports);
   const { current, pending } = await readManifests(settings, ports.fs);
   const manifests = [pending, current].filter((manifest): manifest is PayloadManifest => manifest !== undefined);
@@ -55,7 +62,8 @@ export async function removeInstalledPayload(settings: Pick<PayloadSettings, 'mu
       if (exists && ignoreGone(() => unlinkSync(real))) removed.push(entryHostPath(manifest, entry));
     }
   }
-  for (const dir of [...dirs].sort((a, b) => b.length - a.length)) ignoreGone(() => rmdirSync(path.join(installReal, dir)));
+  for (const dir of [...dirs].sort((a, b) => b.length - a.length))
+    ignoreGone(() => rmdirSync(path.join(installReal, dir)));
   await removeCreatedDirs(ports.fs, [...new Set(manifests.flatMap((manifest) => manifest.createdDirs))]);
   await ports.fs.remove(pendingManifestPath(settings));
   await ports.fs.remove(manifestPath(settings));

@@ -5,7 +5,12 @@ import { RUNTIME_FLAVOURS } from './settings.js';
 import { FAILPOINTS } from '../core/failpoints.js';
 import { OPTION_SPECS, type OptionKey, type RawFlags } from './options.js';
 import {
-  parseBoolean, parseChoice, parsePerShim, parseSnapshotterMapping, parseWords, settingsError,
+  parseBoolean,
+  parseChoice,
+  parsePerShim,
+  parseSnapshotterMapping,
+  parseWords,
+  settingsError,
 } from './parse-values.js';
 
 /** Where the compiled image keeps its payload; documented in the README. */
@@ -52,10 +57,13 @@ function parseShims(input: SettingsInput): { shims: string[]; defaultShim: strin
   const shims = found === undefined ? [...DEFAULT_SHIMS[input.arch]] : parseWords(String(found.value));
   const source = found?.source ?? `SHIMS_${archEnvSuffix(input.arch)}`;
   if (shims.length === 0) throw settingsError(source, 'no shims selected', 'a space-separated list of shims');
-  const forArch = [...SHIM_CATALOGUE.values()].filter((info) => info.arches.includes(input.arch)).map((info) => info.name);
+  const forArch = [...SHIM_CATALOGUE.values()]
+    .filter((info) => info.arches.includes(input.arch))
+    .map((info) => info.name);
   for (const shim of shims) {
     if (!SHIM_CATALOGUE.has(shim)) throw settingsError(source, `unknown shim "${shim}"`, forArch.join(' '));
-    if (!forArch.includes(shim)) throw settingsError(source, `shim "${shim}" does not exist for ${input.arch}`, forArch.join(' '));
+    if (!forArch.includes(shim))
+      throw settingsError(source, `shim "${shim}" does not exist for ${input.arch}`, forArch.join(' '));
   }
   const duplicate = shims.find((shim, index) => shims.indexOf(shim) !== index);
   if (duplicate !== undefined) throw settingsError(source, `shim "${duplicate}" is listed twice`, 'each shim once');
@@ -63,7 +71,11 @@ function parseShims(input: SettingsInput): { shims: string[]; defaultShim: strin
   const fallback = shims.includes(DEFAULT_SHIM[input.arch]) ? DEFAULT_SHIM[input.arch] : shims[0]!;
   const defaultShim = text(defaultFound) ?? fallback;
   if (!shims.includes(defaultShim)) {
-    throw settingsError(defaultFound?.source ?? 'DEFAULT_SHIM', `default shim "${defaultShim}" is not among the selected shims`, shims.join(' '));
+    throw settingsError(
+      defaultFound?.source ?? 'DEFAULT_SHIM',
+      `default shim "${defaultShim}" is not among the selected shims`,
+      shims.join(' '),
+    );
   }
   return { shims, defaultShim };
 }
@@ -74,8 +86,10 @@ function parseAbsolute(input: SettingsInput, key: OptionKey, fallback: string | 
   const found = lookup(input, key);
   const value = text(found);
   if (value === undefined) return fallback;
-  if (!value.startsWith('/')) throw settingsError(found!.source, `"${value}" is not an absolute path`, 'a path starting with "/"');
-  if (value.split('/').includes('..')) throw settingsError(found!.source, `"${value}" contains ".."`, 'a path without ".." segments');
+  if (!value.startsWith('/'))
+    throw settingsError(found!.source, `"${value}" is not an absolute path`, 'a path starting with "/"');
+  if (value.split('/').includes('..'))
+    throw settingsError(found!.source, `"${value}" contains ".."`, 'a path without ".." segments');
   return value.length > 1 ? value.replace(/\/+$/, '') : value;
 }
 
@@ -90,7 +104,12 @@ function parseAnnotations(input: SettingsInput, shims: readonly string[]): Setti
       continue;
     }
     const shim = word.slice(0, colon);
-    if (!shims.includes(shim)) throw settingsError(found!.source, `entry "${word}" names shim "${shim}", which is not selected`, `annotation or shim:annotation with shims from: ${shims.join(' ')}`);
+    if (!shims.includes(shim))
+      throw settingsError(
+        found!.source,
+        `entry "${word}" names shim "${shim}", which is not selected`,
+        `annotation or shim:annotation with shims from: ${shims.join(' ')}`,
+      );
     perShim.set(shim, [perShim.get(shim), word.slice(colon + 1)].filter(Boolean).join(' '));
   }
   return { global: globalList.length > 0 ? globalList.join(' ') : undefined, globalList, perShim };
@@ -101,7 +120,11 @@ function parseSuffix(input: SettingsInput): string | undefined {
   const value = text(found);
   if (value === undefined) return undefined;
   if (!SUFFIX.test(value)) {
-    throw settingsError(found!.source, `"${value}" cannot be used in handler names, paths and label keys`, 'lower-case letters, digits and inner dashes, 1 to 20 characters');
+    throw settingsError(
+      found!.source,
+      `"${value}" cannot be used in handler names, paths and label keys`,
+      'lower-case letters, digits and inner dashes, 1 to 20 characters',
+    );
   }
   return value;
 }
@@ -110,14 +133,16 @@ function parseTimeout(input: SettingsInput): number {
   const found = lookup(input, 'readinessTimeout');
   if (found === undefined) return 60_000;
   const seconds = Number(found.value);
-  if (!Number.isFinite(seconds) || seconds <= 0 || seconds > 3600) throw settingsError(found.source, `"${found.value}" is not a timeout`, 'seconds, more than 0 and at most 3600');
+  if (!Number.isFinite(seconds) || seconds <= 0 || seconds > 3600)
+    throw settingsError(found.source, `"${found.value}" is not a timeout`, 'seconds, more than 0 and at most 3600');
   return Math.round(seconds * 1000);
 }
 
 function parseSha256(input: SettingsInput): string | undefined {
   const found = lookup(input, 'payloadSha256');
   const value = text(found)?.toLowerCase();
-  if (value !== undefined && !/^[0-9a-f]{64}$/.test(value)) throw settingsError(found!.source, `"${found!.value}" is not a sha256 digest`, '64 hexadecimal characters');
+  if (value !== undefined && !/^[0-9a-f]{64}$/.test(value))
+    throw settingsError(found!.source, `"${found!.value}" is not a sha256 digest`, '64 hexadecimal characters');
   return value;
 }
 
@@ -125,7 +150,8 @@ function parsePort(input: SettingsInput): number {
   const found = lookup(input, 'healthPort');
   if (found === undefined) return 8090;
   const port = Number(found.value);
-  if (!Number.isInteger(port) || port < 1 || port > 65535) throw settingsError(found.source, `"${found.value}" is not a port`, 'an integer from 1 to 65535');
+  if (!Number.isInteger(port) || port < 1 || port > 65535)
+    throw settingsError(found.source, `"${found.value}" is not a port`, 'an integer from 1 to 65535');
   return port;
 }
 
@@ -135,7 +161,12 @@ function parseName(input: SettingsInput, key: OptionKey, fallback: string | unde
   const found = lookup(input, key);
   const value = text(found);
   if (value === undefined) return fallback;
-  if (!/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/.test(value)) throw settingsError(found!.source, `"${value}" is not a Kubernetes name`, 'lower-case letters, digits and inner dashes (RFC 1123 label)');
+  if (!/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/.test(value))
+    throw settingsError(
+      found!.source,
+      `"${value}" is not a Kubernetes name`,
+      'lower-case letters, digits and inner dashes (RFC 1123 label)',
+    );
   return value;
 }
 
@@ -162,11 +193,15 @@ export function parseSettings(input: SettingsInput): Settings {
     debug,
     installationPrefix: installationPrefix === '/' ? undefined : installationPrefix,
     multiInstallSuffix,
-    installDir: `${installationPrefix === '/' ? '' : (installationPrefix ?? '')}/opt/kata${multiInstallSuffix === undefined ? '' : `-${multiInstallSuffix}`}`,
+    installDir: installDirFor(installationPrefix, multiInstallSuffix),
     allowedHypervisorAnnotations: parseAnnotations(input, shims),
     agentHttpsProxy: parsePerShim('AGENT_HTTPS_PROXY', text(lookup(input, 'agentHttpsProxy')), shims),
     agentNoProxy: parsePerShim('AGENT_NO_PROXY', text(lookup(input, 'agentNoProxy')), shims),
-    snapshotterHandlerMapping: parseSnapshotterMapping(lookup(input, 'snapshotterHandlerMapping')?.source ?? 'SNAPSHOTTER_HANDLER_MAPPING', text(lookup(input, 'snapshotterHandlerMapping')), shims),
+    snapshotterHandlerMapping: parseSnapshotterMapping(
+      lookup(input, 'snapshotterHandlerMapping')?.source ?? 'SNAPSHOTTER_HANDLER_MAPPING',
+      text(lookup(input, 'snapshotterHandlerMapping')),
+      shims,
+    ),
     createRuntimeClasses: flagOrEnvBoolean(input, 'createRuntimeClasses', false),
     createDefaultRuntimeClass: flagOrEnvBoolean(input, 'createDefaultRuntimeClass', false),
     startupTaints: Object.freeze(parseWords((text(lookup(input, 'startupTaints')) ?? '').replaceAll(',', ' '))),
@@ -197,4 +232,11 @@ export function parseSettings(input: SettingsInput): Settings {
     testFailpoint: choice(input, 'testFailpoint', FAILPOINTS),
   };
   return Object.freeze(settings);
+}
+
+/** `<prefix>/opt/kata[-<suffix>]`: where upstream puts the payload for these two settings. */
+function installDirFor(installationPrefix: string | undefined, multiInstallSuffix: string | undefined): string {
+  const prefix = installationPrefix === '/' ? '' : (installationPrefix ?? '');
+  const suffix = multiInstallSuffix === undefined ? '' : `-${multiInstallSuffix}`;
+  return `${prefix}/opt/kata${suffix}`;
 }

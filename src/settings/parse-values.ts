@@ -32,11 +32,18 @@ export function parsePerShim(source: string, raw: string | undefined, shims: rea
   if (raw === undefined || raw.trim() === '') return { global: undefined, perShim };
   const value = raw.trim();
   if (!/^[a-z0-9-]+=/.test(value)) return { global: value, perShim };
-  for (const entry of value.split(';').map((part) => part.trim()).filter(Boolean)) {
+  for (const entry of value
+    .split(';')
+    .map((part) => part.trim())
+    .filter(Boolean)) {
     const eq = entry.indexOf('=');
     const shim = eq > 0 ? entry.slice(0, eq) : '';
     if (!shims.includes(shim)) {
-      throw settingsError(source, `entry "${entry}" names shim "${shim}", which is not selected`, `shim=value;… with shims from: ${shims.join(' ')}`);
+      throw settingsError(
+        source,
+        `entry "${entry}" names shim "${shim}", which is not selected`,
+        `shim=value;… with shims from: ${shims.join(' ')}`,
+      );
     }
     if (perShim.has(shim)) throw settingsError(source, `shim "${shim}" is given twice`, 'each shim once');
     perShim.set(shim, entry.slice(eq + 1));
@@ -45,15 +52,23 @@ export function parsePerShim(source: string, raw: string | undefined, shims: rea
 }
 
 /** Reads `shim:snapshotter,shim:snapshotter` (upstream SNAPSHOTTER_HANDLER_MAPPING). */
-export function parseSnapshotterMapping(source: string, raw: string | undefined, shims: readonly string[]): Map<string, string> {
+export function parseSnapshotterMapping(
+  source: string,
+  raw: string | undefined,
+  shims: readonly string[],
+): Map<string, string> {
   const mapping = new Map<string, string>();
   if (raw === undefined || raw.trim() === '') return mapping;
   const accepted = `shim:snapshotter[,shim:snapshotter…] with shims from: ${shims.join(' ')}`;
-  for (const entry of raw.split(',').map((part) => part.trim()).filter(Boolean)) {
+  for (const entry of raw
+    .split(',')
+    .map((part) => part.trim())
+    .filter(Boolean)) {
     const match = /^([a-z0-9-]+):([A-Za-z0-9._-]+)$/.exec(entry);
     if (match === null) throw settingsError(source, `malformed entry "${entry}"`, accepted);
     const [, shim, snapshotter] = match as unknown as [string, string, string];
-    if (!shims.includes(shim)) throw settingsError(source, `entry "${entry}" names shim "${shim}", which is not selected`, accepted);
+    if (!shims.includes(shim))
+      throw settingsError(source, `entry "${entry}" names shim "${shim}", which is not selected`, accepted);
     if (mapping.has(shim)) throw settingsError(source, `shim "${shim}" is mapped twice`, accepted);
     mapping.set(shim, snapshotter);
   }

@@ -13,7 +13,15 @@ export type RuntimeFlavour =
   | 'crio';
 
 export const RUNTIME_FLAVOURS: readonly RuntimeFlavour[] = [
-  'containerd', 'k3s', 'k3s-agent', 'rke2-server', 'rke2-agent', 'k0s-worker', 'k0s-controller', 'microk8s', 'crio',
+  'containerd',
+  'k3s',
+  'k3s-agent',
+  'rke2-server',
+  'rke2-agent',
+  'k0s-worker',
+  'k0s-controller',
+  'microk8s',
+  'crio',
 ];
 
 /** How the runtime is told to re-read its config: detected, always via systemd, or not at all. */

@@ -1,10 +1,20 @@
 import net from 'node:net';
-import { decodeMessage, encodeMethodCall, messageLength, MessageType, type DBusMessage, type MethodCall } from './dbus-message.js';
+import {
+  decodeMessage,
+  encodeMethodCall,
+  messageLength,
+  MessageType,
+  type DBusMessage,
+  type MethodCall,
+} from './dbus-message.js';
 import type { DBusValue } from './dbus-wire.js';
 
 /** A D-Bus error reply (e.g. org.freedesktop.systemd1.NoSuchUnit), or the connection failing under a call. */
 export class DBusError extends Error {
-  constructor(readonly errorName: string, message: string) {
+  constructor(
+    readonly errorName: string,
+    message: string,
+  ) {
     super(message);
     this.name = 'DBusError';
   }
@@ -41,7 +51,10 @@ export function connectDBus(socketPath: string, uid: number, timeoutMs = 5000): 
     const listeners = new Set<SignalListener>();
     let closedError: Error | undefined;
 
-    const authTimer = setTimeout(() => fail(new Error(`no SASL answer from ${socketPath} within ${timeoutMs} ms`)), timeoutMs);
+    const authTimer = setTimeout(
+      () => fail(new Error(`no SASL answer from ${socketPath} within ${timeoutMs} ms`)),
+      timeoutMs,
+    );
     const fail = (error: Error): void => {
       clearTimeout(authTimer);
       closedError ??= error;
@@ -64,7 +77,7 @@ export function connectDBus(socketPath: string, uid: number, timeoutMs = 5000): 
       pending.delete(message.replySerial!);
       clearTimeout(call.timer);
       if (message.type === MessageType.error) {
-        const text = typeof message.body[0] === 'string' ? message.body[0] : message.errorName ?? 'unknown error';
+        const text = typeof message.body[0] === 'string' ? message.body[0] : (message.errorName ?? 'unknown error');
         call.reject(new DBusError(message.errorName ?? 'unknown', text));
       } else call.resolve(message.body);
     };
@@ -77,7 +90,9 @@ export function connectDBus(socketPath: string, uid: number, timeoutMs = 5000): 
         return new Promise((resolveCall, rejectCall) => {
           const timer = setTimeout(() => {
             pending.delete(id);
-            rejectCall(new DBusError('timeout', `${call.interface}.${call.member}: no reply within ${callTimeoutMs} ms`));
+            rejectCall(
+              new DBusError('timeout', `${call.interface}.${call.member}: no reply within ${callTimeoutMs} ms`),
+            );
           }, callTimeoutMs);
           pending.set(id, { resolve: resolveCall, reject: rejectCall, timer });
           socket.write(encodeMethodCall(call, id));
@@ -105,7 +120,8 @@ export function connectDBus(socketPath: string, uid: number, timeoutMs = 5000): 
         if (lineEnd < 0) return;
         const line = buffered.subarray(0, lineEnd).toString('ascii');
         buffered = buffered.subarray(lineEnd + 2);
-        if (!line.startsWith('OK ')) return fail(new Error(`${socketPath} refused SASL EXTERNAL for uid ${uid}: ${line}`));
+        if (!line.startsWith('OK '))
+          return fail(new Error(`${socketPath} refused SASL EXTERNAL for uid ${uid}: ${line}`));
         authenticated = true;
         clearTimeout(authTimer);
         resolve(connection);

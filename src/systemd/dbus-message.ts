@@ -76,7 +76,8 @@ export function messageLength(buf: Buffer): number | undefined {
 /** Decodes one complete message (as delimited by messageLength). */
 export function decodeMessage(buf: Buffer): DBusMessage {
   const endian = buf[0];
-  if (endian !== 0x6c && endian !== 0x42) throw new Error(`D-Bus message with unknown byte order 0x${endian?.toString(16)}`);
+  if (endian !== 0x6c && endian !== 0x42)
+    throw new Error(`D-Bus message with unknown byte order 0x${endian?.toString(16)}`);
   const reader = new DBusReader(buf, 4, endian === 0x6c);
   const type = buf[1]!;
   reader.read('u');

@@ -8,9 +8,29 @@
 export type DBusValue = string | number | bigint | boolean | Buffer | DBusValue[];
 
 /** A value to encode, tagged with its single complete type (only the types our calls send). */
-export type DBusArg = { readonly type: 's' | 'o' | 'g'; readonly value: string } | { readonly type: 'u' | 'i' | 'y'; readonly value: number };
+export type DBusArg =
+  | { readonly type: 's' | 'o' | 'g'; readonly value: string }
+  | { readonly type: 'u' | 'i' | 'y'; readonly value: number };
 
-const ALIGN: Readonly<Record<string, number>> = { y: 1, b: 4, n: 2, q: 2, i: 4, u: 4, x: 8, t: 8, d: 8, s: 4, o: 4, g: 1, a: 4, '(': 8, '{': 8, v: 1, h: 4 };
+const ALIGN: Readonly<Record<string, number>> = {
+  y: 1,
+  b: 4,
+  n: 2,
+  q: 2,
+  i: 4,
+  u: 4,
+  x: 8,
+  t: 8,
+  d: 8,
+  s: 4,
+  o: 4,
+  g: 1,
+  a: 4,
+  '(': 8,
+  '{': 8,
+  v: 1,
+  h: 4,
+};
 
 /** Splits a signature into its single complete types (`"uoss"` → `["u","o","s","s"]`). */
 export function splitSignature(signature: string): string[] {
@@ -121,7 +141,11 @@ export class DBusWriter {
 export class DBusReader {
   private pos: number;
 
-  constructor(private readonly buf: Buffer, start = 0, private readonly littleEndian = true) {
+  constructor(
+    private readonly buf: Buffer,
+    start = 0,
+    private readonly littleEndian = true,
+  ) {
     this.pos = start;
   }
 

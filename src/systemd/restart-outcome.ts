@@ -17,8 +17,15 @@ export function restartFailure(outcome: RestartOutcome): KataDeployError | undef
     result === 'deadline'
       ? `its restart job was still running after ${elapsedMs} ms`
       : `its restart job ended '${result}'`;
-  const exit = state.result !== '' && state.result !== 'success' ? `, result ${state.result}, exit status ${state.execMainStatus}` : '';
-  return new KataDeployError('restart-failed', `${unit} did not restart: ${why}; unit is ${state.activeState}/${state.subState}${exit}`, {
-    hint: `see \`journalctl -u ${unit}\` on the host for the runtime's own error`,
-  });
+  const exit =
+    state.result !== '' && state.result !== 'success'
+      ? `, result ${state.result}, exit status ${state.execMainStatus}`
+      : '';
+  return new KataDeployError(
+    'restart-failed',
+    `${unit} did not restart: ${why}; unit is ${state.activeState}/${state.subState}${exit}`,
+    {
+      hint: `see \`journalctl -u ${unit}\` on the host for the runtime's own error`,
+    },
+  );
 }

@@ -41,12 +41,20 @@ function socketError(socketPath: string, error: unknown): KataDeployError {
         ? 'refused access (it needs root on the host)'
         : `could not be used: ${(error as Error).message}`;
   return new KataDeployError('restart-failed', `systemd socket ${socketPath} ${why}`, {
-    hint: 'point --systemd-socket at systemd\'s private socket (default /run/systemd/private), or use --restart none to only write files',
+    hint:
+      "point --systemd-socket at systemd's private socket (default /run/systemd/private), or use --restart none " +
+      'to only write files',
     cause: error,
   });
 }
 
-async function managerCall(connection: DBusConnection, member: string, args: readonly (string | number)[], what: string, timeoutMs?: number): Promise<DBusValue[]> {
+async function managerCall(
+  connection: DBusConnection,
+  member: string,
+  args: readonly (string | number)[],
+  what: string,
+  timeoutMs?: number,
+): Promise<DBusValue[]> {
   try {
     return await connection.call({ ...MANAGER, member, args: encodeArgs(args) }, timeoutMs);
   } catch (error) {
@@ -67,7 +75,10 @@ class SystemdClient implements SystemdPort {
   private readonly finishedJobs = new Map<string, JobResult>();
   private readonly waiters = new Map<string, (result: JobResult) => void>();
 
-  constructor(private readonly connection: DBusConnection, private readonly log: Logger) {
+  constructor(
+    private readonly connection: DBusConnection,
+    private readonly log: Logger,
+  ) {
     connection.onSignal((message) => this.onSignal(message));
   }
 
@@ -98,7 +109,10 @@ class SystemdClient implements SystemdPort {
     const result = await this.waitForJob(job, Math.max(0, deadlineMs - (performance.now() - started)));
     const elapsedMs = Math.round(performance.now() - started);
     const state = await this.unitState(unit);
-    this.log.info({ unit, result, elapsedMs, activeState: state.activeState, subState: state.subState }, 'restart job finished');
+    this.log.info(
+      { unit, result, elapsedMs, activeState: state.activeState, subState: state.subState },
+      'restart job finished',
+    );
     return { unit, job, result, elapsedMs, state };
   }
 
@@ -120,8 +134,11 @@ class SystemdClient implements SystemdPort {
   async unitState(unit: string): Promise<UnitState> {
     const [path] = (await managerCall(this.connection, 'LoadUnit', [unit], `load unit ${unit}`)) as [string];
     const unitProps = await this.properties(path, 'org.freedesktop.systemd1.Unit', unit);
-    const serviceProps = unit.endsWith('.service') ? await this.properties(path, 'org.freedesktop.systemd1.Service', unit) : new Map<string, DBusValue>();
-    const text = (props: Map<string, DBusValue>, key: string): string => (typeof props.get(key) === 'string' ? (props.get(key) as string) : '');
+    const serviceProps = unit.endsWith('.service')
+      ? await this.properties(path, 'org.freedesktop.systemd1.Service', unit)
+      : new Map<string, DBusValue>();
+    const text = (props: Map<string, DBusValue>, key: string): string =>
+      typeof props.get(key) === 'string' ? (props.get(key) as string) : '';
     const num = (props: Map<string, DBusValue>, key: string): number => Number(props.get(key) ?? 0);
     const invocation = unitProps.get('InvocationID');
     return {
@@ -140,10 +157,19 @@ class SystemdClient implements SystemdPort {
 
   private async properties(path: string, iface: string, unit: string): Promise<Map<string, DBusValue>> {
     try {
-      const [entries] = (await this.connection.call({ path, interface: PROPERTIES, member: 'GetAll', args: [{ type: 's', value: iface }] })) as [[string, DBusValue][]];
+      const [entries] = (await this.connection.call({
+        path,
+        interface: PROPERTIES,
+        member: 'GetAll',
+        args: [{ type: 's', value: iface }],
+      })) as [[string, DBusValue][]];
       return new Map(entries);
     } catch (error) {
-      throw new KataDeployError('restart-failed', `systemd could not report the state of ${unit}: ${(error as Error).message}`, { cause: error });
+      throw new KataDeployError(
+        'restart-failed',
+        `systemd could not report the state of ${unit}: ${(error as Error).message}`,
+        { cause: error },
+      );
     }
   }
 

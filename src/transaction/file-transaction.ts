@@ -21,7 +21,12 @@ export interface RestoreResult {
 export class FileTransaction {
   private current: Ledger;
 
-  constructor(private readonly fs: HostFs, private readonly store: LedgerStore, ledger: Ledger, private readonly clock: Clock) {
+  constructor(
+    private readonly fs: HostFs,
+    private readonly store: LedgerStore,
+    ledger: Ledger,
+    private readonly clock: Clock,
+  ) {
     this.current = ledger;
   }
 
@@ -30,12 +35,21 @@ export class FileTransaction {
   }
 
   async update(patch: Partial<Omit<Ledger, 'schema' | 'updatedAt'>>): Promise<void> {
-    this.current = await this.store.write({ ...this.current, ...patch, updatedAt: new Date(this.clock.now()).toISOString() });
+    this.current = await this.store.write({
+      ...this.current,
+      ...patch,
+      updatedAt: new Date(this.clock.now()).toISOString(),
+    });
   }
 
   private async missingDirs(hostPath: string): Promise<string[]> {
     const missing: string[] = [];
-    for (let dir = path.posix.dirname(hostPath); dir !== '/' && !(await this.fs.exists(dir)); dir = path.posix.dirname(dir)) missing.unshift(dir);
+    for (
+      let dir = path.posix.dirname(hostPath);
+      dir !== '/' && !(await this.fs.exists(dir));
+      dir = path.posix.dirname(dir)
+    )
+      missing.unshift(dir);
     return missing;
   }
 
@@ -56,19 +70,34 @@ export class FileTransaction {
     for (const change of todo) {
       for (const dir of await this.missingDirs(change.path)) if (!createdDirs.includes(dir)) createdDirs.push(dir);
       const tracked = files.some((file) => file.path === change.path);
-      if (!journal.some((entry) => entry.path === change.path)) journal.push({ path: change.path, before: await this.snapshot(change.path), tracked });
-      if (!tracked) files.push({ path: change.path, original: journal.find((entry) => entry.path === change.path)!.before, written: undefined, runtimeReads });
+      if (!journal.some((entry) => entry.path === change.path))
+        journal.push({ path: change.path, before: await this.snapshot(change.path), tracked });
+      if (!tracked)
+        files.push({
+          path: change.path,
+          original: journal.find((entry) => entry.path === change.path)!.before,
+          written: undefined,
+          runtimeReads,
+        });
     }
     await this.update({ files, createdDirs, journal });
     for (const change of todo) {
       if (change.after === undefined) await this.fs.remove(change.path);
       else {
         await this.fs.mkdirp(path.posix.dirname(change.path));
-        await this.fs.writeFileAtomic(change.path, change.after, change.mode === undefined ? {} : { mode: change.mode });
+        await this.fs.writeFileAtomic(
+          change.path,
+          change.after,
+          change.mode === undefined ? {} : { mode: change.mode },
+        );
       }
     }
-    const written = new Map(todo.map((change) => [change.path, change.after === undefined ? 'absent' : sha256(change.after)]));
-    await this.update({ files: files.map((file) => (written.has(file.path) ? { ...file, written: written.get(file.path) } : file)) });
+    const written = new Map(
+      todo.map((change) => [change.path, change.after === undefined ? 'absent' : sha256(change.after)]),
+    );
+    await this.update({
+      files: files.map((file) => (written.has(file.path) ? { ...file, written: written.get(file.path) } : file)),
+    });
     return todo.map((change) => change.path);
   }
 

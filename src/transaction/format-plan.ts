@@ -16,7 +16,9 @@ export function formatInstallPlan(result: InstallResult): string {
     `files to remove (${removed.length}):`,
     ...removed.map((file) => `  - ${file}`),
     `files to change (${result.changes.length - added.length - removed.length}):`,
-    ...result.changes.filter((change) => change.before !== undefined && change.after !== undefined).map((change) => `  ~ ${change.path}`),
+    ...result.changes
+      .filter((change) => change.before !== undefined && change.after !== undefined)
+      .map((change) => `  ~ ${change.path}`),
     `runtime restart: ${result.restart.restart ? 'yes' : 'no'} (${result.restart.reason})`,
     '',
     ...result.changes.map((change) => `# ${change.reason}\n${unifiedDiff(change)}`),

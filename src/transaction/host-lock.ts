@@ -28,7 +28,13 @@ async function loadFlock(): Promise<{ flock: Flock; errno: () => number }> {
  * for a run in progress to finish. flock(2) rather than a pid file: the kernel drops it when the holder
  * dies, so a SIGKILLed installer never leaves the node locked, across PID namespaces too.
  */
-export async function acquireHostLock(fs: HostFs, hostPath: string, deadlineMs: number, clock: Clock, log: Logger): Promise<HeldLock> {
+export async function acquireHostLock(
+  fs: HostFs,
+  hostPath: string,
+  deadlineMs: number,
+  clock: Clock,
+  log: Logger,
+): Promise<HeldLock> {
   const dir = hostPath.slice(0, hostPath.lastIndexOf('/')) || '/';
   await fs.mkdirp(dir);
   const fd = openSync(await fs.realPath(hostPath), constants.O_RDWR | constants.O_CREAT, 0o644);
@@ -44,7 +50,11 @@ export async function acquireHostLock(fs: HostFs, hostPath: string, deadlineMs: 
     }
     if (clock.now() - started > deadlineMs) {
       closeSync(fd);
-      throw new KataDeployError('internal', `another kata-deploy run has held ${hostPath} for over ${Math.round(deadlineMs / 1000)} s`, { hint: 'wait for it to finish, or find it with `fuser` on the lock file' });
+      throw new KataDeployError(
+        'internal',
+        `another kata-deploy run has held ${hostPath} for over ${Math.round(deadlineMs / 1000)} s`,
+        { hint: 'wait for it to finish, or find it with `fuser` on the lock file' },
+      );
     }
     if (!warned) log.info({ lock: hostPath }, 'another kata-deploy run is in progress on this node; waiting for it');
     warned = true;

@@ -40,14 +40,22 @@ interface RunState {
  * where this run found them, the runtime restarted on them if it had read ours, and the ledger as it
  * was (gone, if there was none — unless a payload revert failed and the next run needs its record).
  */
-async function undoFailedInstall(ctx: TransactionContext, tx: FileTransaction, store: LedgerStore, previous: Ledger | undefined, restarted: boolean, state: RunState): Promise<void> {
+async function undoFailedInstall(
+  ctx: TransactionContext,
+  tx: FileTransaction,
+  store: LedgerStore,
+  previous: Ledger | undefined,
+  restarted: boolean,
+  state: RunState,
+): Promise<void> {
   const undone = await tx.rollback();
   if (undone.runtimeReadsChanged && restarted && ctx.control !== undefined) {
     ctx.log.warn('the runtime already runs the new config; restarting it on the restored one');
     state.restartAttempted = true;
     await ctx.control.restart();
     const healthy = await ctx.control.waitForHandlers(ctx.control.baseHandlers, ctx.settings.readinessTimeoutMs);
-    if (!healthy.ready) ctx.log.error({ reason: healthy.reason }, 'the runtime is unhealthy after restoring its config');
+    if (!healthy.ready)
+      ctx.log.error({ reason: healthy.reason }, 'the runtime is unhealthy after restoring its config');
   }
   if (previous === undefined && tx.ledger.files.length === 0 && !state.revertFailed) await store.remove(tx.ledger);
   else await tx.update({ phase: previous?.phase ?? 'installed' });
@@ -68,7 +76,9 @@ async function revertPayload(ctx: TransactionContext, staged: StagedPayloadHandl
  */
 export async function install(ctx: TransactionContext): Promise<InstallResult> {
   const { fs, log, settings } = ctx;
-  const lock = settings.dryRun ? undefined : await acquireHostLock(fs, HOST_LOCK_PATH, ctx.lockTimeoutMs ?? 600_000, ctx.clock, log);
+  const lock = settings.dryRun
+    ? undefined
+    : await acquireHostLock(fs, HOST_LOCK_PATH, ctx.lockTimeoutMs ?? 600_000, ctx.clock, log);
   const state: RunState = { committedPayload: false, restartAttempted: false, revertFailed: false };
   let recoveredRuntimeFiles = false;
   try {
@@ -78,14 +88,26 @@ export async function install(ctx: TransactionContext): Promise<InstallResult> {
     const recovered = previous !== undefined && previous.journal.length > 0;
     if (!settings.dryRun) await ctx.payload.recover(committedPayloadDigest(previous));
     if (recovered && !settings.dryRun) {
-      log.warn({ phase: previous.phase, files: previous.journal.map((entry) => entry.path) }, 'a previous run was interrupted; rolling its changes back first');
+      log.warn(
+        { phase: previous.phase, files: previous.journal.map((entry) => entry.path) },
+        'a previous run was interrupted; rolling its changes back first',
+      );
       recoveredRuntimeFiles = (await tx.rollback()).runtimeReadsChanged;
     }
     return await planAndApply(ctx, store, previous, tx, { recovered, recoveredRuntimeFiles }, state);
   } catch (error) {
-    if (recoveredRuntimeFiles && !state.restartAttempted && ctx.control?.restarts === true && settings.restart !== 'none') {
-      log.warn('the runtime still runs the interrupted run\'s config; restarting it on the restored one');
-      await ctx.control.restart().catch((restartError: unknown) => log.error({ error: String(restartError) }, 'restart failed; the next run retries'));
+    if (
+      recoveredRuntimeFiles &&
+      !state.restartAttempted &&
+      ctx.control?.restarts === true &&
+      settings.restart !== 'none'
+    ) {
+      log.warn("the runtime still runs the interrupted run's config; restarting it on the restored one");
+      await ctx.control
+        .restart()
+        .catch((restartError: unknown) =>
+          log.error({ error: String(restartError) }, 'restart failed; the next run retries'),
+        );
     }
     throw unexpectedRunFailure('install', error);
   } finally {
@@ -93,7 +115,14 @@ export async function install(ctx: TransactionContext): Promise<InstallResult> {
   }
 }
 
-async function planAndApply(ctx: TransactionContext, store: LedgerStore, previous: Ledger | undefined, tx: FileTransaction, recovery: { recovered: boolean; recoveredRuntimeFiles: boolean }, state: RunState): Promise<InstallResult> {
+async function planAndApply(
+  ctx: TransactionContext,
+  store: LedgerStore,
+  previous: Ledger | undefined,
+  tx: FileTransaction,
+  recovery: { recovered: boolean; recoveredRuntimeFiles: boolean },
+  state: RunState,
+): Promise<InstallResult> {
   const { log, settings } = ctx;
   const { recovered } = recovery;
   const base = ctx.control?.baseHandlers ?? [];
@@ -111,13 +140,32 @@ async function planAndApply(ctx: TransactionContext, store: LedgerStore, previou
       missingLiveHandlers: runtimeChanged.length > 0 ? undefined : await missingLive(ctx, [...wanted, ...base]),
     });
     const changes = [...kataChanges, ...runtimePlan.changes].filter((change) => !isNoop(change));
-    const result = (payloadChanged: boolean, performed: boolean, readiness: Readiness | undefined, dryRun = false): InstallResult => ({
-      dryRun, handlers: wanted, payload: { digest: staged.digest, changed: payloadChanged }, changes, restart: { ...decision, performed }, readiness, recovered,
+    const result = (
+      payloadChanged: boolean,
+      performed: boolean,
+      readiness: Readiness | undefined,
+      dryRun = false,
+    ): InstallResult => ({
+      dryRun,
+      handlers: wanted,
+      payload: { digest: staged.digest, changed: payloadChanged },
+      changes,
+      restart: { ...decision, performed },
+      readiness,
+      recovered,
     });
     if (settings.dryRun) return result(!staged.unchanged, false, undefined, true);
     if (decision.restart) await ctx.control?.preflight();
-    if (changes.length === 0 && staged.unchanged && !decision.restart && !recovered && previous?.phase === 'installed') {
-      const readiness = decision.skipReadiness ? undefined : await restartAndConfirm(ctx, tx, false, [...wanted, ...base]);
+    if (
+      changes.length === 0 &&
+      staged.unchanged &&
+      !decision.restart &&
+      !recovered &&
+      previous?.phase === 'installed'
+    ) {
+      const readiness = decision.skipReadiness
+        ? undefined
+        : await restartAndConfirm(ctx, tx, false, [...wanted, ...base]);
       log.info({ handlers: wanted }, 'Kata is already installed; nothing to change');
       return result(false, false, readiness);
     }
@@ -135,13 +183,29 @@ async function planAndApply(ctx: TransactionContext, store: LedgerStore, previou
       let readiness: Readiness | undefined;
       if (decision.restart || !decision.skipReadiness) {
         state.restartAttempted ||= decision.restart;
-        readiness = await restartAndConfirm(ctx, tx, decision.restart, [...wanted, ...base], () => revertPayload(ctx, staged, state));
+        readiness = await restartAndConfirm(ctx, tx, decision.restart, [...wanted, ...base], () =>
+          revertPayload(ctx, staged, state),
+        );
         restarted = decision.restart;
       }
       failpoint(settings, 'install:after-restart');
-      await tx.commit({ phase: 'installed', handlers: wanted, runtimeConfig: runtimePlan.record, payloadDigest: staged.digest, payloadSource: settings.payload, shims: settings.shims });
+      await tx.commit({
+        phase: 'installed',
+        handlers: wanted,
+        runtimeConfig: runtimePlan.record,
+        payloadDigest: staged.digest,
+        payloadSource: settings.payload,
+        shims: settings.shims,
+      });
       failpoint(settings, 'install:after-commit');
-      await ctx.payload.finalize(staged).catch((error: unknown) => log.warn({ error: String(error) }, 'the new payload is installed but its old tree was not cleaned up; the next run finishes it'));
+      await ctx.payload
+        .finalize(staged)
+        .catch((error: unknown) =>
+          log.warn(
+            { error: String(error) },
+            'the new payload is installed but its old tree was not cleaned up; the next run finishes it',
+          ),
+        );
       log.info({ handlers: wanted, restarted: decision.restart }, 'Kata is installed');
       return result(payloadResult.changed, decision.restart, readiness);
     } catch (error) {

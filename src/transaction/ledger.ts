@@ -3,7 +3,9 @@ import { KataDeployError } from '../core/errors.js';
 import type { HostFs } from '../host/host-fs.js';
 
 /** What a file was before our first write to it: its bytes' digest and mode, or absent. */
-export type OriginalState = { readonly kind: 'absent' } | { readonly kind: 'present'; readonly sha256: string; readonly mode: number };
+export type OriginalState =
+  | { readonly kind: 'absent' }
+  | { readonly kind: 'present'; readonly sha256: string; readonly mode: number };
 
 /** One host file we touched, with what uninstall or a rollback needs to put it back. */
 export interface LedgerFile {
@@ -56,9 +58,19 @@ export function committedPayloadDigest(ledger: Ledger | undefined): string | und
 
 /** A ledger for a node kata-deploy never touched. */
 export function emptyLedger(now: Date): Ledger {
-  return { schema: 1, phase: 'installing', files: [], createdDirs: [], journal: [], handlers: [], runtimeConfig: undefined, payloadDigest: undefined, createdStateDirs: [], updatedAt: now.toISOString() };
+  return {
+    schema: 1,
+    phase: 'installing',
+    files: [],
+    createdDirs: [],
+    journal: [],
+    handlers: [],
+    runtimeConfig: undefined,
+    payloadDigest: undefined,
+    createdStateDirs: [],
+    updatedAt: now.toISOString(),
+  };
 }
-
 
 /**
  * Reads and writes the ledger and the content-addressed backups beside it. Backups are written (and
@@ -66,7 +78,10 @@ export function emptyLedger(now: Date): Ledger {
  * operator's original.
  */
 export class LedgerStore {
-  constructor(private readonly fs: HostFs, readonly dir: string) {}
+  constructor(
+    private readonly fs: HostFs,
+    readonly dir: string,
+  ) {}
 
   get path(): string {
     return `${this.dir}/ledger.json`;
@@ -79,9 +94,15 @@ export class LedgerStore {
     try {
       parsed = JSON.parse(raw.toString('utf8')) as Ledger;
     } catch (error) {
-      throw new KataDeployError('internal', `${this.path} is not valid JSON`, { hint: 'restore it from a backup or remove it after checking /var/lib/kata-deploy by hand', cause: error });
+      throw new KataDeployError('internal', `${this.path} is not valid JSON`, {
+        hint: 'restore it from a backup or remove it after checking /var/lib/kata-deploy by hand',
+        cause: error,
+      });
     }
-    if (parsed.schema !== 1) throw new KataDeployError('internal', `${this.path} has unknown schema ${String(parsed.schema)}`, { hint: 'it was written by a newer kata-deploy; uninstall with that version' });
+    if (parsed.schema !== 1)
+      throw new KataDeployError('internal', `${this.path} has unknown schema ${String(parsed.schema)}`, {
+        hint: 'it was written by a newer kata-deploy; uninstall with that version',
+      });
     return parsed;
   }
 
@@ -91,7 +112,12 @@ export class LedgerStore {
   private async ensureDir(): Promise<void> {
     if (await this.fs.exists(this.dir)) return;
     const created: string[] = [];
-    for (let dir = this.dir.slice(0, this.dir.lastIndexOf('/')); dir !== '' && !(await this.fs.exists(dir)); dir = dir.slice(0, dir.lastIndexOf('/'))) created.unshift(dir);
+    for (
+      let dir = this.dir.slice(0, this.dir.lastIndexOf('/'));
+      dir !== '' && !(await this.fs.exists(dir));
+      dir = dir.slice(0, dir.lastIndexOf('/'))
+    )
+      created.unshift(dir);
     for (const dir of created) await this.fs.mkdirp(dir, 0o755);
     await this.fs.mkdirp(this.dir, 0o700);
     this.createdAncestors.push(...created);
@@ -100,7 +126,10 @@ export class LedgerStore {
   /** Writes the ledger, recording the ancestors of the state dir that our first write created. */
   async write(ledger: Ledger): Promise<Ledger> {
     await this.ensureDir();
-    const written = this.createdAncestors.length === 0 ? ledger : { ...ledger, createdStateDirs: [...new Set([...(ledger.createdStateDirs ?? []), ...this.createdAncestors])] };
+    const written =
+      this.createdAncestors.length === 0
+        ? ledger
+        : { ...ledger, createdStateDirs: [...new Set([...(ledger.createdStateDirs ?? []), ...this.createdAncestors])] };
     await this.fs.writeFileAtomic(this.path, `${JSON.stringify(written, null, 2)}\n`, { mode: 0o600 });
     return written;
   }
@@ -132,7 +161,9 @@ export class LedgerStore {
   async loadBackup(digest: string): Promise<Buffer> {
     const bytes = await this.fs.readIfExists(this.backupPath(digest));
     if (bytes === undefined || sha256(bytes) !== digest) {
-      throw new KataDeployError('internal', `backup ${this.backupPath(digest)} is missing or damaged`, { hint: 'the original file cannot be restored automatically; restore it from your configuration management' });
+      throw new KataDeployError('internal', `backup ${this.backupPath(digest)} is missing or damaged`, {
+        hint: 'the original file cannot be restored automatically; restore it from your configuration management',
+      });
     }
     return bytes;
   }

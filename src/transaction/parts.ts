@@ -42,7 +42,9 @@ export interface RuntimeConfigPart {
 }
 
 /** The answer of a readiness wait: the handlers are served, or why not. */
-export type Readiness = { readonly ready: true; readonly elapsedMs: number } | { readonly ready: false; readonly reason: string };
+export type Readiness =
+  | { readonly ready: true; readonly elapsedMs: number }
+  | { readonly ready: false; readonly reason: string };
 
 /** Makes the runtime re-read its config and reports whether it serves the handlers. */
 export interface RuntimeControl {

@@ -8,7 +8,13 @@ import type { Readiness } from './parts.js';
  * run back — files, then a second restart — confirms the runtime is healthy on the old config, and
  * throws restart-failed (exit 6) saying what failed and what state the node is in.
  */
-export async function restartAndConfirm(ctx: TransactionContext, tx: FileTransaction, restart: boolean, handlers: readonly string[], beforeRollbackRestart: () => Promise<void> = async () => undefined): Promise<Readiness> {
+export async function restartAndConfirm(
+  ctx: TransactionContext,
+  tx: FileTransaction,
+  restart: boolean,
+  handlers: readonly string[],
+  beforeRollbackRestart: () => Promise<void> = async () => undefined,
+): Promise<Readiness> {
   const control = ctx.control;
   if (control === undefined) return { ready: false, reason: 'no runtime control configured' };
   let failure: string;
@@ -27,9 +33,13 @@ export async function restartAndConfirm(ctx: TransactionContext, tx: FileTransac
     failure = error instanceof Error ? error.message : String(error);
   }
   if (tx.ledger.journal.length === 0) {
-    throw new KataDeployError('restart-failed', `the runtime does not serve the handlers: ${failure}; nothing was changed`, {
-      hint: `check the runtime (${control.description}); the next run restarts it if its config is stale`,
-    });
+    throw new KataDeployError(
+      'restart-failed',
+      `the runtime does not serve the handlers: ${failure}; nothing was changed`,
+      {
+        hint: `check the runtime (${control.description}); the next run restarts it if its config is stale`,
+      },
+    );
   }
   ctx.log.error({ failure }, 'the runtime did not come back with the new handlers; rolling back');
   const undone = await tx.rollback();
@@ -39,7 +49,9 @@ export async function restartAndConfirm(ctx: TransactionContext, tx: FileTransac
     try {
       await control.restart();
       const healthy = await control.waitForHandlers(control.baseHandlers, ctx.settings.readinessTimeoutMs);
-      after += healthy.ready ? ' and the runtime is healthy again' : `, but the runtime is still unhealthy: ${healthy.reason}`;
+      after += healthy.ready
+        ? ' and the runtime is healthy again'
+        : `, but the runtime is still unhealthy: ${healthy.reason}`;
     } catch (error) {
       after += `, but restarting it failed too: ${(error as Error).message}`;
     }

@@ -22,10 +22,26 @@ export function decideRestart(input: RestartInput): RestartDecision {
   const why: string[] = [];
   if (input.changedRuntimeFiles.length > 0) why.push(`changed ${input.changedRuntimeFiles.join(', ')}`);
   if (input.recoveredRuntimeFiles) why.push('an interrupted run was rolled back');
-  if (input.missingLiveHandlers !== undefined && input.missingLiveHandlers.length > 0) why.push(`the live runtime does not serve ${input.missingLiveHandlers.join(', ')}`);
-  if (input.mode === 'none' && why.length === 0) return { restart: false, reason: 'nothing the runtime reads changed (--restart none: readiness not checked)', skipReadiness: true };
+  if (input.missingLiveHandlers !== undefined && input.missingLiveHandlers.length > 0)
+    why.push(`the live runtime does not serve ${input.missingLiveHandlers.join(', ')}`);
+  if (input.mode === 'none' && why.length === 0)
+    return {
+      restart: false,
+      reason: 'nothing the runtime reads changed (--restart none: readiness not checked)',
+      skipReadiness: true,
+    };
   if (why.length === 0) return { restart: false, reason: 'nothing the runtime reads changed', skipReadiness: false };
-  if (input.mode === 'none') return { restart: false, reason: `--restart none (would restart: ${why.join('; ')}); restart the runtime yourself`, skipReadiness: true };
-  if (!input.runtimeRestarts) return { restart: false, reason: `the runtime reloads its drop-ins by itself (${why.join('; ')})`, skipReadiness: false };
+  if (input.mode === 'none')
+    return {
+      restart: false,
+      reason: `--restart none (would restart: ${why.join('; ')}); restart the runtime yourself`,
+      skipReadiness: true,
+    };
+  if (!input.runtimeRestarts)
+    return {
+      restart: false,
+      reason: `the runtime reloads its drop-ins by itself (${why.join('; ')})`,
+      skipReadiness: false,
+    };
   return { restart: true, reason: why.join('; ') };
 }

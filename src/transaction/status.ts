@@ -12,7 +12,11 @@ export interface StatusReport {
   readonly payloadSource: string | undefined;
   readonly shims: readonly string[];
   readonly files: readonly { readonly path: string; readonly state: 'as-written' | 'changed' | 'missing' }[];
-  readonly live: { readonly answered: boolean; readonly handlers: readonly string[]; readonly missing: readonly string[] };
+  readonly live: {
+    readonly answered: boolean;
+    readonly handlers: readonly string[];
+    readonly missing: readonly string[];
+  };
   readonly drift: readonly string[];
   readonly healthy: boolean;
 }
@@ -22,25 +26,56 @@ export async function status(ctx: TransactionContext): Promise<StatusReport> {
   const ledger = await new LedgerStore(ctx.fs, stateDir(ctx.settings)).read();
   const liveHandlers = ctx.control === undefined ? undefined : await ctx.control.liveHandlers().catch(() => undefined);
   if (ledger === undefined) {
-    return { installed: false, phase: undefined, handlers: [], payloadDigest: undefined, payloadSource: undefined, shims: [], files: [], live: { answered: liveHandlers !== undefined, handlers: liveHandlers ?? [], missing: [] }, drift: [], healthy: false };
+    return {
+      installed: false,
+      phase: undefined,
+      handlers: [],
+      payloadDigest: undefined,
+      payloadSource: undefined,
+      shims: [],
+      files: [],
+      live: { answered: liveHandlers !== undefined, handlers: liveHandlers ?? [], missing: [] },
+      drift: [],
+      healthy: false,
+    };
   }
   const drift: string[] = [];
-  if (ledger.journal.length > 0) drift.push(`a ${ledger.phase} run was interrupted; rerun install or uninstall to converge`);
+  if (ledger.journal.length > 0)
+    drift.push(`a ${ledger.phase} run was interrupted; rerun install or uninstall to converge`);
   if (ledger.phase !== 'installed') drift.push(`phase is ${ledger.phase}`);
   const files = [];
   for (const file of ledger.files) {
     const bytes = await ctx.fs.readIfExists(file.path);
-    const state = bytes === undefined ? (file.written === 'absent' ? 'as-written' : 'missing') : sha256(bytes) === file.written ? 'as-written' : 'changed';
+    const state =
+      bytes === undefined
+        ? file.written === 'absent'
+          ? 'as-written'
+          : 'missing'
+        : sha256(bytes) === file.written
+          ? 'as-written'
+          : 'changed';
     if (state !== 'as-written') drift.push(`${file.path} is ${state} since kata-deploy wrote it`);
     files.push({ path: file.path, state } as const);
   }
   const installedDigest = await ctx.payload.installedDigest();
-  if (installedDigest !== ledger.payloadDigest) drift.push(`installed payload ${installedDigest ?? 'missing'} differs from the recorded ${ledger.payloadDigest ?? 'none'}`);
-  const missing = liveHandlers === undefined ? [...ledger.handlers] : ledger.handlers.filter((name) => !liveHandlers.includes(name));
+  if (installedDigest !== ledger.payloadDigest)
+    drift.push(
+      `installed payload ${installedDigest ?? 'missing'} differs from the recorded ${ledger.payloadDigest ?? 'none'}`,
+    );
+  const missing =
+    liveHandlers === undefined ? [...ledger.handlers] : ledger.handlers.filter((name) => !liveHandlers.includes(name));
   if (liveHandlers === undefined) drift.push('the runtime did not answer over its socket');
   else if (missing.length > 0) drift.push(`the live runtime does not serve ${missing.join(', ')}`);
   return {
-    installed: true, phase: ledger.phase, handlers: ledger.handlers, payloadDigest: ledger.payloadDigest, payloadSource: ledger.payloadSource, shims: ledger.shims ?? [], files,
-    live: { answered: liveHandlers !== undefined, handlers: liveHandlers ?? [], missing }, drift, healthy: drift.length === 0,
+    installed: true,
+    phase: ledger.phase,
+    handlers: ledger.handlers,
+    payloadDigest: ledger.payloadDigest,
+    payloadSource: ledger.payloadSource,
+    shims: ledger.shims ?? [],
+    files,
+    live: { answered: liveHandlers !== undefined, handlers: liveHandlers ?? [], missing },
+    drift,
+    healthy: drift.length === 0,
   };
 }

@@ -31,7 +31,13 @@ export async function uninstall(ctx: TransactionContext): Promise<UninstallResul
     const ledger = await store.read();
     if (ledger === undefined) {
       log.info('nothing to uninstall: no kata-deploy ledger on this node');
-      return { nothingInstalled: true, restoredFiles: [], removedPayloadFiles: 0, restarted: false, readiness: undefined };
+      return {
+        nothingInstalled: true,
+        restoredFiles: [],
+        removedPayloadFiles: 0,
+        restarted: false,
+        readiness: undefined,
+      };
     }
     await ctx.payload.recover(committedPayloadDigest(ledger));
     const tx = new FileTransaction(fs, store, ledger, ctx.clock);
@@ -46,10 +52,12 @@ export async function uninstall(ctx: TransactionContext): Promise<UninstallResul
     if (changed.length === 0 && !runtimeTouched && ctx.control !== undefined && settings.restart !== 'none') {
       const live = await ctx.control.liveHandlers().catch(() => undefined);
       runtimeTouched = (live ?? []).some((name) => ledger.handlers.includes(name));
-      if (runtimeTouched) log.warn('the runtime still serves our handlers although its config no longer has them; restarting it');
+      if (runtimeTouched)
+        log.warn('the runtime still serves our handlers although its config no longer has them; restarting it');
     }
     failpoint(settings, 'uninstall:after-runtime-config');
-    const restart = (changed.length > 0 || runtimeTouched) && settings.restart !== 'none' && (ctx.control?.restarts ?? false);
+    const restart =
+      (changed.length > 0 || runtimeTouched) && settings.restart !== 'none' && (ctx.control?.restarts ?? false);
     let readiness: Readiness | undefined;
     if (ctx.control !== undefined && settings.restart !== 'none' && (changed.length > 0 || runtimeTouched)) {
       readiness = await restartAndConfirm(ctx, tx, restart, ctx.control.baseHandlers);
@@ -68,7 +76,13 @@ export async function uninstall(ctx: TransactionContext): Promise<UninstallResul
     failpoint(settings, 'uninstall:after-payload');
     await store.remove(tx.ledger);
     log.info({ restarted: restart, removedPayloadFiles: removed }, 'Kata is uninstalled');
-    return { nothingInstalled: false, restoredFiles: [...runtimeFiles, ...restored.restored], removedPayloadFiles: removed, restarted: restart, readiness };
+    return {
+      nothingInstalled: false,
+      restoredFiles: [...runtimeFiles, ...restored.restored],
+      removedPayloadFiles: removed,
+      restarted: restart,
+      readiness,
+    };
   } catch (error) {
     throw unexpectedRunFailure('uninstall', error);
   } finally {

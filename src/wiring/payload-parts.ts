@@ -2,8 +2,20 @@ import { createHash } from 'node:crypto';
 import { KataDeployError } from '../core/errors.js';
 import { SHIM_CATALOGUE, shimConfigRelPath, shimInfos } from '../core/shims.js';
 import {
-  commitStagedPayload, discardStagedPayload, finalizePayload, loadPristineConfigs, planKataConfigFiles, readInstalledManifest,
-  removeInstalledPayload, resolveInterruptedSwitch, revertPayload, stagePayload, type CommitResult, type PayloadManifest, type PayloadPorts, type StagedPayload,
+  commitStagedPayload,
+  discardStagedPayload,
+  finalizePayload,
+  loadPristineConfigs,
+  planKataConfigFiles,
+  readInstalledManifest,
+  removeInstalledPayload,
+  resolveInterruptedSwitch,
+  revertPayload,
+  stagePayload,
+  type CommitResult,
+  type PayloadManifest,
+  type PayloadPorts,
+  type StagedPayload,
 } from '../payload/index.js';
 import type { Settings } from '../settings/settings.js';
 import type { KataConfigPart, PayloadPart, StagedPayloadHandle } from '../transaction/parts.js';
@@ -25,7 +37,9 @@ export function payloadDigest(manifest: PayloadManifest): string {
 export function payloadPart(settings: Settings, ports: PayloadPorts): PayloadPart {
   return {
     async recover(committedDigest) {
-      await resolveInterruptedSwitch(settings, ports, { committed: (pending) => committedDigest !== undefined && payloadDigest(pending) === committedDigest });
+      await resolveInterruptedSwitch(settings, ports, {
+        committed: (pending) => committedDigest !== undefined && payloadDigest(pending) === committedDigest,
+      });
     },
     async installedDigest() {
       const manifest = await readInstalledManifest(settings, ports);
@@ -78,18 +92,32 @@ export function kataConfigPart(settings: Settings, ports: Pick<PayloadPorts, 'fs
       const current = new Map<string, Buffer | undefined>();
       for (const handler of handlers) {
         const dir = handler.configPath.slice(0, handler.configPath.lastIndexOf('/'));
-        for (const file of [handler.configPath, ...(await ports.fs.readdir(`${dir}/config.d`).catch(() => [] as string[])).map((name) => `${dir}/config.d/${name}`)]) {
+        for (const file of [
+          handler.configPath,
+          ...(await ports.fs.readdir(`${dir}/config.d`).catch(() => [] as string[])).map(
+            (name) => `${dir}/config.d/${name}`,
+          ),
+        ]) {
           current.set(file, await ports.fs.readIfExists(file));
         }
       }
-      return planKataConfigFiles(handlers, settings, (shim) => {
-        const bytes = pristine.get(shim);
-        if (bytes === undefined) {
-          const info = SHIM_CATALOGUE.get(shim);
-          throw new KataDeployError('bad-payload', `the payload has no ${info === undefined ? `configuration for shim ${shim}` : shimConfigRelPath(info)}`, { hint: `use a kata-static release that ships shim ${shim}, or drop it from SHIMS_<ARCH>` });
-        }
-        return bytes;
-      }, (hostPath) => current.get(hostPath));
+      return planKataConfigFiles(
+        handlers,
+        settings,
+        (shim) => {
+          const bytes = pristine.get(shim);
+          if (bytes === undefined) {
+            const info = SHIM_CATALOGUE.get(shim);
+            throw new KataDeployError(
+              'bad-payload',
+              `the payload has no ${info === undefined ? `configuration for shim ${shim}` : shimConfigRelPath(info)}`,
+              { hint: `use a kata-static release that ships shim ${shim}, or drop it from SHIMS_<ARCH>` },
+            );
+          }
+          return bytes;
+        },
+        (hostPath) => current.get(hostPath),
+      );
     },
   };
 }

@@ -1,8 +1,14 @@
 import { KataDeployError } from '../core/errors.js';
 import { applyChanges, filesForValidation, validatedMainConfig } from '../containerd/config/validate-plan.js';
 import {
-  assertChangedConfigAccepted, assertCurrentConfigAccepted, containerdValidator, planRuntimeConfig, planRuntimeConfigRemoval,
-  readRuntimeConfigInputs, type RuntimeConfigRecord, type RuntimeConfigRequest,
+  assertChangedConfigAccepted,
+  assertCurrentConfigAccepted,
+  containerdValidator,
+  planRuntimeConfig,
+  planRuntimeConfigRemoval,
+  readRuntimeConfigInputs,
+  type RuntimeConfigRecord,
+  type RuntimeConfigRequest,
 } from '../containerd/config/index.js';
 import type { CommandRunner } from '../host/command-runner.js';
 import type { HostFs } from '../host/host-fs.js';
@@ -14,8 +20,17 @@ import type { ValidatorChoice } from './validator-binary.js';
  * host's files, have the host's containerd accept the current config, plan, and have it accept the
  * result too — all before the transaction writes anything.
  */
-export function runtimeConfigPart(request: Omit<RuntimeConfigRequest, 'handlers'>, fs: HostFs, runner: CommandRunner, containerd: ValidatorChoice): RuntimeConfigPart {
-  const validator = containerdValidator({ runner, binary: containerd.binary, ...(containerd.chrootRoot === undefined ? {} : { chrootRoot: containerd.chrootRoot }) });
+export function runtimeConfigPart(
+  request: Omit<RuntimeConfigRequest, 'handlers'>,
+  fs: HostFs,
+  runner: CommandRunner,
+  containerd: ValidatorChoice,
+): RuntimeConfigPart {
+  const validator = containerdValidator({
+    runner,
+    binary: containerd.binary,
+    ...(containerd.chrootRoot === undefined ? {} : { chrootRoot: containerd.chrootRoot }),
+  });
   return {
     async plan(handlers, previousRecord) {
       const full: RuntimeConfigRequest = { ...request, handlers };
@@ -31,13 +46,24 @@ export function runtimeConfigPart(request: Omit<RuntimeConfigRequest, 'handlers'
       const full: RuntimeConfigRequest = { ...request, handlers: [] };
       const current = await readRuntimeConfigInputs(fs, full, recorded);
       const removal = planRuntimeConfigRemoval(recorded, current);
-      if (request.flavour !== 'crio' && removal.some((change) => change.before === undefined || change.after === undefined || !change.before.equals(change.after))) {
+      if (
+        request.flavour !== 'crio' &&
+        removal.some(
+          (change) => change.before === undefined || change.after === undefined || !change.before.equals(change.after),
+        )
+      ) {
         const main = validatedMainConfig(full);
         const verdict = await validator.validate(main, filesForValidation(full, applyChanges(current, removal)));
         if (!verdict.ok) {
-          throw new KataDeployError('config-refused', `containerd would refuse ${main} with the Kata handlers removed: ${verdict.message}`, {
-            hint: 'nothing was changed; the config was edited since install in a way kata-deploy cannot undo safely: remove the kata-* runtimes by hand',
-          });
+          throw new KataDeployError(
+            'config-refused',
+            `containerd would refuse ${main} with the Kata handlers removed: ${verdict.message}`,
+            {
+              hint:
+                'nothing was changed; the config was edited since install in a way kata-deploy cannot undo ' +
+                'safely: remove the kata-* runtimes by hand',
+            },
+          );
         }
       }
       return removal;

@@ -41,10 +41,13 @@ export function runtimeControl(options: RuntimeControlOptions, fs: HostFs, clock
   const unit = options.unit ?? layout.unit;
   const restarts = unit !== undefined && (options.forceSystemd || layout.strategy !== 'k0s-drop-in');
   const realSocket = () => fs.realPath(options.socket);
-  const sighup = layout.strategy === 'crio-drop-in' && !options.forceSystemd && crioReloadsOnSighup(options.crioVersion);
+  const sighup =
+    layout.strategy === 'crio-drop-in' && !options.forceSystemd && crioReloadsOnSighup(options.crioVersion);
   return {
     baseHandlers: layout.strategy === 'crio-drop-in' ? [] : ['runc'],
-    description: `${unit === undefined ? options.flavour : `systemd unit ${unit}`} via ${options.systemdSocket}, runtime socket ${options.socket}`,
+    description:
+      `${unit === undefined ? options.flavour : `systemd unit ${unit}`} via ${options.systemdSocket}, ` +
+      `runtime socket ${options.socket}`,
     restarts,
     async preflight() {
       if (restarts) await assertSystemdReachable(fs, options.systemdSocket);
@@ -83,7 +86,9 @@ export async function assertSystemdReachable(fs: HostFs, systemdSocket: string):
   const stats = await fs.stat(systemdSocket);
   if (stats === undefined || !stats.isSocket()) {
     throw new KataDeployError('restart-failed', `systemd socket ${systemdSocket} does not exist under the host root`, {
-      hint: 'mount /run/systemd/private into the pod (or pass --systemd-socket), or use --restart none and restart the runtime yourself',
+      hint:
+        'mount /run/systemd/private into the pod (or pass --systemd-socket), or use --restart none and restart ' +
+        'the runtime yourself',
     });
   }
 }

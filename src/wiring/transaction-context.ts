@@ -31,7 +31,11 @@ async function fetchOptions(settings: Settings) {
     try {
       caCertificates = await readFile(settings.payloadCa, 'utf8');
     } catch (error) {
-      throw new KataDeployError('usage', `KATA_PAYLOAD_CA: cannot read ${settings.payloadCa}: ${(error as Error).message}`, { hint: 'point it at a PEM bundle readable by kata-deploy' });
+      throw new KataDeployError(
+        'usage',
+        `KATA_PAYLOAD_CA: cannot read ${settings.payloadCa}: ${(error as Error).message}`,
+        { hint: 'point it at a PEM bundle readable by kata-deploy' },
+      );
     }
   }
   return { httpsProxy: settings.httpsProxy, noProxy: settings.noProxy, caCertificates };
@@ -41,30 +45,59 @@ async function fetchOptions(settings: Settings) {
  * Detects the node and assembles the transaction: the payload, Kata configs and runtime config parts,
  * and the runtime control for this flavour. `needKvm` refuses (exit 3) a node that cannot run VMs.
  */
-export async function wireTransaction(settings: Settings, ports: WiringPorts, log: Logger, needKvm: boolean): Promise<Wired> {
+export async function wireTransaction(
+  settings: Settings,
+  ports: WiringPorts,
+  log: Logger,
+  needKvm: boolean,
+): Promise<Wired> {
   const node = await detectNode(settings, ports);
   if (needKvm && settings.requireKvm && !node.kvm.usable) {
     throw new KataDeployError('node-unsupported', `this node cannot run Kata VMs: ${node.kvm.reason}`, {
-      hint: 'schedule kata-deploy only on nodes with KVM (or set KATA_REQUIRE_KVM=false to install anyway, e.g. for a lab)',
+      hint:
+        'schedule kata-deploy only on nodes with KVM (or set KATA_REQUIRE_KVM=false to install anyway, e.g. for ' +
+        'a lab)',
     });
   }
   const runtime = node.runtime;
   const cgroup = await detectCgroupDriver(ports.fs);
   const handlers = handlersFor(settings);
   const payloadPorts = { fs: ports.fs, log, clock: ports.clock, fetch: await fetchOptions(settings) };
-  const control = runtimeControl({
-      flavour: runtime.flavour, unit: runtime.unit, socket: runtime.socket, systemdSocket: settings.systemdSocket,
-      restartDeadlineMs: Math.max(30_000, settings.readinessTimeoutMs), forceSystemd: settings.restart === 'systemd',
+  const control = runtimeControl(
+    {
+      flavour: runtime.flavour,
+      unit: runtime.unit,
+      socket: runtime.socket,
+      systemdSocket: settings.systemdSocket,
+      restartDeadlineMs: Math.max(30_000, settings.readinessTimeoutMs),
+      forceSystemd: settings.restart === 'systemd',
       crioVersion: runtime.flavour === 'crio' ? await crioVersion(ports.fs, ports.runner) : undefined,
-    }, ports.fs, ports.clock, log);
+    },
+    ports.fs,
+    ports.clock,
+    log,
+  );
   const ctx: TransactionContext = {
-    settings, handlers, fs: ports.fs, clock: ports.clock, log, control,
+    settings,
+    handlers,
+    fs: ports.fs,
+    clock: ports.clock,
+    log,
+    control,
     payload: payloadPart(settings, payloadPorts),
     kataConfig: kataConfigPart(settings, payloadPorts),
-    runtimeConfig: runtimeConfigPart({
-      flavour: runtime.flavour, configPath: runtime.configPath, daemonVersion: runtime.daemonVersion === undefined ? undefined : parseSemVer(runtime.daemonVersion),
-      systemdCgroup: cgroup.systemd, suffix: settings.multiInstallSuffix,
-    }, ports.fs, ports.runner, await validatorBinary(settings.containerdBinary, ports.fs.root, runtime.flavour, runtime, ports.runner)),
+    runtimeConfig: runtimeConfigPart(
+      {
+        flavour: runtime.flavour,
+        configPath: runtime.configPath,
+        daemonVersion: runtime.daemonVersion === undefined ? undefined : parseSemVer(runtime.daemonVersion),
+        systemdCgroup: cgroup.systemd,
+        suffix: settings.multiInstallSuffix,
+      },
+      ports.fs,
+      ports.runner,
+      await validatorBinary(settings.containerdBinary, ports.fs.root, runtime.flavour, runtime, ports.runner),
+    ),
   };
   return { node, ctx };
 }

@@ -19,7 +19,13 @@ export interface ValidatorChoice {
  * a mounted host root runs under chroot when the mount carries its libraries (a whole-root mount), and
  * directly otherwise (the DaemonSet mounts /usr but not /lib).
  */
-export async function validatorBinary(explicit: string | undefined, hostRoot: string, flavour: RuntimeFlavour, runtime: RuntimeReport, runner: CommandRunner): Promise<ValidatorChoice> {
+export async function validatorBinary(
+  explicit: string | undefined,
+  hostRoot: string,
+  flavour: RuntimeFlavour,
+  runtime: RuntimeReport,
+  runner: CommandRunner,
+): Promise<ValidatorChoice> {
   const binary = containerdBinary({ hostRoot, flavour, ...(explicit === undefined ? {} : { binary: explicit }) });
   const version = async (chrootRoot: string | undefined) => {
     const command = containerdCommand(binary, chrootRoot, ['--version']);
@@ -28,14 +34,20 @@ export async function validatorBinary(explicit: string | undefined, hostRoot: st
   };
   const chrooted = containerdCommand(binary, hostRoot, []).file === 'chroot' ? await version(hostRoot) : undefined;
   const chrootRoot = chrooted === undefined ? undefined : hostRoot;
-  if (flavour === 'crio' || runtime.daemonVersionSource !== 'socket' || runtime.daemonVersion === undefined) return { binary, chrootRoot };
+  if (flavour === 'crio' || runtime.daemonVersionSource !== 'socket' || runtime.daemonVersion === undefined)
+    return { binary, chrootRoot };
   const own = chrooted ?? (await version(undefined));
   const daemon = parseSemVer(runtime.daemonVersion);
   if (own === undefined || daemon === undefined) return { binary, chrootRoot };
   if (own.major !== daemon.major || own.minor !== daemon.minor) {
-    throw new KataDeployError('config-refused', `the running containerd is ${runtime.daemonVersion} but the binary that would validate its config (${binary}) is ${own.major}.${own.minor}.${own.patch}`, {
-      hint: 'pass --containerd-binary (CONTAINERD_BINARY) naming the binary the daemon runs; nothing was changed',
-    });
+    throw new KataDeployError(
+      'config-refused',
+      `the running containerd is ${runtime.daemonVersion} but the binary that would validate its config (${binary}) ` +
+        `is ${own.major}.${own.minor}.${own.patch}`,
+      {
+        hint: 'pass --containerd-binary (CONTAINERD_BINARY) naming the binary the daemon runs; nothing was changed',
+      },
+    );
   }
   return { binary, chrootRoot };
 }

@@ -15,7 +15,11 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 describe('single-file CLI bundle', () => {
   it('runs detect --json from a directory without the project or its node_modules', () => {
-    const stdout = execFileSync(process.execPath, [path.join(dir, 'out', 'kata-deploy.mjs'), 'detect', '--json'], { cwd: dir, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+    const stdout = execFileSync(process.execPath, [path.join(dir, 'out', 'kata-deploy.mjs'), 'detect', '--json'], {
+      cwd: dir,
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     const report = JSON.parse(stdout) as { arch: string; shims: unknown[]; runtime: { flavour: string } };
     expect(report.arch).toMatch(/^(x86_64|aarch64|ppc64le|s390x)$/);
     expect(report.shims.length).toBeGreaterThan(0);
@@ -25,7 +29,10 @@ describe('single-file CLI bundle', () => {
   it('rejects an unknown command with the usage exit status', () => {
     let status = 0;
     try {
-      execFileSync(process.execPath, [path.join(dir, 'out', 'kata-deploy.mjs'), 'no-such-command'], { cwd: dir, stdio: 'pipe' });
+      execFileSync(process.execPath, [path.join(dir, 'out', 'kata-deploy.mjs'), 'no-such-command'], {
+        cwd: dir,
+        stdio: 'pipe',
+      });
     } catch (error) {
       status = (error as { status: number }).status;
     }

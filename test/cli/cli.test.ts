@@ -13,9 +13,14 @@ interface Run {
 
 function cli(args: string[], env: Record<string, string> = {}): Promise<Run> {
   return new Promise((resolve) => {
-    execFile(process.execPath, [CLI, ...args], { env: { PATH: process.env.PATH ?? '', LOG_FORMAT: 'json', ...env } }, (error, stdout, stderr) => {
-      resolve({ code: error === null ? 0 : (error as { code?: number }).code ?? 1, stdout, stderr });
-    });
+    execFile(
+      process.execPath,
+      [CLI, ...args],
+      { env: { PATH: process.env.PATH ?? '', LOG_FORMAT: 'json', ...env } },
+      (error, stdout, stderr) => {
+        resolve({ code: error === null ? 0 : ((error as { code?: number }).code ?? 1), stdout, stderr });
+      },
+    );
   });
 }
 
@@ -72,12 +77,15 @@ describe('settings errors', () => {
 });
 
 describe('--help', () => {
-  it.each(['detect', 'install', 'uninstall', 'status', 'daemon'])('works for %s and lists the environment variables', async (command) => {
-    const run = await cli([command, '--help']);
-    expect(run.code).toBe(0);
-    expect(run.stdout).toContain(`Usage: kata-deploy ${command}`);
-    expect(run.stdout).toContain('SHIMS_<ARCH>');
-  });
+  it.each(['detect', 'install', 'uninstall', 'status', 'daemon'])(
+    'works for %s and lists the environment variables',
+    async (command) => {
+      const run = await cli([command, '--help']);
+      expect(run.code).toBe(0);
+      expect(run.stdout).toContain(`Usage: kata-deploy ${command}`);
+      expect(run.stdout).toContain('SHIMS_<ARCH>');
+    },
+  );
 
   it('works for the program', async () => {
     const run = await cli(['--help']);

@@ -12,9 +12,17 @@ const CLI = path.resolve(import.meta.dirname, '../../dist/cli/main.js');
 
 function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    execFile(process.execPath, [CLI, ...args], { env: { PATH: process.env.PATH ?? '', KATA_REQUIRE_KVM: 'false', LOG_FORMAT: 'json' }, maxBuffer: 64 * 1024 * 1024 }, (error, stdout, stderr) => {
-      resolve({ code: error === null ? 0 : (error as { code?: number }).code ?? 1, stdout, stderr });
-    });
+    execFile(
+      process.execPath,
+      [CLI, ...args],
+      {
+        env: { PATH: process.env.PATH ?? '', KATA_REQUIRE_KVM: 'false', LOG_FORMAT: 'json' },
+        maxBuffer: 64 * 1024 * 1024,
+      },
+      (error, stdout, stderr) => {
+        resolve({ code: error === null ? 0 : ((error as { code?: number }).code ?? 1), stdout, stderr });
+      },
+    );
   });
 }
 
@@ -48,7 +56,18 @@ describe('install --dry-run prints exactly what install then writes', () => {
     const original = await readFile(path.join(corpusDir(), 'containerd', file));
     const temp = await makeTempRoot({ '/etc/containerd/config.toml': original, '/run/lock': { dir: true } });
     roots.push(temp);
-    const args = ['--host-root', temp.root, '--payload', payload, '--shims', 'qemu fc', '--runtime', 'containerd', '--restart', 'none'];
+    const args = [
+      '--host-root',
+      temp.root,
+      '--payload',
+      payload,
+      '--shims',
+      'qemu fc',
+      '--runtime',
+      'containerd',
+      '--restart',
+      'none',
+    ];
     const plan = await cli(['install', '--dry-run', ...args]);
     if (plan.code !== 0) {
       expect(plan.code, plan.stderr).toBe(5);

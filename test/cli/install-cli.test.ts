@@ -18,7 +18,10 @@ async function snapshotTree(root: string, options: { times?: boolean } = {}): Pr
 }
 
 const CLI = path.resolve(import.meta.dirname, '../../dist/cli/main.js');
-const CONFIG = '# operator\'s own config\r\nversion = 2\r\n\r\n[plugins."io.containerd.grpc.v1.cri"]\r\n  sandbox_image = "registry.k8s.io/pause:3.9"\r\n[plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc]\r\n  runtime_type = "io.containerd.runc.v2"\r\n\r\n';
+const CONFIG =
+  '# operator\'s own config\r\nversion = 2\r\n\r\n[plugins."io.containerd.grpc.v1.cri"]\r\n  sandbox_image = ' +
+  '"registry.k8s.io/pause:3.9"\r\n[plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc]\r\n  runtime_type = ' +
+  '"io.containerd.runc.v2"\r\n\r\n';
 
 interface Run {
   code: number;
@@ -39,15 +42,23 @@ afterEach(async () => {
 
 function cli(args: string[], env: Record<string, string> = {}): Promise<Run> {
   return new Promise((resolve) => {
-    execFile(process.execPath, [CLI, ...args], { env: { PATH: process.env.PATH ?? '', LOG_FORMAT: 'json', ...env } }, (error, stdout, stderr) => {
-      resolve({ code: error === null ? 0 : (error as { code?: number }).code ?? 1, stdout, stderr });
-    });
+    execFile(
+      process.execPath,
+      [CLI, ...args],
+      { env: { PATH: process.env.PATH ?? '', LOG_FORMAT: 'json', ...env } },
+      (error, stdout, stderr) => {
+        resolve({ code: error === null ? 0 : ((error as { code?: number }).code ?? 1), stdout, stderr });
+      },
+    );
   });
 }
 
 /** A node without a running runtime: KVM check off, restart off, so the file work is what is tested. */
 function onTempRoot(command: string, extra: string[] = []): Promise<Run> {
-  return cli([command, '--host-root', temp!.root, '--payload', payload, '--shims', 'qemu clh', '--restart', 'none', ...extra], { KATA_REQUIRE_KVM: 'false' });
+  return cli(
+    [command, '--host-root', temp!.root, '--payload', payload, '--shims', 'qemu clh', '--restart', 'none', ...extra],
+    { KATA_REQUIRE_KVM: 'false' },
+  );
 }
 
 describe('install and uninstall on a temp host root', () => {
@@ -68,7 +79,9 @@ describe('install and uninstall on a temp host root', () => {
     const second = JSON.parse((await onTempRoot('install', ['--json'])).stdout);
     expect(second.changes).toEqual([]);
     expect(second.payload.changed).toBe(false);
-    expect(await snapshotTree(temp.root, { times: true }), 'a converged install writes nothing at all').toEqual(installed);
+    expect(await snapshotTree(temp.root, { times: true }), 'a converged install writes nothing at all').toEqual(
+      installed,
+    );
 
     const removed = await onTempRoot('uninstall');
     expect(removed.code, removed.stderr).toBe(0);
@@ -84,7 +97,9 @@ describe('install and uninstall on a temp host root', () => {
     const run = await onTempRoot('install', ['--dry-run']);
     expect(run.code, run.stderr).toBe(0);
     expect(run.stdout).toMatch(/^payload: install/m);
-    expect(run.stdout).toContain('+ /opt/kata/share/defaults/kata-containers/handlers/kata-qemu/configuration-qemu.toml');
+    expect(run.stdout).toContain(
+      '+ /opt/kata/share/defaults/kata-containers/handlers/kata-qemu/configuration-qemu.toml',
+    );
     expect(run.stdout).toContain('--- a/etc/containerd/config.toml');
     expect(run.stdout).toMatch(/^\+.*runtimes\.kata-qemu\]/m);
     expect(await snapshotAll(temp.root, { times: true }), 'not even a lock file').toEqual(before);
@@ -119,9 +134,16 @@ describe('refusals leave the host exactly as it was', () => {
   });
 
   it('refuses a payload that is not an archive with exit 4', async () => {
-    temp = await makeTempRoot({ '/etc/containerd/config.toml': CONFIG, '/payload.tar.zst': 'not an archive at all', '/run/lock': { dir: true } });
+    temp = await makeTempRoot({
+      '/etc/containerd/config.toml': CONFIG,
+      '/payload.tar.zst': 'not an archive at all',
+      '/run/lock': { dir: true },
+    });
     const before = await snapshotTree(temp.root);
-    const run = await cli(['install', '--host-root', temp.root, '--payload', path.join(temp.root, 'payload.tar.zst'), '--restart', 'none'], { KATA_REQUIRE_KVM: 'false' });
+    const run = await cli(
+      ['install', '--host-root', temp.root, '--payload', path.join(temp.root, 'payload.tar.zst'), '--restart', 'none'],
+      { KATA_REQUIRE_KVM: 'false' },
+    );
     expect(run.code).toBe(4);
     expect(await snapshotTree(temp.root)).toEqual(before);
   });
@@ -152,24 +174,34 @@ describe('a second install with another suffix', () => {
 });
 
 describe('changing the shims of an installed node', () => {
-  it('drops a shim\'s handler on reinstall and still uninstalls to the exact bytes', async () => {
+  it("drops a shim's handler on reinstall and still uninstalls to the exact bytes", async () => {
     temp = await makeTempRoot({ '/etc/containerd/config.toml': CONFIG, '/run/lock': { dir: true } });
     const before = await snapshotTree(temp.root);
     expect((await onTempRoot('install')).code).toBe(0);
-    const fewer = await cli(['install', '--host-root', temp.root, '--payload', payload, '--shims', 'qemu', '--restart', 'none'], { KATA_REQUIRE_KVM: 'false' });
+    const fewer = await cli(
+      ['install', '--host-root', temp.root, '--payload', payload, '--shims', 'qemu', '--restart', 'none'],
+      { KATA_REQUIRE_KVM: 'false' },
+    );
     expect(fewer.code, fewer.stderr).toBe(0);
     const config = await readFile(path.join(temp.root, 'etc/containerd/config.toml'), 'utf8');
     expect(config).toContain('kata-qemu');
     expect(config).not.toContain('kata-clh');
-    const removed = await cli(['uninstall', '--host-root', temp.root, '--payload', payload, '--shims', 'qemu', '--restart', 'none'], { KATA_REQUIRE_KVM: 'false' });
+    const removed = await cli(
+      ['uninstall', '--host-root', temp.root, '--payload', payload, '--shims', 'qemu', '--restart', 'none'],
+      { KATA_REQUIRE_KVM: 'false' },
+    );
     expect(removed.code, removed.stderr).toBe(0);
     expect(await snapshotTree(temp.root)).toEqual(before);
   });
 });
 
 describe('a host root that mounts /usr but not the libraries (the DaemonSet)', () => {
-  it('validates with the host\'s containerd run directly when chroot cannot start it', async () => {
-    temp = await makeTempRoot({ '/etc/containerd/config.toml': CONFIG, '/run/lock': { dir: true }, '/usr/bin': { dir: true } });
+  it("validates with the host's containerd run directly when chroot cannot start it", async () => {
+    temp = await makeTempRoot({
+      '/etc/containerd/config.toml': CONFIG,
+      '/run/lock': { dir: true },
+      '/usr/bin': { dir: true },
+    });
     try {
       linkSync('/usr/bin/containerd', path.join(temp.root, 'usr/bin/containerd'));
     } catch {

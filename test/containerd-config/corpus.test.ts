@@ -28,7 +28,8 @@ const REFUSALS: Record<string, RegExp> = {
   'kubespray/config.rendered-containerd2.2-kata.toml': /runtime handler "kata-qemu" is already defined by someone else/,
 };
 
-const parsed = (bytes: Buffer | undefined): TomlTable => (bytes === undefined ? {} : (parse(bytes.toString('utf8').replace(/^\uFEFF/, '')) as TomlTable));
+const parsed = (bytes: Buffer | undefined): TomlTable =>
+  bytes === undefined ? {} : (parse(bytes.toString('utf8').replace(/^\uFEFF/, '')) as TomlTable);
 
 describe.each(corpusFiles('containerd'))('corpus %s', (file) => {
   const original = corpusBytes('containerd', file);

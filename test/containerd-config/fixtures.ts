@@ -14,11 +14,16 @@ const TEMPLATE = /\.(j2|tmpl|gtpl|hbs)$/;
 /** Every usable config file under a corpus folder (raw templates excepted), as relative paths. */
 export function corpusFiles(folder: 'containerd' | 'crio'): string[] {
   const root = path.join(CORPUS, folder);
-  const walk = (dir: string): string[] => readdirSync(dir).sort().flatMap((name) => {
-    const full = path.join(dir, name);
-    return statSync(full).isDirectory() ? walk(full) : [full];
-  });
-  return walk(root).filter((file) => !TEMPLATE.test(file)).map((file) => path.relative(root, file));
+  const walk = (dir: string): string[] =>
+    readdirSync(dir)
+      .sort()
+      .flatMap((name) => {
+        const full = path.join(dir, name);
+        return statSync(full).isDirectory() ? walk(full) : [full];
+      });
+  return walk(root)
+    .filter((file) => !TEMPLATE.test(file))
+    .map((file) => path.relative(root, file));
 }
 
 export function corpusBytes(folder: 'containerd' | 'crio', relative: string): Buffer {
@@ -42,7 +47,9 @@ export function semver(text: string): SemVer {
   return parsed;
 }
 
-export function request(overrides: Partial<RuntimeConfigRequest> & { flavour?: RuntimeFlavour } = {}): RuntimeConfigRequest {
+export function request(
+  overrides: Partial<RuntimeConfigRequest> & { flavour?: RuntimeFlavour } = {},
+): RuntimeConfigRequest {
   return {
     flavour: 'containerd',
     configPath: '/etc/containerd/config.toml',
@@ -55,14 +62,20 @@ export function request(overrides: Partial<RuntimeConfigRequest> & { flavour?: R
 }
 
 /** The files after a plan is applied (the step runner's job, done in memory). */
-export function applied(current: ReadonlyMap<string, Buffer | undefined>, changes: readonly FileChange[]): Map<string, Buffer | undefined> {
+export function applied(
+  current: ReadonlyMap<string, Buffer | undefined>,
+  changes: readonly FileChange[],
+): Map<string, Buffer | undefined> {
   const result = new Map(current);
   for (const change of changes) result.set(change.path, change.after);
   return result;
 }
 
 /** Two file maps hold the same bytes for every path (absent = undefined). */
-export function sameFiles(a: ReadonlyMap<string, Buffer | undefined>, b: ReadonlyMap<string, Buffer | undefined>): string[] {
+export function sameFiles(
+  a: ReadonlyMap<string, Buffer | undefined>,
+  b: ReadonlyMap<string, Buffer | undefined>,
+): string[] {
   const differing: string[] = [];
   for (const key of new Set([...a.keys(), ...b.keys()])) {
     const x = a.get(key);

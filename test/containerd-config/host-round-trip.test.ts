@@ -2,7 +2,12 @@ import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
-  assertChangedConfigAccepted, assertCurrentConfigAccepted, containerdValidator, planRuntimeConfig, planRuntimeConfigRemoval, readRuntimeConfigInputs,
+  assertChangedConfigAccepted,
+  assertCurrentConfigAccepted,
+  containerdValidator,
+  planRuntimeConfig,
+  planRuntimeConfigRemoval,
+  readRuntimeConfigInputs,
 } from '../../src/containerd/config/index.js';
 import type { FileChange } from '../../src/core/file-change.js';
 import { execaRunner } from '../../src/host/command-runner.js';
@@ -44,7 +49,9 @@ describe.each(containerdBinaries())('install then uninstall on a host root with 
   });
 
   it('validates, writes, converges and leaves every file byte for byte as it was', async () => {
-    const main = binary.version.startsWith('2.') ? 'containerd-upstream/docs-cri-config.containerd2x-full.toml' : 'containerd-upstream/custom-1.7.toml';
+    const main = binary.version.startsWith('2.')
+      ? 'containerd-upstream/docs-cri-config.containerd2x-full.toml'
+      : 'containerd-upstream/custom-1.7.toml';
     root = await makeTempRoot({ '/etc/containerd/config.toml': corpusBytes('containerd', main) });
     const before = await snapshot(root.root);
     const fs = new NodeHostFs(root.root);

@@ -22,14 +22,26 @@ describe('reading what the planner needs', () => {
       '/etc/containerd/conf.d/b.conf': 'not imported',
     });
     const files = await readRuntimeConfigInputs(new NodeHostFs(root.root), request({ daemonVersion: semver('2.1.4') }));
-    expect([...files.keys()].sort()).toEqual(['/etc/containerd/conf.d/a.toml', '/etc/containerd/conf.d/kata-deploy.toml', CONFIG, '/etc/containerd/extra.toml', '/missing.toml']);
+    expect([...files.keys()].sort()).toEqual([
+      '/etc/containerd/conf.d/a.toml',
+      '/etc/containerd/conf.d/kata-deploy.toml',
+      CONFIG,
+      '/etc/containerd/extra.toml',
+      '/missing.toml',
+    ]);
     expect(files.get('/missing.toml')).toBeUndefined();
   });
 
   it('reads every k0s and CRI-O drop-in, since the runtime reads them all', async () => {
-    root = await makeTempRoot({ '/etc/k0s/containerd.d/gvisor.toml': 'version = 3\n', '/etc/crio/crio.conf.d/10-crio.conf': '[crio]\n' });
+    root = await makeTempRoot({
+      '/etc/k0s/containerd.d/gvisor.toml': 'version = 3\n',
+      '/etc/crio/crio.conf.d/10-crio.conf': '[crio]\n',
+    });
     const fs = new NodeHostFs(root.root);
-    const k0s = await readRuntimeConfigInputs(fs, request({ flavour: 'k0s-worker', configPath: '/etc/k0s/containerd.toml' }));
+    const k0s = await readRuntimeConfigInputs(
+      fs,
+      request({ flavour: 'k0s-worker', configPath: '/etc/k0s/containerd.toml' }),
+    );
     expect(k0s.get('/etc/k0s/containerd.d/gvisor.toml')?.toString()).toBe('version = 3\n');
     const crio = await readRuntimeConfigInputs(fs, request({ flavour: 'crio', configPath: '/etc/crio/crio.conf' }));
     expect(crio.get('/etc/crio/crio.conf.d/10-crio.conf')?.toString()).toBe('[crio]\n');

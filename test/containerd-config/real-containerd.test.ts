@@ -1,7 +1,11 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { parse } from 'smol-toml';
 import { planRuntimeConfig } from '../../src/containerd/config/plan.js';
-import { assertChangedConfigAccepted, assertCurrentConfigAccepted, dumpedRuntimes } from '../../src/containerd/config/validate-plan.js';
+import {
+  assertChangedConfigAccepted,
+  assertCurrentConfigAccepted,
+  dumpedRuntimes,
+} from '../../src/containerd/config/validate-plan.js';
 import { containerdValidator } from '../../src/containerd/config/validator.js';
 import { maxConfigVersion } from '../../src/core/containerd-version.js';
 import { KataDeployError } from '../../src/core/errors.js';
@@ -25,7 +29,10 @@ function configVersion(bytes: Buffer): number {
 
 afterAll(() => {
   if (process.env['MATRIX_NOTES'] === '1') console.log(notes.sort().join('\n'));
-  console.log(`real containerd matrix: ${tally.verified} corpus file × version pairs verified, ${tally.rejectedBefore} rejected by containerd before install (refused by us too), ${tally.refusedByDesign} refused by design`);
+  console.log(
+    `real containerd matrix: ${tally.verified} corpus file × version pairs verified, ${tally.rejectedBefore} ` +
+      `rejected by containerd before install (refused by us too), ${tally.refusedByDesign} refused by design`,
+  );
 });
 
 describe('the real containerd binaries', () => {
@@ -38,45 +45,53 @@ describe.each(binaries)('containerd $version', (binary) => {
   const daemon = semver(binary.version);
   const validator = containerdValidator({ runner: execaRunner, binary: binary.path });
 
-  it.concurrent.each(files)('accepts %s with our handlers after install, or we refuse it before changing anything', async (file) => {
-    const original = corpusBytes('containerd', file);
-    const req = request({ daemonVersion: daemon });
-    const root = await makeTempRoot({ [CONFIG]: original });
-    let current: Map<string, Buffer | undefined>;
-    try {
-      current = await readRuntimeConfigInputs(new NodeHostFs(root.root), req);
-    } finally {
-      await root.cleanup();
-    }
-    let currentDump: string | undefined;
-    try {
-      currentDump = await assertCurrentConfigAccepted(validator, req, current);
-    } catch (error) {
-      expect((error as KataDeployError).code).toBe('config-refused');
-      expect((error as Error).message).toMatch(/refuses the current config \/etc\/containerd\/config\.toml \(before any change\): [^]*(version|no such file)/);
-      tally.rejectedBefore++;
-      notes.push(`${binary.version} ${file}: ${(error as Error).message.replace(/\n/g, ' | ')}`);
-      return;
-    }
-    let plan;
-    try {
-      plan = planRuntimeConfig(req, current, undefined);
-    } catch (error) {
-      expect(error).toBeInstanceOf(KataDeployError);
-      expect((error as KataDeployError).code).toBe('config-refused');
-      const versionTooNew = configVersion(original) > maxConfigVersion(daemon);
-      const clash = /already defined by someone else/.test((error as Error).message);
-      expect(versionTooNew || clash, (error as Error).message).toBe(true);
-      tally.refusedByDesign++;
-      notes.push(`${binary.version} ${file}: refused: ${(error as Error).message}`);
-      return;
-    }
-    const dump = await assertChangedConfigAccepted(validator, req, current, plan, currentDump);
-    const listed = dumpedRuntimes(dump ?? '');
-    for (const handler of req.handlers) expect(listed.has(handler.name), handler.name).toBe(true);
-    expect(listed.has('runc')).toBe(true);
-    tally.verified++;
-  });
+  it.concurrent.each(files)(
+    'accepts %s with our handlers after install, or we refuse it before changing anything',
+    async (file) => {
+      const original = corpusBytes('containerd', file);
+      const req = request({ daemonVersion: daemon });
+      const root = await makeTempRoot({ [CONFIG]: original });
+      let current: Map<string, Buffer | undefined>;
+      try {
+        current = await readRuntimeConfigInputs(new NodeHostFs(root.root), req);
+      } finally {
+        await root.cleanup();
+      }
+      let currentDump: string | undefined;
+      try {
+        currentDump = await assertCurrentConfigAccepted(validator, req, current);
+      } catch (error) {
+        expect((error as KataDeployError).code).toBe('config-refused');
+        expect((error as Error).message).toMatch(
+          new RegExp(
+            /refuses the current config \/etc\/containerd\/config\.toml \(before any change\): /.source +
+              /[^]*(version|no such file)/.source,
+          ),
+        );
+        tally.rejectedBefore++;
+        notes.push(`${binary.version} ${file}: ${(error as Error).message.replace(/\n/g, ' | ')}`);
+        return;
+      }
+      let plan;
+      try {
+        plan = planRuntimeConfig(req, current, undefined);
+      } catch (error) {
+        expect(error).toBeInstanceOf(KataDeployError);
+        expect((error as KataDeployError).code).toBe('config-refused');
+        const versionTooNew = configVersion(original) > maxConfigVersion(daemon);
+        const clash = /already defined by someone else/.test((error as Error).message);
+        expect(versionTooNew || clash, (error as Error).message).toBe(true);
+        tally.refusedByDesign++;
+        notes.push(`${binary.version} ${file}: refused: ${(error as Error).message}`);
+        return;
+      }
+      const dump = await assertChangedConfigAccepted(validator, req, current, plan, currentDump);
+      const listed = dumpedRuntimes(dump ?? '');
+      for (const handler of req.handlers) expect(listed.has(handler.name), handler.name).toBe(true);
+      expect(listed.has('runc')).toBe(true);
+      tally.verified++;
+    },
+  );
 });
 
 describe('the matrix as a whole', () => {

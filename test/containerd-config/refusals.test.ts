@@ -29,23 +29,53 @@ const CASES: [string, string, string, RegExp][] = [
   ['an unknown version', '1.7.24', 'version = 5\n', /unknown containerd config version 5 \(field "version"\)/],
   ['a version written as a string', '1.7.24', 'version = "2"\n', /unknown containerd config version "2"/],
   ['a fractional version', '2.1.4', 'version = 2.5\n', /unknown containerd config version 2\.5/],
-  ['a v3 file on containerd 1.6, which would silently ignore it', '1.6.20', 'version = 3\n', /containerd 1\.6 reads config version 2 at most; it silently ignores/],
-  ['a v4 file on containerd 2.1, which rejects it', '2.1.4', 'version = 4\n', /containerd 2\.1 reads config version 3 at most and refuses/],
-  ['imports that is not a list', '2.1.4', 'version = 3\nimports = "/etc/containerd/conf.d/*.toml"\n', /field "imports" must be a list of file paths/],
-  ['imports holding a number', '1.7.24', 'version = 2\nimports = [1]\n', /field "imports" must be a list of file paths, found \[1\]/],
-  ['a runtimes map written as an inline table', '1.7.24', 'version = 2\n[plugins."io.containerd.grpc.v1.cri".containerd]\nruntimes = { runc = { runtime_type = "io.containerd.runc.v2" } }\n', /would make the file invalid TOML \(is a parent table written inline/],
+  [
+    'a v3 file on containerd 1.6, which would silently ignore it',
+    '1.6.20',
+    'version = 3\n',
+    /containerd 1\.6 reads config version 2 at most; it silently ignores/,
+  ],
+  [
+    'a v4 file on containerd 2.1, which rejects it',
+    '2.1.4',
+    'version = 4\n',
+    /containerd 2\.1 reads config version 3 at most and refuses/,
+  ],
+  [
+    'imports that is not a list',
+    '2.1.4',
+    'version = 3\nimports = "/etc/containerd/conf.d/*.toml"\n',
+    /field "imports" must be a list of file paths/,
+  ],
+  [
+    'imports holding a number',
+    '1.7.24',
+    'version = 2\nimports = [1]\n',
+    /field "imports" must be a list of file paths, found \[1\]/,
+  ],
+  [
+    'a runtimes map written as an inline table',
+    '1.7.24',
+    'version = 2\n[plugins."io.containerd.grpc.v1.cri".containerd]\nruntimes = { runc = { runtime_type = ' +
+      '"io.containerd.runc.v2" } }\n',
+    /would make the file invalid TOML \(is a parent table written inline/,
+  ],
 ];
 
 describe('a config we must not touch', () => {
   it.each(CASES)('is refused with exit 5 on %s, naming the file and the spot', (_name, daemon, text, message) => {
-    const error = refusal(() => planRuntimeConfig(request({ daemonVersion: semver(daemon) }), new Map([[CONFIG, Buffer.from(text)]]), undefined));
+    const error = refusal(() =>
+      planRuntimeConfig(request({ daemonVersion: semver(daemon) }), new Map([[CONFIG, Buffer.from(text)]]), undefined),
+    );
     expect(error.message).toMatch(message);
     expect(error.message).toContain(CONFIG);
     expect(error.hint).toBeTruthy();
   });
 
   it('is refused when it is not valid UTF-8', () => {
-    const error = refusal(() => planRuntimeConfig(request(), new Map([[CONFIG, Buffer.from([0x76, 0x3d, 0xff, 0x0a])]]), undefined));
+    const error = refusal(() =>
+      planRuntimeConfig(request(), new Map([[CONFIG, Buffer.from([0x76, 0x3d, 0xff, 0x0a])]]), undefined),
+    );
     expect(error.message).toMatch(/not valid UTF-8/);
   });
 });
@@ -68,14 +98,20 @@ describe('reading a config that is a symlink or read-only', () => {
 
   it('refuses a symlinked config and leaves both the link and its target as they were', async () => {
     root = await makeTempRoot({ '/srv/real.toml': 'version = 2\n', [CONFIG]: { symlink: '/srv/real.toml' } });
-    await expect(readRuntimeConfigInputs(new NodeHostFs(root.root), request())).rejects.toMatchObject({ code: 'config-refused', message: expect.stringMatching(/config\.toml is a symbolic link \(to \/srv\/real\.toml\)/) });
+    await expect(readRuntimeConfigInputs(new NodeHostFs(root.root), request())).rejects.toMatchObject({
+      code: 'config-refused',
+      message: expect.stringMatching(/config\.toml is a symbolic link \(to \/srv\/real\.toml\)/),
+    });
     expect(await readFile(path.join(root.root, '/srv/real.toml'), 'utf8')).toBe('version = 2\n');
   });
 
   it('refuses a read-only config (managed by another tool) and leaves it unchanged', async () => {
     root = await makeTempRoot({ [CONFIG]: 'version = 2\n' });
     await chmod(path.join(root.root, CONFIG), 0o444);
-    await expect(readRuntimeConfigInputs(new NodeHostFs(root.root), request())).rejects.toMatchObject({ code: 'config-refused', message: expect.stringMatching(/is read-only \(mode 444\)/) });
+    await expect(readRuntimeConfigInputs(new NodeHostFs(root.root), request())).rejects.toMatchObject({
+      code: 'config-refused',
+      message: expect.stringMatching(/is read-only \(mode 444\)/),
+    });
     expect(await readFile(path.join(root.root, CONFIG), 'utf8')).toBe('version = 2\n');
   });
 });

@@ -26,18 +26,30 @@ describe('the TOML span scanner', () => {
     const text = '\uFEFFtop = 1\r\n[a.b]\r\nx.y = 2\r\n\r\n[[arr]]\r\nz = 3';
     const layout = scanToml(text);
     expect(layout.bodyStart).toBe(1);
-    expect(layout.tables.map((table) => [table.kind, table.path.join('.'), text.slice(table.start, table.end)])).toEqual([
+    expect(
+      layout.tables.map((table) => [table.kind, table.path.join('.'), text.slice(table.start, table.end)]),
+    ).toEqual([
       ['table', 'a.b', '[a.b]\r\nx.y = 2\r\n\r\n'],
       ['array', 'arr', '[[arr]]\r\nz = 3'],
     ]);
-    expect(layout.keyValues.map((kv) => [kv.table.join('.'), kv.key.join('.')])).toEqual([['', 'top'], ['a.b', 'x.y'], ['arr', 'z']]);
+    expect(layout.keyValues.map((kv) => [kv.table.join('.'), kv.key.join('.')])).toEqual([
+      ['', 'top'],
+      ['a.b', 'x.y'],
+      ['arr', 'z'],
+    ]);
   });
 
   it('lists array elements with their commas, skipping comments', () => {
     const text = 'i = [\n  "a", # one, two\n  \'b\'\n]';
     const kv = scanToml(text).keyValues[0];
-    const elements = scanArray(text, kv?.valueStart ?? 0, kv?.valueEnd ?? 0).map((element) => [text.slice(element.start, element.end), element.commaAt !== undefined]);
-    expect(elements).toEqual([['"a"', true], ["'b'", false]]);
+    const elements = scanArray(text, kv?.valueStart ?? 0, kv?.valueEnd ?? 0).map((element) => [
+      text.slice(element.start, element.end),
+      element.commaAt !== undefined,
+    ]);
+    expect(elements).toEqual([
+      ['"a"', true],
+      ["'b'", false],
+    ]);
   });
 
   it('decodes basic strings with every TOML escape, and literal strings as written', () => {
@@ -50,7 +62,7 @@ describe('imports edits', () => {
   it.each([
     ['imports = []\n', 'imports = ["/x.toml"]\n'],
     ['imports = ["/a.toml"]\n', 'imports = ["/x.toml", "/a.toml"]\n'],
-    ["imports = [\n  '/a.toml', # first\n]\n", "imports = [\n  \"/x.toml\", '/a.toml', # first\n]\n"],
+    ["imports = [\n  '/a.toml', # first\n]\n", 'imports = [\n  "/x.toml", \'/a.toml\', # first\n]\n'],
     ['# k0s_managed=true\nversion = 2\n[grpc]\n', '# k0s_managed=true\nversion = 2\nimports = ["/x.toml"]\n[grpc]\n'],
     ['# header only\n[grpc]\n', '# header only\nimports = ["/x.toml"]\n[grpc]\n'],
   ])('adds our entry first to %j and removes it again exactly', (before, after) => {
@@ -69,7 +81,16 @@ describe('imports edits', () => {
 
 describe('the scanner on text that is not TOML', () => {
   it('always terminates (the validator rebases imports of files containerd will then reject)', () => {
-    for (const text of ['imports = [}', 'imports = [ "a" } ]', '[[[', '= = =', 'a = "unterminated', "k = '''", 'x = [1, ]]', '{']) {
+    for (const text of [
+      'imports = [}',
+      'imports = [ "a" } ]',
+      '[[[',
+      '= = =',
+      'a = "unterminated',
+      "k = '''",
+      'x = [1, ]]',
+      '{',
+    ]) {
       expect(() => scanToml(text)).not.toThrow();
       const kv = scanToml(text).keyValues[0];
       if (kv !== undefined && text[kv.valueStart] === '[') scanArray(text, kv.valueStart, kv.valueEnd);

@@ -8,13 +8,20 @@ function errno(code: string, message: string, path?: string): NodeJS.ErrnoExcept
 
 describe('unexpectedRunFailure', () => {
   it('names the path and says what to do when the disk is full', () => {
-    const error = unexpectedRunFailure('install', errno('ENOSPC', 'ENOSPC: no space left on device, write', '/opt/.kata-deploy-staging.kata'));
-    expect(error.message).toBe('install failed: ENOSPC: no space left on device, write (/opt/.kata-deploy-staging.kata)');
+    const error = unexpectedRunFailure(
+      'install',
+      errno('ENOSPC', 'ENOSPC: no space left on device, write', '/opt/.kata-deploy-staging.kata'),
+    );
+    expect(error.message).toBe(
+      'install failed: ENOSPC: no space left on device, write (/opt/.kata-deploy-staging.kata)',
+    );
     expect(error.hint).toMatch(/filesystem is full/);
   });
 
   it('points at the mount for a read-only filesystem', () => {
-    expect(unexpectedRunFailure('uninstall', errno('EROFS', 'EROFS: read-only file system')).hint).toMatch(/read-write/);
+    expect(unexpectedRunFailure('uninstall', errno('EROFS', 'EROFS: read-only file system')).hint).toMatch(
+      /read-write/,
+    );
   });
 
   it('keeps a KataDeployError as it is', () => {

@@ -15,12 +15,18 @@ function hostPathOf(file: string): string {
 }
 
 const CLASHES: Record<string, RegExp> = {
-  'kubespray/crio.rendered-kata.conf': /crio\.conf: CRI-O runtime "kata-qemu" \(\[crio\.runtime\.runtimes\.kata-qemu\]\) is already defined by someone else/,
+  'kubespray/crio.rendered-kata.conf': new RegExp(
+    /crio\.conf: CRI-O runtime "kata-qemu" \(\[crio\.runtime\.runtimes\.kata-qemu\]\) is /.source +
+      /already defined by someone else/.source,
+  ),
 };
 
 describe.each(corpusFiles('crio'))('CRI-O corpus %s', (file) => {
   const req = request({ flavour: 'crio', configPath: CRIO_CONF, daemonVersion: undefined });
-  const current = new Map<string, Buffer | undefined>([[hostPathOf(file), corpusBytes('crio', file)], [DROP_IN, undefined]]);
+  const current = new Map<string, Buffer | undefined>([
+    [hostPathOf(file), corpusBytes('crio', file)],
+    [DROP_IN, undefined],
+  ]);
 
   if (CLASHES[file] !== undefined) {
     it('is refused because it already defines one of our handler names', () => {
@@ -29,24 +35,32 @@ describe.each(corpusFiles('crio'))('CRI-O corpus %s', (file) => {
     return;
   }
 
-  it('gets our drop-in with exactly our runtimes, leaves the operator\'s file alone, converges and uninstalls cleanly', () => {
-    const plan = planRuntimeConfig(req, current, undefined);
-    expect(plan.changes.map((change) => change.path)).toEqual([DROP_IN]);
-    const after = applied(current, plan.changes);
-    const runtimes = getPath(parse(after.get(DROP_IN)?.toString('utf8') ?? '') as TomlTable, ['crio', 'runtime', 'runtimes']) as TomlTable;
-    expect(Object.keys(runtimes)).toEqual(req.handlers.map((handler) => handler.name));
-    for (const handler of req.handlers) {
-      expect(runtimes[handler.name]).toEqual({
-        runtime_path: handler.runtimePath,
-        runtime_type: 'vm',
-        runtime_root: '/run/vc',
-        runtime_config_path: handler.configPath,
-        privileged_without_host_devices: true,
-      });
-    }
-    expect(planRuntimeConfig(req, after, plan.record).changes).toEqual([]);
-    expect(sameFiles(applied(after, planRuntimeConfigRemoval(plan.record, after)), current)).toEqual([]);
-  });
+  it(
+    "gets our drop-in with exactly our runtimes, leaves the operator's file alone, converges and uninstalls " +
+      'cleanly',
+    () => {
+      const plan = planRuntimeConfig(req, current, undefined);
+      expect(plan.changes.map((change) => change.path)).toEqual([DROP_IN]);
+      const after = applied(current, plan.changes);
+      const runtimes = getPath(parse(after.get(DROP_IN)?.toString('utf8') ?? '') as TomlTable, [
+        'crio',
+        'runtime',
+        'runtimes',
+      ]) as TomlTable;
+      expect(Object.keys(runtimes)).toEqual(req.handlers.map((handler) => handler.name));
+      for (const handler of req.handlers) {
+        expect(runtimes[handler.name]).toEqual({
+          runtime_path: handler.runtimePath,
+          runtime_type: 'vm',
+          runtime_root: '/run/vc',
+          runtime_config_path: handler.configPath,
+          privileged_without_host_devices: true,
+        });
+      }
+      expect(planRuntimeConfig(req, after, plan.record).changes).toEqual([]);
+      expect(sameFiles(applied(after, planRuntimeConfigRemoval(plan.record, after)), current)).toEqual([]);
+    },
+  );
 });
 
 describe('CRI-O drop-in', () => {
@@ -59,6 +73,8 @@ describe('CRI-O drop-in', () => {
 
   it('refuses to overwrite a 99-kata-deploy left by another installer', () => {
     const req = request({ flavour: 'crio', configPath: CRIO_CONF });
-    expect(() => planRuntimeConfig(req, new Map([[DROP_IN, Buffer.from('[crio.runtime]\n')]]), undefined)).toThrowError(/99-kata-deploy already exists and was not written by this install/);
+    expect(() => planRuntimeConfig(req, new Map([[DROP_IN, Buffer.from('[crio.runtime]\n')]]), undefined)).toThrowError(
+      /99-kata-deploy already exists and was not written by this install/,
+    );
   });
 });

@@ -15,7 +15,12 @@ afterEach(async () => {
 });
 
 describe('CRI-O reload', () => {
-  it.each([['1.25.4', false], ['1.26.0', true], ['1.31.2', true], ['2.0.0', true]])('CRI-O %s reloads on SIGHUP: %s', (version, expected) => {
+  it.each([
+    ['1.25.4', false],
+    ['1.26.0', true],
+    ['1.31.2', true],
+    ['2.0.0', true],
+  ])('CRI-O %s reloads on SIGHUP: %s', (version, expected) => {
     expect(crioReloadsOnSighup(parseSemVer(version))).toBe(expected);
   });
 

@@ -8,7 +8,13 @@ import { NodeHostFs } from '../../src/host/node-host-fs.js';
 import { makeTempRoot, type TempRoot } from '../helpers/temp-root.js';
 
 const KVM_DEVICE: KvmFacts['device'] = { kind: 'char', major: 10, minor: 232 };
-const facts = (overrides: Partial<KvmFacts>): KvmFacts => ({ device: KVM_DEVICE, modules: ['kvm', 'kvm_intel'], cpuFlags: [], probe: { ok: true, apiVersion: 12, vmCreated: true }, ...overrides });
+const facts = (overrides: Partial<KvmFacts>): KvmFacts => ({
+  device: KVM_DEVICE,
+  modules: ['kvm', 'kvm_intel'],
+  cpuFlags: [],
+  probe: { ok: true, apiVersion: 12, vmCreated: true },
+  ...overrides,
+});
 
 describe('assessKvm', () => {
   it('calls KVM usable when the device is 10:232 and the kernel creates a VM, even without vmx/svm flags', () => {
@@ -19,11 +25,26 @@ describe('assessKvm', () => {
 
   it.each<[string, Partial<KvmFacts>, RegExp, boolean]>([
     ['a missing device', { device: { kind: 'missing' }, probe: undefined }, /does not exist/, false],
-    ['/dev/null bind-mounted as /dev/kvm', { device: { kind: 'char', major: 1, minor: 3 }, probe: undefined }, /character device 1:3, not the KVM device/, false],
+    [
+      '/dev/null bind-mounted as /dev/kvm',
+      { device: { kind: 'char', major: 1, minor: 3 }, probe: undefined },
+      /character device 1:3, not the KVM device/,
+      false,
+    ],
     ['a regular file', { device: { kind: 'other' }, probe: undefined }, /not a character device/, false],
-    ['a device that refuses ioctls', { probe: { ok: false, reason: 'KVM_GET_API_VERSION failed (errno 25)' } }, /did not answer KVM ioctls/, true],
+    [
+      'a device that refuses ioctls',
+      { probe: { ok: false, reason: 'KVM_GET_API_VERSION failed (errno 25)' } },
+      /did not answer KVM ioctls/,
+      true,
+    ],
     ['an unexpected API version', { probe: { ok: true, apiVersion: 11, vmCreated: true } }, /API version 11/, true],
-    ['a kernel that refuses to create VMs', { probe: { ok: true, apiVersion: 12, vmCreated: false } }, /KVM_CREATE_VM failed/, true],
+    [
+      'a kernel that refuses to create VMs',
+      { probe: { ok: true, apiVersion: 12, vmCreated: false } },
+      /KVM_CREATE_VM failed/,
+      true,
+    ],
   ])('calls KVM unusable with %s', (_name, overrides, reason, present) => {
     const report = assessKvm(facts(overrides));
     expect(report.usable).toBe(false);
@@ -53,7 +74,11 @@ describe('gatherKvmFacts over a host root', () => {
   });
 
   it('reads modules and vmx/svm flags as evidence only', async () => {
-    temp = await makeTempRoot({ '/proc/cpuinfo': 'flags\t\t: fpu vmx sse2\n', '/sys/module/kvm_intel/parameters/nested': 'Y\n', '/dev/kvm': 'not a device' });
+    temp = await makeTempRoot({
+      '/proc/cpuinfo': 'flags\t\t: fpu vmx sse2\n',
+      '/sys/module/kvm_intel/parameters/nested': 'Y\n',
+      '/dev/kvm': 'not a device',
+    });
     const found = await gatherKvmFacts(new NodeHostFs(temp.root), ioctlKvmProber);
     expect(found.modules).toEqual(['kvm_intel']);
     expect(found.cpuFlags).toEqual(['vmx']);

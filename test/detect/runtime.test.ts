@@ -42,7 +42,11 @@ describe('detectFlavour', () => {
     ['a k3s agent', { '/etc/systemd/system/k3s-agent.service': '[Unit]\n' }, 'k3s-agent'],
     ['an rke2 agent', { '/usr/local/lib/systemd/system/rke2-agent.service': '[Unit]\n' }, 'rke2-agent'],
     ['an rke2 server', { '/usr/lib/systemd/system/rke2-server.service': '[Unit]\n' }, 'rke2-server'],
-    ['a k0s worker', { '/etc/systemd/system/k0sworker.service': '[Unit]\n', '/etc/containerd/config.toml': '' }, 'k0s-worker'],
+    [
+      'a k0s worker',
+      { '/etc/systemd/system/k0sworker.service': '[Unit]\n', '/etc/containerd/config.toml': '' },
+      'k0s-worker',
+    ],
     ['a k0s controller', { '/etc/systemd/system/k0scontroller.service': '[Unit]\n' }, 'k0s-controller'],
     ['microk8s', { '/var/snap/microk8s/current/args/containerd-template.toml': '' }, 'microk8s'],
     ['CRI-O without containerd', { '/usr/bin/crio': '', '/lib/systemd/system/crio.service': '' }, 'crio'],
@@ -81,34 +85,67 @@ describe('configVersionMismatch', () => {
 describe('detectRuntime', () => {
   it('reports a missing config and no daemon on an empty host', async () => {
     const report = await detectRuntime(await root({}), execaRunner, settings(), noSocket);
-    expect(report).toMatchObject({ flavour: 'containerd', configPath: '/etc/containerd/config.toml', configExists: false, daemonVersionSource: 'none', unit: 'containerd.service' });
+    expect(report).toMatchObject({
+      flavour: 'containerd',
+      configPath: '/etc/containerd/config.toml',
+      configExists: false,
+      daemonVersionSource: 'none',
+      unit: 'containerd.service',
+    });
   });
 
-  it('reads the daemon version from the host binary and flags a v3 config that containerd 1.6 would ignore', async () => {
-    const fs = await root({ '/etc/containerd/config.toml': 'version = 3\n' });
-    await placeRealContainerd(temp!.root);
-    const report = await detectRuntime(fs, execaRunner, settings(), noSocket);
-    expect(report.daemonVersionSource).toBe('binary');
-    expect(report.daemonVersion).toMatch(/^1\.6\./);
-    expect(report.configVersion).toBe(3);
-    expect(report.warnings.join('\n')).toMatch(/silently ignores/);
-  });
+  it(
+    'reads the daemon version from the host binary and flags a v3 config that containerd 1.6 would ' + 'ignore',
+    async () => {
+      const fs = await root({ '/etc/containerd/config.toml': 'version = 3\n' });
+      await placeRealContainerd(temp!.root);
+      const report = await detectRuntime(fs, execaRunner, settings(), noSocket);
+      expect(report.daemonVersionSource).toBe('binary');
+      expect(report.daemonVersion).toMatch(/^1\.6\./);
+      expect(report.configVersion).toBe(3);
+      expect(report.warnings.join('\n')).toMatch(/silently ignores/);
+    },
+  );
 
   it('reports a broken config without failing detection', async () => {
-    const report = await detectRuntime(await root({ '/etc/containerd/config.toml': 'version = = 2\n' }), execaRunner, settings(), noSocket);
+    const report = await detectRuntime(
+      await root({ '/etc/containerd/config.toml': 'version = = 2\n' }),
+      execaRunner,
+      settings(),
+      noSocket,
+    );
     expect(report.configError).toMatch(/\/etc\/containerd\/config\.toml/);
   });
 
   it('uses the flavour layout and flag overrides', async () => {
-    const report = await detectRuntime(await root({}), execaRunner, settings({ KATA_RUNTIME_FLAVOUR: 'k3s-agent', CONTAINERD_UNIT: 'custom.service' }), noSocket);
-    expect(report).toMatchObject({ flavour: 'k3s-agent', detectedBy: '--runtime', socket: '/run/k3s/containerd/containerd.sock', unit: 'custom.service' });
+    const report = await detectRuntime(
+      await root({}),
+      execaRunner,
+      settings({ KATA_RUNTIME_FLAVOUR: 'k3s-agent', CONTAINERD_UNIT: 'custom.service' }),
+      noSocket,
+    );
+    expect(report).toMatchObject({
+      flavour: 'k3s-agent',
+      detectedBy: '--runtime',
+      socket: '/run/k3s/containerd/containerd.sock',
+      unit: 'custom.service',
+    });
   });
 
   it('asks a running containerd for its version over its socket', async () => {
     const fs = await root({ '/run/containerd': { dir: true }, '/etc/containerd/config.toml': 'version = 2\n' });
-    const daemon = await startPrivateContainerd('/usr/bin/containerd', path.join(temp!.root, 'var/lib/containerd-test'), path.join(temp!.root, 'run/containerd/containerd.sock'));
+    const daemon = await startPrivateContainerd(
+      '/usr/bin/containerd',
+      path.join(temp!.root, 'var/lib/containerd-test'),
+      path.join(temp!.root, 'run/containerd/containerd.sock'),
+    );
     try {
-      const report = await detectRuntime(fs, execaRunner, settings(), async (socket) => (await containerdVersion(socket)).version);
+      const report = await detectRuntime(
+        fs,
+        execaRunner,
+        settings(),
+        async (socket) => (await containerdVersion(socket)).version,
+      );
       expect(report.daemonVersionSource).toBe('socket');
       expect(report.daemonVersion).toMatch(/^1\.6\./);
     } finally {

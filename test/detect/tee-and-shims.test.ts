@@ -23,11 +23,13 @@ const noKvm: KvmReport = { present: false, usable: false, evidence: [], reason: 
 
 describe('detectTee', () => {
   it('reads TDX, SEV-SNP and Secure Execution from the kernel parameters', async () => {
-    const tee = await detectTee(await root({
-      '/sys/module/kvm_intel/parameters/tdx': 'Y\n',
-      '/sys/module/kvm_amd/parameters/sev_snp': 'N\n',
-      '/sys/firmware/uv/prot_virt_host': '1\n',
-    }));
+    const tee = await detectTee(
+      await root({
+        '/sys/module/kvm_intel/parameters/tdx': 'Y\n',
+        '/sys/module/kvm_amd/parameters/sev_snp': 'N\n',
+        '/sys/firmware/uv/prot_virt_host': '1\n',
+      }),
+    );
     expect(tee.available).toEqual({ tdx: true, snp: false, se: true, cca: false });
     expect(tee.evidence).toContain('/sys/module/kvm_amd/parameters/sev_snp = N');
   });
@@ -43,7 +45,9 @@ describe('assessShims', () => {
   const noTee = { available: { tdx: false, snp: false, se: false, cca: false }, evidence: [] };
 
   it('lets every plain shim run where KVM is usable', () => {
-    expect(assessShims(['qemu', 'fc', 'clh-runtime-rs'], usableKvm, noTee, false).every((shim) => shim.runnable)).toBe(true);
+    expect(assessShims(['qemu', 'fc', 'clh-runtime-rs'], usableKvm, noTee, false).every((shim) => shim.runnable)).toBe(
+      true,
+    );
   });
 
   it('explains that no shim runs without KVM', () => {
@@ -52,8 +56,17 @@ describe('assessShims', () => {
   });
 
   it('names the missing TEE for confidential shims and the missing GPU for GPU shims', () => {
-    const result = assessShims(['qemu-tdx', 'qemu-snp', 'qemu-nvidia-gpu'], usableKvm, { ...noTee, available: { ...noTee.available, tdx: true } }, false);
-    expect(result.map((shim) => [shim.shim, shim.runnable])).toEqual([['qemu-tdx', true], ['qemu-snp', false], ['qemu-nvidia-gpu', false]]);
+    const result = assessShims(
+      ['qemu-tdx', 'qemu-snp', 'qemu-nvidia-gpu'],
+      usableKvm,
+      { ...noTee, available: { ...noTee.available, tdx: true } },
+      false,
+    );
+    expect(result.map((shim) => [shim.shim, shim.runnable])).toEqual([
+      ['qemu-tdx', true],
+      ['qemu-snp', false],
+      ['qemu-nvidia-gpu', false],
+    ]);
     expect(result[1]!.reason).toMatch(/AMD SEV-SNP/);
     expect(result[2]!.reason).toMatch(/NVIDIA GPU/);
   });
@@ -61,7 +74,14 @@ describe('assessShims', () => {
 
 describe('hasNvidiaGpu', () => {
   it('finds an NVIDIA device by PCI vendor id', async () => {
-    expect(await hasNvidiaGpu(await root({ '/sys/bus/pci/devices/0000:00:01.0/vendor': '0x8086\n', '/sys/bus/pci/devices/0000:3b:00.0/vendor': '0x10de\n' }))).toBe(true);
+    expect(
+      await hasNvidiaGpu(
+        await root({
+          '/sys/bus/pci/devices/0000:00:01.0/vendor': '0x8086\n',
+          '/sys/bus/pci/devices/0000:3b:00.0/vendor': '0x10de\n',
+        }),
+      ),
+    ).toBe(true);
   });
 
   it('finds none on a bus without one', async () => {
@@ -71,9 +91,21 @@ describe('hasNvidiaGpu', () => {
 
 describe('detectCgroupDriver', () => {
   it.each<[string, TreeSpec, boolean]>([
-    ['the kubelet config says systemd', { '/var/lib/kubelet/config.yaml': 'kind: KubeletConfiguration\ncgroupDriver: systemd\n' }, true],
-    ['the kubelet config says cgroupfs on a systemd host', { '/var/lib/kubelet/config.yaml': 'cgroupDriver: cgroupfs\n', '/run/systemd/system': { dir: true } }, false],
-    ['kubeadm flags say cgroupfs', { '/var/lib/kubelet/kubeadm-flags.env': 'KUBELET_KUBEADM_ARGS="--cgroup-driver=cgroupfs"\n' }, false],
+    [
+      'the kubelet config says systemd',
+      { '/var/lib/kubelet/config.yaml': 'kind: KubeletConfiguration\ncgroupDriver: systemd\n' },
+      true,
+    ],
+    [
+      'the kubelet config says cgroupfs on a systemd host',
+      { '/var/lib/kubelet/config.yaml': 'cgroupDriver: cgroupfs\n', '/run/systemd/system': { dir: true } },
+      false,
+    ],
+    [
+      'kubeadm flags say cgroupfs',
+      { '/var/lib/kubelet/kubeadm-flags.env': 'KUBELET_KUBEADM_ARGS="--cgroup-driver=cgroupfs"\n' },
+      false,
+    ],
     ['nothing is written down on a systemd host', { '/run/systemd/system': { dir: true } }, true],
     ['nothing is written down on a host without systemd', {}, false],
   ])('follows the evidence when %s', async (_name, tree, systemd) => {

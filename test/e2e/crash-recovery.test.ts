@@ -22,7 +22,8 @@ describe.skipIf(first.missing !== undefined)(`SIGKILL at every step boundary, th
   /** Everything an install touches on the node, byte for byte (modes and link targets included). */
   async function hostState(): Promise<Record<string, Record<string, string>>> {
     const state: Record<string, Record<string, string>> = {};
-    for (const dir of ['/etc/containerd', '/opt', '/var/lib/kata-deploy']) state[dir] = await snapshotTree(node.hostPath(dir));
+    for (const dir of ['/etc/containerd', '/opt', '/var/lib/kata-deploy'])
+      state[dir] = await snapshotTree(node.hostPath(dir));
     return state;
   }
 
@@ -55,7 +56,8 @@ describe.skipIf(first.missing !== undefined)(`SIGKILL at every step boundary, th
       const rerun = await nodeCli(node, options, command, command === 'install' ? ['--json'] : []);
       expect(rerun.exitCode, logOf(rerun)).toBe(0);
       if (command === 'install') {
-        if (step === 'install:after-commit') expect(JSON.parse(rerun.stdout).payload.changed, 'a committed switch is finished, not undone').toBe(false);
+        if (step === 'install:after-commit')
+          expect(JSON.parse(rerun.stdout).payload.changed, 'a committed switch is finished, not undone').toBe(false);
         await expectHealthyInstall();
         const third = await nodeCli(node, options, 'install', ['--json']);
         expect(JSON.parse(third.stdout).changes).toEqual([]);
@@ -65,7 +67,12 @@ describe.skipIf(first.missing !== undefined)(`SIGKILL at every step boundary, th
     });
   }
 
-  for (const step of ['install:after-payload', 'install:after-kata-configs', 'install:after-runtime-config', 'install:after-commit'] as const) {
+  for (const step of [
+    'install:after-payload',
+    'install:after-kata-configs',
+    'install:after-runtime-config',
+    'install:after-commit',
+  ] as const) {
     it(`uninstalls cleanly after an upgrade killed at ${step}`, async () => {
       expect((await nodeCli(node, options, 'install')).exitCode).toBe(0);
       const upgrade = { ...options, payload: samplePayload('sample-v2', ['--files', '140']) };

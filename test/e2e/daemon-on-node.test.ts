@@ -44,13 +44,39 @@ describe.skipIf(first.missing !== undefined)('kata-deploy daemon on a real node 
   /** Starts the daemon in the node, waits for /readyz, sends SIGTERM, returns its exit status and log. */
   async function daemonUntilReadyThenTerm(): Promise<{ exit: string; log: string }> {
     const port = await freePort();
-    const daemon = [process.execPath, CLI, 'daemon', '--kubeconfig', kube.kubeconfig, '--node-name', 'worker-1', '--namespace', 'kata-deploy',
-      '--health-port', String(port), '--systemd-socket', node.systemdSocket, '--payload', payload, '--shims', 'qemu clh',
-      '--containerd-binary', first.binary!, '--log-format', 'json'].map((arg) => `'${arg}'`).join(' ');
-    const probe = `${process.execPath} -e "fetch('http://127.0.0.1:${port}/readyz').then((r) => process.exit(r.status === 200 ? 0 : 1), () => process.exit(1))"`;
+    const daemon = [
+      process.execPath,
+      CLI,
+      'daemon',
+      '--kubeconfig',
+      kube.kubeconfig,
+      '--node-name',
+      'worker-1',
+      '--namespace',
+      'kata-deploy',
+      '--health-port',
+      String(port),
+      '--systemd-socket',
+      node.systemdSocket,
+      '--payload',
+      payload,
+      '--shims',
+      'qemu clh',
+      '--containerd-binary',
+      first.binary!,
+      '--log-format',
+      'json',
+    ]
+      .map((arg) => `'${arg}'`)
+      .join(' ');
+    const probe =
+      `${process.execPath} -e "fetch('http://127.0.0.1:${port}/readyz').then((r) => ` +
+      `process.exit(r.status === 200 ? 0 : 1), () => process.exit(1))"`;
     const script = `${daemon} 2>"$LOG" & pid=$!
 tries=0
-until ${probe}; do tries=$((tries+1)); if [ $tries -gt 600 ] || ! kill -0 $pid 2>/dev/null; then break; fi; sleep 0.1; done
+until ${probe}; do
+  tries=$((tries+1)); if [ $tries -gt 600 ] || ! kill -0 $pid 2>/dev/null; then break; fi; sleep 0.1
+done
 kill -TERM $pid 2>/dev/null; wait $pid; echo "exit=$?"`;
     const log = path.join(node.stateDir, `daemon-${port}.log`);
     const run = await node.run(['sh', '-c', script], { env: { LOG: log }, timeoutMs: 120_000 });
@@ -66,15 +92,19 @@ kill -TERM $pid 2>/dev/null; wait $pid; echo "exit=$?"`;
     expect(kube.api.events.map((event) => event.reason)).toEqual(['KataInstalled']);
   });
 
-  it('restarted, finds the node converged; after the DaemonSet is deleted, SIGTERM uninstalls and releases the labels', async () => {
-    kube.api.removeDaemonSet('kata-deploy', 'kata-deploy');
-    const { exit, log } = await daemonUntilReadyThenTerm();
-    expect(exit, log).toBe('exit=0');
-    expect(await node.readFile('/etc/containerd/config.toml')).toBe(CONFIG);
-    expect((await node.stat('/opt/kata')).exists).toBe(false);
-    expect(await node.containerdStarts(), 'no restart on the converged start, one for the uninstall').toBe(3);
-    expect(kube.api.labels('worker-1')[KATA_RUNTIME_LABEL]).toBeUndefined();
-    expect(kube.api.labels('worker-1')[markLabel(undefined)]).toBeUndefined();
-    expect(kube.api.events.map((event) => event.reason)).toEqual(['KataInstalled', 'KataUninstalled']);
-  });
+  it(
+    'restarted, finds the node converged; after the DaemonSet is deleted, SIGTERM uninstalls and releases the ' +
+      'labels',
+    async () => {
+      kube.api.removeDaemonSet('kata-deploy', 'kata-deploy');
+      const { exit, log } = await daemonUntilReadyThenTerm();
+      expect(exit, log).toBe('exit=0');
+      expect(await node.readFile('/etc/containerd/config.toml')).toBe(CONFIG);
+      expect((await node.stat('/opt/kata')).exists).toBe(false);
+      expect(await node.containerdStarts(), 'no restart on the converged start, one for the uninstall').toBe(3);
+      expect(kube.api.labels('worker-1')[KATA_RUNTIME_LABEL]).toBeUndefined();
+      expect(kube.api.labels('worker-1')[markLabel(undefined)]).toBeUndefined();
+      expect(kube.api.events.map((event) => event.reason)).toEqual(['KataInstalled', 'KataUninstalled']);
+    },
+  );
 });

@@ -15,9 +15,14 @@ const CONFIG = `version = 2
 
 function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    execFile(process.execPath, [CLI, ...args], { env: { PATH: process.env.PATH ?? '', LOG_FORMAT: 'json' }, timeout: 120_000 }, (error, stdout, stderr) => {
-      resolve({ code: error === null ? 0 : (error as { code?: number }).code ?? 1, stdout, stderr });
-    });
+    execFile(
+      process.execPath,
+      [CLI, ...args],
+      { env: { PATH: process.env.PATH ?? '', LOG_FORMAT: 'json' }, timeout: 120_000 },
+      (error, stdout, stderr) => {
+        resolve({ code: error === null ? 0 : ((error as { code?: number }).code ?? 1), stdout, stderr });
+      },
+    );
   });
 }
 
@@ -28,27 +33,44 @@ const first = containerdCases()[0]!;
  * throwaway node) and every host path resolved under it — config, sockets, the host's own containerd
  * (run under chroot to validate), systemd's socket.
  */
-describe.skipIf(first.missing !== undefined)('install and uninstall with --host-root pointing at a mounted node', () => {
-  let node: ThrowawayNode;
-  let root: string;
+describe.skipIf(first.missing !== undefined)(
+  'install and uninstall with --host-root pointing at a mounted node',
+  () => {
+    let node: ThrowawayNode;
+    let root: string;
 
-  beforeAll(async () => {
-    node = await startThrowawayNode({ containerd: first.binary!, config: CONFIG });
-    root = node.hostPath('/');
-  });
-  afterAll(async () => {
-    await node?.stop();
-  });
+    beforeAll(async () => {
+      node = await startThrowawayNode({ containerd: first.binary!, config: CONFIG });
+      root = node.hostPath('/');
+    });
+    afterAll(async () => {
+      await node?.stop();
+    });
 
-  it('installs with the handlers live, then uninstalls back to the exact bytes, leaving no scratch files', async () => {
-    const args = ['--host-root', root, '--payload', samplePayload(), '--shims', 'qemu', '--systemd-socket', node.systemdSocket.startsWith(root) ? node.systemdSocket.slice(root.length - 1) : node.systemdSocket];
-    const installed = await cli(['install', '--json', ...args]);
-    expect(installed.code, installed.stderr).toBe(0);
-    expect(JSON.parse(installed.stdout).readiness.ready).toBe(true);
-    expect(await node.readFile('/etc/containerd/config.toml')).toContain('kata-qemu');
-    const removed = await cli(['uninstall', ...args]);
-    expect(removed.code, removed.stderr).toBe(0);
-    expect(await node.readFile('/etc/containerd/config.toml')).toBe(CONFIG);
-    expect((await readdir(path.join(root, 'tmp'))).filter((name) => name.startsWith('kata-deploy-validate-'))).toEqual([]);
-  });
-});
+    it(
+      'installs with the handlers live, then uninstalls back to the exact bytes, leaving no scratch ' + 'files',
+      async () => {
+        const args = [
+          '--host-root',
+          root,
+          '--payload',
+          samplePayload(),
+          '--shims',
+          'qemu',
+          '--systemd-socket',
+          node.systemdSocket.startsWith(root) ? node.systemdSocket.slice(root.length - 1) : node.systemdSocket,
+        ];
+        const installed = await cli(['install', '--json', ...args]);
+        expect(installed.code, installed.stderr).toBe(0);
+        expect(JSON.parse(installed.stdout).readiness.ready).toBe(true);
+        expect(await node.readFile('/etc/containerd/config.toml')).toContain('kata-qemu');
+        const removed = await cli(['uninstall', ...args]);
+        expect(removed.code, removed.stderr).toBe(0);
+        expect(await node.readFile('/etc/containerd/config.toml')).toBe(CONFIG);
+        expect(
+          (await readdir(path.join(root, 'tmp'))).filter((name) => name.startsWith('kata-deploy-validate-')),
+        ).toEqual([]);
+      },
+    );
+  },
+);

@@ -23,62 +23,68 @@ version = 2
 const cases = containerdCases().filter((entry) => entry.label !== 'containerd 1.7');
 
 for (const entry of cases) {
-  describe.skipIf(entry.missing !== undefined)(`install → reinstall → uninstall on a real node with ${entry.label}${entry.missing ? ` (skipped: ${entry.missing})` : ''}`, () => {
-    let node: ThrowawayNode;
-    let options: { payload: string; containerd: string };
+  describe.skipIf(entry.missing !== undefined)(
+    `install → reinstall → uninstall on a real node with ` +
+      `${entry.label}${entry.missing ? ` (skipped: ${entry.missing})` : ''}`,
+    () => {
+      let node: ThrowawayNode;
+      let options: { payload: string; containerd: string };
 
-    beforeAll(async () => {
-      options = { payload: samplePayload(), containerd: entry.binary! };
-      node = await startThrowawayNode({ containerd: entry.binary!, config: OPERATOR_CONFIG });
-    });
-    afterAll(async () => {
-      await node?.stop();
-    });
+      beforeAll(async () => {
+        options = { payload: samplePayload(), containerd: entry.binary! };
+        node = await startThrowawayNode({ containerd: entry.binary!, config: OPERATOR_CONFIG });
+      });
+      afterAll(async () => {
+        await node?.stop();
+      });
 
-    it('installs: handlers live in CRI status after exactly one containerd restart', async () => {
-      const run = await nodeCli(node, options, 'install', ['--json']);
-      expect(run.exitCode, logOf(run)).toBe(0);
-      const result = JSON.parse(run.stdout);
-      expect(result.restart.performed).toBe(true);
-      expect(result.readiness.ready).toBe(true);
-      expect(await node.containerdStarts()).toBe(2);
-      const status = await nodeCli(node, options, 'status', ['--json']);
-      expect(status.exitCode, status.stdout).toBe(0);
-      expect(JSON.parse(status.stdout).live.handlers).toEqual(expect.arrayContaining(['runc', 'kata-qemu', 'kata-clh']));
-    });
+      it('installs: handlers live in CRI status after exactly one containerd restart', async () => {
+        const run = await nodeCli(node, options, 'install', ['--json']);
+        expect(run.exitCode, logOf(run)).toBe(0);
+        const result = JSON.parse(run.stdout);
+        expect(result.restart.performed).toBe(true);
+        expect(result.readiness.ready).toBe(true);
+        expect(await node.containerdStarts()).toBe(2);
+        const status = await nodeCli(node, options, 'status', ['--json']);
+        expect(status.exitCode, status.stdout).toBe(0);
+        expect(JSON.parse(status.stdout).live.handlers).toEqual(
+          expect.arrayContaining(['runc', 'kata-qemu', 'kata-clh']),
+        );
+      });
 
-    it('installs again without restarting containerd or writing anything', async () => {
-      const run = await nodeCli(node, options, 'install', ['--json']);
-      expect(run.exitCode, logOf(run)).toBe(0);
-      const result = JSON.parse(run.stdout);
-      expect(result.changes).toEqual([]);
-      expect(result.payload.changed).toBe(false);
-      expect(result.restart.performed).toBe(false);
-      expect(await node.containerdStarts()).toBe(2);
-    });
+      it('installs again without restarting containerd or writing anything', async () => {
+        const run = await nodeCli(node, options, 'install', ['--json']);
+        expect(run.exitCode, logOf(run)).toBe(0);
+        const result = JSON.parse(run.stdout);
+        expect(result.changes).toEqual([]);
+        expect(result.payload.changed).toBe(false);
+        expect(result.restart.performed).toBe(false);
+        expect(await node.containerdStarts()).toBe(2);
+      });
 
-    it('uninstalls: config byte-identical, no Kata left, containerd healthy', async () => {
-      const run = await nodeCli(node, options, 'uninstall');
-      expect(run.exitCode, logOf(run)).toBe(0);
-      expect(await node.readFile('/etc/containerd/config.toml')).toBe(OPERATOR_CONFIG);
-      expect((await node.stat('/opt/kata')).exists).toBe(false);
-      expect((await node.stat('/etc/containerd/conf.d')).exists).toBe(false);
-      expect((await node.stat('/var/lib/kata-deploy/default')).exists).toBe(false);
-      expect(await node.containerdStarts()).toBe(3);
-      const status = await nodeCli(node, options, 'status', ['--json']);
-      const report = JSON.parse(status.stdout);
-      expect(report.installed).toBe(false);
-      expect(report.live.handlers).toContain('runc');
-      expect(report.live.handlers.filter((name: string) => name.startsWith('kata'))).toEqual([]);
-    });
+      it('uninstalls: config byte-identical, no Kata left, containerd healthy', async () => {
+        const run = await nodeCli(node, options, 'uninstall');
+        expect(run.exitCode, logOf(run)).toBe(0);
+        expect(await node.readFile('/etc/containerd/config.toml')).toBe(OPERATOR_CONFIG);
+        expect((await node.stat('/opt/kata')).exists).toBe(false);
+        expect((await node.stat('/etc/containerd/conf.d')).exists).toBe(false);
+        expect((await node.stat('/var/lib/kata-deploy/default')).exists).toBe(false);
+        expect(await node.containerdStarts()).toBe(3);
+        const status = await nodeCli(node, options, 'status', ['--json']);
+        const report = JSON.parse(status.stdout);
+        expect(report.installed).toBe(false);
+        expect(report.live.handlers).toContain('runc');
+        expect(report.live.handlers.filter((name: string) => name.startsWith('kata'))).toEqual([]);
+      });
 
-    it('uninstalls again as a no-op', async () => {
-      const run = await nodeCli(node, options, 'uninstall', ['--json']);
-      expect(run.exitCode).toBe(0);
-      expect(JSON.parse(run.stdout).nothingInstalled).toBe(true);
-      expect(await node.containerdStarts()).toBe(3);
-    });
-  });
+      it('uninstalls again as a no-op', async () => {
+        const run = await nodeCli(node, options, 'uninstall', ['--json']);
+        expect(run.exitCode).toBe(0);
+        expect(JSON.parse(run.stdout).nothingInstalled).toBe(true);
+        expect(await node.containerdStarts()).toBe(3);
+      });
+    },
+  );
 }
 
 const first = cases[0]!;

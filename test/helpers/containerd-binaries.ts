@@ -15,9 +15,14 @@ const REPO = path.resolve(import.meta.dirname, '../..');
  * scripts/ci/containerd-binaries.sh unpacks into .cache/containerd. Missing ones are simply absent.
  */
 export function containerdBinaries(): ContainerdBinary[] {
-  const candidates = ['/usr/bin/containerd', ...['trixie', 'sid'].map((suite) => path.join(REPO, '.cache/containerd', suite, 'usr/bin/containerd'))];
-  return candidates.filter((file) => existsSync(file)).map((file) => {
-    const out = execFileSync(file, ['--version'], { encoding: 'utf8' });
-    return { path: file, version: /\s(\d+\.\d+\.\d+)/.exec(out)?.[1] ?? 'unknown' };
-  });
+  const candidates = [
+    '/usr/bin/containerd',
+    ...['trixie', 'sid'].map((suite) => path.join(REPO, '.cache/containerd', suite, 'usr/bin/containerd')),
+  ];
+  return candidates
+    .filter((file) => existsSync(file))
+    .map((file) => {
+      const out = execFileSync(file, ['--version'], { encoding: 'utf8' });
+      return { path: file, version: /\s(\d+\.\d+\.\d+)/.exec(out)?.[1] ?? 'unknown' };
+    });
 }

@@ -87,12 +87,30 @@ export class FakeKubeApi {
   /** A kubeconfig for this server (CA pinned, bearer token), written to `file`. */
   writeKubeconfig(file: string, namespace = 'kata-deploy'): string {
     const ca = Buffer.from(this.ca).toString('base64');
-    writeFileSync(file, [
-      'apiVersion: v1', 'kind: Config', 'current-context: fake',
-      'clusters:', `- name: fake`, '  cluster:', `    server: ${this.url}`, `    certificate-authority-data: ${ca}`,
-      'users:', '- name: fake', '  user:', `    token: ${TOKEN}`,
-      'contexts:', '- name: fake', '  context:', '    cluster: fake', '    user: fake', `    namespace: ${namespace}`, '',
-    ].join('\n'));
+    writeFileSync(
+      file,
+      [
+        'apiVersion: v1',
+        'kind: Config',
+        'current-context: fake',
+        'clusters:',
+        `- name: fake`,
+        '  cluster:',
+        `    server: ${this.url}`,
+        `    certificate-authority-data: ${ca}`,
+        'users:',
+        '- name: fake',
+        '  user:',
+        `    token: ${TOKEN}`,
+        'contexts:',
+        '- name: fake',
+        '  context:',
+        '    cluster: fake',
+        '    user: fake',
+        `    namespace: ${namespace}`,
+        '',
+      ].join('\n'),
+    );
     return file;
   }
 
@@ -102,7 +120,17 @@ export class FakeKubeApi {
   }
 
   addNode(name: string, labels: Obj = {}, taints: Obj[] = []): Obj {
-    const node = { apiVersion: 'v1', kind: 'Node', metadata: { name, uid: `uid-${name}`, labels: { 'kubernetes.io/hostname': name, ...labels }, resourceVersion: this.nextVersion() }, spec: taints.length > 0 ? { taints } : {} };
+    const node = {
+      apiVersion: 'v1',
+      kind: 'Node',
+      metadata: {
+        name,
+        uid: `uid-${name}`,
+        labels: { 'kubernetes.io/hostname': name, ...labels },
+        resourceVersion: this.nextVersion(),
+      },
+      spec: taints.length > 0 ? { taints } : {},
+    };
     this.nodes.set(name, node);
     return node;
   }
@@ -119,7 +147,15 @@ export class FakeKubeApi {
   }
 
   addDaemonSet(namespace: string, name: string, spec: Obj = {}): void {
-    this.daemonSets.set(`${namespace}/${name}`, { apiVersion: 'apps/v1', kind: 'DaemonSet', metadata: { name, namespace, uid: `uid-ds-${name}`, resourceVersion: this.nextVersion() }, spec: { selector: { matchLabels: { name } }, template: { metadata: { labels: { name } }, spec: { containers: [{ name, image: 'x' }], ...spec } } } });
+    this.daemonSets.set(`${namespace}/${name}`, {
+      apiVersion: 'apps/v1',
+      kind: 'DaemonSet',
+      metadata: { name, namespace, uid: `uid-ds-${name}`, resourceVersion: this.nextVersion() },
+      spec: {
+        selector: { matchLabels: { name } },
+        template: { metadata: { labels: { name } }, spec: { containers: [{ name, image: 'x' }], ...spec } },
+      },
+    });
   }
 
   /** The cluster-wide teardown: our DaemonSet is deleted. */
@@ -142,16 +178,40 @@ export class FakeKubeApi {
     const contentType = req.headers['content-type']?.split(';')[0];
     this.requests.push({ method, path: url.pathname, contentType, body });
     for (const fault of this.faults) {
-      if (fault.times <= 0 || (fault.method !== undefined && fault.method !== method) || (fault.path !== undefined && !url.pathname.includes(fault.path))) continue;
+      if (
+        fault.times <= 0 ||
+        (fault.method !== undefined && fault.method !== method) ||
+        (fault.path !== undefined && !url.pathname.includes(fault.path))
+      )
+        continue;
       fault.times -= 1;
       const action = fault.action;
-      if ('drop' in action) { req.socket.destroy(); return; }
-      if ('before' in action) { action.before(this); break; }
-      const reasons: Record<number, string> = { 401: 'Unauthorized', 403: 'Forbidden', 409: 'Conflict', 429: 'TooManyRequests', 500: 'InternalError', 503: 'ServiceUnavailable' };
-      this.send(res, action.status, status(action.status, reasons[action.status]!, `injected ${action.status}`), action.retryAfter === undefined ? {} : { 'retry-after': action.retryAfter });
+      if ('drop' in action) {
+        req.socket.destroy();
+        return;
+      }
+      if ('before' in action) {
+        action.before(this);
+        break;
+      }
+      const reasons: Record<number, string> = {
+        401: 'Unauthorized',
+        403: 'Forbidden',
+        409: 'Conflict',
+        429: 'TooManyRequests',
+        500: 'InternalError',
+        503: 'ServiceUnavailable',
+      };
+      this.send(
+        res,
+        action.status,
+        status(action.status, reasons[action.status]!, `injected ${action.status}`),
+        action.retryAfter === undefined ? {} : { 'retry-after': action.retryAfter },
+      );
       return;
     }
-    if (req.headers.authorization !== `Bearer ${TOKEN}`) return this.send(res, 401, status(401, 'Unauthorized', 'Unauthorized'));
+    if (req.headers.authorization !== `Bearer ${TOKEN}`)
+      return this.send(res, 401, status(401, 'Unauthorized', 'Unauthorized'));
     try {
       const [code, answer] = this.route(method, url, contentType, body);
       this.send(res, code, answer);
@@ -163,7 +223,16 @@ export class FakeKubeApi {
 
   private deny(verb: string, resource: string, group: string, name: string): [number, Obj] | undefined {
     if (!this.forbidden.has(`${verb} ${resource}`)) return undefined;
-    return [403, status(403, 'Forbidden', `${resource} "${name}" is forbidden: User "${SA}" cannot ${verb} resource "${resource}" in API group "${group}" at the cluster scope`, { name, kind: resource })];
+    return [
+      403,
+      status(
+        403,
+        'Forbidden',
+        `${resource} "${name}" is forbidden: User "${SA}" cannot ${verb} resource "${resource}" in API group ` +
+          `"${group}" at the cluster scope`,
+        { name, kind: resource },
+      ),
+    ];
   }
 
   private route(method: string, url: URL, contentType: string | undefined, body: any): [number, Obj] {
@@ -175,17 +244,41 @@ export class FakeKubeApi {
       const denied = this.deny(verb, 'nodes', '', name);
       if (denied !== undefined) return denied;
       const node = this.nodes.get(name);
-      if (node === undefined) return [404, status(404, 'NotFound', `nodes "${name}" not found`, { name, kind: 'nodes' })];
+      if (node === undefined)
+        return [404, status(404, 'NotFound', `nodes "${name}" not found`, { name, kind: 'nodes' })];
       if (method === 'GET') return [200, node];
       if (method !== 'PATCH') return [405, status(405, 'MethodNotAllowed', method)];
-      const apply = contentType === 'application/merge-patch+json' ? applyMergePatch
-        : contentType === 'application/strategic-merge-patch+json' ? applyStrategicMergePatch
-          : contentType === 'application/json-patch+json' ? applyJsonPatch : undefined;
-      if (apply === undefined) return [415, status(415, 'UnsupportedMediaType', `the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml`)];
+      const apply =
+        contentType === 'application/merge-patch+json'
+          ? applyMergePatch
+          : contentType === 'application/strategic-merge-patch+json'
+            ? applyStrategicMergePatch
+            : contentType === 'application/json-patch+json'
+              ? applyJsonPatch
+              : undefined;
+      if (apply === undefined)
+        return [
+          415,
+          status(
+            415,
+            'UnsupportedMediaType',
+            `the body of the request was in an unknown format - accepted media types include: ` +
+              `application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml`,
+          ),
+        ];
       const patched = apply(node, body) as Obj;
       const wanted = patched.metadata?.resourceVersion;
       if (wanted !== node.metadata.resourceVersion) {
-        return [409, status(409, 'Conflict', `Operation cannot be fulfilled on nodes "${name}": the object has been modified; please apply your changes to the latest version and try again`, { name, kind: 'nodes' })];
+        return [
+          409,
+          status(
+            409,
+            'Conflict',
+            `Operation cannot be fulfilled on nodes "${name}": the object has been modified; please apply your ` +
+              `changes to the latest version and try again`,
+            { name, kind: 'nodes' },
+          ),
+        ];
       }
       patched.metadata.resourceVersion = this.nextVersion();
       this.nodes.set(name, patched);
@@ -202,7 +295,16 @@ export class FakeKubeApi {
       const denied = this.deny('get', 'daemonsets', 'apps', m[2]!);
       if (denied !== undefined) return denied;
       const ds = this.daemonSets.get(`${m[1]}/${m[2]}`);
-      return ds === undefined ? [404, status(404, 'NotFound', `daemonsets.apps "${m[2]}" not found`, { name: m[2], group: 'apps', kind: 'daemonsets' })] : [200, ds];
+      return ds === undefined
+        ? [
+            404,
+            status(404, 'NotFound', `daemonsets.apps "${m[2]}" not found`, {
+              name: m[2],
+              group: 'apps',
+              kind: 'daemonsets',
+            }),
+          ]
+        : [200, ds];
     }
     if ((m = /^\/apis\/node\.k8s\.io\/v1\/runtimeclasses(?:\/([^/]+))?$/.exec(path)) !== null) {
       return this.runtimeClassRoute(method, m[1] === undefined ? undefined : decodeURIComponent(m[1]), url, body);
@@ -211,18 +313,49 @@ export class FakeKubeApi {
   }
 
   private runtimeClassRoute(method: string, name: string | undefined, url: URL, body: any): [number, Obj] {
-    const verb = { GET: name === undefined ? 'list' : 'get', POST: 'create', PUT: 'update' }[method] ?? method.toLowerCase();
+    const verb =
+      { GET: name === undefined ? 'list' : 'get', POST: 'create', PUT: 'update' }[method] ?? method.toLowerCase();
     const denied = this.deny(verb, 'runtimeclasses', 'node.k8s.io', name ?? body?.metadata?.name ?? '');
     if (denied !== undefined) return denied;
-    const notFound = (n: string): [number, Obj] => [404, status(404, 'NotFound', `runtimeclasses.node.k8s.io "${n}" not found`, { name: n, group: 'node.k8s.io', kind: 'runtimeclasses' })];
+    const notFound = (n: string): [number, Obj] => [
+      404,
+      status(404, 'NotFound', `runtimeclasses.node.k8s.io "${n}" not found`, {
+        name: n,
+        group: 'node.k8s.io',
+        kind: 'runtimeclasses',
+      }),
+    ];
     if (name === undefined && method === 'GET') {
-      const items = [...this.runtimeClasses.values()].filter((rc) => matchesSelector(rc.metadata.labels, url.searchParams.get('labelSelector')));
-      return [200, { apiVersion: 'node.k8s.io/v1', kind: 'RuntimeClassList', metadata: { resourceVersion: String(this.version) }, items }];
+      const items = [...this.runtimeClasses.values()].filter((rc) =>
+        matchesSelector(rc.metadata.labels, url.searchParams.get('labelSelector')),
+      );
+      return [
+        200,
+        {
+          apiVersion: 'node.k8s.io/v1',
+          kind: 'RuntimeClassList',
+          metadata: { resourceVersion: String(this.version) },
+          items,
+        },
+      ];
     }
     if (name === undefined && method === 'POST') {
       const n = body.metadata.name as string;
-      if (this.runtimeClasses.has(n)) return [409, status(409, 'AlreadyExists', `runtimeclasses.node.k8s.io "${n}" already exists`, { name: n, group: 'node.k8s.io', kind: 'runtimeclasses' })];
-      const created = { ...body, apiVersion: 'node.k8s.io/v1', kind: 'RuntimeClass', metadata: { ...body.metadata, uid: `uid-rc-${n}`, resourceVersion: this.nextVersion() } };
+      if (this.runtimeClasses.has(n))
+        return [
+          409,
+          status(409, 'AlreadyExists', `runtimeclasses.node.k8s.io "${n}" already exists`, {
+            name: n,
+            group: 'node.k8s.io',
+            kind: 'runtimeclasses',
+          }),
+        ];
+      const created = {
+        ...body,
+        apiVersion: 'node.k8s.io/v1',
+        kind: 'RuntimeClass',
+        metadata: { ...body.metadata, uid: `uid-rc-${n}`, resourceVersion: this.nextVersion() },
+      };
       this.runtimeClasses.set(n, created);
       return [201, created];
     }
@@ -233,9 +366,21 @@ export class FakeKubeApi {
     if (method === 'PUT') {
       const wanted = body.metadata?.resourceVersion;
       if (wanted !== undefined && wanted !== current.metadata.resourceVersion) {
-        return [409, status(409, 'Conflict', `Operation cannot be fulfilled on runtimeclasses.node.k8s.io "${name}": the object has been modified; please apply your changes to the latest version and try again`, { name, kind: 'runtimeclasses' })];
+        return [
+          409,
+          status(
+            409,
+            'Conflict',
+            `Operation cannot be fulfilled on runtimeclasses.node.k8s.io "${name}": the object has been modified; ` +
+              `please apply your changes to the latest version and try again`,
+            { name, kind: 'runtimeclasses' },
+          ),
+        ];
       }
-      const updated = { ...body, metadata: { ...body.metadata, uid: current.metadata.uid, resourceVersion: this.nextVersion() } };
+      const updated = {
+        ...body,
+        metadata: { ...body.metadata, uid: current.metadata.uid, resourceVersion: this.nextVersion() },
+      };
       this.runtimeClasses.set(name, updated);
       return [200, updated];
     }

@@ -20,10 +20,17 @@ export async function startFakeKube(nodeName = 'worker-1'): Promise<FakeKubeSetu
   const dir = mkdtempSync(path.join(tmpdir(), 'kata-deploy-kube-'));
   const kubeconfig = api.writeKubeconfig(path.join(dir, 'kubeconfig'));
   const clock = instantClock();
-  const access = createKube({ kubeconfig, nodeName }, silentLogger(), { clock, random: () => 0.5, serviceAccountDir: path.join(dir, 'no-sa') });
+  const access = createKube({ kubeconfig, nodeName }, silentLogger(), {
+    clock,
+    random: () => 0.5,
+    serviceAccountDir: path.join(dir, 'no-sa'),
+  });
   if (access === undefined) throw new Error('createKube refused a kubeconfig');
   return {
-    api, access, clock, kubeconfig,
+    api,
+    access,
+    clock,
+    kubeconfig,
     cleanup: async () => {
       await api.stop();
       rmSync(dir, { recursive: true, force: true });

@@ -23,7 +23,8 @@ export function applyMergePatch(target: unknown, patch: unknown): Json {
  * API server does for labels and for spec.taints (no patch merge key). `$patch` directives are refused.
  */
 export function applyStrategicMergePatch(target: unknown, patch: unknown): Json {
-  if (JSON.stringify(patch).includes('"$patch"')) throw new PatchError('$patch directives are not supported by the fake');
+  if (JSON.stringify(patch).includes('"$patch"'))
+    throw new PatchError('$patch directives are not supported by the fake');
   return applyMergePatch(target, patch);
 }
 
@@ -33,7 +34,10 @@ export class PatchError extends Error {}
 function pointer(path: string): string[] {
   if (path === '') return [];
   if (!path.startsWith('/')) throw new PatchError(`bad JSON pointer ${path}`);
-  return path.slice(1).split('/').map((part) => part.replaceAll('~1', '/').replaceAll('~0', '~'));
+  return path
+    .slice(1)
+    .split('/')
+    .map((part) => part.replaceAll('~1', '/').replaceAll('~0', '~'));
 }
 
 type Op = { op: string; path: string; value?: Json };
@@ -53,7 +57,8 @@ export function applyJsonPatch(target: unknown, ops: unknown): Json {
     if (last === undefined || !isObject(parent)) throw new PatchError(`path ${op.path} cannot be patched`);
     switch (op.op) {
       case 'test':
-        if (JSON.stringify(parent[last]) !== JSON.stringify(op.value)) throw new PatchError(`test failed at ${op.path}`);
+        if (JSON.stringify(parent[last]) !== JSON.stringify(op.value))
+          throw new PatchError(`test failed at ${op.path}`);
         break;
       case 'remove':
         if (!(last in parent)) throw new PatchError(`cannot remove missing ${op.path}`);

@@ -14,22 +14,30 @@ export interface PrivateContainerd {
  * Starts `binary` with every path under `dir` (TESTBED: a private instance runs fine this way) and
  * waits for its socket. `extraConfig` is appended to a minimal config that moves every path into `dir`.
  */
-export async function startPrivateContainerd(binary: string, dir: string, socket = path.join(dir, 'containerd.sock'), extraConfig = ''): Promise<PrivateContainerd> {
+export async function startPrivateContainerd(
+  binary: string,
+  dir: string,
+  socket = path.join(dir, 'containerd.sock'),
+  extraConfig = '',
+): Promise<PrivateContainerd> {
   await mkdir(path.dirname(socket), { recursive: true });
   await mkdir(dir, { recursive: true });
   const config = path.join(dir, 'containerd-test.toml');
-  await writeFile(config, [
-    'version = 2',
-    `root = "${dir}/root"`,
-    `state = "${dir}/state"`,
-    '[grpc]',
-    `  address = "${socket}"`,
-    '[ttrpc]',
-    `  address = "${socket}.ttrpc"`,
-    '[debug]',
-    `  address = "${socket}.debug"`,
-    extraConfig,
-  ].join('\n'));
+  await writeFile(
+    config,
+    [
+      'version = 2',
+      `root = "${dir}/root"`,
+      `state = "${dir}/state"`,
+      '[grpc]',
+      `  address = "${socket}"`,
+      '[ttrpc]',
+      `  address = "${socket}.ttrpc"`,
+      '[debug]',
+      `  address = "${socket}.debug"`,
+      extraConfig,
+    ].join('\n'),
+  );
   const child = spawn(binary, ['--config', config], { stdio: 'ignore' });
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   for (let attempt = 0; attempt < 200 && !existsSync(socket); attempt++) {

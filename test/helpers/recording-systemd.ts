@@ -1,7 +1,11 @@
 import type { JobResult, RestartOutcome, SystemdPort, UnitState } from '../../src/systemd/systemd-port.js';
 
 /** One call the code under test made on the systemd port. */
-export type SystemdCall = { readonly op: 'reload' } | { readonly op: 'restart'; readonly unit: string; readonly deadlineMs: number } | { readonly op: 'signal'; readonly unit: string; readonly signal: number } | { readonly op: 'state'; readonly unit: string };
+export type SystemdCall =
+  | { readonly op: 'reload' }
+  | { readonly op: 'restart'; readonly unit: string; readonly deadlineMs: number }
+  | { readonly op: 'signal'; readonly unit: string; readonly signal: number }
+  | { readonly op: 'state'; readonly unit: string };
 
 /**
  * A SystemdPort that records calls and answers restarts from a script (`done` by default), for
@@ -34,7 +38,13 @@ export function recordingSystemd(restartResults: JobResult[] = []): SystemdPort 
       const result = restartResults.shift() ?? 'done';
       invocation += 1;
       last.set(unit, result);
-      return { unit, job: `/org/freedesktop/systemd1/job/${invocation}`, result, elapsedMs: 0, state: state(unit, result) };
+      return {
+        unit,
+        job: `/org/freedesktop/systemd1/job/${invocation}`,
+        result,
+        elapsedMs: 0,
+        state: state(unit, result),
+      };
     },
     async unitState(unit) {
       calls.push({ op: 'state', unit });

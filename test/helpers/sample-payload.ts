@@ -12,7 +12,12 @@ const SCRIPT = path.join(REPO, 'scripts/make-sample-payload.mjs');
  * under a digest of the generator and its arguments, so test runs leave nothing in /tmp.
  */
 export function samplePayload(name = 'sample', extra: readonly string[] = []): string {
-  const key = createHash('sha256').update(readFileSync(SCRIPT)).update(readFileSync(path.join(REPO, 'scripts/sample-kata-config.mjs'))).update(JSON.stringify(extra)).digest('hex').slice(0, 16);
+  const key = createHash('sha256')
+    .update(readFileSync(SCRIPT))
+    .update(readFileSync(path.join(REPO, 'scripts/sample-kata-config.mjs')))
+    .update(JSON.stringify(extra))
+    .digest('hex')
+    .slice(0, 16);
   const dir = path.join(REPO, '.cache/test-payloads');
   mkdirSync(dir, { recursive: true });
   const out = path.join(dir, `${name}-${key}.tar.zst`);

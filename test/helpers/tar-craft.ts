@@ -73,7 +73,9 @@ export function craftTar(entries: readonly CraftEntry[]): Buffer {
 /** Compresses with the real host program, as release tarballs are. */
 export function compress(tar: Buffer, format: 'tar' | 'gz' | 'xz' | 'zst'): Buffer {
   if (format === 'tar') return tar;
-  const [program, args] = { gz: ['gzip', ['-c', '-1']], xz: ['xz', ['-c', '-1']], zst: ['zstd', ['-c', '-q', '-3']] }[format] as [string, string[]];
+  const [program, args] = { gz: ['gzip', ['-c', '-1']], xz: ['xz', ['-c', '-1']], zst: ['zstd', ['-c', '-q', '-3']] }[
+    format
+  ] as [string, string[]];
   return execFileSync(program, args, { input: tar, maxBuffer: 1 << 30 });
 }
 

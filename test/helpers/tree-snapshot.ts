@@ -19,7 +19,10 @@ export async function snapshotTree(root: string, options: { times?: boolean } = 
       else if (stats.isDirectory()) {
         out[rel] = `dir ${mode}`;
         await walk(full);
-      } else out[rel] = `file ${mode} ${createHash('sha256').update(await readFile(full)).digest('hex')}`;
+      } else
+        out[rel] = `file ${mode} ${createHash('sha256')
+          .update(await readFile(full))
+          .digest('hex')}`;
     }
   }
   await walk(root);

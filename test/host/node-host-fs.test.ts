@@ -23,10 +23,13 @@ describe('the host-root path guard', () => {
     expect(await fs.realPath('/etc/containerd/config.toml')).toBe(path.join(temp!.root, 'etc/containerd/config.toml'));
   });
 
-  it.each(['etc/containerd/config.toml', '/etc/../../outside', '/etc/./containerd'])('refuses the path %s', async (bad) => {
-    const fs = await hostFs({});
-    await expect(fs.readFile(bad)).rejects.toThrow(KataDeployError);
-  });
+  it.each(['etc/containerd/config.toml', '/etc/../../outside', '/etc/./containerd'])(
+    'refuses the path %s',
+    async (bad) => {
+      const fs = await hostFs({});
+      await expect(fs.readFile(bad)).rejects.toThrow(KataDeployError);
+    },
+  );
 
   it('follows an absolute symlink as the host would, inside the host root', async () => {
     const fs = await hostFs({

@@ -10,12 +10,21 @@ import { instantClock } from '../helpers/instant-clock.js';
 
 function capturingLogger() {
   const lines: { msg: string }[] = [];
-  const log = pino({ level: 'info' }, { write: (line: string) => { lines.push(JSON.parse(line)); } });
+  const log = pino(
+    { level: 'info' },
+    {
+      write: (line: string) => {
+        lines.push(JSON.parse(line));
+      },
+    },
+  );
   return { log, lines };
 }
 
 let dir: string;
-beforeEach(() => { dir = mkdtempSync(path.join(tmpdir(), 'kata-deploy-createkube-')); });
+beforeEach(() => {
+  dir = mkdtempSync(path.join(tmpdir(), 'kata-deploy-createkube-'));
+});
 afterEach(() => {
   vi.unstubAllEnvs();
   rmSync(dir, { recursive: true, force: true });
@@ -24,7 +33,9 @@ afterEach(() => {
 describe('createKube', () => {
   it('skips API work with one log line on bare metal without a kubeconfig', () => {
     const { log, lines } = capturingLogger();
-    expect(createKube({ kubeconfig: undefined, nodeName: 'n1' }, log, { serviceAccountDir: path.join(dir, 'none') })).toBeUndefined();
+    expect(
+      createKube({ kubeconfig: undefined, nodeName: 'n1' }, log, { serviceAccountDir: path.join(dir, 'none') }),
+    ).toBeUndefined();
     expect(lines).toHaveLength(1);
     expect(lines[0]!.msg).toMatch(/no kubeconfig .* the node is still installed/);
   });
@@ -38,14 +49,20 @@ describe('createKube', () => {
 
   it('an unreadable kubeconfig is a kube-api error naming the file', () => {
     const file = path.join(dir, 'missing-kubeconfig');
-    expect(() => createKube({ kubeconfig: file, nodeName: 'n1' }, capturingLogger().log)).toThrow(expect.objectContaining({ code: 'kube-api', message: expect.stringContaining(file) }));
+    expect(() => createKube({ kubeconfig: file, nodeName: 'n1' }, capturingLogger().log)).toThrow(
+      expect.objectContaining({ code: 'kube-api', message: expect.stringContaining(file) }),
+    );
   });
 
   it('uses the kubeconfig and its context namespace on bare metal', async () => {
     const api = await new FakeKubeApi().start();
     try {
       api.addNode('n1');
-      const access = createKube({ kubeconfig: api.writeKubeconfig(path.join(dir, 'kubeconfig'), 'kube-system'), nodeName: 'n1' }, capturingLogger().log, { serviceAccountDir: path.join(dir, 'none') });
+      const access = createKube(
+        { kubeconfig: api.writeKubeconfig(path.join(dir, 'kubeconfig'), 'kube-system'), nodeName: 'n1' },
+        capturingLogger().log,
+        { serviceAccountDir: path.join(dir, 'none') },
+      );
       expect(access?.namespace).toBe('kube-system');
       expect((await access!.kube.getNode('n1')).metadata?.uid).toBe('uid-n1');
     } finally {
@@ -65,7 +82,10 @@ describe('createKube', () => {
       const url = new URL(api.url);
       vi.stubEnv('KUBERNETES_SERVICE_HOST', url.hostname);
       vi.stubEnv('KUBERNETES_SERVICE_PORT', url.port);
-      const access = createKube({ kubeconfig: undefined, nodeName: 'n1' }, capturingLogger().log, { serviceAccountDir: sa, clock: instantClock() });
+      const access = createKube({ kubeconfig: undefined, nodeName: 'n1' }, capturingLogger().log, {
+        serviceAccountDir: sa,
+        clock: instantClock(),
+      });
       expect(access?.namespace).toBe('kata-deploy');
       expect((await access!.kube.getNode('n1')).metadata?.name).toBe('n1');
     } finally {
@@ -79,15 +99,25 @@ describe('API failure classes', () => {
     ['409 is a conflict to re-read', { code: 409 }, { kind: 'conflict' }],
     ['404 is not found', { code: 404 }, { kind: 'not-found' }],
     ['403 is forbidden', { code: 403 }, { kind: 'forbidden', status: 403 }],
-    ['429 is transient and carries Retry-After', { code: 429, headers: { 'retry-after': '2' } }, { kind: 'transient', retryAfterMs: 2000 }],
+    [
+      '429 is transient and carries Retry-After',
+      { code: 429, headers: { 'retry-after': '2' } },
+      { kind: 'transient', retryAfterMs: 2000 },
+    ],
     ['503 is transient', { code: 503, headers: {} }, { kind: 'transient' }],
-    ['422 is fatal', { code: 422, body: '{"message":"test failed"}' }, { kind: 'fatal', what: 'HTTP 422: test failed' }],
+    [
+      '422 is fatal',
+      { code: 422, body: '{"message":"test failed"}' },
+      { kind: 'fatal', what: 'HTTP 422: test failed' },
+    ],
   ])('%s', (_name, error, expected) => {
     expect(classifyFailure(Object.assign(new Error('x'), error), 0)).toMatchObject(expected);
   });
 
   it('a reset connection under fetch failed is transient', () => {
-    const error = new TypeError('fetch failed', { cause: Object.assign(new Error('other side closed'), { code: 'UND_ERR_SOCKET' }) });
+    const error = new TypeError('fetch failed', {
+      cause: Object.assign(new Error('other side closed'), { code: 'UND_ERR_SOCKET' }),
+    });
     expect(classifyFailure(error, 0)).toMatchObject({ kind: 'transient', what: 'connection failed (UND_ERR_SOCKET)' });
   });
 

@@ -27,16 +27,25 @@ function daemon(overrides: Partial<DaemonDeps> = {}) {
   let readyPort = -1;
   const deps: DaemonDeps = {
     settings: { multiInstallSuffix: undefined, startupTaints: [] },
-    install: async () => { calls.push('install'); return { kind: 'installed', summary: 'installed 2 handlers' } satisfies DaemonInstallOutcome; },
-    uninstall: async () => { calls.push('uninstall'); },
+    install: async () => {
+      calls.push('install');
+      return { kind: 'installed', summary: 'installed 2 handlers' } satisfies DaemonInstallOutcome;
+    },
+    uninstall: async () => {
+      calls.push('uninstall');
+    },
     kube: setup.access,
     daemonSet: { namespace: 'kata-deploy', name: 'kata-deploy' },
     healthPort: 0,
     healthHost: '127.0.0.1',
-    terminated: new Promise<void>((resolve) => { terminate = resolve; }),
+    terminated: new Promise<void>((resolve) => {
+      terminate = resolve;
+    }),
     clock: setup.clock,
     log: silentLogger(),
-    onReady: (port) => { readyPort = port; },
+    onReady: (port) => {
+      readyPort = port;
+    },
     ...overrides,
   };
   return { deps, calls, terminate: () => terminate(), port: () => readyPort };
@@ -77,7 +86,9 @@ describe('kata-deploy daemon', () => {
     const seen: number[] = [];
     await runDaemon({
       ...run.deps,
-      onListening: (listening) => { port = listening; },
+      onListening: (listening) => {
+        port = listening;
+      },
       install: async () => {
         seen.push(await probe(port, '/healthz'), await probe(port, '/readyz'));
         return { kind: 'converged', summary: 'already installed' };
@@ -101,12 +112,23 @@ describe('kata-deploy daemon', () => {
     setup.api.addDaemonSet('kata-deploy', 'kata-deploy', { nodeSelector: { 'kata-capable': 'no' } });
     const run = daemon({ onReady: () => run.terminate() });
     const exit = await runDaemon(run.deps);
-    expect(exit).toMatchObject({ kind: 'uninstalled', reason: expect.stringContaining('nodeSelector kata-capable=no') });
+    expect(exit).toMatchObject({
+      kind: 'uninstalled',
+      reason: expect.stringContaining('nodeSelector kata-capable=no'),
+    });
     expect(run.calls).toEqual(['install', 'uninstall']);
   });
 
   it('uninstalls when the required node affinity excludes the node by name', async () => {
-    setup.api.addDaemonSet('kata-deploy', 'kata-deploy', { affinity: { nodeAffinity: { requiredDuringSchedulingIgnoredDuringExecution: { nodeSelectorTerms: [{ matchFields: [{ key: 'metadata.name', operator: 'NotIn', values: ['worker-1'] }] }] } } } });
+    setup.api.addDaemonSet('kata-deploy', 'kata-deploy', {
+      affinity: {
+        nodeAffinity: {
+          requiredDuringSchedulingIgnoredDuringExecution: {
+            nodeSelectorTerms: [{ matchFields: [{ key: 'metadata.name', operator: 'NotIn', values: ['worker-1'] }] }],
+          },
+        },
+      },
+    });
     const run = daemon({ onReady: () => run.terminate() });
     expect(await runDaemon(run.deps)).toMatchObject({ kind: 'uninstalled' });
   });
@@ -114,12 +136,19 @@ describe('kata-deploy daemon', () => {
   it('leaves Kata installed when the DaemonSet cannot be read on SIGTERM', async () => {
     setup.api.forbidden.add('get daemonsets');
     const run = daemon({ onReady: () => run.terminate() });
-    expect(await runDaemon(run.deps)).toMatchObject({ kind: 'left-installed', reason: expect.stringContaining('could not read') });
+    expect(await runDaemon(run.deps)).toMatchObject({
+      kind: 'left-installed',
+      reason: expect.stringContaining('could not read'),
+    });
     expect(run.calls).toEqual(['install']);
   });
 
   it('a failed install leaves the node claimed false, records a Warning event and exits with its code', async () => {
-    const run = daemon({ install: async () => { throw new KataDeployError('config-refused', 'containerd refused the merged config'); } });
+    const run = daemon({
+      install: async () => {
+        throw new KataDeployError('config-refused', 'containerd refused the merged config');
+      },
+    });
     const exit = await runDaemon(run.deps);
     expect(exit).toMatchObject({ kind: 'install-failed' });
     expect(daemonExitCode(exit)).toBe(5);
@@ -128,15 +157,26 @@ describe('kata-deploy daemon', () => {
   });
 
   it('a rolled-back install is reported as such', async () => {
-    const run = daemon({ install: async () => ({ kind: 'rolled-back', summary: 'restored the runtime config', error: new KataDeployError('restart-failed', 'containerd did not come back') }) });
+    const run = daemon({
+      install: async () => ({
+        kind: 'rolled-back',
+        summary: 'restored the runtime config',
+        error: new KataDeployError('restart-failed', 'containerd did not come back'),
+      }),
+    });
     expect(daemonExitCode(await runDaemon(run.deps))).toBe(6);
     expect(setup.api.events.map((e) => e.reason)).toEqual(['KataInstallRolledBack']);
   });
 
   it('a restarted pod on a converged node writes nothing and records no event', async () => {
-    setup.api.mutateNode('worker-1', (node) => { Object.assign(node.metadata.labels, { [SHARED]: 'true', [MARK]: 'true' }); });
+    setup.api.mutateNode('worker-1', (node) => {
+      Object.assign(node.metadata.labels, { [SHARED]: 'true', [MARK]: 'true' });
+    });
     setup.api.addDaemonSet('kata-deploy', 'kata-deploy');
-    const run = daemon({ install: async () => ({ kind: 'converged', summary: 'nothing to do' }), onReady: () => run.terminate() });
+    const run = daemon({
+      install: async () => ({ kind: 'converged', summary: 'nothing to do' }),
+      onReady: () => run.terminate(),
+    });
     await runDaemon(run.deps);
     expect(setup.api.requests.filter((r) => r.method !== 'GET')).toEqual([]);
   });
@@ -145,7 +185,8 @@ describe('kata-deploy daemon', () => {
     setup.api.addDaemonSet('kata-deploy', 'kata-deploy');
     const run = daemon({ onReady: () => run.terminate() });
     await runDaemon(run.deps);
-    const installRequests = setup.api.requests.filter((r) => !r.path.includes('daemonsets')).length - 1; // minus the SIGTERM node read
+    const nodeRequests = setup.api.requests.filter((r) => !r.path.includes('daemonsets')).length;
+    const installRequests = nodeRequests - 1; // minus the SIGTERM node read
     expect(installRequests).toBeLessThanOrEqual(6);
   });
 
@@ -159,7 +200,11 @@ describe('kata-deploy daemon', () => {
   it('ends on a real SIGTERM delivered to the process', async () => {
     const termination = terminationSignal();
     try {
-      const run = daemon({ kube: undefined, terminated: termination.signal, onReady: () => process.kill(process.pid, 'SIGTERM') });
+      const run = daemon({
+        kube: undefined,
+        terminated: termination.signal,
+        onReady: () => process.kill(process.pid, 'SIGTERM'),
+      });
       expect(await runDaemon(run.deps)).toMatchObject({ kind: 'left-installed' });
       expect(await termination.signal).toBe('SIGTERM');
     } finally {

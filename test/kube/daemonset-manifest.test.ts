@@ -22,7 +22,14 @@ import { parseSettings } from '../../src/settings/parse-settings.js';
 type Obj = Record<string, any>;
 const objects = loadAllYaml(readFileSync(new URL('../../daemonset.yaml', import.meta.url), 'utf8')) as Obj[];
 const MODELS: Record<string, new (data: any) => { validate(): void }> = {
-  Namespace, ServiceAccount, ClusterRole, ClusterRoleBinding, Role, RoleBinding, DaemonSet, RuntimeClass,
+  Namespace,
+  ServiceAccount,
+  ClusterRole,
+  ClusterRoleBinding,
+  Role,
+  RoleBinding,
+  DaemonSet,
+  RuntimeClass,
 };
 const daemonSet = objects.find((o) => o.kind === 'DaemonSet')!;
 const pod = daemonSet.spec.template.spec;
@@ -45,25 +52,43 @@ describe('daemonset.yaml', () => {
   });
 
   it('grants exactly the RBAC verbs the code uses, and RuntimeClass rights only when they are created', () => {
-    const granted = (kind: string) => objects.filter((o) => o.kind === kind).flatMap((o) => o.rules as Obj[])
-      .flatMap((rule) => rule.apiGroups.flatMap((group: string) => rule.resources.map((resource: string) => `${group}/${resource}:${[...rule.verbs].sort().join(',')}`)));
-    const wanted = (scope: string) => RBAC_RULES.filter((r) => r.scope === scope && r.onlyForRuntimeClasses !== true).map((r) => `${r.apiGroup}/${r.resource}:${[...r.verbs].sort().join(',')}`);
+    const granted = (kind: string) =>
+      objects
+        .filter((o) => o.kind === kind)
+        .flatMap((o) => o.rules as Obj[])
+        .flatMap((rule) =>
+          rule.apiGroups.flatMap((group: string) =>
+            rule.resources.map((resource: string) => `${group}/${resource}:${[...rule.verbs].sort().join(',')}`),
+          ),
+        );
+    const wanted = (scope: string) =>
+      RBAC_RULES.filter((r) => r.scope === scope && r.onlyForRuntimeClasses !== true).map(
+        (r) => `${r.apiGroup}/${r.resource}:${[...r.verbs].sort().join(',')}`,
+      );
     expect(granted('ClusterRole').sort()).toEqual(wanted('cluster').sort());
     expect(granted('Role').sort()).toEqual(wanted('namespace').sort());
-    const env = Object.fromEntries(container.env.filter((e: Obj) => e.value !== undefined).map((e: Obj) => [e.name, e.value]));
+    const env = Object.fromEntries(
+      container.env.filter((e: Obj) => e.value !== undefined).map((e: Obj) => [e.name, e.value]),
+    );
     expect([env.CREATE_RUNTIMECLASSES, env.CREATE_DEFAULT_RUNTIMECLASS]).toEqual(['false', 'false']);
   });
 
-  it('runs privileged and node-critical, with NODE_NAME from the downward API, HOST_ROOT=/host and a long grace period', () => {
-    expect(container.securityContext.privileged).toBe(true);
-    expect(pod.priorityClassName).toBe('system-node-critical');
-    expect(pod.terminationGracePeriodSeconds).toBeGreaterThanOrEqual(120);
-    expect(container.env.find((e: Obj) => e.name === 'NODE_NAME').valueFrom.fieldRef.fieldPath).toBe('spec.nodeName');
-    expect(container.env.find((e: Obj) => e.name === 'HOST_ROOT').value).toBe('/host');
-    expect(container.args).toBeUndefined();
-    expect(readFileSync(new URL('../../Dockerfile', import.meta.url), 'utf8')).toContain('ENTRYPOINT ["kata-deploy", "daemon"]');
-    expect(daemonSet.spec.updateStrategy).toEqual({ type: 'RollingUpdate', rollingUpdate: { maxUnavailable: 1 } });
-  });
+  it(
+    'runs privileged and node-critical, with NODE_NAME from the downward API, HOST_ROOT=/host and a long grace ' +
+      'period',
+    () => {
+      expect(container.securityContext.privileged).toBe(true);
+      expect(pod.priorityClassName).toBe('system-node-critical');
+      expect(pod.terminationGracePeriodSeconds).toBeGreaterThanOrEqual(120);
+      expect(container.env.find((e: Obj) => e.name === 'NODE_NAME').valueFrom.fieldRef.fieldPath).toBe('spec.nodeName');
+      expect(container.env.find((e: Obj) => e.name === 'HOST_ROOT').value).toBe('/host');
+      expect(container.args).toBeUndefined();
+      expect(readFileSync(new URL('../../Dockerfile', import.meta.url), 'utf8')).toContain(
+        'ENTRYPOINT ["kata-deploy", "daemon"]',
+      );
+      expect(daemonSet.spec.updateStrategy).toEqual({ type: 'RollingUpdate', rollingUpdate: { maxUnavailable: 1 } });
+    },
+  );
 
   it('probes /healthz and /readyz on the health port', () => {
     expect(container.ports[0].containerPort).toBe(DEFAULT_HEALTH_PORT);
@@ -73,27 +98,63 @@ describe('daemonset.yaml', () => {
 
   it('mounts every host path the installer touches under /host, at the same path', () => {
     const volumes = new Map<string, string>(pod.volumes.map((v: Obj) => [v.name, v.hostPath.path]));
-    const mounts = (container.volumeMounts as Obj[]).map((m) => ({ host: volumes.get(m.name)!, at: m.mountPath as string, readOnly: m.readOnly === true }));
+    const mounts = (container.volumeMounts as Obj[]).map((m) => ({
+      host: volumes.get(m.name)!,
+      at: m.mountPath as string,
+      readOnly: m.readOnly === true,
+    }));
     for (const mount of mounts) expect(mount.at).toBe(`/host${mount.host}`);
     const defaults = parseSettings({ env: {}, flags: {}, arch: 'x86_64' });
-    const suffixed = parseSettings({ env: { MULTI_INSTALL_SUFFIX: 'dev', INSTALLATION_PREFIX: '/opt/custom' }, flags: {}, arch: 'x86_64' });
+    const suffixed = parseSettings({
+      env: { MULTI_INSTALL_SUFFIX: 'dev', INSTALLATION_PREFIX: '/opt/custom' },
+      flags: {},
+      arch: 'x86_64',
+    });
     const written = [
       ...Object.values(FLAVOUR_LAYOUTS).flatMap((layout) => [layout.configPath, layout.socket]),
-      stateDir(defaults), stateDir(suffixed), HOST_LOCK_PATH,
-      defaults.installDir, suffixed.installDir, kataConfigDir(defaults.installDir, 'kata-qemu'),
-      defaults.containerdSocket, defaults.systemdSocket, '/dev/kvm',
+      stateDir(defaults),
+      stateDir(suffixed),
+      HOST_LOCK_PATH,
+      defaults.installDir,
+      suffixed.installDir,
+      kataConfigDir(defaults.installDir, 'kata-qemu'),
+      defaults.containerdSocket,
+      defaults.systemdSocket,
+      '/dev/kvm',
     ];
-    const readOnly = [...UNIT_DIRS, ...FLAVOUR_MARKERS.flatMap((marker) => marker.files), '/proc/cpuinfo', '/sys/module/kvm_intel/parameters/tdx', '/sys/bus/pci/devices', '/usr/bin/containerd'];
+    const readOnly = [
+      ...UNIT_DIRS,
+      ...FLAVOUR_MARKERS.flatMap((marker) => marker.files),
+      '/proc/cpuinfo',
+      '/sys/module/kvm_intel/parameters/tdx',
+      '/sys/bus/pci/devices',
+      '/usr/bin/containerd',
+    ];
     const covering = (path: string) => mounts.find((m) => path === m.host || path.startsWith(`${m.host}/`));
-    for (const path of written) expect(covering(path), `${path} is not mounted writable`).toMatchObject({ readOnly: false });
+    for (const path of written)
+      expect(covering(path), `${path} is not mounted writable`).toMatchObject({ readOnly: false });
     for (const path of readOnly) expect(covering(path), `${path} is not mounted`).toBeDefined();
   });
 
-  it('ships the default shims RuntimeClasses with the same overhead the daemon would compute from default configs', () => {
-    const shims = DEFAULT_SHIMS.x86_64;
-    const guests = new Map(shims.map((shim) => [shim, { memoryMiB: KATA_DEFAULT_MEMORY_MIB, vcpus: KATA_DEFAULT_VCPUS }]));
-    const expected = desiredRuntimeClasses({ shims, defaultShim: 'qemu', multiInstallSuffix: undefined, createRuntimeClasses: true, createDefaultRuntimeClass: true }, guests);
-    const shipped = objects.filter((o) => o.kind === 'RuntimeClass');
-    expect(shipped).toEqual(expected);
-  });
+  it(
+    'ships the default shims RuntimeClasses with the same overhead the daemon would compute from default ' + 'configs',
+    () => {
+      const shims = DEFAULT_SHIMS.x86_64;
+      const guests = new Map(
+        shims.map((shim) => [shim, { memoryMiB: KATA_DEFAULT_MEMORY_MIB, vcpus: KATA_DEFAULT_VCPUS }]),
+      );
+      const expected = desiredRuntimeClasses(
+        {
+          shims,
+          defaultShim: 'qemu',
+          multiInstallSuffix: undefined,
+          createRuntimeClasses: true,
+          createDefaultRuntimeClass: true,
+        },
+        guests,
+      );
+      const shipped = objects.filter((o) => o.kind === 'RuntimeClass');
+      expect(shipped).toEqual(expected);
+    },
+  );
 });

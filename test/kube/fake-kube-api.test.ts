@@ -11,13 +11,25 @@ beforeEach(async () => {
 });
 afterEach(async () => api.stop());
 
-function call(method: string, path: string, body?: unknown, contentType = 'application/json', token = 'fake-token'): Promise<{ status: number; json: any }> {
+function call(
+  method: string,
+  path: string,
+  body?: unknown,
+  contentType = 'application/json',
+  token = 'fake-token',
+): Promise<{ status: number; json: any }> {
   return new Promise((resolve, reject) => {
-    const req = request(`${api.url}${path}`, { method, ca: api.caPem(), headers: { authorization: `Bearer ${token}`, 'content-type': contentType } }, (res) => {
-      let text = '';
-      res.on('data', (chunk) => { text += chunk; });
-      res.on('end', () => resolve({ status: res.statusCode!, json: JSON.parse(text) }));
-    });
+    const req = request(
+      `${api.url}${path}`,
+      { method, ca: api.caPem(), headers: { authorization: `Bearer ${token}`, 'content-type': contentType } },
+      (res) => {
+        let text = '';
+        res.on('data', (chunk) => {
+          text += chunk;
+        });
+        res.on('end', () => resolve({ status: res.statusCode!, json: JSON.parse(text) }));
+      },
+    );
     req.on('error', reject);
     req.end(body === undefined ? undefined : JSON.stringify(body));
   });
@@ -25,21 +37,44 @@ function call(method: string, path: string, body?: unknown, contentType = 'appli
 
 describe('fake API server wire format', () => {
   it('applies a strategic merge patch to labels', async () => {
-    const { status, json } = await call('PATCH', '/api/v1/nodes/n1', { metadata: { labels: { b: '2', a: null } } }, 'application/strategic-merge-patch+json');
+    const { status, json } = await call(
+      'PATCH',
+      '/api/v1/nodes/n1',
+      { metadata: { labels: { b: '2', a: null } } },
+      'application/strategic-merge-patch+json',
+    );
     expect(status).toBe(200);
     expect(json.metadata.labels).toEqual({ 'kubernetes.io/hostname': 'n1', b: '2' });
   });
 
   it('applies a JSON patch, escaping / in label keys, and refuses a failed test op with 422', async () => {
     const rv = api.nodes.get('n1')!.metadata.resourceVersion;
-    const ok = await call('PATCH', '/api/v1/nodes/n1', [{ op: 'test', path: '/metadata/resourceVersion', value: rv }, { op: 'add', path: '/metadata/labels/katacontainers.io~1kata-runtime', value: 'false' }], 'application/json-patch+json');
+    const ok = await call(
+      'PATCH',
+      '/api/v1/nodes/n1',
+      [
+        { op: 'test', path: '/metadata/resourceVersion', value: rv },
+        { op: 'add', path: '/metadata/labels/katacontainers.io~1kata-runtime', value: 'false' },
+      ],
+      'application/json-patch+json',
+    );
     expect(ok.json.metadata.labels['katacontainers.io/kata-runtime']).toBe('false');
-    const stale = await call('PATCH', '/api/v1/nodes/n1', [{ op: 'test', path: '/metadata/resourceVersion', value: rv }], 'application/json-patch+json');
+    const stale = await call(
+      'PATCH',
+      '/api/v1/nodes/n1',
+      [{ op: 'test', path: '/metadata/resourceVersion', value: rv }],
+      'application/json-patch+json',
+    );
     expect(stale).toMatchObject({ status: 422, json: { kind: 'Status', reason: 'Invalid' } });
   });
 
   it('answers a merge patch with a stale resourceVersion with a 409 Conflict Status', async () => {
-    const { status, json } = await call('PATCH', '/api/v1/nodes/n1', { metadata: { resourceVersion: '1', labels: { c: '3' } } }, 'application/merge-patch+json');
+    const { status, json } = await call(
+      'PATCH',
+      '/api/v1/nodes/n1',
+      { metadata: { resourceVersion: '1', labels: { c: '3' } } },
+      'application/merge-patch+json',
+    );
     expect(status).toBe(409);
     expect(json).toMatchObject({ kind: 'Status', status: 'Failure', reason: 'Conflict', code: 409 });
     expect(api.labels('n1').c).toBeUndefined();
@@ -51,10 +86,16 @@ describe('fake API server wire format', () => {
   });
 
   it('lists RuntimeClasses by label selector', async () => {
-    await call('POST', '/apis/node.k8s.io/v1/runtimeclasses', { metadata: { name: 'a', labels: { mine: 'yes' } }, handler: 'a' });
+    await call('POST', '/apis/node.k8s.io/v1/runtimeclasses', {
+      metadata: { name: 'a', labels: { mine: 'yes' } },
+      handler: 'a',
+    });
     await call('POST', '/apis/node.k8s.io/v1/runtimeclasses', { metadata: { name: 'b' }, handler: 'b' });
     const { json } = await call('GET', '/apis/node.k8s.io/v1/runtimeclasses?labelSelector=mine%3Dyes');
     expect(json.items.map((rc: any) => rc.metadata.name)).toEqual(['a']);
-    expect((await call('POST', '/apis/node.k8s.io/v1/runtimeclasses', { metadata: { name: 'a' }, handler: 'a' })).json.reason).toBe('AlreadyExists');
+    expect(
+      (await call('POST', '/apis/node.k8s.io/v1/runtimeclasses', { metadata: { name: 'a' }, handler: 'a' })).json
+        .reason,
+    ).toBe('AlreadyExists');
   });
 });

@@ -17,18 +17,21 @@ afterEach(async () => setup.cleanup());
 const target = (suffix?: string) => nodeTarget(setup.access.kube, 'worker-1', suffix, log);
 
 describe('node labels against the API server', () => {
-  it('an install claims the node false, then labels it true, with merge patches guarded by resourceVersion', async () => {
-    await claimNode(target());
-    expect(setup.api.labels('worker-1')).toMatchObject({ [SHARED]: 'false', [markLabel(undefined)]: 'false' });
-    await labelReady(target());
-    expect(setup.api.labels('worker-1')).toMatchObject({ [SHARED]: 'true', [markLabel(undefined)]: 'true' });
-    const patches = setup.api.requests.filter((r) => r.method === 'PATCH');
-    expect(patches).toHaveLength(2);
-    for (const patch of patches) {
-      expect(patch.contentType).toBe('application/merge-patch+json');
-      expect(patch.body).toMatchObject({ metadata: { resourceVersion: expect.any(String) } });
-    }
-  });
+  it(
+    'an install claims the node false, then labels it true, with merge patches guarded by ' + 'resourceVersion',
+    async () => {
+      await claimNode(target());
+      expect(setup.api.labels('worker-1')).toMatchObject({ [SHARED]: 'false', [markLabel(undefined)]: 'false' });
+      await labelReady(target());
+      expect(setup.api.labels('worker-1')).toMatchObject({ [SHARED]: 'true', [markLabel(undefined)]: 'true' });
+      const patches = setup.api.requests.filter((r) => r.method === 'PATCH');
+      expect(patches).toHaveLength(2);
+      for (const patch of patches) {
+        expect(patch.contentType).toBe('application/merge-patch+json');
+        expect(patch.body).toMatchObject({ metadata: { resourceVersion: expect.any(String) } });
+      }
+    },
+  );
 
   it('two installs with different suffixes share the label until the last one leaves', async () => {
     await claimNode(target());
@@ -55,7 +58,16 @@ describe('node labels against the API server', () => {
     await claimNode(target());
     await labelReady(target());
     // Between our read and our write, another install finishes on the node: its mark must keep the shared label.
-    setup.api.faults.push({ method: 'PATCH', times: 1, action: { before: (api) => api.mutateNode('worker-1', (node) => { node.metadata.labels[markLabel('dev')] = 'true'; }) } });
+    setup.api.faults.push({
+      method: 'PATCH',
+      times: 1,
+      action: {
+        before: (api) =>
+          api.mutateNode('worker-1', (node) => {
+            node.metadata.labels[markLabel('dev')] = 'true';
+          }),
+      },
+    });
     await releaseNode(target());
     expect(setup.api.labels('worker-1')).toMatchObject({ [SHARED]: 'true', [markLabel('dev')]: 'true' });
     expect(setup.api.requests.filter((r) => r.method === 'GET')).toHaveLength(4);
@@ -73,30 +85,42 @@ describe('node labels against the API server', () => {
 
   it('an API server that keeps failing past the deadline is a kube-api error', async () => {
     setup.api.faults.push({ method: 'GET', times: 1000, action: { status: 503 } });
-    await expect(claimNode(target())).rejects.toMatchObject({ code: 'kube-api', message: expect.stringContaining('HTTP 503') });
+    await expect(claimNode(target())).rejects.toMatchObject({
+      code: 'kube-api',
+      message: expect.stringContaining('HTTP 503'),
+    });
   });
 
   it('403 names the RBAC verb and resource to grant', async () => {
     setup.api.forbidden.add('patch nodes');
     const error = await claimNode(target()).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(KataDeployError);
-    expect(error).toMatchObject({ code: 'kube-api', message: expect.stringContaining('verb "patch" on resource "nodes"') });
+    expect(error).toMatchObject({
+      code: 'kube-api',
+      message: expect.stringContaining('verb "patch" on resource "nodes"'),
+    });
     expect((error as KataDeployError).exitCode).toBe(7);
   });
 
   it('the port also sends JSON patches, with the content type the API server reads', async () => {
     const rv = setup.api.nodes.get('worker-1')!.metadata.resourceVersion;
-    const node = await setup.access.kube.patchNode('worker-1', { type: 'json', ops: [
-      { op: 'test', path: '/metadata/resourceVersion', value: rv },
-      { op: 'add', path: '/metadata/labels/kata-deploy.katacontainers.io~1default', value: 'false' },
-    ] });
+    const node = await setup.access.kube.patchNode('worker-1', {
+      type: 'json',
+      ops: [
+        { op: 'test', path: '/metadata/resourceVersion', value: rv },
+        { op: 'add', path: '/metadata/labels/kata-deploy.katacontainers.io~1default', value: 'false' },
+      ],
+    });
     expect(node.metadata?.labels?.[markLabel(undefined)]).toBe('false');
     expect(setup.api.requests.at(-1)?.contentType).toBe('application/json-patch+json');
   });
 
   it('start-up taints are lifted after labelling, keeping the taints that were not asked for', async () => {
     setup.api.mutateNode('worker-1', (node) => {
-      node.spec.taints = [{ key: 'kata/starting', effect: 'NoSchedule' }, { key: 'other', effect: 'NoExecute' }];
+      node.spec.taints = [
+        { key: 'kata/starting', effect: 'NoSchedule' },
+        { key: 'other', effect: 'NoExecute' },
+      ];
     });
     const labelled = await labelReady(target());
     const removed = await liftStartupTaints(target(), ['kata/starting'], labelled.node);

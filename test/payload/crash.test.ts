@@ -7,7 +7,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readInstalledManifest, resolveInterruptedSwitch, stagePayload } from '../../src/payload/index.js';
 import { makeTempRoot, type TempRoot } from '../helpers/temp-root.js';
 import { compress, craftTar } from '../helpers/tar-craft.js';
-import { commitAndFinalize, minimalPayload, payloadPorts, payloadSettings, snapshot, writeArchive } from './fixtures.js';
+import {
+  commitAndFinalize,
+  minimalPayload,
+  payloadPorts,
+  payloadSettings,
+  snapshot,
+  writeArchive,
+} from './fixtures.js';
 // @ts-expect-error plain ESM script without types
 import { makeSamplePayload } from '../../scripts/make-sample-payload.mjs';
 
@@ -39,7 +46,14 @@ describe('a kill in the middle of an install', () => {
   beforeAll(async () => {
     work = await mkdtemp(path.join(tmpdir(), 'kata-crash-'));
     build = path.join(REPO, '.cache', `test-build-${process.pid}`);
-    execFileSync(path.join(REPO, 'node_modules/.bin/tsc'), ['-p', path.join(REPO, 'tsconfig.json'), '--outDir', build, '--sourceMap', 'false']);
+    execFileSync(path.join(REPO, 'node_modules/.bin/tsc'), [
+      '-p',
+      path.join(REPO, 'tsconfig.json'),
+      '--outDir',
+      build,
+      '--sourceMap',
+      'false',
+    ]);
     host = await makeTempRoot();
   });
   afterAll(async () => {
@@ -59,13 +73,18 @@ describe('a kill in the middle of an install', () => {
     const settings = payloadSettings(v2);
     const script = path.join(work, 'child.mjs');
     writeFileSync(script, childScript(build));
-    const child = spawn(process.execPath, [script, JSON.stringify(settings), host.root], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn(process.execPath, [script, JSON.stringify(settings), host.root], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
     const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
     let out = '';
-    child.stdout.on('data', (chunk: Buffer) => { out += chunk.toString(); });
+    child.stdout.on('data', (chunk: Buffer) => {
+      out += chunk.toString();
+    });
 
     const optDir = path.join(host.root, 'opt');
-    const staging = (): string | undefined => readdirSync(optDir).find((name) => name.startsWith('.kata-deploy-staging.'));
+    const staging = (): string | undefined =>
+      readdirSync(optDir).find((name) => name.startsWith('.kata-deploy-staging.'));
     for (let i = 0; i < 2000; i += 1) {
       const dir = staging();
       if (dir !== undefined && existsSync(path.join(optDir, dir, 'share/kata-containers'))) break;
@@ -94,7 +113,11 @@ describe('a kill in the middle of an install', () => {
       const root = await makeTempRoot();
       try {
         const ports = payloadPorts(root.root);
-        const v1 = writeArchive(work, 'a1.tar.zst', compress(craftTar(minimalPayload({ extra: [{ name: './opt/kata/bin/only-in-v1', body: 'old' }] })), 'zst'));
+        const v1 = writeArchive(
+          work,
+          'a1.tar.zst',
+          compress(craftTar(minimalPayload({ extra: [{ name: './opt/kata/bin/only-in-v1', body: 'old' }] })), 'zst'),
+        );
         await commitAndFinalize(await stagePayload(payloadSettings(v1), ports), payloadSettings(v1), ports);
         const oldTree = snapshot(path.join(root.root, 'opt/kata'));
         const v2 = writeArchive(work, 'a2.tar.zst', compress(craftTar(minimalPayload({ version: '4.1.0' })), 'zst'));
@@ -102,21 +125,27 @@ describe('a kill in the middle of an install', () => {
         const script = path.join(work, 'child.mjs');
         writeFileSync(script, childScript(build));
         const child = spawn(process.execPath, [script, JSON.stringify(settings), root.root, step], { stdio: 'ignore' });
-        const signal = await new Promise<string | null>((resolve) => child.on('exit', (_code, killed) => resolve(killed)));
+        const signal = await new Promise<string | null>((resolve) =>
+          child.on('exit', (_code, killed) => resolve(killed)),
+        );
         expect(signal).toBe('SIGKILL');
 
         const reference = path.join(work, `reference-${step.replaceAll(' ', '-')}`);
         mkdirSync(reference);
         execFileSync('tar', ['-x', '-f', v2, '-C', reference]);
         const newTree = snapshot(path.join(reference, 'opt/kata'));
-        expect(snapshot(path.join(root.root, 'opt/kata'))).toEqual(step === 'swapping it into place' ? oldTree : newTree);
+        expect(snapshot(path.join(root.root, 'opt/kata'))).toEqual(
+          step === 'swapping it into place' ? oldTree : newTree,
+        );
         expect(existsSync(path.join(root.root, 'var/lib/kata-deploy/default/payload-manifest.next.json'))).toBe(true);
         expect(readdirSync(path.join(root.root, 'opt')).length).toBe(2);
 
         await resolveInterruptedSwitch(settings, ports);
         expect(snapshot(path.join(root.root, 'opt/kata'))).toEqual(oldTree);
         expect(readdirSync(path.join(root.root, 'opt'))).toEqual(['kata']);
-        expect((await readInstalledManifest(settings, ports))?.entries.some((entry) => entry.path === 'bin/only-in-v1')).toBe(true);
+        expect(
+          (await readInstalledManifest(settings, ports))?.entries.some((entry) => entry.path === 'bin/only-in-v1'),
+        ).toBe(true);
         expect(readdirSync(path.join(root.root, 'var/lib/kata-deploy/default'))).toEqual(['payload-manifest.json']);
 
         const staged = await stagePayload(settings, ports);

@@ -16,12 +16,17 @@ import { minimalPayload, writeArchive } from './fixtures.js';
 async function hostState(root: string): Promise<{ tree: Record<string, string>; dirs: Record<string, number> }> {
   const tree = await snapshotTree(root);
   const dirs: Record<string, number> = { '.': statSync(root).mtimeMs };
-  for (const [rel, kind] of Object.entries(tree)) if (kind.startsWith('dir')) dirs[rel] = statSync(path.join(root, rel)).mtimeMs;
+  for (const [rel, kind] of Object.entries(tree))
+    if (kind.startsWith('dir')) dirs[rel] = statSync(path.join(root, rel)).mtimeMs;
   return { tree, dirs };
 }
 
 function part(root: string, payload: string, dryRun: boolean) {
-  const settings = parseSettings({ env: {}, arch: 'x86_64', flags: { hostRoot: root, payload, shims: 'qemu qemu-runtime-rs', dryRun } });
+  const settings = parseSettings({
+    env: {},
+    arch: 'x86_64',
+    flags: { hostRoot: root, payload, shims: 'qemu qemu-runtime-rs', dryRun },
+  });
   return payloadPart(settings, { fs: new NodeHostFs(root), log: silentLogger(), clock: systemClock });
 }
 
@@ -39,18 +44,22 @@ let host: TempRoot;
 afterEach(async () => host?.cleanup());
 
 describe('staging for --dry-run checks the whole payload and writes nothing', () => {
-  it('leaves a fresh host byte-identical, not even creating and removing /opt, and still reads the pristine configs', async () => {
-    host = await makeTempRoot({ '/etc/hostname': 'node\n' });
-    const before = await hostState(host.root);
-    const payload = part(host.root, v2, true);
-    const staged = await payload.stage();
-    expect(staged.unchanged).toBe(false);
-    expect((await staged.readPristine('qemu'))?.toString('utf8')).toContain('[hypervisor.qemu]');
-    await payload.discard(staged);
-    expect(await hostState(host.root)).toEqual(before);
-  });
+  it(
+    'leaves a fresh host byte-identical, not even creating and removing /opt, and still reads the pristine ' +
+      'configs',
+    async () => {
+      host = await makeTempRoot({ '/etc/hostname': 'node\n' });
+      const before = await hostState(host.root);
+      const payload = part(host.root, v2, true);
+      const staged = await payload.stage();
+      expect(staged.unchanged).toBe(false);
+      expect((await staged.readPristine('qemu'))?.toString('utf8')).toContain('[hypervisor.qemu]');
+      await payload.discard(staged);
+      expect(await hostState(host.root)).toEqual(before);
+    },
+  );
 
-  it('leaves an installed host and a crashed run\'s leftover alone while planning an upgrade', async () => {
+  it("leaves an installed host and a crashed run's leftover alone while planning an upgrade", async () => {
     host = await makeTempRoot();
     const real = part(host.root, v1, false);
     const installed = await real.stage();
@@ -72,8 +81,15 @@ describe('staging for --dry-run checks the whole payload and writes nothing', ()
   it('still refuses an unsafe member, writing nothing', async () => {
     host = await makeTempRoot();
     const before = await hostState(host.root);
-    const evil = writeArchive(work, 'evil.tar.zst', compress(craftTar([...minimalPayload(), { name: './opt/kata/../../etc/cron.d/evil', body: 'x' }]), 'zst'));
-    await expect(part(host.root, evil, true).stage()).rejects.toMatchObject({ code: 'bad-payload', message: expect.stringContaining('etc/cron.d/evil') });
+    const evil = writeArchive(
+      work,
+      'evil.tar.zst',
+      compress(craftTar([...minimalPayload(), { name: './opt/kata/../../etc/cron.d/evil', body: 'x' }]), 'zst'),
+    );
+    await expect(part(host.root, evil, true).stage()).rejects.toMatchObject({
+      code: 'bad-payload',
+      message: expect.stringContaining('etc/cron.d/evil'),
+    });
     expect(await hostState(host.root)).toEqual(before);
   });
 });

@@ -22,7 +22,12 @@ function appendingRuntimeConfig(fs: NodeHostFs, line: string): RuntimeConfigPart
   return {
     async plan() {
       const before = await fs.readFile('/etc/containerd/config.toml');
-      return { changes: [{ path: '/etc/containerd/config.toml', before, after: Buffer.from(`${CONFIG}${line}\n`), reason: 'test' }], record: { line } };
+      return {
+        changes: [
+          { path: '/etc/containerd/config.toml', before, after: Buffer.from(`${CONFIG}${line}\n`), reason: 'test' },
+        ],
+        record: { line },
+      };
     },
     async planRemoval() {
       return [];
@@ -32,9 +37,12 @@ function appendingRuntimeConfig(fs: NodeHostFs, line: string): RuntimeConfigPart
 
 /** A runtime that restarts fine and then serves the handlers, or never does. */
 function runtime(ready: boolean): RuntimeControl {
-  const answer: Readiness = ready ? { ready: true, elapsedMs: 0 } : { ready: false, reason: 'the handlers never appeared (test runtime)' };
+  const answer: Readiness = ready
+    ? { ready: true, elapsedMs: 0 }
+    : { ready: false, reason: 'the handlers never appeared (test runtime)' };
   return {
-    description: 'test runtime', restarts: true,
+    description: 'test runtime',
+    restarts: true,
     preflight: async () => undefined,
     restart: async () => undefined,
     liveHandlers: async () => (ready ? ['kata-qemu', 'kata-qemu-runtime-rs', 'runc'] : []),
@@ -44,15 +52,23 @@ function runtime(ready: boolean): RuntimeControl {
 
 function context(root: string, payload: string, ready: boolean, line: string): TransactionContext {
   const settings = parseSettings({
-    env: {}, arch: 'x86_64',
+    env: {},
+    arch: 'x86_64',
     flags: { hostRoot: root, payload, shims: 'qemu qemu-runtime-rs', requireKvm: 'false', readinessTimeout: '1' },
   });
   const fs = new NodeHostFs(root);
   const ports = { fs, log: silentLogger(), clock: systemClock };
   return {
-    settings, handlers: handlersFor(settings), fs, clock: systemClock, log: ports.log, lockTimeoutMs: 1000,
-    payload: payloadPart(settings, ports), kataConfig: kataConfigPart(settings, ports),
-    runtimeConfig: appendingRuntimeConfig(fs, line), control: runtime(ready),
+    settings,
+    handlers: handlersFor(settings),
+    fs,
+    clock: systemClock,
+    log: ports.log,
+    lockTimeoutMs: 1000,
+    payload: payloadPart(settings, ports),
+    kataConfig: kataConfigPart(settings, ports),
+    runtimeConfig: appendingRuntimeConfig(fs, line),
+    control: runtime(ready),
   };
 }
 
@@ -61,7 +77,11 @@ let v1: string;
 let v2: string;
 beforeAll(() => {
   work = mkdtempSync(path.join(tmpdir(), 'kata-failed-upgrade-'));
-  v1 = writeArchive(work, 'v1.tar.zst', compress(craftTar(minimalPayload({ extra: [{ name: './opt/kata/bin/only-in-v1', body: 'old' }] })), 'zst'));
+  v1 = writeArchive(
+    work,
+    'v1.tar.zst',
+    compress(craftTar(minimalPayload({ extra: [{ name: './opt/kata/bin/only-in-v1', body: 'old' }] })), 'zst'),
+  );
   v2 = writeArchive(work, 'v2.tar.zst', compress(craftTar(minimalPayload({ version: '4.1.0' })), 'zst'));
 });
 afterAll(() => rmSync(work, { recursive: true, force: true }));
@@ -80,7 +100,9 @@ describe('an upgrade whose runtime never comes back', () => {
     expect(readFileSync(path.join(host.root, 'etc/containerd/config.toml'), 'utf8')).toBe(oldConfig);
     expect(snapshot(path.join(host.root, 'opt/kata'))).toEqual(oldTree);
     expect(readdirSync(path.join(host.root, 'opt'))).toEqual(['kata']);
-    expect(readdirSync(path.join(host.root, 'var/lib/kata-deploy/default'))).not.toContain('payload-manifest.next.json');
+    expect(readdirSync(path.join(host.root, 'var/lib/kata-deploy/default'))).not.toContain(
+      'payload-manifest.next.json',
+    );
   });
 
   it('removes a first install whose runtime never comes back', async () => {

@@ -16,7 +16,9 @@ import { renderSampleConfig } from '../../scripts/sample-kata-config.mjs';
 const K = './opt/kata';
 
 /** The smallest payload that serves the `qemu` (Go) and `qemu-runtime-rs` shims on x86_64. */
-export function minimalPayload(options: { shimBody?: Buffer; extra?: CraftEntry[]; omit?: string[]; version?: string } = {}): CraftEntry[] {
+export function minimalPayload(
+  options: { shimBody?: Buffer; extra?: CraftEntry[]; omit?: string[]; version?: string } = {},
+): CraftEntry[] {
   const render = (shim: string): string => renderSampleConfig(SHIM_CATALOGUE.get(shim), 'x86_64') as string;
   const entries: CraftEntry[] = [
     { name: './', type: 'dir' },
@@ -33,8 +35,15 @@ export function minimalPayload(options: { shimBody?: Buffer; extra?: CraftEntry[
     { name: `${K}/share/kata-containers/kata-ubuntu-noble.image`, body: 'image'.repeat(2000) },
     { name: `${K}/share/kata-containers/kata-containers.img`, type: 'symlink', linkName: 'kata-ubuntu-noble.image' },
     { name: `${K}/share/defaults/kata-containers/configuration-qemu.toml`, body: render('qemu') },
-    { name: `${K}/share/defaults/kata-containers/configuration.toml`, type: 'symlink', linkName: 'configuration-qemu.toml' },
-    { name: `${K}/share/defaults/kata-containers/runtime-rs/configuration-qemu-runtime-rs.toml`, body: render('qemu-runtime-rs') },
+    {
+      name: `${K}/share/defaults/kata-containers/configuration.toml`,
+      type: 'symlink',
+      linkName: 'configuration-qemu.toml',
+    },
+    {
+      name: `${K}/share/defaults/kata-containers/runtime-rs/configuration-qemu-runtime-rs.toml`,
+      body: render('qemu-runtime-rs'),
+    },
     ...(options.extra ?? []),
   ];
   return entries.filter((entry) => !(options.omit ?? []).some((omitted) => entry.name.endsWith(omitted)));
@@ -70,7 +79,9 @@ export function snapshot(dir: string): Record<string, string> {
         out[childRel] = `dir ${(stats.mode & 0o7777).toString(8)}`;
         walk(childRel);
       } else if (stats.isSymbolicLink()) out[childRel] = `link ${readlinkSync(real)}`;
-      else out[childRel] = `file ${(stats.mode & 0o7777).toString(8)} ${createHash('sha256').update(readFileSync(real)).digest('hex')}`;
+      else
+        out[childRel] =
+          `file ${(stats.mode & 0o7777).toString(8)} ${createHash('sha256').update(readFileSync(real)).digest('hex')}`;
     }
   };
   walk('');
@@ -89,7 +100,11 @@ export function sha256(data: Buffer): string {
 }
 
 /** A whole successful switch: commit, then finalize (what an install does once its ledger commits). */
-export async function commitAndFinalize(staged: StagedPayload, settings: PayloadSettings, ports: PayloadPorts): Promise<CommitResult> {
+export async function commitAndFinalize(
+  staged: StagedPayload,
+  settings: PayloadSettings,
+  ports: PayloadPorts,
+): Promise<CommitResult> {
   const result = await commitStagedPayload(staged, settings, ports);
   await finalizePayload(result, settings, ports);
   return result;

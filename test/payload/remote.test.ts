@@ -28,8 +28,27 @@ describe('payloads fetched over https', () => {
 
   beforeAll(async () => {
     certs = await mkdtemp(path.join(tmpdir(), 'kata-certs-'));
-    execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=localhost',
-      '-addext', 'subjectAltName=DNS:localhost,IP:127.0.0.1', '-keyout', path.join(certs, 'key.pem'), '-out', path.join(certs, 'cert.pem')], { stdio: 'ignore' });
+    execFileSync(
+      'openssl',
+      [
+        'req',
+        '-x509',
+        '-newkey',
+        'rsa:2048',
+        '-nodes',
+        '-days',
+        '1',
+        '-subj',
+        '/CN=localhost',
+        '-addext',
+        'subjectAltName=DNS:localhost,IP:127.0.0.1',
+        '-keyout',
+        path.join(certs, 'key.pem'),
+        '-out',
+        path.join(certs, 'cert.pem'),
+      ],
+      { stdio: 'ignore' },
+    );
     ca = readFileSync(path.join(certs, 'cert.pem'), 'utf8');
     server = createServer({ key: readFileSync(path.join(certs, 'key.pem')), cert: ca }, (request, response) => {
       const body = files.get(request.url ?? '');
@@ -104,7 +123,10 @@ describe('payloads fetched over https', () => {
 
   it('refuses a server whose certificate is not trusted', async () => {
     files.set('/kata.tar.zst', archive);
-    const error = await stagePayload(payloadSettings(`${base}/kata.tar.zst`, { payloadSha256: sha256(archive) }), payloadPorts(host.root)).catch((caught: unknown) => caught);
+    const error = await stagePayload(
+      payloadSettings(`${base}/kata.tar.zst`, { payloadSha256: sha256(archive) }),
+      payloadPorts(host.root),
+    ).catch((caught: unknown) => caught);
     expect((error as KataDeployError).code).toBe('bad-payload');
     expect((error as Error).message).toMatch(/cannot download payload .*certificate/);
   });
@@ -114,7 +136,10 @@ describe('payloads fetched over https', () => {
     const settings = payloadSettings(`${base}/kata.tar.zst`, { payloadSha256: sha256(archive) });
     await stagePayload(settings, { ...payloadPorts(host.root), fetch: { caCertificates: ca, httpsProxy: proxyUrl } });
     expect(tunnels).toBe(1);
-    await stagePayload(settings, { ...payloadPorts(host.root), fetch: { caCertificates: ca, httpsProxy: proxyUrl, noProxy: '.example.com,localhost' } });
+    await stagePayload(settings, {
+      ...payloadPorts(host.root),
+      fetch: { caCertificates: ca, httpsProxy: proxyUrl, noProxy: '.example.com,localhost' },
+    });
     expect(tunnels).toBe(1);
   });
 

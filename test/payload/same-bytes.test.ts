@@ -16,7 +16,11 @@ afterAll(() => rmSync(work, { recursive: true, force: true }));
 /** A parser that keeps the VERSION file's text: which archive was unpacked. */
 function versionReader(): { parser: TarParser; version: () => string } {
   const chunks: Buffer[] = [];
-  const parser = new TarParser((entry) => (entry.name.endsWith('/VERSION') ? { write: (chunk) => void chunks.push(Buffer.from(chunk)), end: () => undefined } : undefined));
+  const parser = new TarParser((entry) =>
+    entry.name.endsWith('/VERSION')
+      ? { write: (chunk) => void chunks.push(Buffer.from(chunk)), end: () => undefined }
+      : undefined,
+  );
   return { parser, version: () => Buffer.concat(chunks).toString('utf8') };
 }
 
@@ -25,7 +29,11 @@ describe('a local payload is verified and unpacked from one open file', () => {
     it(`hashes and unpacks the file it opened even when the path is replaced right after (${format})`, async () => {
       const original = compress(craftTar(minimalPayload({ version: '4.0.0' })), format);
       const file = writeArchive(work, `payload.${format}`, original);
-      const impostor = writeArchive(work, `impostor.${format}`, compress(craftTar(minimalPayload({ version: '6.6.6' })), format));
+      const impostor = writeArchive(
+        work,
+        `impostor.${format}`,
+        compress(craftTar(minimalPayload({ version: '6.6.6' })), format),
+      );
       const { parser, version } = versionReader();
 
       const facts = await pumpLocalArchive(file, parser, { hash: true, onOpened: () => renameSync(impostor, file) });

@@ -14,7 +14,10 @@ function parse(archive: Buffer, chunk: number): { entries: TarEntry[]; bodies: M
   const parser = new TarParser((entry) => {
     entries.push(entry);
     const parts: Buffer[] = [];
-    return { write: (data) => void parts.push(Buffer.from(data)), end: () => void bodies.set(entry.name, Buffer.concat(parts)) };
+    return {
+      write: (data) => void parts.push(Buffer.from(data)),
+      end: () => void bodies.set(entry.name, Buffer.concat(parts)),
+    };
   });
   for (let offset = 0; offset < archive.length; offset += chunk) parser.push(archive.subarray(offset, offset + chunk));
   parser.finish();
@@ -23,14 +26,22 @@ function parse(archive: Buffer, chunk: number): { entries: TarEntry[]; bodies: M
 
 describe('TarParser reads what GNU tar writes', () => {
   let dir: string;
-  const long = `opt/kata/share/${'very-long-directory-name/'.repeat(5)}configuration-qemu-nvidia-gpu-snp-runtime-rs.toml`;
+  const longDir = 'very-long-directory-name/'.repeat(5);
+  const long = `opt/kata/share/${longDir}configuration-qemu-nvidia-gpu-snp-runtime-rs.toml`;
 
   beforeEach(async () => {
     dir = await mkdtemp(path.join(tmpdir(), 'kata-tar-'));
     mkdirSync(path.join(dir, 'src', path.dirname(long)), { recursive: true });
     writeFileSync(path.join(dir, 'src', long), 'x'.repeat(1000));
     writeFileSync(path.join(dir, 'src/opt/kata/small'), 'hello');
-    execFileSync('ln', ['-s', `../${long.slice('opt/kata/'.length)}`, path.join(dir, 'src/opt/kata/share/link-to-a-very-long-target-name-that-goes-on-and-on-and-on-past-one-hundred-bytes')]);
+    execFileSync('ln', [
+      '-s',
+      `../${long.slice('opt/kata/'.length)}`,
+      path.join(
+        dir,
+        'src/opt/kata/share/link-to-a-very-long-target-name-that-goes-on-and-on-and-on-past-one-hundred-bytes',
+      ),
+    ]);
   });
   afterEach(async () => rm(dir, { recursive: true, force: true }));
 
@@ -46,20 +57,55 @@ describe('TarParser reads what GNU tar writes', () => {
         expect(entries.find((entry) => entry.name === long)).toMatchObject({ kind: 'file', size: 1000 });
         expect(bodies.get(long)?.toString()).toBe('x'.repeat(1000));
         expect(bodies.get('opt/kata/small')?.toString()).toBe('hello');
-        if (format !== 'ustar') expect(entries.find((entry) => entry.kind === 'symlink')?.linkName).toBe(`../${long.slice('opt/kata/'.length)}`);
+        if (format !== 'ustar')
+          expect(entries.find((entry) => entry.kind === 'symlink')?.linkName).toBe(
+            `../${long.slice('opt/kata/'.length)}`,
+          );
       }
     });
   }
 
   it('agrees with node-tar, an independent reader, on every member of a sample payload', async () => {
     const file = path.join(dir, 'sample.tar');
-    execFileSync(process.execPath, [path.resolve(import.meta.dirname, '../../scripts/make-sample-payload.mjs'), '--out', file, '--compression', 'tar']);
+    execFileSync(process.execPath, [
+      path.resolve(import.meta.dirname, '../../scripts/make-sample-payload.mjs'),
+      '--out',
+      file,
+      '--compression',
+      'tar',
+    ]);
     const theirs: { name: string; type: string; size: number; linkpath: string }[] = [];
-    await nodeTarList({ file, onReadEntry: (entry) => void theirs.push({ name: entry.path.replace(/^\.\//, '').replace(/\/$/, ''), type: String(entry.type), size: entry.size ?? 0, linkpath: entry.linkpath ?? '' }) });
-    const kinds: Record<string, string> = { File: 'file', OldFile: 'file', Directory: 'directory', SymbolicLink: 'symlink', Link: 'hardlink' };
-    const ours = parse(readFileSync(file), 65536).entries.map((entry) => ({ name: entry.name.replace(/^\.\//, '').replace(/\/$/, ''), type: entry.kind, size: entry.kind === 'file' ? entry.size : 0, linkpath: entry.linkName ?? '' }));
+    await nodeTarList({
+      file,
+      onReadEntry: (entry) =>
+        void theirs.push({
+          name: entry.path.replace(/^\.\//, '').replace(/\/$/, ''),
+          type: String(entry.type),
+          size: entry.size ?? 0,
+          linkpath: entry.linkpath ?? '',
+        }),
+    });
+    const kinds: Record<string, string> = {
+      File: 'file',
+      OldFile: 'file',
+      Directory: 'directory',
+      SymbolicLink: 'symlink',
+      Link: 'hardlink',
+    };
+    const ours = parse(readFileSync(file), 65536).entries.map((entry) => ({
+      name: entry.name.replace(/^\.\//, '').replace(/\/$/, ''),
+      type: entry.kind,
+      size: entry.kind === 'file' ? entry.size : 0,
+      linkpath: entry.linkName ?? '',
+    }));
     expect(ours.length).toBeGreaterThan(100);
-    expect(ours).toEqual(theirs.map((entry) => ({ ...entry, type: kinds[entry.type] ?? entry.type, size: kinds[entry.type] === 'file' ? entry.size : 0 })));
+    expect(ours).toEqual(
+      theirs.map((entry) => ({
+        ...entry,
+        type: kinds[entry.type] ?? entry.type,
+        size: kinds[entry.type] === 'file' ? entry.size : 0,
+      })),
+    );
   });
 
   it('refuses a stream cut inside a member', () => {

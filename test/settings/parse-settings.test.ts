@@ -34,9 +34,17 @@ describe('parseSettings defaults', () => {
   it('installs to /opt/kata on the real root with the documented sockets and payload', () => {
     const settings = parse();
     expect(settings).toMatchObject({
-      installDir: '/opt/kata', hostRoot: '/', payload: DEFAULT_PAYLOAD, debug: false, restart: 'auto',
-      containerdSocket: '/run/containerd/containerd.sock', systemdSocket: '/run/systemd/private', runtime: undefined,
-      readinessTimeoutMs: 60_000, logLevel: 'info', createRuntimeClasses: false,
+      installDir: '/opt/kata',
+      hostRoot: '/',
+      payload: DEFAULT_PAYLOAD,
+      debug: false,
+      restart: 'auto',
+      containerdSocket: '/run/containerd/containerd.sock',
+      systemdSocket: '/run/systemd/private',
+      runtime: undefined,
+      readinessTimeoutMs: 60_000,
+      logLevel: 'info',
+      createRuntimeClasses: false,
     });
     expect(Object.isFrozen(settings)).toBe(true);
   });
@@ -71,33 +79,71 @@ describe('per-arch precedence', () => {
     });
     expect(settings.allowedHypervisorAnnotations.globalList).toEqual(['default_vcpus']);
     expect(settings.allowedHypervisorAnnotations.perShim.get('fc')).toBe('default_memory');
-    expect([...settings.snapshotterHandlerMapping]).toEqual([['fc', 'devmapper'], ['qemu', 'nydus']]);
+    expect([...settings.snapshotterHandlerMapping]).toEqual([
+      ['fc', 'devmapper'],
+      ['qemu', 'nydus'],
+    ]);
   });
 });
 
 describe('every variable', () => {
   it('reads the upstream names and ours', () => {
     const settings = parse({
-      NODE_NAME: 'worker-1', SHIMS: 'qemu clh', DEBUG: 'true', INSTALLATION_PREFIX: '/usr/local/', MULTI_INSTALL_SUFFIX: 'dev',
-      AGENT_HTTPS_PROXY: 'http://proxy:3128', AGENT_NO_PROXY: 'qemu=10.0.0.0/8;clh=localhost',
-      CREATE_RUNTIMECLASSES: 'true', CREATE_DEFAULT_RUNTIMECLASS: 'TRUE', STARTUP_TAINTS: 'kata:NoSchedule,other',
-      HOST_ROOT: '/host', KATA_PAYLOAD: 'https://example.test/kata.tar.zst', KATA_PAYLOAD_SHA256: 'A'.repeat(64),
-      KATA_RUNTIME_FLAVOUR: 'k3s-agent', CONTAINERD_CONFIG: '/etc/containerd/other.toml', CONTAINERD_SOCKET: '/run/k3s/containerd/containerd.sock',
-      SYSTEMD_SOCKET: '/run/systemd/private2', CONTAINERD_UNIT: 'k3s-agent.service', KATA_RESTART: 'none',
-      KATA_READINESS_TIMEOUT: '12.5', KUBECONFIG: '/root/.kube/config', LOG_LEVEL: 'debug', LOG_FORMAT: 'json',
+      NODE_NAME: 'worker-1',
+      SHIMS: 'qemu clh',
+      DEBUG: 'true',
+      INSTALLATION_PREFIX: '/usr/local/',
+      MULTI_INSTALL_SUFFIX: 'dev',
+      AGENT_HTTPS_PROXY: 'http://proxy:3128',
+      AGENT_NO_PROXY: 'qemu=10.0.0.0/8;clh=localhost',
+      CREATE_RUNTIMECLASSES: 'true',
+      CREATE_DEFAULT_RUNTIMECLASS: 'TRUE',
+      STARTUP_TAINTS: 'kata:NoSchedule,other',
+      HOST_ROOT: '/host',
+      KATA_PAYLOAD: 'https://example.test/kata.tar.zst',
+      KATA_PAYLOAD_SHA256: 'A'.repeat(64),
+      KATA_RUNTIME_FLAVOUR: 'k3s-agent',
+      CONTAINERD_CONFIG: '/etc/containerd/other.toml',
+      CONTAINERD_SOCKET: '/run/k3s/containerd/containerd.sock',
+      SYSTEMD_SOCKET: '/run/systemd/private2',
+      CONTAINERD_UNIT: 'k3s-agent.service',
+      KATA_RESTART: 'none',
+      KATA_READINESS_TIMEOUT: '12.5',
+      KUBECONFIG: '/root/.kube/config',
+      LOG_LEVEL: 'debug',
+      LOG_FORMAT: 'json',
       KATA_ALLOW_UNVERIFIED_PAYLOAD: 'yes',
     });
     expect(settings).toMatchObject({
-      nodeName: 'worker-1', shims: ['qemu', 'clh'], debug: true, installationPrefix: '/usr/local', multiInstallSuffix: 'dev',
-      installDir: '/usr/local/opt/kata-dev', createRuntimeClasses: true, createDefaultRuntimeClass: true,
-      startupTaints: ['kata:NoSchedule', 'other'], hostRoot: '/host', payload: 'https://example.test/kata.tar.zst',
-      payloadSha256: 'a'.repeat(64), runtime: 'k3s-agent', containerdConfig: '/etc/containerd/other.toml',
-      containerdSocket: '/run/k3s/containerd/containerd.sock', systemdSocket: '/run/systemd/private2', unit: 'k3s-agent.service',
-      restart: 'none', readinessTimeoutMs: 12_500, kubeconfig: '/root/.kube/config', logLevel: 'debug', logFormat: 'json',
+      nodeName: 'worker-1',
+      shims: ['qemu', 'clh'],
+      debug: true,
+      installationPrefix: '/usr/local',
+      multiInstallSuffix: 'dev',
+      installDir: '/usr/local/opt/kata-dev',
+      createRuntimeClasses: true,
+      createDefaultRuntimeClass: true,
+      startupTaints: ['kata:NoSchedule', 'other'],
+      hostRoot: '/host',
+      payload: 'https://example.test/kata.tar.zst',
+      payloadSha256: 'a'.repeat(64),
+      runtime: 'k3s-agent',
+      containerdConfig: '/etc/containerd/other.toml',
+      containerdSocket: '/run/k3s/containerd/containerd.sock',
+      systemdSocket: '/run/systemd/private2',
+      unit: 'k3s-agent.service',
+      restart: 'none',
+      readinessTimeoutMs: 12_500,
+      kubeconfig: '/root/.kube/config',
+      logLevel: 'debug',
+      logFormat: 'json',
       allowUnverifiedPayload: true,
     });
     expect(settings.agentHttpsProxy.global).toBe('http://proxy:3128');
-    expect([...settings.agentNoProxy.perShim]).toEqual([['qemu', '10.0.0.0/8'], ['clh', 'localhost']]);
+    expect([...settings.agentNoProxy.perShim]).toEqual([
+      ['qemu', '10.0.0.0/8'],
+      ['clh', 'localhost'],
+    ]);
   });
 
   it('treats --runtime auto and empty variables as unset', () => {
@@ -120,7 +166,11 @@ describe('settings errors name the variable and the accepted values', () => {
     [{ SNAPSHOTTER_HANDLER_MAPPING_X86_64: 'qemu=nydus' }, 'SNAPSHOTTER_HANDLER_MAPPING_X86_64', 'malformed entry'],
     [{ SHIMS: 'qemu', SNAPSHOTTER_HANDLER_MAPPING: 'fc:nydus' }, 'SNAPSHOTTER_HANDLER_MAPPING', 'not selected'],
     [{ SHIMS: 'qemu', AGENT_HTTPS_PROXY: 'fc=http://p' }, 'AGENT_HTTPS_PROXY', 'not selected'],
-    [{ SHIMS: 'qemu', ALLOWED_HYPERVISOR_ANNOTATIONS: 'fc:default_vcpus' }, 'ALLOWED_HYPERVISOR_ANNOTATIONS', 'not selected'],
+    [
+      { SHIMS: 'qemu', ALLOWED_HYPERVISOR_ANNOTATIONS: 'fc:default_vcpus' },
+      'ALLOWED_HYPERVISOR_ANNOTATIONS',
+      'not selected',
+    ],
     [{ KATA_PAYLOAD_SHA256: 'abc' }, 'KATA_PAYLOAD_SHA256', 'not a sha256'],
     [{ KATA_RUNTIME_FLAVOUR: 'docker' }, 'KATA_RUNTIME_FLAVOUR', 'not valid'],
     [{ KATA_RESTART: 'sometimes' }, 'KATA_RESTART', 'not valid'],
@@ -153,11 +203,16 @@ describe('DEBUG', () => {
 
 describe('daemon settings', () => {
   it('reads the health port, DaemonSet name and namespace the manifest sets', () => {
-    expect(parse({ HEALTH_PORT: '9000', DAEMONSET_NAME: 'kata-deploy-dev', POD_NAMESPACE: 'kube-system' })).toMatchObject({ healthPort: 9000, daemonSetName: 'kata-deploy-dev', podNamespace: 'kube-system' });
+    expect(
+      parse({ HEALTH_PORT: '9000', DAEMONSET_NAME: 'kata-deploy-dev', POD_NAMESPACE: 'kube-system' }),
+    ).toMatchObject({ healthPort: 9000, daemonSetName: 'kata-deploy-dev', podNamespace: 'kube-system' });
     expect(parse()).toMatchObject({ healthPort: 8090, daemonSetName: 'kata-deploy', podNamespace: undefined });
   });
 
-  it.each([[{ HEALTH_PORT: '70000' }, 'HEALTH_PORT'], [{ DAEMONSET_NAME: 'Kata_Deploy' }, 'DAEMONSET_NAME']])('refuses %o', (env, name) => {
+  it.each([
+    [{ HEALTH_PORT: '70000' }, 'HEALTH_PORT'],
+    [{ DAEMONSET_NAME: 'Kata_Deploy' }, 'DAEMONSET_NAME'],
+  ])('refuses %o', (env, name) => {
     expect(() => parse(env as Record<string, string>)).toThrow(name);
   });
 });

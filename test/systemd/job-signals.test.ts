@@ -27,7 +27,15 @@ function connectionWithEarlySignal(): DBusConnection & { calls: string[] } {
   const listeners = new Set<SignalListener>();
   const calls: string[] = [];
   const emit = (body: DBusValue[]) => {
-    for (const listener of listeners) listener({ type: MessageType.signal, serial: 1, interface: 'org.freedesktop.systemd1.Manager', member: 'JobRemoved', signature: 'uoss', body });
+    for (const listener of listeners)
+      listener({
+        type: MessageType.signal,
+        serial: 1,
+        interface: 'org.freedesktop.systemd1.Manager',
+        member: 'JobRemoved',
+        signature: 'uoss',
+        body,
+      });
   };
   return {
     calls,
@@ -39,7 +47,8 @@ function connectionWithEarlySignal(): DBusConnection & { calls: string[] } {
         return ['/org/freedesktop/systemd1/job/8'];
       }
       if (call.member === 'LoadUnit') return ['/org/freedesktop/systemd1/unit/containerd_2eservice'];
-      if (call.member === 'GetAll') return [call.args?.[0]?.value === 'org.freedesktop.systemd1.Unit' ? UNIT_PROPS : SERVICE_PROPS];
+      if (call.member === 'GetAll')
+        return [call.args?.[0]?.value === 'org.freedesktop.systemd1.Unit' ? UNIT_PROPS : SERVICE_PROPS];
       return [];
     },
     onSignal(listener) {
@@ -56,7 +65,12 @@ describe('restart job signals', () => {
     const systemd = await systemdOverConnection(connection, silentLogger());
     const outcome = await systemd.restartUnit('containerd.service', 50);
     expect(outcome).toMatchObject({ job: '/org/freedesktop/systemd1/job/8', result: 'done' });
-    expect(outcome.state).toMatchObject({ activeState: 'active', mainPid: 42, invocationId: 'ab'.repeat(16), execMainStartTimestampUs: 1_700_000_000_000_000 });
+    expect(outcome.state).toMatchObject({
+      activeState: 'active',
+      mainPid: 42,
+      invocationId: 'ab'.repeat(16),
+      execMainStartTimestampUs: 1_700_000_000_000_000,
+    });
     expect(connection.calls).toEqual(['Subscribe', 'RestartUnit', 'LoadUnit', 'GetAll', 'GetAll']);
   });
 });

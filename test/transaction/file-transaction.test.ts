@@ -27,10 +27,23 @@ async function setup() {
 describe('FileTransaction', () => {
   it('backs up the original before writing and records what it wrote', async () => {
     const { fs, store, tx } = await setup();
-    const written = await tx.apply([
-      { path: '/etc/containerd/config.toml', before: original, after: Buffer.from('version = 2\n# ours\n'), reason: 'add handlers' },
-      { path: '/etc/containerd/conf.d/kata.toml', before: undefined, after: Buffer.from('x = 1\n'), reason: 'drop-in' },
-    ], true);
+    const written = await tx.apply(
+      [
+        {
+          path: '/etc/containerd/config.toml',
+          before: original,
+          after: Buffer.from('version = 2\n# ours\n'),
+          reason: 'add handlers',
+        },
+        {
+          path: '/etc/containerd/conf.d/kata.toml',
+          before: undefined,
+          after: Buffer.from('x = 1\n'),
+          reason: 'drop-in',
+        },
+      ],
+      true,
+    );
     expect(written).toEqual(['/etc/containerd/config.toml', '/etc/containerd/conf.d/kata.toml']);
     const ledger = (await store.read())!;
     expect(ledger.files.map((file) => [file.path, file.original.kind, file.written !== undefined])).toEqual([
@@ -39,25 +52,48 @@ describe('FileTransaction', () => {
     ]);
     expect(ledger.createdDirs).toEqual(['/etc/containerd/conf.d']);
     const first = ledger.files[0]!;
-    expect(first.original.kind === 'present' && (await store.loadBackup(first.original.sha256)).equals(original)).toBe(true);
+    expect(first.original.kind === 'present' && (await store.loadBackup(first.original.sha256)).equals(original)).toBe(
+      true,
+    );
     expect(await fs.readText('/etc/containerd/config.toml')).toBe('version = 2\n# ours\n');
   });
 
   it('skips changes that change nothing', async () => {
     const { store, tx } = await setup();
-    expect(await tx.apply([{ path: '/etc/containerd/config.toml', before: original, after: original, reason: 'same' }], true)).toEqual([]);
+    expect(
+      await tx.apply(
+        [{ path: '/etc/containerd/config.toml', before: original, after: original, reason: 'same' }],
+        true,
+      ),
+    ).toEqual([]);
     expect(await store.read()).toBeUndefined();
   });
 
   it('restores every file byte for byte with its mode, and removes what it created', async () => {
     const { fs, tx } = await setup();
-    await tx.apply([
-      { path: '/etc/containerd/config.toml', before: original, after: Buffer.from('changed\n'), reason: 'x' },
-      { path: '/etc/containerd/conf.d/kata.toml', before: undefined, after: Buffer.from('x = 1\n'), reason: 'y' },
-    ], true);
-    await tx.apply([{ path: '/etc/containerd/config.toml', before: Buffer.from('changed\n'), after: Buffer.from('changed twice\n'), reason: 'z' }], true);
+    await tx.apply(
+      [
+        { path: '/etc/containerd/config.toml', before: original, after: Buffer.from('changed\n'), reason: 'x' },
+        { path: '/etc/containerd/conf.d/kata.toml', before: undefined, after: Buffer.from('x = 1\n'), reason: 'y' },
+      ],
+      true,
+    );
+    await tx.apply(
+      [
+        {
+          path: '/etc/containerd/config.toml',
+          before: Buffer.from('changed\n'),
+          after: Buffer.from('changed twice\n'),
+          reason: 'z',
+        },
+      ],
+      true,
+    );
     const result = await tx.restoreOriginals();
-    expect(result).toEqual({ restored: ['/etc/containerd/conf.d/kata.toml', '/etc/containerd/config.toml'], runtimeReadsChanged: true });
+    expect(result).toEqual({
+      restored: ['/etc/containerd/conf.d/kata.toml', '/etc/containerd/config.toml'],
+      runtimeReadsChanged: true,
+    });
     expect((await fs.readFile('/etc/containerd/config.toml')).equals(original)).toBe(true);
     expect((await stat(await fs.realPath('/etc/containerd/config.toml'))).mode & 0o777).toBe(0o640);
     expect(await readdir(path.join(temp!.root, 'etc/containerd'))).toEqual(['config.toml']);
@@ -69,7 +105,12 @@ describe('FileTransaction', () => {
     ['between two writes', ['/etc/containerd/config.toml', '/etc/containerd/config.toml/impossible']],
   ])('recovers from the ledger alone when a run dies %s', async (_when, paths) => {
     const { fs, store, tx } = await setup();
-    const changes = paths.map((hostPath) => ({ path: hostPath, before: hostPath.endsWith('impossible') ? undefined : original, after: Buffer.from('half\n'), reason: 'x' }));
+    const changes = paths.map((hostPath) => ({
+      path: hostPath,
+      before: hostPath.endsWith('impossible') ? undefined : original,
+      after: Buffer.from('half\n'),
+      reason: 'x',
+    }));
     await expect(tx.apply(changes, true)).rejects.toThrow();
     const died = (await store.read())!;
     expect(died.journal.map((entry) => entry.path).sort()).toEqual([...paths].sort());
@@ -82,7 +123,10 @@ describe('FileTransaction', () => {
 
   it('refuses to restore from a damaged backup instead of writing garbage', async () => {
     const { fs, store, tx } = await setup();
-    await tx.apply([{ path: '/etc/containerd/config.toml', before: original, after: Buffer.from('new\n'), reason: 'x' }], true);
+    await tx.apply(
+      [{ path: '/etc/containerd/config.toml', before: original, after: Buffer.from('new\n'), reason: 'x' }],
+      true,
+    );
     const entry = (await store.read())!.files[0]!;
     if (entry.original.kind !== 'present') throw new Error('expected a backup');
     await fs.writeFileAtomic(store.backupPath(entry.original.sha256), 'tampered');
@@ -94,12 +138,23 @@ describe('FileTransaction', () => {
     const { fs, store, tx } = await setup();
     const v1 = Buffer.from('version = 2\n# kata v1\n');
     await tx.apply([{ path: '/etc/containerd/config.toml', before: original, after: v1, reason: 'install' }], true);
-    await tx.apply([{ path: '/opt/kata/handlers/a.toml', before: undefined, after: Buffer.from('a'), reason: 'install' }], false);
+    await tx.apply(
+      [{ path: '/opt/kata/handlers/a.toml', before: undefined, after: Buffer.from('a'), reason: 'install' }],
+      false,
+    );
     await tx.commit({ phase: 'installed' });
-    await tx.apply([
-      { path: '/etc/containerd/config.toml', before: v1, after: Buffer.from('version = 2\n# kata v2\n'), reason: 'upgrade' },
-      { path: '/opt/kata/handlers/b.toml', before: undefined, after: Buffer.from('b'), reason: 'upgrade' },
-    ], true);
+    await tx.apply(
+      [
+        {
+          path: '/etc/containerd/config.toml',
+          before: v1,
+          after: Buffer.from('version = 2\n# kata v2\n'),
+          reason: 'upgrade',
+        },
+        { path: '/opt/kata/handlers/b.toml', before: undefined, after: Buffer.from('b'), reason: 'upgrade' },
+      ],
+      true,
+    );
     const result = await tx.rollback();
     expect(result.runtimeReadsChanged).toBe(true);
     expect((await fs.readFile('/etc/containerd/config.toml')).equals(v1)).toBe(true);

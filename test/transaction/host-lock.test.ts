@@ -27,7 +27,13 @@ describe('acquireHostLock', () => {
         done();
       },
     });
-    const second = acquireHostLock(fs, '/run/lock/kata-deploy.lock', 30_000, systemClock, pino({ level: 'info' }, lines)).then((lock) => {
+    const second = acquireHostLock(
+      fs,
+      '/run/lock/kata-deploy.lock',
+      30_000,
+      systemClock,
+      pino({ level: 'info' }, lines),
+    ).then((lock) => {
       secondHeld = true;
       return lock;
     });
@@ -43,7 +49,9 @@ describe('acquireHostLock', () => {
     const fs = new NodeHostFs(temp.root);
     const held = await acquireHostLock(fs, '/run/lock/kata-deploy.lock', 1000, systemClock, silentLogger());
     try {
-      await expect(acquireHostLock(fs, '/run/lock/kata-deploy.lock', 300, systemClock, silentLogger())).rejects.toThrow(/another kata-deploy run/);
+      await expect(acquireHostLock(fs, '/run/lock/kata-deploy.lock', 300, systemClock, silentLogger())).rejects.toThrow(
+        /another kata-deploy run/,
+      );
     } finally {
       held.release();
     }

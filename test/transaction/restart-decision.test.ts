@@ -1,15 +1,29 @@
 import { describe, expect, it } from 'vitest';
 import { decideRestart, type RestartInput } from '../../src/transaction/restart-decision.js';
 
-const base: RestartInput = { mode: 'auto', runtimeRestarts: true, changedRuntimeFiles: [], recoveredRuntimeFiles: false, missingLiveHandlers: [] };
+const base: RestartInput = {
+  mode: 'auto',
+  runtimeRestarts: true,
+  changedRuntimeFiles: [],
+  recoveredRuntimeFiles: false,
+  missingLiveHandlers: [],
+};
 
 describe('decideRestart', () => {
   it('does not restart when nothing the runtime reads changed, but still checks readiness', () => {
-    expect(decideRestart(base)).toEqual({ restart: false, reason: 'nothing the runtime reads changed', skipReadiness: false });
+    expect(decideRestart(base)).toEqual({
+      restart: false,
+      reason: 'nothing the runtime reads changed',
+      skipReadiness: false,
+    });
   });
 
   it.each<[string, Partial<RestartInput>, RegExp]>([
-    ['a config file changed', { changedRuntimeFiles: ['/etc/containerd/config.toml'] }, /changed \/etc\/containerd\/config\.toml/],
+    [
+      'a config file changed',
+      { changedRuntimeFiles: ['/etc/containerd/config.toml'] },
+      /changed \/etc\/containerd\/config\.toml/,
+    ],
     ['an interrupted run was rolled back', { recoveredRuntimeFiles: true }, /interrupted run was rolled back/],
     ['the live runtime lacks a handler', { missingLiveHandlers: ['kata-qemu'] }, /does not serve kata-qemu/],
   ])('restarts when %s', (_name, input, reason) => {
@@ -19,11 +33,23 @@ describe('decideRestart', () => {
   });
 
   it('never restarts with --restart none, says what it would have done, and skips readiness', () => {
-    expect(decideRestart({ ...base, mode: 'none', changedRuntimeFiles: ['/etc/containerd/config.toml'] })).toMatchObject({ restart: false, skipReadiness: true, reason: expect.stringMatching(/would restart: changed/) });
+    expect(
+      decideRestart({ ...base, mode: 'none', changedRuntimeFiles: ['/etc/containerd/config.toml'] }),
+    ).toMatchObject({ restart: false, skipReadiness: true, reason: expect.stringMatching(/would restart: changed/) });
     expect(decideRestart({ ...base, mode: 'none' })).toMatchObject({ restart: false, skipReadiness: true });
   });
 
   it('leaves a runtime that reloads by itself (k0s) alone but waits for its handlers', () => {
-    expect(decideRestart({ ...base, runtimeRestarts: false, changedRuntimeFiles: ['/etc/k0s/containerd.d/kata-deploy.toml'] })).toMatchObject({ restart: false, skipReadiness: false, reason: expect.stringMatching(/reloads its drop-ins by itself/) });
+    expect(
+      decideRestart({
+        ...base,
+        runtimeRestarts: false,
+        changedRuntimeFiles: ['/etc/k0s/containerd.d/kata-deploy.toml'],
+      }),
+    ).toMatchObject({
+      restart: false,
+      skipReadiness: false,
+      reason: expect.stringMatching(/reloads its drop-ins by itself/),
+    });
   });
 });

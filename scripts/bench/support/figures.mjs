@@ -6,7 +6,9 @@ import { readFileSync } from 'node:fs';
 /** The middle value (upper middle for an even count), as the tables report it. */
 export const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
 
-/** The value at quantile `q` by nearest rank, no interpolation: of 10 rounds p90 is the 9th fastest, not the slowest. */
+/**
+ * The value at quantile `q` by nearest rank, no interpolation: of 10 rounds p90 is the 9th fastest, not the slowest.
+ */
 export function percentile(values, q) {
   const sorted = [...values].sort((a, b) => a - b);
   return sorted[Math.max(0, Math.ceil(q * sorted.length) - 1)];

@@ -13,16 +13,22 @@ export function configVersionOf(doc: TomlDocument, daemon: SemVer | undefined): 
   const raw = doc.value['version'];
   if (raw === undefined) return 1;
   if (typeof raw !== 'number' || !Number.isInteger(raw) || raw < 1 || raw > 4) {
-    throw new KataDeployError('config-refused', `${doc.path}: unknown containerd config version ${JSON.stringify(raw)} (field "version")`, {
-      hint: 'containerd knows config versions 1 to 4; fix the version line and run kata-deploy again',
-    });
+    throw new KataDeployError(
+      'config-refused',
+      `${doc.path}: unknown containerd config version ${JSON.stringify(raw)} (field "version")`,
+      {
+        hint: 'containerd knows config versions 1 to 4; fix the version line and run kata-deploy again',
+      },
+    );
   }
   const version = raw as ConfigVersion;
   if (daemon !== undefined) {
     const mismatch = configVersionMismatch(daemon, version);
     if (mismatch !== undefined) {
       throw new KataDeployError('config-refused', `${doc.path}: version = ${version}, but ${mismatch}`, {
-        hint: 'write the config in a version the running containerd reads (containerd config migrate), or upgrade containerd',
+        hint:
+          'write the config in a version the running containerd reads (containerd config migrate), or upgrade ' +
+          'containerd',
       });
     }
   }
@@ -37,8 +43,12 @@ export function checkImportsField(doc: TomlDocument): void {
   const imports = doc.value['imports'];
   if (imports === undefined) return;
   if (!Array.isArray(imports) || imports.some((entry) => typeof entry !== 'string')) {
-    throw new KataDeployError('config-refused', `${doc.path}: field "imports" must be a list of file paths, found ${JSON.stringify(imports)}`, {
-      hint: 'write imports = ["/path/one.toml", "/dir/*.toml"] and run kata-deploy again; nothing was changed',
-    });
+    throw new KataDeployError(
+      'config-refused',
+      `${doc.path}: field "imports" must be a list of file paths, found ${JSON.stringify(imports)}`,
+      {
+        hint: 'write imports = ["/path/one.toml", "/dir/*.toml"] and run kata-deploy again; nothing was changed',
+      },
+    );
   }
 }

@@ -29,16 +29,25 @@ export function refuseForeignHandlers(docs: readonly TomlDocument[], wanted: rea
     const clash = wanted.find((name) => defined.has(name));
     if (clash === undefined) continue;
     const ours = doc.text.includes(BLOCK_MARKER) || doc.text.startsWith(DROP_IN_HEADER_START);
-    throw new KataDeployError('config-refused', `${doc.path}${lineOf(doc, clash)}: runtime handler "${clash}" is already defined by someone else`, {
-      hint: ours
-        ? 'it was written by an earlier kata-deploy install whose record in /var/lib/kata-deploy is gone: run uninstall with that state, or delete the kata-deploy tables (or drop-in) by hand; nothing was changed'
-        : 'remove or rename that runtime, or install with MULTI_INSTALL_SUFFIX so our handlers get other names; nothing was changed',
-    });
+    throw new KataDeployError(
+      'config-refused',
+      `${doc.path}${lineOf(doc, clash)}: runtime handler "${clash}" is already defined by someone else`,
+      {
+        hint: ours
+          ? 'it was written by an earlier kata-deploy install whose record in /var/lib/kata-deploy is gone: run ' +
+            'uninstall with that state, or delete the kata-deploy tables (or drop-in) by hand; nothing was changed'
+          : 'remove or rename that runtime, or install with MULTI_INSTALL_SUFFIX so our handlers get other names; ' +
+            'nothing was changed',
+      },
+    );
   }
 }
 
 function lineOf(doc: TomlDocument, handler: string): string {
-  const table = scanToml(doc.text).tables.find((item) => item.path.at(-1) === handler && ALL_RUNTIME_MAPS.some((map) => map.every((key, i) => item.path[i] === key)));
+  const table = scanToml(doc.text).tables.find(
+    (item) =>
+      item.path.at(-1) === handler && ALL_RUNTIME_MAPS.some((map) => map.every((key, i) => item.path[i] === key)),
+  );
   if (table === undefined) return '';
   return `:${doc.text.slice(0, table.start).split('\n').length}`;
 }

@@ -18,7 +18,11 @@ export function importsConfDByDefault(daemon: SemVer | undefined): boolean {
 }
 
 /** The imports containerd acts on for a main config (resolved host paths or globs). */
-export function effectiveImports(configPath: string, main: TomlDocument | undefined, daemon: SemVer | undefined): string[] {
+export function effectiveImports(
+  configPath: string,
+  main: TomlDocument | undefined,
+  daemon: SemVer | undefined,
+): string[] {
   const explicit = main === undefined ? undefined : rootImports(main.text);
   if (explicit === undefined) return importsConfDByDefault(daemon) ? [...DEFAULT_IMPORTS] : [];
   return explicit.map((entry) => resolveImport(configPath, entry));

@@ -27,8 +27,14 @@ export interface DropInTarget {
 const HEADER = '# Written by kata-deploy. Do not edit: `kata-deploy uninstall` deletes this file.\n';
 
 /** The whole text of our drop-in (we own the file, so it is rendered, never edited). */
-export function renderDropIn(request: RuntimeConfigRequest, version: ConfigVersion, idVersion: ConfigVersion = version): string {
-  return `${HEADER}version = ${version}\n\n${renderTables(handlerTables(idVersion, request.handlers, undefined), '\n')}`;
+export function renderDropIn(
+  request: RuntimeConfigRequest,
+  version: ConfigVersion,
+  idVersion: ConfigVersion = version,
+): string {
+  return (
+    `${HEADER}version = ` + `${version}\n\n${renderTables(handlerTables(idVersion, request.handlers, undefined), '\n')}`
+  );
 }
 
 /**
@@ -36,22 +42,49 @@ export function renderDropIn(request: RuntimeConfigRequest, version: ConfigVersi
  * so the operator's file changes by at most one `imports` entry. containerd 2.x keeps its default runc when
  * a drop-in adds runtimes, so no runc handler is ever written here.
  */
-export function planDropIn(request: RuntimeConfigRequest, current: ReadonlyMap<string, Buffer | undefined>, previous: RuntimeConfigRecord | undefined, target: DropInTarget): FilePlan[] {
-  refuseForeignHandlers(target.otherDocs.filter((doc) => doc.path !== target.dropInPath), request.handlers.map((handler) => handler.name));
+export function planDropIn(
+  request: RuntimeConfigRequest,
+  current: ReadonlyMap<string, Buffer | undefined>,
+  previous: RuntimeConfigRecord | undefined,
+  target: DropInTarget,
+): FilePlan[] {
+  refuseForeignHandlers(
+    target.otherDocs.filter((doc) => doc.path !== target.dropInPath),
+    request.handlers.map((handler) => handler.name),
+  );
   const plans: FilePlan[] = [];
   const text = renderDropIn(request, target.version, target.idVersion);
   parseTomlText(target.dropInPath, text);
   const before = current.get(target.dropInPath);
   const ownedBefore = previous?.files.some((file) => file.path === target.dropInPath && file.ownedWhole) ?? false;
   if (before !== undefined && !ownedBefore && !before.equals(Buffer.from(text))) {
-    throw new KataDeployError('config-refused', `${target.dropInPath} already exists and was not written by this install`, {
-      hint: 'remove it if it is left over from another installer, or install with MULTI_INSTALL_SUFFIX; nothing was changed',
-    });
+    throw new KataDeployError(
+      'config-refused',
+      `${target.dropInPath} already exists and was not written by this install`,
+      {
+        hint:
+          'remove it if it is left over from another installer, or install with MULTI_INSTALL_SUFFIX; nothing ' +
+          'was changed',
+      },
+    );
   }
   const after = Buffer.from(text);
   plans.push({
-    change: { path: target.dropInPath, before, after, reason: `runtime handlers ${request.handlers.map((h) => h.name).join(', ')}` },
-    recorded: { path: target.dropInPath, original: null, writtenSha256: sha256(after), ownedWhole: true, tables: [], inserted: null, importEntry: null },
+    change: {
+      path: target.dropInPath,
+      before,
+      after,
+      reason: `runtime handlers ${request.handlers.map((h) => h.name).join(', ')}`,
+    },
+    recorded: {
+      path: target.dropInPath,
+      original: null,
+      writtenSha256: sha256(after),
+      ownedWhole: true,
+      tables: [],
+      inserted: null,
+      importEntry: null,
+    },
   });
   const main = target.editableMain;
   const previousMain = previous?.files.find((file) => file.path === main && !file.ownedWhole);
@@ -61,7 +94,13 @@ export function planDropIn(request: RuntimeConfigRequest, current: ReadonlyMap<s
   return plans;
 }
 
-function planImport(path: string, current: ReadonlyMap<string, Buffer | undefined>, previous: RecordedConfigFile | undefined, entry: string | undefined, dropIn: string): FilePlan {
+function planImport(
+  path: string,
+  current: ReadonlyMap<string, Buffer | undefined>,
+  previous: RecordedConfigFile | undefined,
+  entry: string | undefined,
+  dropIn: string,
+): FilePlan {
   const bytes = current.get(path);
   const currentText = bytes === undefined ? undefined : parseTomlDocument(path, bytes).text;
   const minimal = minimalConfig(3);
@@ -80,7 +119,7 @@ function planImport(path: string, current: ReadonlyMap<string, Buffer | undefine
     const difference = firstDifference(expected, after);
     if (difference !== undefined) {
       throw new KataDeployError('config-refused', `${path}: adding our imports entry would also change ${difference}`, {
-        hint: 'this is a bug in kata-deploy\'s TOML editor; please report the file (nothing was changed)',
+        hint: "this is a bug in kata-deploy's TOML editor; please report the file (nothing was changed)",
       });
     }
   }
@@ -100,9 +139,19 @@ function planImport(path: string, current: ReadonlyMap<string, Buffer | undefine
   };
 }
 
-/** The documents containerd reads for a main config: the main file and every imported file we were given (imports resolved). */
-export function configDocs(mainPath: string, main: TomlDocument | undefined, current: ReadonlyMap<string, Buffer | undefined>, imports: readonly string[]): TomlDocument[] {
+/**
+ * The documents containerd reads for a main config: the main file and every imported file we were given (imports
+ * resolved).
+ */
+export function configDocs(
+  mainPath: string,
+  main: TomlDocument | undefined,
+  current: ReadonlyMap<string, Buffer | undefined>,
+  imports: readonly string[],
+): TomlDocument[] {
   const known = [...current.entries()].filter(([, bytes]) => bytes !== undefined).map(([file]) => file);
-  const docs = importedFiles(imports, known).filter((file) => file !== mainPath).map((file) => parseTomlDocument(file, current.get(file) as Buffer));
+  const docs = importedFiles(imports, known)
+    .filter((file) => file !== mainPath)
+    .map((file) => parseTomlDocument(file, current.get(file) as Buffer));
   return [...(main === undefined ? [] : [main]), ...docs];
 }

@@ -34,7 +34,11 @@ export interface RuncSpec {
 }
 
 /** The tables that define our handlers (and runc, when asked), in render order. */
-export function handlerTables(version: ConfigVersion, handlers: readonly HandlerSpec[], runc: RuncSpec | undefined): OwnedTable[] {
+export function handlerTables(
+  version: ConfigVersion,
+  handlers: readonly HandlerSpec[],
+  runc: RuncSpec | undefined,
+): OwnedTable[] {
   const runtimes = runtimesPath(version);
   const tables: OwnedTable[] = [];
   for (const handler of handlers) {
@@ -68,7 +72,13 @@ export function tableValue(table: OwnedTable): TomlTable {
 /** Renders tables as `[header]` blocks separated by a blank line, with the file's line ending. */
 export function renderTables(tables: readonly OwnedTable[], eol: string): string {
   return tables
-    .map((table) => [`[${renderKeyPath(table.path)}]`, ...table.entries.map(([key, value]) => `${renderKey(key)} = ${renderValue(value)}`)].join(eol) + eol)
+    .map(
+      (table) =>
+        [
+          `[${renderKeyPath(table.path)}]`,
+          ...table.entries.map(([key, value]) => `${renderKey(key)} = ${renderValue(value)}`),
+        ].join(eol) + eol,
+    )
     .join(eol);
 }
 

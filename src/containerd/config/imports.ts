@@ -7,7 +7,9 @@ import path from 'node:path';
 
 /** The host path (or glob) an `imports` entry of `configPath` designates. */
 export function resolveImport(configPath: string, entry: string): string {
-  return path.posix.isAbsolute(entry) ? path.posix.normalize(entry) : path.posix.join(path.posix.dirname(configPath), entry);
+  return path.posix.isAbsolute(entry)
+    ? path.posix.normalize(entry)
+    : path.posix.join(path.posix.dirname(configPath), entry);
 }
 
 /** True when an entry is a glob rather than one file. */
@@ -19,7 +21,10 @@ export function isGlob(entry: string): boolean {
 export function globMatches(pattern: string, file: string): boolean {
   const patternParts = pattern.split('/');
   const fileParts = file.split('/');
-  return patternParts.length === fileParts.length && patternParts.every((part, i) => segmentRegExp(part).test(fileParts[i] ?? ''));
+  return (
+    patternParts.length === fileParts.length &&
+    patternParts.every((part, i) => segmentRegExp(part).test(fileParts[i] ?? ''))
+  );
 }
 
 function segmentRegExp(segment: string): RegExp {
@@ -68,7 +73,9 @@ export function importedFiles(resolvedImports: readonly string[], known: Iterabl
   const files = [...known];
   const result: string[] = [];
   for (const entry of resolvedImports) {
-    const matches = isGlob(entry) ? files.filter((file) => globMatches(entry, file)).sort() : files.filter((file) => file === entry);
+    const matches = isGlob(entry)
+      ? files.filter((file) => globMatches(entry, file)).sort()
+      : files.filter((file) => file === entry);
     for (const match of matches) if (!result.includes(match)) result.push(match);
   }
   return result;

@@ -24,7 +24,8 @@ export function appendTables(text: string, tables: readonly OwnedTable[]): { tex
   const eol = lineEnding(text);
   const body = text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
   const needsEol = body.length > 0 && !text.endsWith('\n');
-  const inserted = `${needsEol ? eol : ''}${body.trim().length > 0 ? eol : ''}${BLOCK_MARKER}${eol}${renderTables(tables, eol)}`;
+  const separator = `${needsEol ? eol : ''}${body.trim().length > 0 ? eol : ''}`;
+  const inserted = `${separator}${BLOCK_MARKER}${eol}${renderTables(tables, eol)}`;
   return { text: text + inserted, inserted };
 }
 
@@ -33,7 +34,11 @@ export function appendTables(text: string, tables: readonly OwnedTable[]): { tex
  * the rest byte for byte); otherwise each of our tables is cut by its span, keeping whatever the operator
  * wrote around it.
  */
-export function removeTables(text: string, paths: readonly (readonly string[])[], inserted: string | undefined): string {
+export function removeTables(
+  text: string,
+  paths: readonly (readonly string[])[],
+  inserted: string | undefined,
+): string {
   if (inserted !== undefined && inserted.length > 0) {
     const at = text.lastIndexOf(inserted);
     if (at >= 0) return text.slice(0, at) + text.slice(at + inserted.length);
@@ -65,9 +70,13 @@ function removeMarker(text: string): string {
 
 /** The strings of the root `imports` array, or undefined when there is no such key. */
 export function rootImports(text: string): string[] | undefined {
-  const kv = scanToml(text).keyValues.find((entry) => entry.table.length === 0 && entry.key.length === 1 && entry.key[0] === 'imports');
+  const kv = scanToml(text).keyValues.find(
+    (entry) => entry.table.length === 0 && entry.key.length === 1 && entry.key[0] === 'imports',
+  );
   if (kv === undefined) return undefined;
-  return scanArray(text, kv.valueStart, kv.valueEnd).map((element) => decodeString(text.slice(element.start, element.end)));
+  return scanArray(text, kv.valueStart, kv.valueEnd).map((element) =>
+    decodeString(text.slice(element.start, element.end)),
+  );
 }
 
 /**
@@ -75,10 +84,16 @@ export function rootImports(text: string): string[] | undefined {
  * or adds an `imports` line after the root keys when there is none (never above a leading comment such as
  * k0s's `# k0s_managed=true`, which must stay the first line). `first` puts it before the other entries.
  */
-export function addImport(text: string, entry: string, position: 'first' | 'last' = 'last'): { text: string; insertedLine: string | undefined } {
+export function addImport(
+  text: string,
+  entry: string,
+  position: 'first' | 'last' = 'last',
+): { text: string; insertedLine: string | undefined } {
   const layout = scanToml(text);
   const eol = lineEnding(text);
-  const kv = layout.keyValues.find((item) => item.table.length === 0 && item.key.length === 1 && item.key[0] === 'imports');
+  const kv = layout.keyValues.find(
+    (item) => item.table.length === 0 && item.key.length === 1 && item.key[0] === 'imports',
+  );
   const quoted = renderString(entry);
   if (kv === undefined) {
     const rootKeys = layout.keyValues.filter((item) => item.table.length === 0);
@@ -93,8 +108,12 @@ export function addImport(text: string, entry: string, position: 'first' | 'last
   const last = elements.at(-1);
   if (last === undefined) {
     const inner = text.slice(kv.valueStart + 1, kv.valueEnd - 1);
-    if (!inner.includes('#')) return { text: `${text.slice(0, kv.valueStart)}[${quoted}]${text.slice(kv.valueEnd)}`, insertedLine: undefined };
-    return { text: `${text.slice(0, kv.valueStart + 1)}${quoted}${text.slice(kv.valueStart + 1)}`, insertedLine: undefined };
+    if (!inner.includes('#'))
+      return { text: `${text.slice(0, kv.valueStart)}[${quoted}]${text.slice(kv.valueEnd)}`, insertedLine: undefined };
+    return {
+      text: `${text.slice(0, kv.valueStart + 1)}${quoted}${text.slice(kv.valueStart + 1)}`,
+      insertedLine: undefined,
+    };
   }
   const first = elements[0];
   if (position === 'first' && first !== undefined) {
@@ -102,7 +121,7 @@ export function addImport(text: string, entry: string, position: 'first' | 'last
   }
   if (last.commaAt !== undefined) {
     const multiLine = text.slice(kv.valueStart, last.start).includes('\n');
-    const indent = multiLine ? /([ \t]*)$/.exec(text.slice(0, last.start))?.[1] ?? '' : '';
+    const indent = multiLine ? (/([ \t]*)$/.exec(text.slice(0, last.start))?.[1] ?? '') : '';
     const insert = multiLine ? `${eol}${indent}${quoted},` : ` ${quoted},`;
     return { text: text.slice(0, last.commaAt + 1) + insert + text.slice(last.commaAt + 1), insertedLine: undefined };
   }
@@ -115,9 +134,16 @@ export function addImport(text: string, entry: string, position: 'first' | 'last
  */
 export function removeOurImport(text: string, entry: string, insertedLine: string | undefined): string {
   if (insertedLine !== undefined) {
-    const kv = scanToml(text).keyValues.find((item) => item.table.length === 0 && item.key.length === 1 && item.key[0] === 'imports');
-    const lineStart = kv === undefined ? -1 : kv.lineStart - (insertedLine.startsWith('\n') || insertedLine.startsWith('\r\n') ? insertedLine.indexOf('\n') + 1 : 0);
-    if (kv !== undefined && text.startsWith(insertedLine, lineStart)) return text.slice(0, lineStart) + text.slice(lineStart + insertedLine.length);
+    const kv = scanToml(text).keyValues.find(
+      (item) => item.table.length === 0 && item.key.length === 1 && item.key[0] === 'imports',
+    );
+    const lineStart =
+      kv === undefined
+        ? -1
+        : kv.lineStart -
+          (insertedLine.startsWith('\n') || insertedLine.startsWith('\r\n') ? insertedLine.indexOf('\n') + 1 : 0);
+    if (kv !== undefined && text.startsWith(insertedLine, lineStart))
+      return text.slice(0, lineStart) + text.slice(lineStart + insertedLine.length);
   }
   return removeImport(text, entry);
 }
@@ -125,7 +151,9 @@ export function removeOurImport(text: string, entry: string, insertedLine: strin
 /** Removes every `imports` element equal to `entry` with its separating comma; the rest is left as is. */
 export function removeImport(text: string, entry: string): string {
   for (;;) {
-    const kv = scanToml(text).keyValues.find((item) => item.table.length === 0 && item.key.length === 1 && item.key[0] === 'imports');
+    const kv = scanToml(text).keyValues.find(
+      (item) => item.table.length === 0 && item.key.length === 1 && item.key[0] === 'imports',
+    );
     if (kv === undefined) return text;
     const elements = scanArray(text, kv.valueStart, kv.valueEnd);
     const index = elements.findIndex((element) => decodeString(text.slice(element.start, element.end)) === entry);

@@ -8,7 +8,15 @@ import { removeOurs } from './removal.js';
 import { sha256 } from '../../core/digest.js';
 import type { RecordedConfigFile } from './record.js';
 import type { RuntimeConfigRequest } from './request.js';
-import { firstDifference, getPath, isTable, parseTomlDocument, parseTomlText, withPath, type TomlTable } from './toml-document.js';
+import {
+  firstDifference,
+  getPath,
+  isTable,
+  parseTomlDocument,
+  parseTomlText,
+  withPath,
+  type TomlTable,
+} from './toml-document.js';
 
 /** A planned change of one file and what the ledger must remember about it. */
 export interface FilePlan {
@@ -27,15 +35,29 @@ export function minimalConfig(version: ConfigVersion): string {
  * and a second identical install changes nothing; then the new block is appended and the result re-parsed:
  * it must differ from the operator's config by exactly our tables.
  */
-export function planInPlace(request: RuntimeConfigRequest, path: string, bytes: Buffer | undefined, previous: RecordedConfigFile | undefined, createVersion: ConfigVersion): FilePlan {
+export function planInPlace(
+  request: RuntimeConfigRequest,
+  path: string,
+  bytes: Buffer | undefined,
+  previous: RecordedConfigFile | undefined,
+  createVersion: ConfigVersion,
+): FilePlan {
   const current = bytes === undefined ? undefined : parseTomlDocument(path, bytes).text;
   const base = current === undefined ? minimalConfig(createVersion) : stripPrevious(path, current, previous);
   const created = current === undefined || (previous?.original === null && base === minimalConfig(createVersion));
   const doc = parseTomlDocument(path, base);
   const version = configVersionOf(doc, request.daemonVersion);
-  refuseForeignHandlers([doc], request.handlers.map((handler) => handler.name));
-  const needsRunc = (request.daemonVersion === undefined || request.daemonVersion.major < 2) && !hasRunc(doc.value, version);
-  const tables = handlerTables(version, request.handlers, needsRunc ? { systemdCgroup: request.systemdCgroup } : undefined);
+  refuseForeignHandlers(
+    [doc],
+    request.handlers.map((handler) => handler.name),
+  );
+  const needsRunc =
+    (request.daemonVersion === undefined || request.daemonVersion.major < 2) && !hasRunc(doc.value, version);
+  const tables = handlerTables(
+    version,
+    request.handlers,
+    needsRunc ? { systemdCgroup: request.systemdCgroup } : undefined,
+  );
   const { text, inserted } = appendTables(base, tables);
   checkOnlyOurTables(path, doc.value, text, tables);
   const after = Buffer.from(text);
@@ -68,22 +90,39 @@ function hasRunc(value: TomlTable, version: ConfigVersion): boolean {
 }
 
 /** Re-parses an edited file and refuses unless it equals the original plus exactly our tables. */
-export function checkOnlyOurTables(path: string, before: TomlTable, afterText: string, tables: readonly OwnedTable[]): void {
+export function checkOnlyOurTables(
+  path: string,
+  before: TomlTable,
+  afterText: string,
+  tables: readonly OwnedTable[],
+): void {
   let after: TomlTable;
   try {
     after = parseTomlText(path, afterText);
   } catch (cause) {
-    throw new KataDeployError('config-refused', `${path}: adding our runtime tables would make the file invalid TOML (is a parent table written inline, like runtimes = { … }?)`, {
-      hint: 'write the runtimes map as [table] sections, or add the Kata handlers by hand; nothing was changed',
-      cause,
-    });
+    throw new KataDeployError(
+      'config-refused',
+      `${path}: adding our runtime tables would make the file invalid TOML (is a parent table written inline, like ` +
+        `runtimes = { … }?)`,
+      {
+        hint: 'write the runtimes map as [table] sections, or add the Kata handlers by hand; nothing was changed',
+        cause,
+      },
+    );
   }
-  const expected = tables.reduce((value, table) => withPath(value, table.path, { ...(getPathTable(value, table.path)), ...tableValue(table) }), before);
+  const expected = tables.reduce(
+    (value, table) => withPath(value, table.path, { ...getPathTable(value, table.path), ...tableValue(table) }),
+    before,
+  );
   const difference = firstDifference(expected, after);
   if (difference !== undefined) {
-    throw new KataDeployError('config-refused', `${path}: our edit would also change ${difference}, which is not ours to change`, {
-      hint: 'this is a bug in kata-deploy\'s TOML editor; please report the file (nothing was changed)',
-    });
+    throw new KataDeployError(
+      'config-refused',
+      `${path}: our edit would also change ${difference}, which is not ours to change`,
+      {
+        hint: "this is a bug in kata-deploy's TOML editor; please report the file (nothing was changed)",
+      },
+    );
   }
 }
 

@@ -30,31 +30,73 @@ export const K0S_DROP_IN_DIR = '/etc/k0s/containerd.d';
  * KataDeployError('config-refused') naming the file and field, before anything is written, whenever the
  * change could not be made safely.
  */
-export function planRuntimeConfig(request: RuntimeConfigRequest, current: ReadonlyMap<string, Buffer | undefined>, previous: RuntimeConfigRecord | undefined): RuntimeConfigPlan {
-  const plans = request.flavour === 'crio' ? planCrioConfig(request, current, previous) : planContainerd(request, current, previous);
+export function planRuntimeConfig(
+  request: RuntimeConfigRequest,
+  current: ReadonlyMap<string, Buffer | undefined>,
+  previous: RuntimeConfigRecord | undefined,
+): RuntimeConfigPlan {
+  const plans =
+    request.flavour === 'crio'
+      ? planCrioConfig(request, current, previous)
+      : planContainerd(request, current, previous);
   const planned = new Set(plans.map((plan) => plan.change.path));
-  const leftovers = (previous?.files ?? []).filter((file) => !planned.has(file.path)).map((file) => removeRecordedFile(file, current.get(file.path)));
-  const changes = [...plans.map((plan) => plan.change), ...leftovers.filter((change) => change !== undefined)].filter((change) => !isNoop(change));
-  const files = plans.map((plan) => plan.recorded).filter((file) => file.ownedWhole || file.tables.length > 0 || file.importEntry !== null);
+  const leftovers = (previous?.files ?? [])
+    .filter((file) => !planned.has(file.path))
+    .map((file) => removeRecordedFile(file, current.get(file.path)));
+  const changes = [...plans.map((plan) => plan.change), ...leftovers.filter((change) => change !== undefined)].filter(
+    (change) => !isNoop(change),
+  );
+  const files = plans
+    .map((plan) => plan.recorded)
+    .filter((file) => file.ownedWhole || file.tables.length > 0 || file.importEntry !== null);
   const addedRunc = files.some((file) => file.tables.some((table) => table.at(-1) === 'runc'));
-  return { changes, record: { schema: 1, flavour: request.flavour, handlers: request.handlers.map((handler) => handler.name), addedRunc, files } };
+  return {
+    changes,
+    record: {
+      schema: 1,
+      flavour: request.flavour,
+      handlers: request.handlers.map((handler) => handler.name),
+      addedRunc,
+      files,
+    },
+  };
 }
 
-function planContainerd(request: RuntimeConfigRequest, current: ReadonlyMap<string, Buffer | undefined>, previous: RuntimeConfigRecord | undefined): FilePlan[] {
+function planContainerd(
+  request: RuntimeConfigRequest,
+  current: ReadonlyMap<string, Buffer | undefined>,
+  previous: RuntimeConfigRecord | undefined,
+): FilePlan[] {
   const { configPath, daemonVersion } = request;
   const bytes = current.get(configPath);
   const previousFile = previous?.files.find((file) => file.path === configPath);
   const strategy = FLAVOUR_LAYOUTS[request.flavour].strategy;
   if (strategy === 'microk8s-template') return [planInPlace(request, configPath, bytes, previousFile, 2)];
   const parsedMain = bytes === undefined ? undefined : parseTomlDocument(configPath, bytes);
-  const main = parsedMain === undefined ? undefined : parseTomlDocument(configPath, stripPrevious(configPath, parsedMain.text, previousFile));
+  const main =
+    parsedMain === undefined
+      ? undefined
+      : parseTomlDocument(configPath, stripPrevious(configPath, parsedMain.text, previousFile));
   const version = main === undefined ? undefined : configVersionOf(main, daemonVersion);
   const name = dropInName(request.suffix);
   if (strategy === 'k0s-drop-in') {
-    const others = [...current.keys()].filter((file) => file.startsWith(`${K0S_DROP_IN_DIR}/`) && current.get(file) !== undefined);
-    const docs = [...(main === undefined ? [] : [main]), ...others.map((file) => parseTomlDocument(file, current.get(file) as Buffer))];
-    const k0sVersion = main === undefined && daemonVersion !== undefined && daemonVersion.major < 2 ? 2 : dropInVersion(version);
-    const target: DropInTarget = { dropInPath: `${K0S_DROP_IN_DIR}/${name}`, version: k0sVersion, idVersion: idVersionFor(k0sVersion, docs), editableMain: undefined, importEntry: undefined, otherDocs: docs };
+    const others = [...current.keys()].filter(
+      (file) => file.startsWith(`${K0S_DROP_IN_DIR}/`) && current.get(file) !== undefined,
+    );
+    const docs = [
+      ...(main === undefined ? [] : [main]),
+      ...others.map((file) => parseTomlDocument(file, current.get(file) as Buffer)),
+    ];
+    const k0sVersion =
+      main === undefined && daemonVersion !== undefined && daemonVersion.major < 2 ? 2 : dropInVersion(version);
+    const target: DropInTarget = {
+      dropInPath: `${K0S_DROP_IN_DIR}/${name}`,
+      version: k0sVersion,
+      idVersion: idVersionFor(k0sVersion, docs),
+      editableMain: undefined,
+      importEntry: undefined,
+      otherDocs: docs,
+    };
     return planDropIn(request, current, previous, target);
   }
   if (strategy === 'k3s-drop-in') return planDropIn(request, current, previous, k3sTarget(request, main, current));
@@ -62,7 +104,12 @@ function planContainerd(request: RuntimeConfigRequest, current: ReadonlyMap<stri
   if (!useDropIn) return [planInPlace(request, configPath, bytes, previousFile, 2)];
   const imports = effectiveImports(configPath, main, daemonVersion);
   const viaGlob = dropInFromGlobs(imports, name);
-  if (viaGlob === undefined && daemonVersion === undefined && (main === undefined || rootImports(main.text) === undefined)) refuseUnknownDefaultImports(request, current);
+  if (
+    viaGlob === undefined &&
+    daemonVersion === undefined &&
+    (main === undefined || rootImports(main.text) === undefined)
+  )
+    refuseUnknownDefaultImports(request, current);
   const dropInPath = viaGlob ?? `${DEFAULT_CONF_D}/${name}`;
   const otherDocs = configDocs(configPath, main, current, imports);
   return planDropIn(request, current, previous, {
@@ -79,12 +126,25 @@ function planContainerd(request: RuntimeConfigRequest, current: ReadonlyMap<stri
  * Without the daemon's version we cannot tell whether containerd imports conf.d by default (2.2+); adding
  * an `imports` key would then switch that default off and unload the other drop-ins there.
  */
-function refuseUnknownDefaultImports(request: RuntimeConfigRequest, current: ReadonlyMap<string, Buffer | undefined>): void {
-  const others = [...current.entries()].filter(([file, bytes]) => bytes !== undefined && file.startsWith(`${DEFAULT_CONF_D}/`) && !file.endsWith(`/${dropInName(request.suffix)}`));
+function refuseUnknownDefaultImports(
+  request: RuntimeConfigRequest,
+  current: ReadonlyMap<string, Buffer | undefined>,
+): void {
+  const others = [...current.entries()].filter(
+    ([file, bytes]) =>
+      bytes !== undefined && file.startsWith(`${DEFAULT_CONF_D}/`) && !file.endsWith(`/${dropInName(request.suffix)}`),
+  );
   if (others.length === 0) return;
-  throw new KataDeployError('config-refused', `${request.configPath} has no imports, ${others[0]?.[0]} exists, and the containerd version is unknown: adding an imports entry would stop containerd 2.2+ loading ${DEFAULT_CONF_D}/*.toml`, {
-    hint: 'make the containerd version known to kata-deploy (its socket or binary), or add imports = ["/etc/containerd/conf.d/*.toml"] to the config yourself',
-  });
+  throw new KataDeployError(
+    'config-refused',
+    `${request.configPath} has no imports, ${others[0]?.[0]} exists, and the containerd version is unknown: adding ` +
+      `an imports entry would stop containerd 2.2+ loading ${DEFAULT_CONF_D}/*.toml`,
+    {
+      hint:
+        'make the containerd version known to kata-deploy (its socket or binary), or add imports = ' +
+        '["/etc/containerd/conf.d/*.toml"] to the config yourself',
+    },
+  );
 }
 
 /**
@@ -119,17 +179,32 @@ export function k3sTemplates(configPath: string): string[] {
  * `config[-v3].toml.d/` directory the rendered config imports. Without that import (older k3s, or a
  * custom template that dropped it) there is no safe place to write, so we refuse and say why.
  */
-function k3sTarget(request: RuntimeConfigRequest, main: TomlDocument | undefined, current: ReadonlyMap<string, Buffer | undefined>): DropInTarget {
+function k3sTarget(
+  request: RuntimeConfigRequest,
+  main: TomlDocument | undefined,
+  current: ReadonlyMap<string, Buffer | undefined>,
+): DropInTarget {
   const { configPath, daemonVersion } = request;
   if (main === undefined) {
-    throw new KataDeployError('config-refused', `${configPath} does not exist: ${request.flavour} has not rendered its containerd config yet`, {
-      hint: `start ${request.flavour} once so it writes ${configPath}, then run kata-deploy again`,
-    });
+    throw new KataDeployError(
+      'config-refused',
+      `${configPath} does not exist: ${request.flavour} has not rendered its containerd config yet`,
+      {
+        hint: `start ${request.flavour} once so it writes ${configPath}, then run kata-deploy again`,
+      },
+    );
   }
   if (daemonVersion !== undefined && daemonVersion.major < 2) {
-    throw new KataDeployError('config-refused', `${configPath}: ${request.flavour} runs containerd ${daemonVersion.major}.${daemonVersion.minor}, whose imports replace whole plugin sections, so a drop-in would wipe the CRI settings k3s renders`, {
-      hint: `upgrade ${request.flavour} to a release with containerd 2, or add the Kata runtimes to a config.toml.tmpl by hand`,
-    });
+    throw new KataDeployError(
+      'config-refused',
+      `${configPath}: ${request.flavour} runs containerd ${daemonVersion.major}.${daemonVersion.minor}, whose ` +
+        `imports replace whole plugin sections, so a drop-in would wipe the CRI settings k3s renders`,
+      {
+        hint:
+          `upgrade ${request.flavour} to a release with containerd 2, or add the Kata runtimes to a ` +
+          `config.toml.tmpl by hand`,
+      },
+    );
   }
   const version = configVersionOf(main, daemonVersion);
   const dir = `${path.posix.dirname(configPath)}/${version >= 3 ? 'config-v3.toml.d' : 'config.toml.d'}`;
@@ -138,12 +213,25 @@ function k3sTarget(request: RuntimeConfigRequest, main: TomlDocument | undefined
   if (dropInFromGlobs(imports, dropInName(request.suffix)) !== dropInPath) {
     const template = k3sTemplates(configPath).find((file) => current.get(file) !== undefined);
     const source = template === undefined ? `the config ${request.flavour} renders` : `your template ${template}`;
-    throw new KataDeployError('config-refused', `${configPath}: ${source} does not import the drop-in directory ${dir}/*.toml`, {
-      hint: template === undefined
-        ? `upgrade ${request.flavour} to a release whose containerd template imports ${dir}/*.toml`
-        : `add imports = ["${dir}/*.toml"] to ${template} (or base it on {{ template "base" . }}) and restart ${request.flavour}`,
-    });
+    throw new KataDeployError(
+      'config-refused',
+      `${configPath}: ${source} does not import the drop-in directory ${dir}/*.toml`,
+      {
+        hint:
+          template === undefined
+            ? `upgrade ${request.flavour} to a release whose containerd template imports ${dir}/*.toml`
+            : `add imports = ["${dir}/*.toml"] to ${template} (or base it on {{ template "base" . }}) and restart ` +
+              `${request.flavour}`,
+      },
+    );
   }
   const otherDocs = configDocs(configPath, main, current, imports);
-  return { dropInPath, version: dropInVersion(version), idVersion: idVersionFor(dropInVersion(version), otherDocs), editableMain: undefined, importEntry: undefined, otherDocs };
+  return {
+    dropInPath,
+    version: dropInVersion(version),
+    idVersion: idVersionFor(dropInVersion(version), otherDocs),
+    editableMain: undefined,
+    importEntry: undefined,
+    otherDocs,
+  };
 }

@@ -34,7 +34,8 @@ export function runtimeConfigDirs(request: RuntimeConfigRequest): string[] {
   if (FLAVOUR_LAYOUTS[request.flavour].strategy === 'k0s-drop-in') return [K0S_DROP_IN_DIR];
   // containerd 2.2+ reads conf.d without being told; with the version unknown we must look there too.
   const { daemonVersion } = request;
-  if (request.flavour === 'containerd' && (daemonVersion === undefined || importsConfDByDefault(daemonVersion))) return [DEFAULT_CONF_D];
+  if (request.flavour === 'containerd' && (daemonVersion === undefined || importsConfDByDefault(daemonVersion)))
+    return [DEFAULT_CONF_D];
   return [];
 }
 
@@ -43,7 +44,11 @@ export function runtimeConfigDirs(request: RuntimeConfigRequest): string[] {
  * expanded the way containerd expands them) and the drop-in directories. Refuses a main config that is a
  * symlink or not writable, since an atomic rename would replace the link (or fail) behind the operator's back.
  */
-export async function readRuntimeConfigInputs(fs: HostFs, request: RuntimeConfigRequest, previous?: RuntimeConfigRecord): Promise<Map<string, Buffer | undefined>> {
+export async function readRuntimeConfigInputs(
+  fs: HostFs,
+  request: RuntimeConfigRequest,
+  previous?: RuntimeConfigRecord,
+): Promise<Map<string, Buffer | undefined>> {
   const files = new Map<string, Buffer | undefined>();
   const read = async (file: string): Promise<void> => {
     if (!files.has(file)) files.set(file, await fs.readIfExists(file));
@@ -95,10 +100,15 @@ async function refuseUnsafeTarget(fs: HostFs, file: string): Promise<void> {
       hint: 'point --containerd-config at the real file, or replace the link with the file; nothing was changed',
     });
   }
-  if (!link.isFile()) throw new KataDeployError('config-refused', `${file} is not a regular file`, { hint: 'point --containerd-config at the config file; nothing was changed' });
+  if (!link.isFile())
+    throw new KataDeployError('config-refused', `${file} is not a regular file`, {
+      hint: 'point --containerd-config at the config file; nothing was changed',
+    });
   if ((link.mode & 0o222) === 0) {
     throw new KataDeployError('config-refused', `${file} is read-only (mode ${(link.mode & 0o777).toString(8)})`, {
-      hint: 'a read-only config is usually managed by another tool (Ansible, cloud-init); add the handlers there, or make it writable; nothing was changed',
+      hint:
+        'a read-only config is usually managed by another tool (Ansible, cloud-init); add the handlers there, or ' +
+        'make it writable; nothing was changed',
     });
   }
 }

@@ -30,4 +30,3 @@ export interface RuntimeConfigRecord {
   readonly addedRunc: boolean;
   readonly files: readonly RecordedConfigFile[];
 }
-

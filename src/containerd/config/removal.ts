@@ -3,14 +3,27 @@ import { isNoop, type FileChange } from '../../core/file-change.js';
 import { removeOurImport, removeTables } from './in-place-edit.js';
 import { sha256 } from '../../core/digest.js';
 import type { RecordedConfigFile, RuntimeConfigRecord } from './record.js';
-import { firstDifference, getPath, isTable, parseTomlDocument, parseTomlText, withPath, withoutPath, type TomlDocument, type TomlTable } from './toml-document.js';
+import {
+  firstDifference,
+  getPath,
+  isTable,
+  parseTomlDocument,
+  parseTomlText,
+  withPath,
+  withoutPath,
+  type TomlDocument,
+  type TomlTable,
+} from './toml-document.js';
 
 /**
  * Plans the runtime-config part of an uninstall. PURE. A file still exactly as we wrote it gets its
  * original bytes back (or is deleted if we created it); a file someone edited since keeps their edits and
  * loses only our tables and our imports entry; our own drop-ins are deleted.
  */
-export function planRuntimeConfigRemoval(record: RuntimeConfigRecord, current: ReadonlyMap<string, Buffer | undefined>): FileChange[] {
+export function planRuntimeConfigRemoval(
+  record: RuntimeConfigRecord,
+  current: ReadonlyMap<string, Buffer | undefined>,
+): FileChange[] {
   return record.files
     .map((file) => removeRecordedFile(file, current.get(file.path)))
     .filter((change): change is FileChange => change !== undefined && !isNoop(change));
@@ -21,17 +34,45 @@ export function removeRecordedFile(file: RecordedConfigFile, bytes: Buffer | und
   if (bytes === undefined) return undefined;
   const original = file.original === null ? undefined : Buffer.from(file.original, 'base64');
   if (sha256(bytes) === file.writtenSha256) {
-    return { path: file.path, before: bytes, after: original, reason: original === undefined ? 'delete the file kata-deploy created' : 'restore the file as it was before kata-deploy' };
+    return {
+      path: file.path,
+      before: bytes,
+      after: original,
+      reason:
+        original === undefined
+          ? 'delete the file kata-deploy created'
+          : 'restore the file as it was before kata-deploy',
+    };
   }
-  if (file.ownedWhole) return { path: file.path, before: bytes, after: undefined, reason: 'delete the drop-in kata-deploy created' };
+  if (file.ownedWhole)
+    return { path: file.path, before: bytes, after: undefined, reason: 'delete the drop-in kata-deploy created' };
   const doc = parseTomlDocument(file.path, bytes);
   const keepRunc = runcStillNeeded(file, doc.value);
-  const text = removeOurs(keepRunc ? { ...file, tables: file.tables.filter((table) => !table.includes('runc')), inserted: null } : file, doc);
-  if (keepRunc) return { path: file.path, before: bytes, after: Buffer.from(text), reason: 'remove kata-deploy\'s handlers, keeping later edits and the runc handler other runtimes now rely on' };
+  const text = removeOurs(
+    keepRunc ? { ...file, tables: file.tables.filter((table) => !table.includes('runc')), inserted: null } : file,
+    doc,
+  );
+  if (keepRunc)
+    return {
+      path: file.path,
+      before: bytes,
+      after: Buffer.from(text),
+      reason: "remove kata-deploy's handlers, keeping later edits and the runc handler other runtimes now rely on",
+    };
   if (file.original === null && /^version = \d\n$/.test(text)) {
-    return { path: file.path, before: bytes, after: undefined, reason: 'delete the file kata-deploy created (only our handlers were left in it)' };
+    return {
+      path: file.path,
+      before: bytes,
+      after: undefined,
+      reason: 'delete the file kata-deploy created (only our handlers were left in it)',
+    };
   }
-  return { path: file.path, before: bytes, after: Buffer.from(text), reason: 'remove kata-deploy\'s handlers, keeping later edits' };
+  return {
+    path: file.path,
+    before: bytes,
+    after: Buffer.from(text),
+    reason: "remove kata-deploy's handlers, keeping later edits",
+  };
 }
 
 /**
@@ -44,7 +85,10 @@ function runcStillNeeded(file: RecordedConfigFile, value: TomlTable): boolean {
   if (runc === undefined) return false;
   const mapPath = runc.slice(0, -1);
   const ours = new Set(file.tables.map((table) => table.at(runc.length - 1)));
-  const originalMap = file.original === null ? undefined : getPath(parseTomlText(file.path, Buffer.from(file.original, 'base64').toString('utf8')), mapPath);
+  const originalMap =
+    file.original === null
+      ? undefined
+      : getPath(parseTomlText(file.path, Buffer.from(file.original, 'base64').toString('utf8')), mapPath);
   const before = new Set(isTable(originalMap) ? Object.keys(originalMap) : []);
   const map = getPath(value, mapPath);
   return isTable(map) && Object.keys(map).some((name) => !ours.has(name) && !before.has(name));
@@ -60,7 +104,8 @@ export function removeOurs(file: RecordedConfigFile, doc: TomlDocument): string 
   let failure: unknown;
   for (const inserted of attempts) {
     let text = file.tables.length === 0 ? doc.text : removeTables(doc.text, file.tables, inserted);
-    if (file.importEntry !== null) text = removeOurImport(text, file.importEntry, file.tables.length > 0 ? undefined : inserted);
+    if (file.importEntry !== null)
+      text = removeOurImport(text, file.importEntry, file.tables.length > 0 ? undefined : inserted);
     try {
       checkOnlyOursRemoved(file, doc.value, text);
       return text;
@@ -76,22 +121,33 @@ function checkOnlyOursRemoved(file: RecordedConfigFile, before: TomlTable, after
   try {
     after = parseTomlText(file.path, afterText);
   } catch (cause) {
-    throw new KataDeployError('config-refused', `${file.path}: removing kata-deploy's handlers would leave invalid TOML`, {
-      hint: 'remove the kata-deploy runtime tables by hand; nothing was changed',
-      cause,
-    });
+    throw new KataDeployError(
+      'config-refused',
+      `${file.path}: removing kata-deploy's handlers would leave invalid TOML`,
+      {
+        hint: 'remove the kata-deploy runtime tables by hand; nothing was changed',
+        cause,
+      },
+    );
   }
   let expected = file.tables.reduce((value, table) => withoutPath(value, table), before);
   const imported = before['imports'];
   if (file.importEntry !== null && Array.isArray(imported)) {
     const wanted = imported.filter((item) => item !== file.importEntry);
-    expected = after['imports'] === undefined && wanted.length === 0 ? withoutPath(expected, ['imports']) : withPath(expected, ['imports'], wanted);
+    expected =
+      after['imports'] === undefined && wanted.length === 0
+        ? withoutPath(expected, ['imports'])
+        : withPath(expected, ['imports'], wanted);
   }
   const difference = firstDifference(pruneEmpty(expected), pruneEmpty(after));
   if (difference !== undefined) {
-    throw new KataDeployError('config-refused', `${file.path}: removing kata-deploy's handlers would also change ${difference}`, {
-      hint: 'remove the kata-deploy runtime tables by hand; nothing was changed',
-    });
+    throw new KataDeployError(
+      'config-refused',
+      `${file.path}: removing kata-deploy's handlers would also change ${difference}`,
+      {
+        hint: 'remove the kata-deploy runtime tables by hand; nothing was changed',
+      },
+    );
   }
 }
 

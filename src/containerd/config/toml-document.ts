@@ -93,7 +93,9 @@ export function tomlEqual(a: unknown, b: unknown): boolean {
   if (isTable(a) || isTable(b)) {
     if (!isTable(a) || !isTable(b)) return false;
     const keys = Object.keys(a);
-    return keys.length === Object.keys(b).length && keys.every((key) => Object.hasOwn(b, key) && tomlEqual(a[key], b[key]));
+    return (
+      keys.length === Object.keys(b).length && keys.every((key) => Object.hasOwn(b, key) && tomlEqual(a[key], b[key]))
+    );
   }
   return Object.is(a, b) || (typeof a === 'number' && typeof b === 'number' && a === b);
 }

@@ -208,8 +208,10 @@ export function decodeString(token: string): string {
   const json = token.replace(/\\(U[0-9A-Fa-f]{8}|e|.)/g, (escape: string, what: string) => {
     if (what === 'e') return '\\u001b';
     if (what.length === 1) return escape;
-    return String.fromCodePoint(Number.parseInt(what.slice(1), 16)).split('')
-      .map((unit) => `\\u${unit.charCodeAt(0).toString(16).padStart(4, '0')}`).join('');
+    return String.fromCodePoint(Number.parseInt(what.slice(1), 16))
+      .split('')
+      .map((unit) => `\\u${unit.charCodeAt(0).toString(16).padStart(4, '0')}`)
+      .join('');
   });
   return JSON.parse(json) as string;
 }

@@ -16,7 +16,10 @@ export function validatedMainConfig(request: RuntimeConfigRequest): string {
 }
 
 /** The candidate files: the current ones with the plan's changes applied. */
-export function applyChanges(current: ReadonlyMap<string, Buffer | undefined>, changes: readonly FileChange[]): Map<string, Buffer | undefined> {
+export function applyChanges(
+  current: ReadonlyMap<string, Buffer | undefined>,
+  changes: readonly FileChange[],
+): Map<string, Buffer | undefined> {
   const result = new Map(current);
   for (const change of changes) result.set(change.path, change.after);
   return result;
@@ -26,12 +29,16 @@ export function applyChanges(current: ReadonlyMap<string, Buffer | undefined>, c
  * The files as the validator must see them: for vanilla containerd 2.2+, a main config without `imports`
  * gets containerd's implicit default imports written out, so they resolve inside the scratch copy.
  */
-export function filesForValidation(request: RuntimeConfigRequest, files: ReadonlyMap<string, Buffer | undefined>): Map<string, Buffer | undefined> {
+export function filesForValidation(
+  request: RuntimeConfigRequest,
+  files: ReadonlyMap<string, Buffer | undefined>,
+): Map<string, Buffer | undefined> {
   const result = new Map(files);
   if (request.flavour !== 'containerd') return result;
   const main = files.get(request.configPath);
   const text = withExplicitDefaultImports(main?.toString('utf8') ?? '', request.daemonVersion);
-  if (main === undefined ? text !== '' : text !== main.toString('utf8')) result.set(request.configPath, Buffer.from(text));
+  if (main === undefined ? text !== '' : text !== main.toString('utf8'))
+    result.set(request.configPath, Buffer.from(text));
   return result;
 }
 
@@ -52,14 +59,22 @@ export function dumpedRuntimes(dump: string): Set<string> {
  * quoting containerd. Returns the dump, which the changed config's dump is compared with. CRI-O has no
  * such oracle (its drop-in is checked by parsing only): undefined.
  */
-export async function assertCurrentConfigAccepted(validator: ConfigValidator, request: RuntimeConfigRequest, current: ReadonlyMap<string, Buffer | undefined>): Promise<string | undefined> {
+export async function assertCurrentConfigAccepted(
+  validator: ConfigValidator,
+  request: RuntimeConfigRequest,
+  current: ReadonlyMap<string, Buffer | undefined>,
+): Promise<string | undefined> {
   if (request.flavour === 'crio') return undefined;
   const main = validatedMainConfig(request);
   const before = await validator.validate(main, filesForValidation(request, current));
   if (!before.ok) {
-    throw new KataDeployError('config-refused', `containerd refuses the current config ${main} (before any change): ${before.message}`, {
-      hint: 'fix the config so `containerd config dump` accepts it, then run kata-deploy again; nothing was changed',
-    });
+    throw new KataDeployError(
+      'config-refused',
+      `containerd refuses the current config ${main} (before any change): ${before.message}`,
+      {
+        hint: 'fix the config so `containerd config dump` accepts it, then run kata-deploy again; nothing was changed',
+      },
+    );
   }
   return before.dump;
 }
@@ -72,29 +87,64 @@ export async function assertCurrentConfigAccepted(validator: ConfigValidator, re
  * migration so the operator's settings silently fall back to defaults. Handlers of the `previous` install
  * that this plan drops count as ours too. Returns the changed config's dump.
  */
-export async function assertChangedConfigAccepted(validator: ConfigValidator, request: RuntimeConfigRequest, current: ReadonlyMap<string, Buffer | undefined>, plan: RuntimeConfigPlan, currentDump: string | undefined, previous?: RuntimeConfigRecord): Promise<string | undefined> {
+export async function assertChangedConfigAccepted(
+  validator: ConfigValidator,
+  request: RuntimeConfigRequest,
+  current: ReadonlyMap<string, Buffer | undefined>,
+  plan: RuntimeConfigPlan,
+  currentDump: string | undefined,
+  previous?: RuntimeConfigRecord,
+): Promise<string | undefined> {
   if (request.flavour === 'crio') return undefined;
   const main = validatedMainConfig(request);
   const after = await validator.validate(main, filesForValidation(request, applyChanges(current, plan.changes)));
   if (!after.ok) {
-    throw new KataDeployError('config-refused', `containerd would refuse ${main} with the Kata handlers added: ${after.message}`, {
-      hint: 'nothing was changed; report this with the config file, it is a bug in kata-deploy or a containerd rule it does not know',
-    });
+    throw new KataDeployError(
+      'config-refused',
+      `containerd would refuse ${main} with the Kata handlers added: ${after.message}`,
+      {
+        hint:
+          'nothing was changed; report this with the config file, it is a bug in kata-deploy or a containerd ' +
+          'rule it does not know',
+      },
+    );
   }
   const listed = dumpedRuntimes(after.dump);
   const missing = [...request.handlers.map((handler) => handler.name), 'runc'].filter((name) => !listed.has(name));
   if (missing.length > 0) {
-    throw new KataDeployError('config-refused', `containerd accepts the changed config ${main} but does not load runtime handler(s) ${missing.join(', ')} from it`, {
-      hint: 'an import probably replaces the CRI plugin section (containerd 1.x), or the config version is ignored; nothing was changed',
-    });
+    throw new KataDeployError(
+      'config-refused',
+      `containerd accepts the changed config ${main} but does not load runtime handler(s) ${missing.join(', ')} from ` +
+        `it`,
+      {
+        hint:
+          'an import probably replaces the CRI plugin section (containerd 1.x), or the config version is ' +
+          'ignored; nothing was changed',
+      },
+    );
   }
   if (currentDump !== undefined) {
-    const ours = [...new Set([...plan.record.handlers, ...(previous?.handlers ?? []), ...(plan.record.addedRunc || previous?.addedRunc === true ? ['runc'] : [])])];
-    const difference = firstDifference(withoutOurs(parseTomlText('containerd config dump', currentDump), ours), withoutOurs(parseTomlText('containerd config dump', after.dump), ours));
+    const ours = [
+      ...new Set([
+        ...plan.record.handlers,
+        ...(previous?.handlers ?? []),
+        ...(plan.record.addedRunc || previous?.addedRunc === true ? ['runc'] : []),
+      ]),
+    ];
+    const difference = firstDifference(
+      withoutOurs(parseTomlText('containerd config dump', currentDump), ours),
+      withoutOurs(parseTomlText('containerd config dump', after.dump), ours),
+    );
     if (difference !== undefined) {
-      throw new KataDeployError('config-refused', `with the Kata handlers added, containerd would also change ${difference} of ${main}`, {
-        hint: 'nothing was changed; containerd merges this config differently than kata-deploy expects (report it with the config files)',
-      });
+      throw new KataDeployError(
+        'config-refused',
+        `with the Kata handlers added, containerd would also change ${difference} of ${main}`,
+        {
+          hint:
+            'nothing was changed; containerd merges this config differently than kata-deploy expects (report it ' +
+            'with the config files)',
+        },
+      );
     }
   }
   return after.dump;
@@ -112,7 +162,12 @@ function withoutOurs(dump: TomlTable, names: readonly string[]): TomlTable {
 }
 
 /** Both checks in order: the current config, then the changed one. Returns the changed config's dump. */
-export async function validateRuntimeConfigPlan(validator: ConfigValidator, request: RuntimeConfigRequest, current: ReadonlyMap<string, Buffer | undefined>, plan: RuntimeConfigPlan): Promise<string | undefined> {
+export async function validateRuntimeConfigPlan(
+  validator: ConfigValidator,
+  request: RuntimeConfigRequest,
+  current: ReadonlyMap<string, Buffer | undefined>,
+  plan: RuntimeConfigPlan,
+): Promise<string | undefined> {
   const currentDump = await assertCurrentConfigAccepted(validator, request, current);
   return assertChangedConfigAccepted(validator, request, current, plan, currentDump);
 }

@@ -9,7 +9,9 @@ import { resolveImport } from './imports.js';
 import { decodeString, scanArray, scanToml } from './toml-lexer.js';
 
 /** What containerd said about a set of config files. */
-export type ValidationResult = { readonly ok: true; readonly dump: string } | { readonly ok: false; readonly message: string };
+export type ValidationResult =
+  | { readonly ok: true; readonly dump: string }
+  | { readonly ok: false; readonly message: string };
 
 /**
  * The port that asks the host's containerd whether it accepts a config: the only oracle that knows every
@@ -39,12 +41,22 @@ export interface ContainerdValidatorOptions {
 }
 
 /** How to run a containerd binary: directly, or under chroot of the host root when it lives there. */
-export function containerdCommand(binary: string, chrootRoot: string | undefined, args: readonly string[]): { file: string; args: string[] } {
-  if (chrootRoot === undefined || chrootRoot === '/' || !binary.startsWith(`${chrootRoot}/`)) return { file: binary, args: [...args] };
+export function containerdCommand(
+  binary: string,
+  chrootRoot: string | undefined,
+  args: readonly string[],
+): { file: string; args: string[] } {
+  if (chrootRoot === undefined || chrootRoot === '/' || !binary.startsWith(`${chrootRoot}/`))
+    return { file: binary, args: [...args] };
   return { file: 'chroot', args: [chrootRoot, `/${path.relative(chrootRoot, binary)}`, ...args] };
 }
 
-const HOST_BINARIES = ['/usr/local/bin/containerd', '/usr/bin/containerd', '/usr/local/sbin/containerd', '/usr/sbin/containerd'];
+const HOST_BINARIES = [
+  '/usr/local/bin/containerd',
+  '/usr/bin/containerd',
+  '/usr/local/sbin/containerd',
+  '/usr/sbin/containerd',
+];
 
 /** Where distributions keep the containerd they bundle (it, not a stray host binary, reads the config). */
 const BUNDLED_BINARIES: Partial<Record<RuntimeFlavour, readonly string[]>> = {
@@ -61,7 +73,10 @@ const BUNDLED_BINARIES: Partial<Record<RuntimeFlavour, readonly string[]>> = {
 export function containerdBinary(options: Pick<ContainerdValidatorOptions, 'hostRoot' | 'binary' | 'flavour'>): string {
   if (options.binary !== undefined) return options.binary;
   const root = options.hostRoot ?? '/';
-  const candidates = [...(options.flavour === undefined ? [] : BUNDLED_BINARIES[options.flavour] ?? []), ...HOST_BINARIES];
+  const candidates = [
+    ...(options.flavour === undefined ? [] : (BUNDLED_BINARIES[options.flavour] ?? [])),
+    ...HOST_BINARIES,
+  ];
   return candidates.map((file) => path.join(root, file)).find((file) => existsSync(file)) ?? 'containerd';
 }
 
@@ -90,11 +105,19 @@ export function containerdValidator(options: ContainerdValidatorOptions): Config
           await mkdir(path.dirname(path.join(scratchReal, mainConfigPath)), { recursive: true });
           await writeFile(path.join(scratchReal, mainConfigPath), '');
         }
-        const command = containerdCommand(binary, options.chrootRoot, ['--config', path.join(scratch, mainConfigPath), 'config', 'dump']);
+        const command = containerdCommand(binary, options.chrootRoot, [
+          '--config',
+          path.join(scratch, mainConfigPath),
+          'config',
+          'dump',
+        ]);
         const result = await options.runner.run(command.file, command.args, { timeoutMs: options.timeoutMs ?? 30_000 });
         if (result.exitCode === 0) return { ok: true, dump: result.stdout };
         const said = containerdComplaint(result.stderr.trim() || result.stdout.trim());
-        return { ok: false, message: said.split(scratch).join('') || `${binary} exited with status ${result.exitCode}` };
+        return {
+          ok: false,
+          message: said.split(scratch).join('') || `${binary} exited with status ${result.exitCode}`,
+        };
       } finally {
         await rm(scratchReal, { recursive: true, force: true });
       }
@@ -107,7 +130,9 @@ export function rebaseImports(hostPath: string, bytes: Buffer, scratch: string):
   let text = bytes.toString('utf8');
   let kv;
   try {
-    kv = scanToml(text).keyValues.find((item) => item.table.length === 0 && item.key.length === 1 && item.key[0] === 'imports');
+    kv = scanToml(text).keyValues.find(
+      (item) => item.table.length === 0 && item.key.length === 1 && item.key[0] === 'imports',
+    );
   } catch {
     return bytes;
   }
@@ -117,7 +142,10 @@ export function rebaseImports(hostPath: string, bytes: Buffer, scratch: string):
     const token = text.slice(element.start, element.end);
     if (!/^["']/.test(token)) continue;
     const entry = decodeString(token);
-    text = text.slice(0, element.start) + renderString(path.join(scratch, resolveImport(hostPath, entry))) + text.slice(element.end);
+    text =
+      text.slice(0, element.start) +
+      renderString(path.join(scratch, resolveImport(hostPath, entry))) +
+      text.slice(element.end);
   }
   return Buffer.from(text);
 }

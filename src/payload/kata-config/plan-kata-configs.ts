@@ -6,10 +6,18 @@ import { parsePristine, type PristineConfig } from './pristine.js';
 import { renderDropIn, type DropInTable, type DropInValue } from './toml-text.js';
 
 /** The settings the Kata configuration planner reads. */
-export type KataConfigSettings = Pick<Settings, 'installDir' | 'agentHttpsProxy' | 'agentNoProxy' | 'allowedHypervisorAnnotations'>;
+export type KataConfigSettings = Pick<
+  Settings,
+  'installDir' | 'agentHttpsProxy' | 'agentNoProxy' | 'allowedHypervisorAnnotations'
+>;
 
 /** Every drop-in name we own; a wanted-no-more one is deleted, anything else in config.d is left alone. */
-export const DROP_IN_NAMES = ['10-installation-prefix.toml', '20-debug.toml', '30-agent-proxy.toml', '40-annotations.toml'] as const;
+export const DROP_IN_NAMES = [
+  '10-installation-prefix.toml',
+  '20-debug.toml',
+  '30-agent-proxy.toml',
+  '40-annotations.toml',
+] as const;
 type DropInName = (typeof DROP_IN_NAMES)[number];
 
 const PAYLOAD_PREFIX = '/opt/kata/';
@@ -21,9 +29,14 @@ function perShim(value: PerShimValue, shim: string): string | undefined {
 
 /** Rewrites `/opt/kata/…` to the install dir in a string or string array; undefined when nothing changes. */
 function rebased(value: unknown, installDir: string): DropInValue | undefined {
-  const move = (text: string): string => (text.startsWith(PAYLOAD_PREFIX) ? `${installDir}/${text.slice(PAYLOAD_PREFIX.length)}` : text);
+  const move = (text: string): string =>
+    text.startsWith(PAYLOAD_PREFIX) ? `${installDir}/${text.slice(PAYLOAD_PREFIX.length)}` : text;
   if (typeof value === 'string') return value.startsWith(PAYLOAD_PREFIX) ? move(value) : undefined;
-  if (Array.isArray(value) && value.every((item) => typeof item === 'string') && value.some((item: string) => item.startsWith(PAYLOAD_PREFIX))) {
+  if (
+    Array.isArray(value) &&
+    value.every((item) => typeof item === 'string') &&
+    value.some((item: string) => item.startsWith(PAYLOAD_PREFIX))
+  ) {
     return value.map((item: string) => move(item));
   }
   return undefined;
@@ -35,7 +48,8 @@ function prefixTables(pristine: PristineConfig, installDir: string): DropInTable
   const visit = (table: Record<string, unknown>, at: string[]): void => {
     const values: [string, DropInValue][] = [];
     for (const [key, value] of Object.entries(table)) {
-      if (value !== null && typeof value === 'object' && !Array.isArray(value)) visit(value as Record<string, unknown>, [...at, key]);
+      if (value !== null && typeof value === 'object' && !Array.isArray(value))
+        visit(value as Record<string, unknown>, [...at, key]);
       else {
         const moved = rebased(value, installDir);
         if (moved !== undefined) values.push([key, moved]);
@@ -56,7 +70,11 @@ function words(text: string | undefined): string[] {
  * file replaces a key wholesale, so `kernel_params` is written cumulatively (pristine value plus every
  * addition up to that file) and `enable_annotations` as the union with the pristine list.
  */
-function dropInsFor(handler: HandlerSpec, pristine: PristineConfig, settings: KataConfigSettings): Map<DropInName, string> {
+function dropInsFor(
+  handler: HandlerSpec,
+  pristine: PristineConfig,
+  settings: KataConfigSettings,
+): Map<DropInName, string> {
   const shim = handler.shim.name;
   const hv = ['hypervisor', pristine.hypervisorName];
   const header = (why: string): string[] => [
@@ -64,36 +82,79 @@ function dropInsFor(handler: HandlerSpec, pristine: PristineConfig, settings: Ka
     'Rewritten on every install and removed on uninstall; put your own settings in another file here.',
   ];
   const out = new Map<DropInName, string>();
-  let kernelParams = words(typeof pristine.hypervisor.kernel_params === 'string' ? pristine.hypervisor.kernel_params : '');
+  let kernelParams = words(
+    typeof pristine.hypervisor.kernel_params === 'string' ? pristine.hypervisor.kernel_params : '',
+  );
 
   if (settings.installDir !== '/opt/kata') {
     const tables = prefixTables(pristine, settings.installDir);
-    if (tables.length > 0) out.set('10-installation-prefix.toml', renderDropIn(header(`payload installed under ${settings.installDir} instead of /opt/kata`), tables));
+    if (tables.length > 0)
+      out.set(
+        '10-installation-prefix.toml',
+        renderDropIn(header(`payload installed under ${settings.installDir} instead of /opt/kata`), tables),
+      );
   }
   if (handler.debug) {
     kernelParams = [...kernelParams, ...DEBUG_KERNEL_PARAMS.filter((param) => !kernelParams.includes(param))];
-    out.set('20-debug.toml', renderDropIn(header('guest and runtime debug (DEBUG=true, -debug handler only)'), [
-      { table: hv, values: [['enable_debug', true], ['kernel_params', kernelParams.join(' ')]] },
-      { table: ['agent', pristine.agentName], values: [['enable_debug', true], ['debug_console_enabled', true]] },
-      { table: ['runtime'], values: [['enable_debug', true]] },
-    ]));
+    out.set(
+      '20-debug.toml',
+      renderDropIn(header('guest and runtime debug (DEBUG=true, -debug handler only)'), [
+        {
+          table: hv,
+          values: [
+            ['enable_debug', true],
+            ['kernel_params', kernelParams.join(' ')],
+          ],
+        },
+        {
+          table: ['agent', pristine.agentName],
+          values: [
+            ['enable_debug', true],
+            ['debug_console_enabled', true],
+          ],
+        },
+        { table: ['runtime'], values: [['enable_debug', true]] },
+      ]),
+    );
   }
   const httpsProxy = perShim(settings.agentHttpsProxy, shim);
   const noProxy = perShim(settings.agentNoProxy, shim);
   if (httpsProxy !== undefined || noProxy !== undefined) {
-    if (httpsProxy !== undefined) kernelParams = [...kernelParams.filter((param) => !param.startsWith('agent.https_proxy=')), `agent.https_proxy=${httpsProxy}`];
-    if (noProxy !== undefined) kernelParams = [...kernelParams.filter((param) => !param.startsWith('agent.no_proxy=')), `agent.no_proxy=${noProxy}`];
-    out.set('30-agent-proxy.toml', renderDropIn(header('guest agent proxy (AGENT_HTTPS_PROXY / AGENT_NO_PROXY)'), [
-      { table: hv, values: [['kernel_params', kernelParams.join(' ')]] },
-    ]));
+    if (httpsProxy !== undefined)
+      kernelParams = [
+        ...kernelParams.filter((param) => !param.startsWith('agent.https_proxy=')),
+        `agent.https_proxy=${httpsProxy}`,
+      ];
+    if (noProxy !== undefined)
+      kernelParams = [
+        ...kernelParams.filter((param) => !param.startsWith('agent.no_proxy=')),
+        `agent.no_proxy=${noProxy}`,
+      ];
+    out.set(
+      '30-agent-proxy.toml',
+      renderDropIn(header('guest agent proxy (AGENT_HTTPS_PROXY / AGENT_NO_PROXY)'), [
+        { table: hv, values: [['kernel_params', kernelParams.join(' ')]] },
+      ]),
+    );
   }
-  const extra = [...settings.allowedHypervisorAnnotations.globalList, ...words(settings.allowedHypervisorAnnotations.perShim.get(shim))];
+  const extra = [
+    ...settings.allowedHypervisorAnnotations.globalList,
+    ...words(settings.allowedHypervisorAnnotations.perShim.get(shim)),
+  ];
   if (extra.length > 0) {
-    const pristineList = Array.isArray(pristine.hypervisor.enable_annotations) ? (pristine.hypervisor.enable_annotations as string[]) : [];
-    const merged = [...pristineList, ...extra.filter((item, i) => !pristineList.includes(item) && extra.indexOf(item) === i)];
-    out.set('40-annotations.toml', renderDropIn(header('hypervisor annotations allowed (ALLOWED_HYPERVISOR_ANNOTATIONS)'), [
-      { table: hv, values: [['enable_annotations', merged]] },
-    ]));
+    const pristineList = Array.isArray(pristine.hypervisor.enable_annotations)
+      ? (pristine.hypervisor.enable_annotations as string[])
+      : [];
+    const merged = [
+      ...pristineList,
+      ...extra.filter((item, i) => !pristineList.includes(item) && extra.indexOf(item) === i),
+    ];
+    out.set(
+      '40-annotations.toml',
+      renderDropIn(header('hypervisor annotations allowed (ALLOWED_HYPERVISOR_ANNOTATIONS)'), [
+        { table: hv, values: [['enable_annotations', merged]] },
+      ]),
+    );
   }
   return out;
 }
@@ -125,11 +186,21 @@ export function planKataConfigFiles(
     const bytes = readPristine(handler.shim.name);
     const pristine = parsePristine(handler.shim.name, bytes);
     const dir = kataConfigDir(settings.installDir, handler.name);
-    want(handler.configPath, bytes, `Kata configuration of handler ${handler.name} (copy of the ${handler.shim.name} pristine file)`);
+    want(
+      handler.configPath,
+      bytes,
+      `Kata configuration of handler ${handler.name} (copy of the ${handler.shim.name} pristine file)`,
+    );
     const dropIns = dropInsFor(handler, pristine, settings);
     for (const name of DROP_IN_NAMES) {
       const text = dropIns.get(name);
-      want(path.posix.join(dir, 'config.d', name), text === undefined ? undefined : Buffer.from(text), text === undefined ? `drop-in ${name} of ${handler.name} no longer wanted` : `drop-in ${name} of ${handler.name}`);
+      want(
+        path.posix.join(dir, 'config.d', name),
+        text === undefined ? undefined : Buffer.from(text),
+        text === undefined
+          ? `drop-in ${name} of ${handler.name} no longer wanted`
+          : `drop-in ${name} of ${handler.name}`,
+      );
     }
   }
   return changes;

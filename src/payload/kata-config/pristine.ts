@@ -20,11 +20,19 @@ export function parsePristine(shim: string, bytes: Buffer): PristineConfig {
   try {
     document = TOML.parse(bytes.toString('utf8')) as Record<string, unknown>;
   } catch (error) {
-    throw new KataDeployError('bad-payload', `pristine configuration of shim "${shim}" is not valid TOML: ${(error as Error).message}`, { hint: 'use an unmodified kata-static release tarball', cause: error });
+    throw new KataDeployError(
+      'bad-payload',
+      `pristine configuration of shim "${shim}" is not valid TOML: ${(error as Error).message}`,
+      { hint: 'use an unmodified kata-static release tarball', cause: error },
+    );
   }
   const hypervisors = Object.entries((document.hypervisor ?? {}) as Record<string, Record<string, unknown>>);
   if (hypervisors.length !== 1) {
-    throw new KataDeployError('bad-payload', `pristine configuration of shim "${shim}" has ${hypervisors.length} [hypervisor.*] tables, expected one`, { hint: 'use an unmodified kata-static release tarball' });
+    throw new KataDeployError(
+      'bad-payload',
+      `pristine configuration of shim "${shim}" has ${hypervisors.length} [hypervisor.*] tables, expected one`,
+      { hint: 'use an unmodified kata-static release tarball' },
+    );
   }
   const [hypervisorName, hypervisor] = hypervisors[0]!;
   const agentName = Object.keys((document.agent ?? {}) as Record<string, unknown>)[0] ?? 'kata';
@@ -35,12 +43,21 @@ export function parsePristine(shim: string, bytes: Buffer): PristineConfig {
  * The pristine configuration bytes of every selected shim, for planKataConfigFiles: from memory when
  * the payload was just unpacked, from the installed tree when it was already in place.
  */
-export async function loadPristineConfigs(staged: StagedPayload, shims: readonly ShimInfo[], fs: HostFs): Promise<Map<string, Buffer>> {
+export async function loadPristineConfigs(
+  staged: StagedPayload,
+  shims: readonly ShimInfo[],
+  fs: HostFs,
+): Promise<Map<string, Buffer>> {
   const configs = new Map<string, Buffer>();
   for (const shim of shims) {
     const rel = shimConfigRelPath(shim);
     const bytes = staged.pristineConfigs.get(rel) ?? (await fs.readIfExists(`${staged.location.installDir}/${rel}`));
-    if (bytes === undefined) throw new KataDeployError('bad-payload', `payload lacks ${staged.location.installDir}/${rel}, the pristine configuration of shim "${shim.name}"`, { hint: 'reinstall the payload' });
+    if (bytes === undefined)
+      throw new KataDeployError(
+        'bad-payload',
+        `payload lacks ${staged.location.installDir}/${rel}, the pristine configuration of shim "${shim.name}"`,
+        { hint: 'reinstall the payload' },
+      );
     configs.set(shim.name, bytes);
   }
   return configs;

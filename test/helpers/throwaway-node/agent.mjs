@@ -4,7 +4,16 @@
 // the test, which cannot enter the namespace itself: JSON lines on stdin, one JSON reply line per request.
 // Plain JavaScript with no imports from the project, so vitest, benchmarks and the demo can all spawn it.
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, writeFileSync, lstatSync, readdirSync, rmdirSync, chmodSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  writeFileSync,
+  lstatSync,
+  readdirSync,
+  rmdirSync,
+  chmodSync,
+} from 'node:fs';
 import path from 'node:path';
 import readline from 'node:readline';
 
@@ -13,7 +22,9 @@ const { stateDir, containerd, config, tmpfs, refuseKata, cgroupName } = spec;
 const runtimeDir = path.join(stateDir, 'xdg-runtime');
 const configHome = path.join(stateDir, 'xdg-config');
 const env = { ...process.env, XDG_RUNTIME_DIR: runtimeDir, XDG_CONFIG_HOME: configHome };
-const cgroups = ['/sys/fs/cgroup/systemd', '/sys/fs/cgroup/unified'].filter((root) => existsSync(root)).map((root) => path.join(root, cgroupName));
+const cgroups = ['/sys/fs/cgroup/systemd', '/sys/fs/cgroup/unified']
+  .filter((root) => existsSync(root))
+  .map((root) => path.join(root, cgroupName));
 const children = new Set();
 let systemd;
 
@@ -44,7 +55,8 @@ function writeUnit() {
       '#!/bin/sh',
       `date +%s%N >> ${stateDir}/starts`,
       refuseKata
-        ? `if ${containerd} --config /etc/containerd/config.toml config dump 2>/dev/null | grep -Eq 'runtimes\\.("|)kata'; then echo "throwaway node: refusing a config with kata handlers" >&2; exit 1; fi`
+        ? `if ${containerd} --config /etc/containerd/config.toml config dump 2>/dev/null | grep -Eq ` +
+          `'runtimes\\.("|)kata'; then echo "throwaway node: refusing a config with kata handlers" >&2; exit 1; fi`
         : '',
       `exec ${containerd} --config /etc/containerd/config.toml`,
       '',
@@ -84,13 +96,20 @@ async function startNode() {
   // systemd --user takes the cgroup it starts in as its root; a private one keeps parallel test nodes
   // apart and lets cleanup find every process it spawned (containerd, shims) even after reparenting.
   const joinCgroups = cgroups.map((dir) => `echo $$ > ${dir}/cgroup.procs`).join('; ');
-  systemd = spawn('sh', ['-c', `${joinCgroups}; exec /lib/systemd/systemd --user`], { env, stdio: ['ignore', 'ignore', 'pipe'] });
+  systemd = spawn('sh', ['-c', `${joinCgroups}; exec /lib/systemd/systemd --user`], {
+    env,
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
   let systemdErr = '';
   systemd.stderr.on('data', (chunk) => (systemdErr += chunk));
   const socket = path.join(runtimeDir, 'systemd/private');
   await waitFor('systemd private socket', () => existsSync(socket) || systemd.exitCode !== null, 10_000);
   if (systemd.exitCode !== null) throw new Error(`systemd --user exited ${systemd.exitCode}: ${systemdErr}`);
-  const start = spawnSync('systemctl', ['--user', 'start', 'containerd.service'], { env, encoding: 'utf8', timeout: 30_000 });
+  const start = spawnSync('systemctl', ['--user', 'start', 'containerd.service'], {
+    env,
+    encoding: 'utf8',
+    timeout: 30_000,
+  });
   if (start.status !== 0) throw new Error(`systemctl --user start containerd.service: ${start.stderr}${readLog()}`);
   return socket;
 }
@@ -103,13 +122,15 @@ function readLog() {
 function cgroupPids(dir) {
   if (!existsSync(dir)) return [];
   const pids = readFileSync(path.join(dir, 'cgroup.procs'), 'utf8').split('\n').filter(Boolean).map(Number);
-  for (const entry of readdirSync(dir, { withFileTypes: true })) if (entry.isDirectory()) pids.push(...cgroupPids(path.join(dir, entry.name)));
+  for (const entry of readdirSync(dir, { withFileTypes: true }))
+    if (entry.isDirectory()) pids.push(...cgroupPids(path.join(dir, entry.name)));
   return pids;
 }
 
 function removeCgroup(dir) {
   if (!existsSync(dir)) return;
-  for (const entry of readdirSync(dir, { withFileTypes: true })) if (entry.isDirectory()) removeCgroup(path.join(dir, entry.name));
+  for (const entry of readdirSync(dir, { withFileTypes: true }))
+    if (entry.isDirectory()) removeCgroup(path.join(dir, entry.name));
   try {
     rmdirSync(dir);
   } catch {
@@ -162,7 +183,14 @@ function run({ argv, env: extraEnv, timeoutMs, input, cwd }) {
 function stat(file) {
   try {
     const info = lstatSync(file);
-    return { exists: true, isFile: info.isFile(), isDirectory: info.isDirectory(), isSymlink: info.isSymbolicLink(), mode: info.mode & 0o7777, size: info.size };
+    return {
+      exists: true,
+      isFile: info.isFile(),
+      isDirectory: info.isDirectory(),
+      isSymlink: info.isSymbolicLink(),
+      mode: info.mode & 0o7777,
+      size: info.size,
+    };
   } catch {
     return { exists: false };
   }
@@ -177,7 +205,10 @@ const handlers = {
     return true;
   },
   stat: ({ path: file }) => stat(file),
-  starts: () => (existsSync(path.join(stateDir, 'starts')) ? readFileSync(path.join(stateDir, 'starts'), 'utf8').split('\n').filter(Boolean).length : 0),
+  starts: () =>
+    existsSync(path.join(stateDir, 'starts'))
+      ? readFileSync(path.join(stateDir, 'starts'), 'utf8').split('\n').filter(Boolean).length
+      : 0,
   log: () => readLog(),
   stop: async () => {
     await stop();

@@ -18,7 +18,12 @@ export function containerdCases(): ContainerdCase[] {
   const binaries = containerdBinaries();
   const pick = (label: string, prefix: string, hint: string): ContainerdCase => {
     const binary = binaries.find((candidate) => candidate.version.startsWith(prefix))?.path;
-    return { label, major: prefix.startsWith('1.') ? 1 : 2, binary, missing: nodeMissing ?? (binary === undefined ? hint : undefined) };
+    return {
+      label,
+      major: prefix.startsWith('1.') ? 1 : 2,
+      binary,
+      missing: nodeMissing ?? (binary === undefined ? hint : undefined),
+    };
   };
   return [
     pick('containerd 1.6', '1.6.', 'needs /usr/bin/containerd 1.6 (apt-get install -y containerd runc)'),

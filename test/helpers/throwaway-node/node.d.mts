@@ -46,7 +46,10 @@ export interface ThrowawayNode {
   /** A host path of the node as seen from outside (a HostFs root of `/proc/<pid>/root` works too). */
   hostPath(file: string): string;
   /** Runs argv inside the node (its mount namespace, XDG_RUNTIME_DIR set); never throws on exit codes. */
-  run(argv: readonly string[], options?: { env?: Record<string, string>; timeoutMs?: number; input?: string; cwd?: string }): Promise<RunResult>;
+  run(
+    argv: readonly string[],
+    options?: { env?: Record<string, string>; timeoutMs?: number; input?: string; cwd?: string },
+  ): Promise<RunResult>;
   readFile(file: string): Promise<string | undefined>;
   writeFile(file: string, content: string | Buffer): Promise<true>;
   stat(file: string): Promise<FileStat>;

@@ -9,16 +9,30 @@ import readline from 'node:readline';
 const AGENT = path.join(import.meta.dirname, 'agent.mjs');
 
 /** Directories an install touches, each a private tmpfs inside the node. */
-export const DEFAULT_TMPFS = ['/etc/containerd', '/opt', '/var/lib/kata-deploy', '/run/containerd', '/var/lib/containerd', '/run/lock', '/run/kata-containers'];
+export const DEFAULT_TMPFS = [
+  '/etc/containerd',
+  '/opt',
+  '/var/lib/kata-deploy',
+  '/run/containerd',
+  '/var/lib/containerd',
+  '/run/lock',
+  '/run/kata-containers',
+];
 
 /** Why a throwaway node cannot run here, or undefined when it can. */
 export function throwawayNodeUnsupported() {
   if (process.getuid?.() !== 0) return 'needs root (mount namespaces, tmpfs mounts, cgroups)';
   for (const tool of ['unshare', 'mount', 'systemctl']) {
-    if (spawnSync('sh', ['-c', `command -v ${tool}`]).status !== 0) return `needs ${tool} on PATH (util-linux, systemd)`;
+    if (spawnSync('sh', ['-c', `command -v ${tool}`]).status !== 0)
+      return `needs ${tool} on PATH (util-linux, systemd)`;
   }
   if (!existsSync('/lib/systemd/systemd')) return 'needs /lib/systemd/systemd (apt-get install systemd)';
-  if (!existsSync('/sys/fs/cgroup/systemd') && !existsSync('/sys/fs/cgroup/unified') && !existsSync('/sys/fs/cgroup/cgroup.procs')) return 'needs a cgroup hierarchy under /sys/fs/cgroup';
+  if (
+    !existsSync('/sys/fs/cgroup/systemd') &&
+    !existsSync('/sys/fs/cgroup/unified') &&
+    !existsSync('/sys/fs/cgroup/cgroup.procs')
+  )
+    return 'needs a cgroup hierarchy under /sys/fs/cgroup';
   const probe = spawnSync('unshare', ['--mount', '--propagation', 'private', 'true']);
   if (probe.status !== 0) return `unshare --mount fails here: ${String(probe.stderr).trim()}`;
   return undefined;
@@ -39,7 +53,11 @@ export async function startThrowawayNode({ containerd, config, refuseKata = fals
   const cgroupName = path.basename(stateDir);
   const created = tmpfs.filter((dir) => !existsSync(dir));
   const spec = { stateDir, containerd: path.resolve(containerd), config, tmpfs, refuseKata, cgroupName };
-  const child = spawn('unshare', ['--mount', '--propagation', 'private', '--', process.execPath, AGENT, JSON.stringify(spec)], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const child = spawn(
+    'unshare',
+    ['--mount', '--propagation', 'private', '--', process.execPath, AGENT, JSON.stringify(spec)],
+    { stdio: ['pipe', 'pipe', 'inherit'] },
+  );
   // A write racing the agent's death must not crash the test process.
   child.stdin.on('error', () => undefined);
   const alive = () => child.exitCode === null && child.signalCode === null;
@@ -74,7 +92,11 @@ export async function startThrowawayNode({ containerd, config, refuseKata = fals
     for (const root of ['/sys/fs/cgroup/systemd', '/sys/fs/cgroup/unified']) {
       const dir = path.join(root, cgroupName);
       if (!existsSync(dir)) continue;
-      spawnSync('sh', ['-c', `for f in $(find ${dir} -name cgroup.procs); do cat $f; done | xargs -r kill -9; sleep 0.05; find ${dir} -depth -type d -exec rmdir {} \\; 2>/dev/null`]);
+      spawnSync('sh', [
+        '-c',
+        `for f in $(find ${dir} -name cgroup.procs); do cat $f; done | xargs -r kill -9; sleep 0.05; find ${dir} ` +
+          `-depth -type d -exec rmdir {} \\; 2>/dev/null`,
+      ]);
     }
     for (const dir of created) {
       try {
@@ -116,7 +138,11 @@ export async function startThrowawayNode({ containerd, config, refuseKata = fals
     async stop() {
       live.delete(node);
       if (alive()) {
-        await Promise.race([request('stop').catch(() => undefined), exited, new Promise((resolve) => setTimeout(resolve, 10_000))]);
+        await Promise.race([
+          request('stop').catch(() => undefined),
+          exited,
+          new Promise((resolve) => setTimeout(resolve, 10_000)),
+        ]);
         if (alive()) child.kill('SIGKILL');
       }
       await exited;
@@ -131,4 +157,3 @@ export async function startThrowawayNode({ containerd, config, refuseKata = fals
   }
   return node;
 }
-
