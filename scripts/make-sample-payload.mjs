@@ -222,10 +222,9 @@ function parseSize(text) {
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
+  const argv = process.argv.slice(2);
   const args = Object.fromEntries(
-    process.argv
-      .slice(2)
-      .reduce((pairs, arg, i, all) => (arg.startsWith('--') ? [...pairs, [arg.slice(2), all[i + 1]]] : pairs), []),
+    argv.flatMap((arg, i) => (arg.startsWith('--') ? [[arg.slice(2), argv[i + 1]]] : [])),
   );
   if (args.out === undefined) throw new Error('--out is required');
   const result = makeSamplePayload({

@@ -19,15 +19,16 @@ export async function teardownOnTermination(deps: DaemonDeps, target: NodeTarget
     log.info(reason);
     return { kind: 'left-installed', reason };
   }
-  let node;
-  let verdict;
+  let node: Awaited<ReturnType<NodeTarget['kube']['getNode']>>;
+  let verdict: ReturnType<typeof daemonSetVerdict>;
   try {
     const { namespace, name } = deps.daemonSet;
-    [node, verdict] = await Promise.all([
+    const [readNode, daemonSet] = await Promise.all([
       target.kube.getNode(target.nodeName),
       target.kube.getDaemonSet(namespace, name),
     ]);
-    verdict = daemonSetVerdict(verdict, node);
+    node = readNode;
+    verdict = daemonSetVerdict(daemonSet, node);
   } catch (error) {
     // Not knowing is not a reason to uninstall: the safe failure keeps every Kata pod running.
     const reason = `could not read the DaemonSet or node (${asKataDeployError(error).message}): leaving Kata installed`;

@@ -3,7 +3,7 @@ import { beginInstall, failInstall, finishInstall } from '../kube/node-lifecycle
 import { nodeTarget, type NodeTarget } from '../kube/node-labels.js';
 import { startHealthServer, type HealthServer } from './daemon-health.js';
 import { teardownOnTermination } from './daemon-teardown.js';
-import type { DaemonDeps, DaemonExit } from './daemon-types.js';
+import type { DaemonDeps, DaemonExit, DaemonInstallOutcome } from './daemon-types.js';
 
 /** Exit status of a daemon run: 0 unless install or uninstall failed (the pod then restarts). */
 export function daemonExitCode(exit: DaemonExit): number {
@@ -16,7 +16,7 @@ async function installAndLabel(
 ): Promise<Extract<DaemonExit, { kind: 'install-failed' }> | undefined> {
   // Claim first: a node the install half-changed must stay findable by the next uninstall.
   const claimed = target === undefined ? undefined : await beginInstall(target);
-  let outcome;
+  let outcome: DaemonInstallOutcome;
   try {
     outcome = await deps.install();
   } catch (thrown) {

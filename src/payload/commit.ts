@@ -7,7 +7,7 @@ import { oldPathFor, removeCreatedDirs } from './install-location.js';
 import { syncFilesystem } from './libc.js';
 import { fsyncDir, putInPlace } from './switch-recovery.js';
 import { entryHostPath, manifestPath, pendingManifestPath, readManifests, renderManifest } from './manifest.js';
-import type { PayloadSettings } from './stage.js';
+import type { PayloadSettings } from './types.js';
 import type { CommitResult, PayloadPorts, StagedPayload } from './types.js';
 
 function withDirFd<T>(dir: string, action: (fd: number) => T): T {

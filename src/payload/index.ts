@@ -2,7 +2,8 @@
  * The payload area's public face: what the install/uninstall transaction calls. Everything else in
  * src/payload is an implementation detail behind these.
  */
-export { stagePayload, discardStagedPayload, type PayloadSettings, type StageOptions } from './stage.js';
+export { stagePayload, discardStagedPayload, type StageOptions } from './stage.js';
+export type { PayloadSettings } from './types.js';
 export { commitStagedPayload, finalizePayload, revertPayload } from './commit.js';
 export { resolveInterruptedSwitch } from './switch-recovery.js';
 export { readInstalledManifest, removeInstalledPayload } from './uninstall.js';

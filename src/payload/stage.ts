@@ -1,7 +1,6 @@
 import { mkdirSync, rmSync, statSync } from 'node:fs';
 import { shimInfos } from '../core/shims.js';
 import { KataDeployError } from '../core/errors.js';
-import type { Settings } from '../settings/settings.js';
 import { pumpArchive, type ArchiveFacts } from './archive-stream.js';
 import { DEFAULT_LIMITS } from './entry-policy.js';
 import {
@@ -18,13 +17,7 @@ import { checkShimRequirements } from './requirements.js';
 import { resolveInterruptedSwitch } from './switch-recovery.js';
 import { TarParser } from './tar-parser.js';
 import { TreeWriter } from './tree-writer.js';
-import type { PayloadPorts, StagedPayload } from './types.js';
-
-/** The settings the payload code reads. */
-export type PayloadSettings = Pick<
-  Settings,
-  'payload' | 'payloadSha256' | 'allowUnverifiedPayload' | 'installDir' | 'shims' | 'arch' | 'multiInstallSuffix'
->;
+import type { PayloadPorts, PayloadSettings, StagedPayload } from './types.js';
 
 /**
  * node-fetch and the proxy agent load only for URL payloads (remote-source.js): a local install skips ~40 ms of

@@ -4,7 +4,7 @@ import { randomBytes } from 'node:crypto';
 import { listLeftovers, locateInstallDir, removeCreatedDirs } from './install-location.js';
 import { exchangePaths } from './libc.js';
 import { manifestPath, pendingManifestPath, readManifests, type PayloadManifest } from './manifest.js';
-import type { PayloadSettings } from './stage.js';
+import type { PayloadSettings } from './types.js';
 import type { PayloadPorts } from './types.js';
 
 function inodeOf(real: string): number | undefined {

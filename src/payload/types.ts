@@ -5,6 +5,13 @@ import type { PayloadLimits } from './entry-policy.js';
 import type { InstallLocation } from './install-location.js';
 import type { PayloadManifest } from './manifest.js';
 import type { FetchOptions } from './remote-source.js';
+import type { Settings } from '../settings/settings.js';
+
+/** The settings the payload code reads. */
+export type PayloadSettings = Pick<
+  Settings,
+  'payload' | 'payloadSha256' | 'allowUnverifiedPayload' | 'installDir' | 'shims' | 'arch' | 'multiInstallSuffix'
+>;
 
 /** The side effects the payload code needs: the host filesystem, logs, time, and how to download. */
 export interface PayloadPorts {

@@ -4,7 +4,7 @@ import { removeCreatedDirs } from './install-location.js';
 import { resolveInterruptedSwitch } from './switch-recovery.js';
 import { isRootOf, treeIntact } from './installed-tree.js';
 import { entryHostPath, manifestPath, pendingManifestPath, readManifests, type PayloadManifest } from './manifest.js';
-import type { PayloadSettings } from './stage.js';
+import type { PayloadSettings } from './types.js';
 import type { PayloadPorts } from './types.js';
 
 /**

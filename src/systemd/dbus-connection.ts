@@ -42,6 +42,7 @@ interface Pending {
  * first method call that shares a read with a BEGIN sent after its OK. No `Hello`: there is no bus.
  */
 export function connectDBus(socketPath: string, uid: number, timeoutMs = 5000): Promise<DBusConnection> {
+  // biome-ignore lint/nursery/noMisusedPromises: false positive; the executor returns nothing, its nested methods do
   return new Promise((resolve, reject) => {
     const socket = net.connect(socketPath);
     let buffered = Buffer.alloc(0);

@@ -115,15 +115,20 @@ export class DBusWriter {
     switch (arg.type) {
       case 's':
       case 'o':
-        return this.string(arg.value);
+        this.string(arg.value);
+        return;
       case 'g':
-        return this.signature(arg.value);
+        this.signature(arg.value);
+        return;
       case 'u':
-        return this.uint32(arg.value);
+        this.uint32(arg.value);
+        return;
       case 'i':
-        return this.int32(arg.value);
+        this.int32(arg.value);
+        return;
       case 'y':
-        return this.uint8(arg.value);
+        this.uint8(arg.value);
+        return;
     }
   }
 

@@ -92,7 +92,10 @@ class SystemdClient implements SystemdPort {
     const jobResult = (JOB_RESULTS.includes(result) ? result : 'failed') as JobResult;
     this.log.debug({ job, unit, result }, 'systemd job removed');
     const waiter = this.waiters.get(job);
-    if (waiter !== undefined) return waiter(jobResult);
+    if (waiter !== undefined) {
+      waiter(jobResult);
+      return;
+    }
     this.finishedJobs.set(job, jobResult);
     if (this.finishedJobs.size > 64) this.finishedJobs.delete(this.finishedJobs.keys().next().value!);
   }

@@ -3,7 +3,7 @@ import type { FileChange } from '../core/file-change.js';
 import { isNoop } from '../core/file-change.js';
 import type { Clock } from '../host/clock.js';
 import type { HostFs } from '../host/host-fs.js';
-import { type JournalEntry, type Ledger, type LedgerFile, type LedgerStore, type OriginalState } from './ledger.js';
+import type { JournalEntry, Ledger, LedgerFile, LedgerStore, OriginalState } from './ledger.js';
 import { sha256 } from '../core/digest.js';
 
 /** What a restore put back, so the caller knows whether the runtime must re-read its config. */

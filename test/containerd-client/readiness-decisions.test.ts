@@ -16,7 +16,11 @@ const READY: CriStatus = {
 function fakeClock(): Clock & { slept: number[] } {
   let now = 0;
   const slept: number[] = [];
-  return { now: () => now, sleep: async (ms) => void (slept.push(ms), (now += ms)), slept };
+  const sleep = async (ms: number): Promise<void> => {
+    slept.push(ms);
+    now += ms;
+  };
+  return { now: () => now, sleep, slept };
 }
 
 function scriptedProbe(answers: (() => CriStatus)[], plugins: PluginInfo[] = []): ContainerdProbe {

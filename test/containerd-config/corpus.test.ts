@@ -4,14 +4,14 @@ import { planRuntimeConfig } from '../../src/containerd/config/plan.js';
 import { planRuntimeConfigRemoval, pruneEmpty } from '../../src/containerd/config/removal.js';
 import { runtimesPath } from '../../src/containerd/config/handler-tables.js';
 import { getPath, isTable, withoutPath, type TomlTable } from '../../src/containerd/config/toml-document.js';
-import { KataDeployError } from '../../src/core/errors.js';
+import type { KataDeployError } from '../../src/core/errors.js';
 import { applied, corpusBytes, corpusFiles, request, sameFiles, semver } from './fixtures.js';
 
 const CONFIG = '/etc/containerd/config.toml';
 
 function versionOf(bytes: Buffer): number {
   const value = parse(bytes.toString('utf8').replace(/^\uFEFF/, '')) as TomlTable;
-  return typeof value['version'] === 'number' ? value['version'] : 1;
+  return typeof value.version === 'number' ? value.version : 1;
 }
 
 /** Which daemons each config version is exercised with, and how we expect to write. */
@@ -68,19 +68,19 @@ describe.each(corpusFiles('containerd'))('corpus %s', (file) => {
         expect(pruneEmpty(withoutOurs)).toEqual(pruneEmpty(parsed(original)));
         expect(getPath(runtimes, ['runc'])).toBeDefined();
       } else {
-        const before = (): TomlTable => parsed(original);
+        const originalTable = (): TomlTable => parsed(original);
         const dropIn = plan.record.files.find((recorded) => recorded.ownedWhole);
         expect(dropIn).toBeDefined();
         const dropInValue = parsed(after.get(dropIn?.path ?? ''));
-        const dropInVersion = dropInValue['version'] as 2 | 3 | 4;
+        const dropInVersion = dropInValue.version as 2 | 3 | 4;
         expect(dropInVersion).toBe(versionOf(original) === 1 ? 3 : versionOf(original));
-        const usesV3Ids = getPath(before(), ['plugins', 'io.containerd.cri.v1.runtime']) !== undefined;
+        const usesV3Ids = getPath(originalTable(), ['plugins', 'io.containerd.cri.v1.runtime']) !== undefined;
         const map = getPath(dropInValue, runtimesPath(usesV3Ids ? 3 : dropInVersion)) as TomlTable;
         expect(Object.keys(map).sort()).toEqual([...names].sort());
         const mainAfter = parsed(after.get(CONFIG));
-        expect(withoutPath(mainAfter, ['imports'])).toEqual(withoutPath(before(), ['imports']));
+        expect(withoutPath(mainAfter, ['imports'])).toEqual(withoutPath(originalTable(), ['imports']));
         const imports = (getPath(mainAfter, ['imports']) ?? []) as string[];
-        const importedBefore = (getPath(before(), ['imports']) ?? []) as string[];
+        const importedBefore = (getPath(originalTable(), ['imports']) ?? []) as string[];
         expect(imports.slice(imports.length - importedBefore.length)).toEqual(importedBefore);
         expect(imports.length - importedBefore.length).toBeLessThanOrEqual(1);
       }

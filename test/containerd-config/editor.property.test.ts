@@ -55,10 +55,10 @@ describe('the in-place editor on generated configs', () => {
           const before = parsed(original);
           const main = parsed(after.get(CONFIG));
           expect(withoutPath(main, ['imports'])).toEqual(withoutPath(before, ['imports']));
-          const added = (main['imports'] as string[]).filter(
-            (entry) => !((before['imports'] as string[] | undefined) ?? []).includes(entry),
+          const added = (main.imports as string[]).filter(
+            (entry) => !((before.imports as string[] | undefined) ?? []).includes(entry),
           );
-          const viaGlob = ((before['imports'] as string[] | undefined) ?? []).includes('/etc/containerd/extra/*.toml');
+          const viaGlob = ((before.imports as string[] | undefined) ?? []).includes('/etc/containerd/extra/*.toml');
           expect(added).toEqual(viaGlob ? [] : ['/etc/containerd/conf.d/kata-deploy.toml']);
           expect(plan.record.files.find((file) => file.ownedWhole)?.path).toBe(
             viaGlob ? '/etc/containerd/extra/kata-deploy.toml' : '/etc/containerd/conf.d/kata-deploy.toml',
@@ -81,11 +81,11 @@ describe('the in-place editor on generated configs', () => {
           const current = new Map([[CONFIG, original]]);
           const req = request({ daemonVersion: semver('1.6.20') });
           const plan = planRuntimeConfig(req, current, undefined);
-          const installed = after(plan.changes.find((change) => change.path === CONFIG)?.after);
+          const installed = textOf(plan.changes.find((change) => change.path === CONFIG)?.after);
           const bom = installed.startsWith('\uFEFF') ? '\uFEFF' : '';
           const edited = Buffer.from(`${bom}${extra}\n${installed.slice(bom.length)}`);
           const [change] = planRuntimeConfigRemoval(plan.record, new Map([[CONFIG, edited]]));
-          const restoredText = after(change?.after);
+          const restoredText = textOf(change?.after);
           expect(restoredText).toBe(`${bom}${extra}\n${text.slice(bom.length)}`);
         },
       ),
@@ -113,7 +113,7 @@ describe('removal after random operator edits', () => {
       fc.property(generatedConfig([1, 2], { bom: false }), edits, ({ text }, edit) => {
         const current = new Map([[CONFIG, Buffer.from(text)]]);
         const plan = planRuntimeConfig(request({ daemonVersion: semver('1.6.20') }), current, undefined);
-        const edited = Buffer.from(edit(after(plan.changes[0]?.after)));
+        const edited = Buffer.from(edit(textOf(plan.changes[0]?.after)));
         const ours = plan.record.files[0]?.tables ?? [];
         const [change] = planRuntimeConfigRemoval(plan.record, new Map([[CONFIG, edited]]));
         const result = parsed(change?.after);
@@ -127,6 +127,6 @@ describe('removal after random operator edits', () => {
   });
 });
 
-function after(bytes: Buffer | undefined): string {
+function textOf(bytes: Buffer | undefined): string {
   return (bytes ?? Buffer.alloc(0)).toString('utf8');
 }

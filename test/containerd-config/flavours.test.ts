@@ -88,7 +88,7 @@ describe('k0s', () => {
     const { plan, after } = roundTrip(req, current);
     expect(plan.changes.map((change) => change.path)).toEqual(['/etc/k0s/containerd.d/kata-deploy.toml']);
     const dropIn = value(after.get('/etc/k0s/containerd.d/kata-deploy.toml'));
-    expect(dropIn['version']).toBe(3);
+    expect(dropIn.version).toBe(3);
     expect(JSON.stringify(dropIn)).not.toContain('io.containerd.grpc.v1.cri');
     if (v21 !== undefined) {
       const dump = await validateRuntimeConfigPlan(
@@ -161,7 +161,7 @@ describe('vanilla containerd', () => {
       '/etc/containerd/conf.d/kata-deploy.toml',
       '/etc/containerd/config.toml',
     ]);
-    expect(value(after.get('/etc/containerd/config.toml'))['imports']).toEqual([
+    expect(value(after.get('/etc/containerd/config.toml')).imports).toEqual([
       '/etc/containerd/conf.d/kata-deploy.toml',
     ]);
   });
@@ -275,7 +275,7 @@ describe('vanilla containerd', () => {
     const text = change?.after?.toString('utf8') ?? '';
     expect(text).not.toMatch(/kata|Added by kata-deploy/);
     expect(text.startsWith(original.toString('utf8').trimEnd())).toBe(true);
-    expect(value(Buffer.from(text))['metrics']).toEqual({ address: '127.0.0.1:1338' });
+    expect(value(Buffer.from(text)).metrics).toEqual({ address: '127.0.0.1:1338' });
     expect(getPath(value(Buffer.from(text)), [...runtimesPath(2), 'runc'])).toBeUndefined();
   });
 
@@ -287,7 +287,7 @@ describe('vanilla containerd', () => {
     const edited = Buffer.from(`${installed}gid = 0\n`);
     const [change] = planRuntimeConfigRemoval(plan.record, new Map([['/etc/containerd/config.toml', edited]]));
     const restored = value(change?.after);
-    expect(restored['grpc']).toEqual({ address: '/run/containerd/containerd.sock' });
+    expect(restored.grpc).toEqual({ address: '/run/containerd/containerd.sock' });
     expect(JSON.stringify(restored)).not.toContain('kata');
   });
 

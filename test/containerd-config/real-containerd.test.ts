@@ -28,7 +28,7 @@ function configVersion(bytes: Buffer): number {
 }
 
 afterAll(() => {
-  if (process.env['MATRIX_NOTES'] === '1') console.log(notes.sort().join('\n'));
+  if (process.env.MATRIX_NOTES === '1') console.log(notes.sort().join('\n'));
   console.log(
     `real containerd matrix: ${tally.verified} corpus file × version pairs verified, ${tally.rejectedBefore} ` +
       `rejected by containerd before install (refused by us too), ${tally.refusedByDesign} refused by design`,
@@ -65,14 +65,14 @@ describe.each(binaries)('containerd $version', (binary) => {
         expect((error as Error).message).toMatch(
           new RegExp(
             /refuses the current config \/etc\/containerd\/config\.toml \(before any change\): /.source +
-              /[^]*(version|no such file)/.source,
+              /[\s\S]*(version|no such file)/.source,
           ),
         );
         tally.rejectedBefore++;
         notes.push(`${binary.version} ${file}: ${(error as Error).message.replace(/\n/g, ' | ')}`);
         return;
       }
-      let plan;
+      let plan: ReturnType<typeof planRuntimeConfig>;
       try {
         plan = planRuntimeConfig(req, current, undefined);
       } catch (error) {

@@ -9,6 +9,7 @@ import { writeFileSync } from 'node:fs';
 import { makeSelfSignedCert } from './self-signed-cert.ts';
 import { applyJsonPatch, applyMergePatch, applyStrategicMergePatch, PatchError } from './kube-patch.ts';
 
+// biome-ignore lint/suspicious/noExplicitAny: parsed JSON/YAML of any Kubernetes kind, read field by field
 type Obj = Record<string, any>;
 
 /** One recorded request, for asserting on what the client sent and counting requests per node. */
@@ -235,11 +236,11 @@ export class FakeKubeApi {
     ];
   }
 
-  private route(method: string, url: URL, contentType: string | undefined, body: any): [number, Obj] {
+  private route(method: string, url: URL, contentType: string | undefined, body: Obj): [number, Obj] {
     const path = url.pathname;
-    let m: RegExpExecArray | null;
-    if ((m = /^\/api\/v1\/nodes\/([^/]+)$/.exec(path)) !== null) {
-      const name = decodeURIComponent(m[1]!);
+    const nodeMatch = /^\/api\/v1\/nodes\/([^/]+)$/.exec(path);
+    if (nodeMatch !== null) {
+      const name = decodeURIComponent(nodeMatch[1]!);
       const verb = method === 'GET' ? 'get' : 'patch';
       const denied = this.deny(verb, 'nodes', '', name);
       if (denied !== undefined) return denied;
@@ -284,35 +285,46 @@ export class FakeKubeApi {
       this.nodes.set(name, patched);
       return [200, patched];
     }
-    if ((m = /^\/api\/v1\/namespaces\/([^/]+)\/events$/.exec(path)) !== null && method === 'POST') {
+    const eventsMatch = /^\/api\/v1\/namespaces\/([^/]+)\/events$/.exec(path);
+    if (eventsMatch !== null && method === 'POST') {
       const denied = this.deny('create', 'events', '', body?.metadata?.name ?? '');
       if (denied !== undefined) return denied;
-      const event = { ...body, metadata: { ...body.metadata, namespace: m[1], resourceVersion: this.nextVersion() } };
+      const event = {
+        ...body,
+        metadata: { ...body.metadata, namespace: eventsMatch[1], resourceVersion: this.nextVersion() },
+      };
       this.events.push(event);
       return [201, event];
     }
-    if ((m = /^\/apis\/apps\/v1\/namespaces\/([^/]+)\/daemonsets\/([^/]+)$/.exec(path)) !== null && method === 'GET') {
-      const denied = this.deny('get', 'daemonsets', 'apps', m[2]!);
+    const daemonSetMatch = /^\/apis\/apps\/v1\/namespaces\/([^/]+)\/daemonsets\/([^/]+)$/.exec(path);
+    if (daemonSetMatch !== null && method === 'GET') {
+      const denied = this.deny('get', 'daemonsets', 'apps', daemonSetMatch[2]!);
       if (denied !== undefined) return denied;
-      const ds = this.daemonSets.get(`${m[1]}/${m[2]}`);
+      const ds = this.daemonSets.get(`${daemonSetMatch[1]}/${daemonSetMatch[2]}`);
       return ds === undefined
         ? [
             404,
-            status(404, 'NotFound', `daemonsets.apps "${m[2]}" not found`, {
-              name: m[2],
+            status(404, 'NotFound', `daemonsets.apps "${daemonSetMatch[2]}" not found`, {
+              name: daemonSetMatch[2],
               group: 'apps',
               kind: 'daemonsets',
             }),
           ]
         : [200, ds];
     }
-    if ((m = /^\/apis\/node\.k8s\.io\/v1\/runtimeclasses(?:\/([^/]+))?$/.exec(path)) !== null) {
-      return this.runtimeClassRoute(method, m[1] === undefined ? undefined : decodeURIComponent(m[1]), url, body);
+    const runtimeClassMatch = /^\/apis\/node\.k8s\.io\/v1\/runtimeclasses(?:\/([^/]+))?$/.exec(path);
+    if (runtimeClassMatch !== null) {
+      return this.runtimeClassRoute(
+        method,
+        runtimeClassMatch[1] === undefined ? undefined : decodeURIComponent(runtimeClassMatch[1]),
+        url,
+        body,
+      );
     }
     return [404, status(404, 'NotFound', `the server could not find the requested resource (${method} ${path})`)];
   }
 
-  private runtimeClassRoute(method: string, name: string | undefined, url: URL, body: any): [number, Obj] {
+  private runtimeClassRoute(method: string, name: string | undefined, url: URL, body: Obj): [number, Obj] {
     const verb =
       { GET: name === undefined ? 'list' : 'get', POST: 'create', PUT: 'update' }[method] ?? method.toLowerCase();
     const denied = this.deny(verb, 'runtimeclasses', 'node.k8s.io', name ?? body?.metadata?.name ?? '');

@@ -19,9 +19,10 @@ import { desiredRuntimeClasses } from '../../src/kube/runtime-classes.js';
 import { DEFAULT_HEALTH_PORT } from '../../src/modes/daemon-health.js';
 import { parseSettings } from '../../src/settings/parse-settings.js';
 
+// biome-ignore lint/suspicious/noExplicitAny: parsed JSON/YAML of any Kubernetes kind, read field by field
 type Obj = Record<string, any>;
 const objects = loadAllYaml(readFileSync(new URL('../../daemonset.yaml', import.meta.url), 'utf8')) as Obj[];
-const MODELS: Record<string, new (data: any) => { validate(): void }> = {
+const MODELS: Record<string, new (data: Obj) => { validate(): void }> = {
   Namespace,
   ServiceAccount,
   ClusterRole,

@@ -3,6 +3,8 @@
 import { request } from 'node:https';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { FakeKubeApi } from '../helpers/fake-kube-api.js';
+// biome-ignore lint/suspicious/noExplicitAny: parsed JSON of any Kubernetes kind, read field by field
+type Obj = Record<string, any>;
 
 let api: FakeKubeApi;
 beforeEach(async () => {
@@ -17,7 +19,7 @@ function call(
   body?: unknown,
   contentType = 'application/json',
   token = 'fake-token',
-): Promise<{ status: number; json: any }> {
+): Promise<{ status: number; json: Obj }> {
   return new Promise((resolve, reject) => {
     const req = request(
       `${api.url}${path}`,
@@ -92,7 +94,7 @@ describe('fake API server wire format', () => {
     });
     await call('POST', '/apis/node.k8s.io/v1/runtimeclasses', { metadata: { name: 'b' }, handler: 'b' });
     const { json } = await call('GET', '/apis/node.k8s.io/v1/runtimeclasses?labelSelector=mine%3Dyes');
-    expect(json.items.map((rc: any) => rc.metadata.name)).toEqual(['a']);
+    expect(json.items.map((rc: Obj) => rc.metadata.name)).toEqual(['a']);
     expect(
       (await call('POST', '/apis/node.k8s.io/v1/runtimeclasses', { metadata: { name: 'a' }, handler: 'a' })).json
         .reason,

@@ -5,7 +5,7 @@ import { SHIM_CATALOGUE } from '../../src/core/shims.js';
 import { systemClock } from '../../src/host/clock.js';
 import { silentLogger } from '../../src/host/logger.js';
 import { NodeHostFs } from '../../src/host/node-host-fs.js';
-import type { PayloadSettings } from '../../src/payload/stage.js';
+import type { PayloadSettings } from '../../src/payload/types.js';
 import type { CommitResult, PayloadPorts, StagedPayload } from '../../src/payload/types.js';
 import { commitStagedPayload, finalizePayload } from '../../src/payload/commit.js';
 import { DEFAULT_LIMITS, type PayloadLimits } from '../../src/payload/entry-policy.js';

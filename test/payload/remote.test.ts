@@ -7,7 +7,7 @@ import { connect, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, beforeEach, afterEach, describe, expect, it } from 'vitest';
-import { KataDeployError } from '../../src/core/errors.js';
+import type { KataDeployError } from '../../src/core/errors.js';
 import { stagePayload } from '../../src/payload/index.js';
 import { bypassesProxy } from '../../src/payload/remote-source.js';
 import { makeTempRoot, type TempRoot } from '../helpers/temp-root.js';

@@ -10,7 +10,7 @@ import type { TomlDocument } from './toml-document.js';
  */
 export function configVersionOf(doc: TomlDocument, daemon: SemVer | undefined): ConfigVersion {
   checkImportsField(doc);
-  const raw = doc.value['version'];
+  const raw = doc.value.version;
   if (raw === undefined) return 1;
   if (typeof raw !== 'number' || !Number.isInteger(raw) || raw < 1 || raw > 4) {
     throw new KataDeployError(
@@ -40,7 +40,7 @@ export function configVersionOf(doc: TomlDocument, daemon: SemVer | undefined): 
  * exactly to know which files it pulls in.
  */
 export function checkImportsField(doc: TomlDocument): void {
-  const imports = doc.value['imports'];
+  const imports = doc.value.imports;
   if (imports === undefined) return;
   if (!Array.isArray(imports) || imports.some((entry) => typeof entry !== 'string')) {
     throw new KataDeployError(

@@ -131,11 +131,11 @@ function checkOnlyOursRemoved(file: RecordedConfigFile, before: TomlTable, after
     );
   }
   let expected = file.tables.reduce((value, table) => withoutPath(value, table), before);
-  const imported = before['imports'];
+  const imported = before.imports;
   if (file.importEntry !== null && Array.isArray(imported)) {
     const wanted = imported.filter((item) => item !== file.importEntry);
     expected =
-      after['imports'] === undefined && wanted.length === 0
+      after.imports === undefined && wanted.length === 0
         ? withoutPath(expected, ['imports'])
         : withPath(expected, ['imports'], wanted);
   }

@@ -205,9 +205,9 @@ export function scanArray(text: string, valueStart: number, valueEnd: number): A
 /** The value of a single-line basic or literal string token (what TOML would decode). */
 export function decodeString(token: string): string {
   if (token.startsWith("'")) return token.slice(1, -1);
-  const json = token.replace(/\\(U[0-9A-Fa-f]{8}|e|.)/g, (escape: string, what: string) => {
+  const json = token.replace(/\\(U[0-9A-Fa-f]{8}|e|.)/g, (sequence: string, what: string) => {
     if (what === 'e') return '\\u001b';
-    if (what.length === 1) return escape;
+    if (what.length === 1) return sequence;
     return String.fromCodePoint(Number.parseInt(what.slice(1), 16))
       .split('')
       .map((unit) => `\\u${unit.charCodeAt(0).toString(16).padStart(4, '0')}`)

@@ -128,7 +128,7 @@ export function containerdValidator(options: ContainerdValidatorOptions): Config
 /** A throwaway copy of a config whose root `imports` resolve under `scratch` (other bytes unchanged). */
 export function rebaseImports(hostPath: string, bytes: Buffer, scratch: string): Buffer {
   let text = bytes.toString('utf8');
-  let kv;
+  let kv: ReturnType<typeof scanToml>['keyValues'][number] | undefined;
   try {
     kv = scanToml(text).keyValues.find(
       (item) => item.table.length === 0 && item.key.length === 1 && item.key[0] === 'imports',

@@ -73,7 +73,7 @@ export async function startThrowawayNode({ containerd, config, refuseKata = fals
     waiting.delete(message.id);
   });
   const exited = new Promise((resolve) => child.on('exit', resolve));
-  exited.then(() => {
+  void exited.then(() => {
     first({ ready: false, error: 'agent exited before it was ready' });
     for (const settle of waiting.values()) settle({ ok: false, error: 'throwaway node agent exited' });
     waiting.clear();
