@@ -27,7 +27,7 @@ export interface ShimLaunchOptions {
 
 function releaseText(version: SemVer | undefined): string {
   return version === undefined
-    ? 'containerd (release unknown)'
+    ? 'containerd (release unknown, taken to exec runtime_path)'
     : `containerd ${version.major}.${version.minor}.${version.patch}`;
 }
 
@@ -101,8 +101,10 @@ async function assertNotShadowed(
  * first directory of the daemon's PATH; everywhere, the proof that each handler's shim resolves to ours.
  */
 export function shimLaunchPart(options: ShimLaunchOptions, fs: HostFs): ShimLaunchPart {
+  // An unknown release (no socket, no binary under the host root) is taken to be a current one: every
+  // release since 1.7.1 (2023) execs runtime_path, and nothing here could tell where to link otherwise.
   const honoured =
-    options.runtime === 'crio' || (options.daemonVersion !== undefined && runtimePathHonoured(options.daemonVersion));
+    options.runtime === 'crio' || options.daemonVersion === undefined || runtimePathHonoured(options.daemonVersion);
   const facts = async () => readRuntimeProcessFacts(fs, await options.mainPid().catch(() => undefined));
   const release = releaseText(options.daemonVersion);
   return {
