@@ -21,6 +21,8 @@ export interface InstallResult {
   readonly changes: readonly FileChange[];
   /** Per-handler shim links the runtime needs (it ignores runtime_path); empty where it execs runtime_path. */
   readonly shimLinks: readonly ShimLink[];
+  /** The links this run wrote (missing or pointing at an older install dir before). */
+  readonly shimLinksWritten: readonly string[];
   readonly restart: RestartDecision & { readonly performed: boolean };
   readonly readiness: Readiness | undefined;
   readonly recovered: boolean;
@@ -157,6 +159,7 @@ async function planAndApply(
       payload: { digest: staged.digest, changed: payloadChanged },
       changes,
       shimLinks: linkPlan.wanted,
+      shimLinksWritten: linkPlan.toWrite.map((link) => link.path),
       restart: { ...decision, performed },
       readiness,
       recovered,

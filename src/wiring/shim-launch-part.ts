@@ -1,3 +1,4 @@
+import { access, constants } from 'node:fs/promises';
 import type { SemVer } from '../core/containerd-version.js';
 import { KataDeployError } from '../core/errors.js';
 import type { HandlerSpec } from '../core/handlers.js';
@@ -23,6 +24,8 @@ export interface ShimLaunchOptions {
   readonly daemonVersion: SemVer | undefined;
   /** The daemon's pid (its unit's MainPID), or undefined when it cannot be asked. */
   readonly mainPid: () => Promise<number | undefined>;
+  /** The daemon's systemd unit, whose files say its PATH when its process cannot be read. */
+  readonly unit: string | undefined;
 }
 
 function releaseText(version: SemVer | undefined): string {
@@ -76,7 +79,16 @@ async function resolveByRuntimePath(fs: HostFs, handler: HandlerSpec): Promise<S
   };
 }
 
-/** Refuses a link that a file earlier in containerd's lookup (beside its working directory) would shadow. */
+/** Whether a PATH entry is a directory we can create links in (a read-only mount is not). */
+async function writableDir(fs: HostFs, dir: string): Promise<boolean> {
+  if (!(await fs.stat(dir))?.isDirectory()) return false;
+  return access(await fs.realPath(dir), constants.W_OK).then(
+    () => true,
+    () => false,
+  );
+}
+
+/** Refuses a link that a file earlier in containerd's lookup (its working directory, earlier PATH) would shadow. */
 async function assertNotShadowed(
   fs: HostFs,
   link: ShimLink,
@@ -90,7 +102,8 @@ async function assertNotShadowed(
     if ((await fs.stat(earlier)) === undefined) continue;
     throw new KataDeployError(
       'config-refused',
-      `${earlier} exists and comes before ${link.path} in containerd's shim lookup for handler ${link.handler}`,
+      `${earlier} exists and comes before ${link.path} in containerd's shim lookup for handler ${link.handler}` +
+        ` (PATH from ${facts.source})`,
       { hint: `nothing was changed; remove ${earlier} (containerd would run it instead of Kata's shim)` },
     );
   }
@@ -105,7 +118,7 @@ export function shimLaunchPart(options: ShimLaunchOptions, fs: HostFs): ShimLaun
   // release since 1.7.1 (2023) execs runtime_path, and nothing here could tell where to link otherwise.
   const honoured =
     options.runtime === 'crio' || options.daemonVersion === undefined || runtimePathHonoured(options.daemonVersion);
-  const facts = async () => readRuntimeProcessFacts(fs, await options.mainPid().catch(() => undefined));
+  const facts = async () => readRuntimeProcessFacts(fs, await options.mainPid().catch(() => undefined), options.unit);
   const release = releaseText(options.daemonVersion);
   return {
     async describe() {
@@ -116,14 +129,18 @@ export function shimLaunchPart(options: ShimLaunchOptions, fs: HostFs): ShimLaun
       if (honoured || handlers.length === 0) return { wanted: [], toWrite: [] };
       const current = await facts();
       const existing = new Set<string>();
-      for (const dir of current.path) if ((await fs.stat(dir))?.isDirectory()) existing.add(dir);
+      for (const dir of current.path) if (await writableDir(fs, dir)) existing.add(dir);
       const planned = planShimLinks(handlers, current, existing);
       if (planned === undefined) {
         throw new KataDeployError(
           'config-refused',
           `${release} ignores runtime_path, and no directory of its PATH (${current.path.join(':')}, from ` +
-            `${current.source}) exists to hold the handlers' shim links`,
-          { hint: 'nothing was changed; create /usr/local/sbin (or set PATH in the unit), or upgrade containerd' },
+            `${current.source}) exists and is writable here to hold the handlers' shim links`,
+          {
+            hint:
+              'nothing was changed; make /usr/local/sbin exist and writable (in the DaemonSet: a hostPath volume ' +
+              'at /host/usr/local/sbin), or upgrade containerd to 1.6.21+ or 1.7.1+',
+          },
         );
       }
       for (const link of planned.links) await assertNotShadowed(fs, link, handlers, current);

@@ -90,6 +90,7 @@ export async function wireTransaction(
         runtime: runtime.flavour === 'crio' ? 'crio' : 'containerd',
         daemonVersion: runtime.daemonVersion === undefined ? undefined : parseSemVer(runtime.daemonVersion),
         mainPid: () => unitMainPid(ports.fs, settings.systemdSocket, runtime.unit, log),
+        unit: runtime.unit,
       },
       ports.fs,
     ),

@@ -9,6 +9,7 @@ import {
   shimLookupOrder,
 } from '../../src/core/shim-lookup.js';
 import { pathFromEnviron } from '../../src/detect/runtime-process.js';
+import { environmentAssignments, pathFromUnitFiles } from '../../src/detect/unit-environment.js';
 
 describe('runtimePathHonoured: the containerd releases that exec runtime_path', () => {
   it.each([
@@ -81,5 +82,16 @@ describe('shim lookup by runtime_type, as containerd does it', () => {
   it('reads PATH from a NUL-separated environment block', () => {
     expect(pathFromEnviron(Buffer.from('HOME=/root\0PATH=/a:/b\0X=PATH=/c\0'))).toEqual(['/a', '/b']);
     expect(pathFromEnviron(Buffer.from('HOME=/root\0'))).toBeUndefined();
+  });
+});
+
+describe("a unit's PATH from its Environment= lines", () => {
+  it('splits quoted assignments and lets later lines and drop-ins win', () => {
+    expect(environmentAssignments(`"PATH=/a b:/c" X=1 'Y=2 3'`)).toEqual(['PATH=/a b:/c', 'X=1', 'Y=2 3']);
+    const unit = '[Unit]\nEnvironment=PATH=/not/service\n[Service]\nEnvironment="PATH=/opt/bin:/usr/bin" X=1\n';
+    expect(pathFromUnitFiles([unit])).toEqual(['/opt/bin', '/usr/bin']);
+    expect(pathFromUnitFiles([unit, '[Service]\nEnvironment=PATH=/drop/in\n'])).toEqual(['/drop/in']);
+    expect(pathFromUnitFiles([unit, '[Service]\nEnvironment=\n'])).toBeUndefined();
+    expect(pathFromUnitFiles(['[Service]\nExecStart=/usr/bin/containerd\n'])).toBeUndefined();
   });
 });

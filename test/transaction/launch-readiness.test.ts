@@ -49,7 +49,13 @@ function runtime(onRestart: () => void): RuntimeControl {
   };
 }
 
-function context(root: string, payload: string, daemon: string, onRestart = () => undefined): TransactionContext {
+function context(
+  root: string,
+  payload: string,
+  daemon: string,
+  onRestart = () => undefined,
+  unit: string | undefined = undefined,
+): TransactionContext {
   const settings = parseSettings({
     env: {},
     arch: 'x86_64',
@@ -70,7 +76,7 @@ function context(root: string, payload: string, daemon: string, onRestart = () =
     control: runtime(onRestart),
     // No process to read: the daemon's PATH is systemd's default, its working directory `/`.
     shims: shimLaunchPart(
-      { runtime: 'containerd', daemonVersion: parseSemVer(daemon), mainPid: async () => undefined },
+      { runtime: 'containerd', daemonVersion: parseSemVer(daemon), mainPid: async () => undefined, unit },
       fs,
     ),
   };
@@ -105,6 +111,20 @@ describe('launch readiness: the shim each handler resolves to', () => {
     expect(report.launch).toMatchObject([{ handler: 'kata-qemu', via: 'PATH', exec: LINK, launchable: true }]);
     await uninstall(context(host.root, payload, '1.6.20'));
     expect(readdirSync(path.join(host.root, 'usr/local/sbin'))).toEqual([]);
+  });
+
+  it("takes the PATH from the unit's Environment= when no process can be read (the DaemonSet)", async () => {
+    host = await makeTempRoot({
+      '/etc/containerd/config.toml': CONFIG,
+      '/run/lock': { dir: true },
+      '/usr/local/sbin': { dir: true },
+      '/opt/node-bin': { dir: true },
+      '/lib/systemd/system/containerd.service': '[Service]\nEnvironment="PATH=/opt/node-bin:/usr/local/sbin"\n',
+    });
+    const ctx = context(host.root, payload, '1.6.20', () => undefined, 'containerd.service');
+    const result = await install(ctx);
+    expect(result.shimLinks.map((link) => link.path)).toEqual(['/opt/node-bin/containerd-shim-kata-qemu-v2']);
+    expect(await ctx.shims?.describe()).toContain('/lib/systemd/system/containerd.service');
   });
 
   it('needs no link where runtime_path is honoured (1.7.1)', async () => {
