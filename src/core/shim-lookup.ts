@@ -64,15 +64,16 @@ export interface ShimLink {
 }
 
 /**
- * Where a handler's link goes: the first PATH directory that exists, since no later directory can shadow a
- * name found there. `existingDirs` lists the PATH entries present on the host.
+ * Where a handler's link goes: the first PATH directory we can write, since no later directory can shadow a
+ * name found there (the caller checks the earlier entries). `usableDirs` lists the PATH entries that exist
+ * on the host and are writable.
  */
 export function planShimLinks(
   handlers: readonly { readonly name: string; readonly runtimeType: string; readonly runtimePath: string }[],
   facts: RuntimeProcessFacts,
-  existingDirs: ReadonlySet<string>,
+  usableDirs: ReadonlySet<string>,
 ): { readonly dir: string; readonly links: ShimLink[] } | undefined {
-  const entry = facts.path.find((candidate) => candidate.startsWith('/') && existingDirs.has(candidate));
+  const entry = facts.path.find((candidate) => candidate.startsWith('/') && usableDirs.has(candidate));
   if (entry === undefined) return undefined;
   const dir = entry.replace(/(.)\/+$/, '$1');
   const links = handlers.flatMap((handler) => {

@@ -111,7 +111,8 @@ async function assertNotShadowed(
 
 /**
  * The transaction's ShimLaunchPart: on containerd releases that ignore runtime_path, per-handler links in the
- * first directory of the daemon's PATH; everywhere, the proof that each handler's shim resolves to ours.
+ * first writable directory of the daemon's PATH (refused if anything earlier in its lookup holds the name);
+ * everywhere, the proof that each handler's shim resolves to ours.
  */
 export function shimLaunchPart(options: ShimLaunchOptions, fs: HostFs): ShimLaunchPart {
   // An unknown release (no socket, no binary under the host root) is taken to be a current one: every

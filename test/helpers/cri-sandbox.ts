@@ -71,3 +71,21 @@ export async function runPodSandbox(
     return { ok: false, error: (error as Error).message };
   }
 }
+
+/**
+ * Waits until CRI `ImageService/ImageStatus` knows `image`. containerd's CRI plugin fills its image cache
+ * in the background after a (re)start and from image events after an import, so a RunPodSandbox sent
+ * too early tries to pull the sandbox image instead. Resolves false when `timeoutMs` passes first.
+ */
+export async function waitForCriImage(socket: string, image: string, timeoutMs: number): Promise<boolean> {
+  const request = bytesField(1, bytesField(1, image));
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    const reply = await grpcUnary(socket, '/runtime.v1.ImageService/ImageStatus', request, { timeoutMs: 5000 }).catch(
+      () => undefined,
+    );
+    if (reply !== undefined && decodeFields(reply).some((field) => field.field === 1)) return true;
+    if (Date.now() > until) return false;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
