@@ -13,6 +13,7 @@ export default defineConfig({
       'test/transaction/restart-decision.test.ts',
       'test/payload/entry-policy.test.ts',
       'test/containerd-config/toml-lexer.test.ts',
+      'test/containerd-config/toml-lexer-spans.test.ts',
       'test/containerd-config/in-place-edit.test.ts',
     ],
     testTimeout: 30_000,

@@ -47,6 +47,10 @@ describe('appendTables', () => {
     expect(appendTables(text, [KATA, OPTIONS])).toEqual({ text: text + inserted, inserted });
   });
 
+  it('counts a one-character file as content', () => {
+    expect(appendTables('#', [KATA]).inserted).toBe(`\n\n${BLOCK_MARKER}\n${KATA_BLOCK}`);
+  });
+
   it('treats a byte-order mark as no content', () => {
     expect(appendTables('\uFEFF', [KATA]).inserted).toBe(`${BLOCK_MARKER}\n${KATA_BLOCK}`);
     expect(appendTables('\uFEFFa = 1\n', [KATA]).inserted).toBe(`\n${BLOCK_MARKER}\n${KATA_BLOCK}`);
@@ -57,7 +61,7 @@ describe('removeTables', () => {
   const operator = 'version = 2\n[plugins.cri]\nx = 1\n';
 
   it('cuts the exact block it appended, restoring the file byte for byte (LF and CRLF)', () => {
-    for (const text of [operator, crlf(operator), 'version = 2']) {
+    for (const text of [operator, crlf(operator), 'version = 2', '']) {
       const { text: installed, inserted } = appendTables(text, [KATA, OPTIONS]);
       expect(removeTables(installed, [KATA.path, OPTIONS.path], inserted)).toBe(text);
     }
@@ -94,6 +98,18 @@ describe('removeTables', () => {
     expect(removeTables(text, [['a', 'b']], undefined)).toBe(text);
   });
 
+  it('leaves an array of tables with our path, which is not ours', () => {
+    const text = `[[plugins.cri.kata]]\nx = 1\n${KATA_BLOCK}`;
+    expect(removeTables(text, [KATA.path], undefined)).toBe('[[plugins.cri.kata]]\nx = 1\n');
+  });
+
+  it('keeps indented and final comments that follow our table', () => {
+    expect(removeTables(`a = 1\n${KATA_BLOCK}  # indented note\n`, [KATA.path], undefined)).toBe(
+      'a = 1\n  # indented note\n',
+    );
+    expect(removeTables(`a = 1\n${KATA_BLOCK}# last line`, [KATA.path], undefined)).toBe('a = 1\n# last line');
+  });
+
   it('removes the marker line only where it starts a line', () => {
     const marked = `a = 1\n${BLOCK_MARKER}\n${KATA_BLOCK}`;
     expect(removeTables(marked, [KATA.path], undefined)).toBe('a = 1\n');
@@ -111,8 +127,12 @@ describe('imports', () => {
     expect(rootImports(text)).toEqual(text.startsWith('imports') ? ['/a.toml', '/b.toml'] : undefined);
   });
 
-  it('ignores an imports key inside a table', () => {
+  it('finds imports after other root keys, and ignores imports inside a table or as a dotted key', () => {
+    expect(rootImports('version = 2\nimports = ["/a"]\n')).toEqual(['/a']);
     expect(rootImports('[x]\nimports = ["/a"]\n')).toBeUndefined();
+    expect(rootImports('imports.a = ["/a"]\n')).toBeUndefined();
+    expect(removeImport('[x]\nimports = ["/d"]\n', '/d')).toBe('[x]\nimports = ["/d"]\n');
+    expect(addImport('[x]\nimports = ["/a"]\n', '/d').text).toBe('imports = ["/d"]\n[x]\nimports = ["/a"]\n');
   });
 
   it.each<[string, string, string, string | undefined]>([
@@ -142,7 +162,15 @@ describe('imports', () => {
       'version = 2\nimports = ["/d/*.toml"]\n',
       '\nimports = ["/d/*.toml"]\n',
     ],
+    [
+      'no key, root keys then a comment before the first table',
+      'a = 1\nb = 2\nc = 3\n\n# tables\n[x]\n',
+      'a = 1\nb = 2\nc = 3\nimports = ["/d/*.toml"]\n\n# tables\n[x]\n',
+      'imports = ["/d/*.toml"]\n',
+    ],
     ['an empty array', 'imports = []\n', 'imports = ["/d/*.toml"]\n', undefined],
+    ['an empty spaced array', '# top\nimports = [ ]\n', '# top\nimports = ["/d/*.toml"]\n', undefined],
+    ['an empty array before a comment', 'imports = [ ]# none\n', 'imports = ["/d/*.toml"]# none\n', undefined],
     ['an empty array with a comment', 'imports = [ # none\n]\n', 'imports = ["/d/*.toml" # none\n]\n', undefined],
     ['one element', 'imports = ["/a"]\n', 'imports = ["/a", "/d/*.toml"]\n', undefined],
     ['a trailing comma', 'imports = ["/a",]\n', 'imports = ["/a", "/d/*.toml",]\n', undefined],
@@ -180,6 +208,7 @@ describe('imports', () => {
     const grown = added.text.replace('["/d/*.toml"]', '["/d/*.toml", "/mine"]');
     expect(removeOurImport(grown, '/d/*.toml', added.insertedLine)).toBe('version = 2\nimports = ["/mine"]\n[x]\n');
     expect(removeOurImport('version = 2\n', '/d/*.toml', 'imports = ["/d/*.toml"]\n')).toBe('version = 2\n');
+    expect(removeOurImport('imports = ["/a", "/d/*.toml"]\n', '/d/*.toml', undefined)).toBe('imports = ["/a"]\n');
   });
 
   it.each([

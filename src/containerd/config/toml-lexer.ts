@@ -51,11 +51,10 @@ export function scanToml(text: string): TomlLayout {
   const skipSpaces = (): void => {
     while (pos < text.length && (text[pos] === ' ' || text[pos] === '\t')) pos++;
   };
+  // A trailing comment or anything else after a statement ends with its line.
   const skipToLineEnd = (): void => {
-    skipSpaces();
-    if (text[pos] === '#') while (pos < text.length && text[pos] !== '\n') pos++;
-    while (pos < text.length && text[pos] !== '\n') pos++;
-    if (pos < text.length) pos++;
+    const newline = text.indexOf('\n', pos);
+    pos = newline < 0 ? text.length : newline + 1;
   };
   const readKey = (): string[] => {
     const parts: string[] = [];
