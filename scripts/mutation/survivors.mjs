@@ -1,7 +1,8 @@
 // Prints the score per mutated module and every surviving (or uncovered) mutant of the last Stryker run.
 import { readFileSync } from 'node:fs';
 
-const report = JSON.parse(readFileSync(process.argv[2] ?? '.cache/mutation/report.json', 'utf8'));
+const file = process.argv.slice(2).find((arg) => !arg.startsWith('--')) ?? '.cache/mutation/report.json';
+const report = JSON.parse(readFileSync(file, 'utf8'));
 const showAll = process.argv.includes('--survivors');
 const rows = [];
 for (const [file, { mutants, source }] of Object.entries(report.files)) {

@@ -8,10 +8,20 @@ export const DOCS = [
   'a = "x\\"y" \nb = \'c\\\'\n[x]',
   '[a]\n[a.b]\n\n[[c]]\n[[c]]\nk = "v"',
   'a=1\n\n\t\n  # c1\n[t] # [not.a.table]\nb = "[x]"  \n',
+  'a\t=\t1\nb\t.\tc = 2\n',
+  'only = "keys"\n',
 ];
 
 /** Array values: each element's text and the text up to its comma. */
-export const ARRAYS = ['[ "a", \'b\' , [1, [2]], {x = "]"}, # c ]\n 3 ]', '[]', '[ # only a comment\n]', '["x",]'];
+export const ARRAYS = [
+  '[ "a", \'b\' , [1, [2]], {x = "]"}, # c ]\n 3 ]',
+  '[]',
+  '[ # only a comment\n]',
+  '["x",]',
+  '[ {a = \']\'}, "x" ]',
+  '[ , 1 ]',
+  '[ } ]',
+];
 
 /** String literals followed by more text: what skipString takes. */
 export const STRINGS = [
@@ -23,6 +33,7 @@ export const STRINGS = [
   "'''a''''' rest",
   '"unterminated',
   '"a\\\\" rest',
+  '"""a"""""" rest',
 ];
 
 /** Values followed by more text: what skipValue takes. */
@@ -37,6 +48,11 @@ export const VALUES = [
   '{ a = { b = 1 } } tail',
   '"s" tail',
   '12}',
+  'x1979-05-27 07:32:00',
+  '1979-05-27x 07:32',
+  '1979-05-27\t07:32:00',
+  '12 34',
+  '[1, # c',
 ];
 
 /** A layout as the text each span covers, so a shifted offset shows as a different slice. */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { scanArray, scanToml, skipString, skipValue } from '../../src/containerd/config/toml-lexer.js';
+import { decodeString, scanArray, scanToml, skipString, skipValue } from '../../src/containerd/config/toml-lexer.js';
 import { ARRAYS, DOCS, STRINGS, VALUES, view } from './toml-lexer-cases.js';
 
 // Every span as the text it covers: reviewed by hand once, pinned here so any shifted offset fails.
@@ -22,6 +22,17 @@ describe('the TOML span scanner, span by span', () => {
 
   it.each(VALUES.map((text, i) => [text, EXPECTED.values[i]] as const))('value %j', (text, expected) => {
     expect(text.slice(0, skipValue(text, 0))).toBe(expected);
+  });
+});
+
+describe('decodeString', () => {
+  it.each([
+    ['"\\e[0m"', '\u001b[0m'],
+    ['"\\U00000041\\U000000e9"', 'Aé'],
+    ['"\\u0041"', 'A'],
+    ["'it\"s'", 'it"s'],
+  ])('decodes %s', (token, decoded) => {
+    expect(decodeString(token)).toBe(decoded);
   });
 });
 
@@ -84,6 +95,15 @@ const EXPECTED = {
         ['t', 'b', 'b = "[x]"  \n', '"[x]"'],
       ],
     },
+    {
+      bodyStart: 0,
+      tables: [],
+      keyValues: [
+        ['', 'a', 'a\t=\t1\n', '1'],
+        ['', 'b|c', 'b\t.\tc = 2\n', '2'],
+      ],
+    },
+    { bodyStart: 0, tables: [], keyValues: [['', 'only', 'only = "keys"\n', '"keys"']] },
   ],
   arrays: [
     [
@@ -96,8 +116,24 @@ const EXPECTED = {
     [],
     [],
     [['"x"', '["x",']],
+    [
+      ["{a = ']'}", "[ {a = ']'},"],
+      ['"x"', null],
+    ],
+    [['1', null]],
+    [['}', null]],
   ],
-  strings: ['"a\\"b"', "'a\\'", '"""a""b"""', '"""a""""', '"""a"""""', "'''a'''''", '"unterminated', '"a\\\\"'],
+  strings: [
+    '"a\\"b"',
+    "'a\\'",
+    '"""a""b"""',
+    '"""a""""',
+    '"""a"""""',
+    "'''a'''''",
+    '"unterminated',
+    '"a\\\\"',
+    '"""a"""""',
+  ],
   values: [
     '123',
     'true',
@@ -109,5 +145,10 @@ const EXPECTED = {
     '{ a = { b = 1 } }',
     '"s"',
     '12',
+    'x1979-05-27',
+    '1979-05-27x',
+    '1979-05-27',
+    '12',
+    '[1, # c',
   ],
 };

@@ -67,7 +67,7 @@ export function scanToml(text: string): TomlLayout {
         pos = end;
       } else {
         const from = pos;
-        while (pos < text.length && BARE_KEY.test(text[pos] ?? '')) pos++;
+        while (BARE_KEY.test(text[pos] ?? '')) pos++;
         parts.push(text.slice(from, pos));
       }
       skipSpaces();
@@ -87,7 +87,6 @@ export function scanToml(text: string): TomlLayout {
       const kind = text[pos + 1] === '[' ? 'array' : 'table';
       pos += kind === 'array' ? 2 : 1;
       const path = readKey();
-      pos += kind === 'array' ? 2 : 1;
       if (current !== undefined) tables.push({ ...current, end: start });
       current = { kind, path, start };
       table = path;
