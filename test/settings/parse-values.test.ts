@@ -98,10 +98,13 @@ describe('parsePerShim', () => {
     });
   });
 
-  it('refuses an entry without a shim name', () => {
-    expect(refusal(() => parsePerShim('AGENT_NO_PROXY', 'qemu=a;=b', SHIMS)).message).toBe(
-      'AGENT_NO_PROXY: entry "=b" names shim "", which is not selected',
-    );
+  it.each(['qemu=a;=b', 'qemu=a;clh'])('refuses %j, whose second entry is not shim=value', (raw) => {
+    const entry = raw.split(';')[1];
+    expect(refusal(() => parsePerShim('AGENT_NO_PROXY', raw, SHIMS))).toEqual({
+      code: 'usage',
+      message: `AGENT_NO_PROXY: malformed entry "${entry}"`,
+      hint: 'accepted: shim=value;… or one global value',
+    });
   });
 
   it('refuses a shim given twice', () => {

@@ -100,10 +100,10 @@ describe('decideRestart, exact decisions', () => {
     ],
     [
       'a runtime that reloads by itself names the change and still waits for readiness',
-      { runtimeRestarts: false, changedRuntimeFiles: [dropIn] },
+      { runtimeRestarts: false, changedRuntimeFiles: [dropIn], recoveredRuntimeFiles: true },
       {
         restart: false,
-        reason: `the runtime reloads its drop-ins by itself (changed ${dropIn})`,
+        reason: `the runtime reloads its drop-ins by itself (changed ${dropIn}; an interrupted run was rolled back)`,
         skipReadiness: false,
       },
     ],
