@@ -125,9 +125,7 @@ export function addImport(
   }
   if (last.commaAt !== undefined) {
     const multiLine = text.slice(kv.valueStart, last.start).includes('\n');
-    const before = text.slice(0, last.start);
-    const indent = multiLine ? before.slice(before.replace(/[ \t]*$/, '').length) : '';
-    const insert = multiLine ? `${eol}${indent}${quoted},` : ` ${quoted},`;
+    const insert = multiLine ? `${eol}${trailingIndent(text.slice(0, last.start))}${quoted},` : ` ${quoted},`;
     return { text: text.slice(0, last.commaAt + 1) + insert + text.slice(last.commaAt + 1), insertedLine: undefined };
   }
   return { text: `${text.slice(0, last.end)}, ${quoted}${text.slice(last.end)}`, insertedLine: undefined };
@@ -168,4 +166,9 @@ export function removeImport(text: string, entry: string): string {
       text = text.slice(0, element.start) + text.slice(element.end);
     }
   }
+}
+
+/** The spaces and tabs that end `text`: the indent of the element that follows them. */
+function trailingIndent(text: string): string {
+  return text.slice(text.replace(/[ \t]*$/, '').length);
 }
