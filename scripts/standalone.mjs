@@ -6,7 +6,7 @@
 // - assets: koffi's native prebuild for this platform and pino's three worker scripts (built by bundle.mjs),
 //   written to a private temp dir on first use (a native addon and a worker script must be files).
 // The ESM bundle for the image (scripts/bundle.mjs, dist/bundle/) is unaffected.
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
@@ -69,6 +69,8 @@ try {
   rmSync(binary, { force: true });
   copyFileSync(process.execPath, binary);
   chmodSync(binary, 0o755);
+  // npm's Node build carries ~18 MB of debug info a node never needs; binutils' strip drops it when present.
+  if (spawnSync('strip', ['--version'], { stdio: 'ignore' }).status === 0) execFileSync('strip', [binary]);
   // The fuse is the marker Node looks for to know a blob was injected (Node's SEA documentation).
   await inject(binary, 'NODE_SEA_BLOB', readFileSync(config.output), {
     sentinelFuse: 'NODE_SEA_FUSE_fce680ab2cc467b6e072b8b5df1996b2',
