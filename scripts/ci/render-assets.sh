@@ -11,4 +11,4 @@ find assets -name kustomization.yaml -print0 | sort -z | while IFS= read -r -d '
   "$kubectl" kustomize "$dir" >/dev/null
   echo "rendered $dir"
 done
-node scripts/assets/render-daemonset.mjs --check
+npm run --silent render:daemonset -- --check

@@ -66,6 +66,14 @@ describe('tenant isolation policy (its CEL evaluated by @bufbuild/cel)', () => {
     expect(message).not.toMatch(/\s{2,}/);
   });
 
+  it('falls back to a static message that says the same when the message expression cannot be used', () => {
+    const broken = structuredClone(policy);
+    broken.spec.validations[0].messageExpression = "'two\\nlines'";
+    const outcome = admit(broken, binding, create(podOf(trusted, 'tenant-a')));
+    expect((outcome as { message: string }).message).toMatch(/^this namespace is isolated .*set spec.runtimeClassName/);
+    expect((outcome as { message: string }).message).not.toMatch(/\n/);
+  });
+
   it('denies any RuntimeClass that is not a Kata one, naming it', () => {
     for (const name of ['runc', 'gvisor', 'kata-qemu-unknown', 'Kata-qemu', '']) {
       const outcome = admit(policy, binding, create(withRuntimeClass(podOf(untrusted[0]!), name)));

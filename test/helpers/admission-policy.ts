@@ -65,6 +65,23 @@ function ruleMatches(rule: KubeObject, request: AdmissionRequest): boolean {
 }
 
 /**
+ * The API server's choice of denial message: messageExpression's result, unless it fails or yields an
+ * empty, blank or multi-line string; then `message` (and, without one, the failed expression).
+ */
+function failureMessage(validation: KubeObject, bindings: Record<string, unknown>): string {
+  const fallback = validation.message ?? `failed expression: ${validation.expression}`;
+  if (validation.messageExpression === undefined) return fallback;
+  let message: unknown;
+  try {
+    message = evaluate(validation.messageExpression, bindings);
+  } catch {
+    return fallback;
+  }
+  if (typeof message !== 'string' || message.trim() === '' || /[\r\n]/.test(message)) return fallback;
+  return message;
+}
+
+/**
  * What the API server would do with a request under one ValidatingAdmissionPolicy and its binding:
  * match (policy resource rules, then both namespace selectors), evaluate the variables in order, then
  * each validation; the first false one denies with its messageExpression (or message).
@@ -85,11 +102,7 @@ export function admit(policy: KubeObject, binding: KubeObject, request: Admissio
     const passed = evaluate(validation.expression, bindings);
     if (typeof passed !== 'boolean') throw new Error(`validation \`${validation.expression}\` is not a bool`);
     if (passed) continue;
-    const message =
-      validation.messageExpression === undefined
-        ? validation.message
-        : evaluate(validation.messageExpression, bindings);
-    return { matched: true, allowed: false, reason: validation.reason, message: String(message) };
+    return { matched: true, allowed: false, reason: validation.reason, message: failureMessage(validation, bindings) };
   }
   return { matched: true, allowed: true };
 }
