@@ -40,6 +40,8 @@ try {
     legalComments: 'none',
     logLevel: 'warning',
     define: { __KATA_DEPLOY_VERSION__: JSON.stringify(version) },
+    // version.ts reads package.json via import.meta.url only when the define above is absent (a dead branch here).
+    logOverride: { 'empty-import-meta': 'silent' },
     inject: [path.join(root, 'scripts/standalone/sea-assets.mjs')],
     plugins: [
       {
