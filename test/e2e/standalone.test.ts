@@ -83,6 +83,25 @@ describe.skipIf(first.missing !== undefined)(
       if (process.getuid?.() === 0) expect(report.kvm.evidence).toContain('KVM_GET_API_VERSION = 12');
     });
 
+    it("falls back to /var/tmp for koffi's native module when TMPDIR is mounted noexec", () => {
+      const noexec = path.join(dir, 'noexec');
+      mkdirSync(noexec);
+      const leftovers = () => readdirSync('/var/tmp').filter((name) => name.startsWith('kata-deploy-standalone-'));
+      const before = leftovers();
+      const script = 'mount -t tmpfs -o noexec tmpfs "$1" && exec "$2" detect --json';
+      const run = spawnSync(
+        'unshare',
+        ['--mount', '--propagation', 'private', 'sh', '-c', script, 'sh', noexec, binary],
+        {
+          env: { ...env, TMPDIR: noexec },
+          encoding: 'utf8',
+        },
+      );
+      expect(run.status, run.stderr).toBe(0);
+      expect(JSON.parse(run.stdout).kvm.evidence).toContain('KVM_GET_API_VERSION = 12');
+      expect(leftovers()).toEqual(before);
+    });
+
     it('installs: handlers live after one containerd restart', async () => {
       const run = await nodeCli(node, options, 'install', ['--json']);
       expect(run.exitCode, logOf(run)).toBe(0);
