@@ -9,6 +9,7 @@ import type { Clock } from '../host/clock.js';
 import type { Logger } from '../host/logger.js';
 import type { Settings } from '../settings/settings.js';
 import type { TransactionContext } from '../transaction/context.js';
+import { failpoint } from '../transaction/failpoint.js';
 import { kataConfigPart, payloadPart } from './payload-parts.js';
 import { runtimeConfigPart } from './runtime-config-part.js';
 import { runtimeControl } from './runtime-control.js';
@@ -97,6 +98,7 @@ export async function wireTransaction(
       ports.fs,
       ports.runner,
       await validatorBinary(settings.containerdBinary, ports.fs.root, runtime.flavour, runtime, ports.runner),
+      () => failpoint(settings, 'install:during-validation'),
     ),
   };
   return { node, ctx };
