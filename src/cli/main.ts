@@ -1,6 +1,14 @@
 #!/usr/bin/env node
-import { CommanderError } from 'commander';
-import { runCli } from './run-cli.js';
+import { unsupportedNodeMessage } from './node-version.js';
+
+// Everything but the version check loads dynamically, after it: static imports would run first.
+const tooOld = unsupportedNodeMessage(process.version);
+if (tooOld !== undefined) {
+  process.stderr.write(`${tooOld}\n`);
+  process.exit(2);
+}
+const { CommanderError } = await import('commander');
+const { runCli } = await import('./run-cli.js');
 
 try {
   process.exitCode = await runCli(process.argv.slice(2));
