@@ -5,6 +5,7 @@ import { systemClock } from '../host/clock.js';
 import { execaRunner } from '../host/command-runner.js';
 import { createLogger, type Logger } from '../host/logger.js';
 import { NodeHostFs } from '../host/node-host-fs.js';
+import { prettyLogger } from '../host/pretty-logger.js';
 import type { ProgressPort } from '../host/progress.js';
 import { formatNodeReport, runDetect } from '../modes/detect.js';
 import { converged, provenLive, runInstall, summarise, wireWithoutKvm } from '../modes/install.js';
@@ -44,22 +45,28 @@ function reportFailure(error: KataDeployError, asJson: boolean, log: Logger | un
 }
 
 /**
- * A redrawn line only for a person at a terminal: stderr a TTY, logs not JSON, no `--json`; anywhere
- * else (pods, pipes, machine output) a log line at the start and end of each phase.
+ * Logs and progress. A redrawn progress line only for a person at a terminal (stderr a TTY, logs not
+ * JSON, no `--json`), with the log lines written above it; anywhere else (pods, pipes, machine output)
+ * a log line at the start and end of each phase.
  */
-function progressFor(settings: Settings, log: Logger): ProgressPort {
-  const watched = process.stderr.isTTY === true && settings.logFormat !== 'json' && !settings.json;
-  return watched ? ttyProgress(process.stderr, systemClock) : logProgress(log, systemClock);
+function logsAndProgress(settings: Settings): { log: Logger; progress: ProgressPort } {
+  const tty = process.stderr.isTTY === true;
+  if (tty && settings.logFormat !== 'json' && !settings.json) {
+    const progress = ttyProgress(process.stderr, systemClock);
+    return { log: prettyLogger(settings.logLevel, { write: (text) => progress.writeAbove(text) }), progress };
+  }
+  const log = createLogger(settings.logLevel, settings.logFormat, tty);
+  return { log, progress: logProgress(log, systemClock) };
 }
 
-function realPorts(settings: Settings, log: Logger): WiringPorts {
+function realPorts(settings: Settings, progress: ProgressPort): WiringPorts {
   return {
     fs: new NodeHostFs(settings.hostRoot),
     runner: execaRunner,
     kvmProber: ioctlKvmProber,
     socketVersion: async (socket) => (await containerdVersion(socket)).version,
     clock: systemClock,
-    progress: progressFor(settings, log),
+    progress,
   };
 }
 
@@ -103,8 +110,9 @@ async function runCommand(name: CommandName, flags: RawFlags): Promise<number> {
   const asJson = flags.json === true;
   try {
     const settings = settingsFromProcess(flags);
-    log = createLogger(settings.logLevel, settings.logFormat, process.stderr.isTTY === true);
-    const ports = realPorts(settings, log);
+    const output = logsAndProgress(settings);
+    log = output.log;
+    const ports = realPorts(settings, output.progress);
     switch (name) {
       case 'detect': {
         const report = await runDetect(settings, ports, log);

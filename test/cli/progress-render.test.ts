@@ -66,6 +66,23 @@ describe('the terminal progress line', () => {
     expect(writes).toEqual([`${CLEAR}unpack    0`, CLEAR]);
   });
 
+  it('writes log lines above the progress line and redraws it below them', () => {
+    const { writes, stream } = terminal(80);
+    const progress = ttyProgress(stream, instantClock());
+    progress.writeAbove('before\n');
+    const task = progress.start('unpack', 10);
+    progress.writeAbove('INFO: during\n');
+    task.end('done');
+    progress.writeAbove('after\n');
+    expect(writes).toEqual([
+      'before\n',
+      `${CLEAR}unpack    0 B / 10 B    0%`,
+      `${CLEAR}INFO: during\nunpack    0 B / 10 B    0%`,
+      CLEAR,
+      'after\n',
+    ]);
+  });
+
   it('erases the line when the process exits mid-phase', () => {
     const { writes, stream } = terminal(80);
     ttyProgress(stream, instantClock()).start('download', undefined);

@@ -151,3 +151,21 @@ describe('without a terminal', () => {
     expect(run.stdout).toMatch(/^\+.*runtimes\.kata-qemu\]/m);
   });
 });
+
+describe('status for people', () => {
+  it('prints each handler with its live state and each drifted file as aligned tables, exit 8', async () => {
+    const host = await makeTempRoot({ '/etc/containerd/config.toml': CONFIG, '/run/lock': { dir: true } });
+    try {
+      const args = ['--host-root', host.root, '--shims', 'qemu', '--restart', 'none', '--payload', samplePayload()];
+      expect((await onPipes(['install', ...args])).code).toBe(0);
+      writeFileSync(path.join(host.root, 'etc/containerd/config.toml'), CONFIG);
+      const run = await onPipes(['status', ...args]);
+      expect(run.code, run.stderr).toBe(8);
+      expect(run.stdout).toMatch(/^HANDLER {4}RUNTIME\nkata-qemu {2}unknown \(the runtime did not answer\)\n/m);
+      expect(run.stdout).toMatch(/^\/etc\/containerd\/config\.toml +DRIFTED \(changed\)$/m);
+      expect(run.stdout).toMatch(/^\/opt\/kata\/\S+configuration-qemu\.toml +as written$/m);
+    } finally {
+      await host.cleanup();
+    }
+  });
+});
