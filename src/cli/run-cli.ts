@@ -44,14 +44,17 @@ function reportFailure(error: KataDeployError, asJson: boolean, log: Logger | un
   return error.exitCode;
 }
 
+/** Log levels at which the info-level progress of a phase is wanted at all. */
+const SHOWS_PROGRESS: readonly Settings['logLevel'][] = ['trace', 'debug', 'info'];
+
 /**
  * Logs and progress. A redrawn progress line only for a person at a terminal (stderr a TTY, logs not
- * JSON, no `--json`), with the log lines written above it; anywhere else (pods, pipes, machine output)
- * a log line at the start and end of each phase.
+ * JSON, no `--json`, a log level that shows info), with the log lines written above it; anywhere else
+ * (pods, pipes, machine output) a log line at the start and end of each phase.
  */
 function logsAndProgress(settings: Settings): { log: Logger; progress: ProgressPort } {
   const tty = process.stderr.isTTY === true;
-  if (tty && settings.logFormat !== 'json' && !settings.json) {
+  if (tty && settings.logFormat !== 'json' && !settings.json && SHOWS_PROGRESS.includes(settings.logLevel)) {
     const progress = ttyProgress(process.stderr, systemClock);
     return { log: prettyLogger(settings.logLevel, { write: (text) => progress.writeAbove(text) }), progress };
   }

@@ -123,6 +123,13 @@ describe('on a terminal', () => {
     expect(run.stdout).toContain(`${ESC}1m--- a/etc/containerd/config.toml`);
   });
 
+  it('draws nothing with --log-level warn', async () => {
+    const run = await onTerminal(['install', '--dry-run', '--log-level', 'warn', ...common(), ...fromUrl()]);
+    expect(run.code, run.stdout).toBe(0);
+    expect(run.stdout).not.toContain(CLEAR);
+    expect(run.stdout).not.toContain('download');
+  });
+
   it('logs start and end instead of drawing when the logs are JSON', async () => {
     const run = await onTerminal(['install', '--dry-run', '--log-format', 'json', ...common(), ...fromUrl()]);
     expect(run.code, run.stdout).toBe(0);
