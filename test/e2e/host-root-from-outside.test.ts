@@ -48,8 +48,9 @@ describe.skipIf(first.missing !== undefined)(
       await writeFile(path.join(planted, 'config.toml'), CONFIG);
     });
     afterAll(async () => {
-      await node?.stop();
+      // Through the node's /proc/<pid>/root, so before the node stops.
       if (planted !== undefined) await rm(planted, { recursive: true, force: true });
+      await node?.stop();
     });
 
     it(
