@@ -1,5 +1,9 @@
-/** The step boundaries where a crash test may kill an install or uninstall. */
+/**
+ * The step boundaries where a crash test may kill an install or uninstall (`install:during-validation`:
+ * while containerd's scratch copies of the config exist, before the first write).
+ */
 export type Failpoint =
+  | 'install:during-validation'
   | 'install:after-ledger'
   | 'install:after-payload'
   | 'install:after-kata-configs'
@@ -15,6 +19,7 @@ export type Failpoint =
 
 /** Every failpoint, for settings validation and the crash tests. */
 export const FAILPOINTS: readonly Failpoint[] = [
+  'install:during-validation',
   'install:after-ledger',
   'install:after-payload',
   'install:after-kata-configs',

@@ -7,8 +7,10 @@ import { crioVersion } from '../detect/crio-version.js';
 import { detectNode, type DetectPorts, type NodeReport } from '../detect/detect-node.js';
 import type { Clock } from '../host/clock.js';
 import type { Logger } from '../host/logger.js';
+import type { ProgressPort } from '../host/progress.js';
 import type { Settings } from '../settings/settings.js';
 import type { TransactionContext } from '../transaction/context.js';
+import { failpoint } from '../transaction/failpoint.js';
 import { kataConfigPart, payloadPart } from './payload-parts.js';
 import { runtimeConfigPart } from './runtime-config-part.js';
 import { runtimeControl } from './runtime-control.js';
@@ -18,6 +20,8 @@ import { validatorBinary } from './validator-binary.js';
 /** The real ports a transaction is built from. */
 export interface WiringPorts extends DetectPorts {
   readonly clock: Clock;
+  /** Download and unpack progress (a terminal line, or log lines); none when absent. */
+  readonly progress?: ProgressPort;
 }
 
 /** What the node looks like, and the transaction built for it. */
@@ -63,7 +67,13 @@ export async function wireTransaction(
   const runtime = node.runtime;
   const cgroup = await detectCgroupDriver(ports.fs);
   const handlers = handlersFor(settings);
-  const payloadPorts = { fs: ports.fs, log, clock: ports.clock, fetch: await fetchOptions(settings) };
+  const payloadPorts = {
+    fs: ports.fs,
+    log,
+    clock: ports.clock,
+    fetch: await fetchOptions(settings),
+    ...(ports.progress === undefined ? {} : { progress: ports.progress }),
+  };
   const control = runtimeControl(
     {
       flavour: runtime.flavour,
@@ -107,6 +117,7 @@ export async function wireTransaction(
       ports.fs,
       ports.runner,
       await validatorBinary(settings.containerdBinary, ports.fs.root, runtime.flavour, runtime, ports.runner),
+      () => failpoint(settings, 'install:during-validation'),
     ),
   };
   return { node, ctx };
