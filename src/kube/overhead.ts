@@ -52,11 +52,15 @@ export function guestSizeFromConfig(text: string, source: string): GuestSize {
   };
 }
 
-/** Guest size plus the hypervisor's host-side constant (src/core/pod-overhead.ts), as quantities. */
+/**
+ * Guest size plus the hypervisor's host-side constant (src/core/pod-overhead.ts), as quantities. A `remote`
+ * guest runs on another machine (peer pods), so only the host-side part is charged to this node.
+ */
 export function podFixedFor(guest: GuestSize, hypervisor: Hypervisor): PodFixed {
   const host = HOST_OVERHEAD[hypervisor];
+  const local = hypervisor === 'remote' ? { memoryMiB: 0, vcpus: 0 } : guest;
   return {
-    memory: `${Math.ceil(guest.memoryMiB) + host.memoryMiB}Mi`,
-    cpu: `${Math.ceil(guest.vcpus * 1000) + host.cpuMillis}m`,
+    memory: `${Math.ceil(local.memoryMiB) + host.memoryMiB}Mi`,
+    cpu: `${Math.ceil(local.vcpus * 1000) + host.cpuMillis}m`,
   };
 }
