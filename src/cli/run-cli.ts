@@ -90,6 +90,7 @@ async function runCommand(name: CommandName, flags: RawFlags): Promise<number> {
   try {
     const settings = settingsFromProcess(flags);
     log = createLogger(settings.logLevel, settings.logFormat, process.stderr.isTTY === true);
+    for (const notice of settings.upstream.notices) log.warn(notice);
     const ports = realPorts(settings);
     switch (name) {
       case 'detect': {

@@ -1,3 +1,4 @@
+import { upstreamConfigPath } from '../core/upstream-config-path.js';
 import TOML from '@iarna/toml';
 import { type SemVer, configVersionMismatch, parseSemVer } from '../core/containerd-version.js';
 import { FLAVOUR_LAYOUTS, FLAVOUR_MARKERS, UNIT_DIRS } from '../core/flavours.js';
@@ -89,7 +90,9 @@ export async function detectRuntime(
   const { flavour, detectedBy } =
     settings.runtime === undefined ? await detectFlavour(fs) : { flavour: settings.runtime, detectedBy: '--runtime' };
   const layout = FLAVOUR_LAYOUTS[flavour];
-  const configPath = settings.containerdConfig ?? layout.configPath;
+  const { containerdConfigDir, containerdConfigFileName } = settings.upstream;
+  const configPath =
+    settings.containerdConfig ?? upstreamConfigPath(layout, containerdConfigDir, containerdConfigFileName);
   const socket =
     settings.containerdSocket !== '/run/containerd/containerd.sock' ? settings.containerdSocket : layout.socket;
   const warnings: string[] = [];

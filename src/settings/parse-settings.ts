@@ -12,6 +12,7 @@ import {
   parseWords,
   settingsError,
 } from './parse-values.js';
+import { parseUpstreamSettings } from './upstream-settings.js';
 
 /** Where the compiled image keeps its payload; documented in the README. */
 export const DEFAULT_PAYLOAD = '/opt/kata-artifacts/kata-static.tar.zst';
@@ -185,6 +186,7 @@ export function parseSettings(input: SettingsInput): Settings {
   const multiInstallSuffix = parseSuffix(input);
   const runtimeRaw = choice<RuntimeFlavour | 'auto'>(input, 'runtime', ['auto', ...RUNTIME_FLAVOURS]);
   const debug = flagOrEnvBoolean(input, 'debug', false);
+  const upstream = parseUpstreamSettings(input.env, input.arch, shims, debug);
   const settings: Settings = {
     arch: input.arch,
     nodeName: text(lookup(input, 'nodeName')),
@@ -219,7 +221,7 @@ export function parseSettings(input: SettingsInput): Settings {
     readinessTimeoutMs: parseTimeout(input),
     kubeconfig: text(lookup(input, 'kubeconfig')),
     json: flagOrEnvBoolean(input, 'json', false),
-    logLevel: choice<LogLevel>(input, 'logLevel', LOG_LEVELS) ?? (debug ? 'debug' : 'info'),
+    logLevel: choice<LogLevel>(input, 'logLevel', LOG_LEVELS) ?? upstream.rustLogLevel ?? (debug ? 'debug' : 'info'),
     logFormat: choice<LogFormat>(input, 'logFormat', ['json', 'pretty']),
     dryRun: flagOrEnvBoolean(input, 'dryRun', false),
     healthPort: parsePort(input),
@@ -230,6 +232,7 @@ export function parseSettings(input: SettingsInput): Settings {
     noProxy: text(lookup(input, 'noProxy')),
     payloadCa: parseAbsolute(input, 'payloadCa', undefined),
     testFailpoint: choice(input, 'testFailpoint', FAILPOINTS),
+    upstream,
   };
   return Object.freeze(settings);
 }

@@ -1,3 +1,4 @@
+import { checkUpstreamNodeFacts } from './upstream-node-checks.js';
 import { readFile } from 'node:fs/promises';
 import { parseSemVer } from '../core/containerd-version.js';
 import { KataDeployError } from '../core/errors.js';
@@ -52,6 +53,7 @@ export async function wireTransaction(
   needKvm: boolean,
 ): Promise<Wired> {
   const node = await detectNode(settings, ports);
+  await checkUpstreamNodeFacts(settings.upstream, node, ports.fs);
   if (needKvm && settings.requireKvm && !node.kvm.usable) {
     throw new KataDeployError('node-unsupported', `this node cannot run Kata VMs: ${node.kvm.reason}`, {
       hint:
