@@ -143,10 +143,14 @@ export const DEFAULT_SHIM: Readonly<Record<Arch, string>> = Object.freeze({
   ppc64le: 'qemu-runtime-rs',
 });
 
+/** Directory of a shim's pristine Kata configuration relative to the install dir: runtime-rs has its own. */
+export function shimConfigDirRel(info: ShimInfo): string {
+  return info.runtime === 'rs' ? 'share/defaults/kata-containers/runtime-rs' : 'share/defaults/kata-containers';
+}
+
 /** Path of a shim's pristine Kata configuration, relative to the install dir (e.g. `/opt/kata`). */
 export function shimConfigRelPath(info: ShimInfo): string {
-  const dir = info.runtime === 'rs' ? 'share/defaults/kata-containers/runtime-rs' : 'share/defaults/kata-containers';
-  return `${dir}/${info.configFile}`;
+  return `${shimConfigDirRel(info)}/${info.configFile}`;
 }
 
 /** Path of the containerd shim binary a shim runs, relative to the install dir. */

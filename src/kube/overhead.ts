@@ -64,3 +64,19 @@ export function podFixedFor(guest: GuestSize, hypervisor: Hypervisor): PodFixed 
     cpu: `${Math.ceil(local.vcpus * 1000) + host.cpuMillis}m`,
   };
 }
+
+/**
+ * A custom runtime's guest size: its base config's, with `default_memory` / `default_vcpus` taken from its
+ * own drop-in when that sets them (the drop-in wins, as in both runtimes' config.d merge).
+ */
+export function guestSizeWithOverrides(base: string, overrides: string | undefined, source: string): GuestSize {
+  const size = guestSizeFromConfig(base, source);
+  if (overrides === undefined) return size;
+  const parsed = TOML.parse(overrides) as { hypervisor?: Record<string, Record<string, unknown>> };
+  const table = Object.values(parsed.hypervisor ?? {})[0] ?? {};
+  const where = `${source} config.d/50-overrides.toml`;
+  return {
+    memoryMiB: positive(table.default_memory, 'default_memory', where) ?? size.memoryMiB,
+    vcpus: positive(table.default_vcpus, 'default_vcpus', where) ?? size.vcpus,
+  };
+}

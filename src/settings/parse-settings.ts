@@ -12,7 +12,7 @@ import {
   parseWords,
   settingsError,
 } from './parse-values.js';
-import { parseUpstreamSettings } from './upstream-settings.js';
+import { parseUpstreamSettings, type CustomConfigsReader } from './upstream-settings.js';
 
 /** Where the compiled image keeps its payload; documented in the README. */
 export const DEFAULT_PAYLOAD = '/opt/kata-artifacts/kata-static.tar.zst';
@@ -24,6 +24,8 @@ export interface SettingsInput {
   readonly env: Readonly<Record<string, string | undefined>>;
   readonly flags: RawFlags;
   readonly arch: Arch;
+  /** Reads the chart's custom-configs mount (CUSTOM_RUNTIMES_ENABLED); absent in tests that do not need it. */
+  readonly readCustomConfigs?: CustomConfigsReader;
 }
 
 interface Lookup {
@@ -111,7 +113,11 @@ function parseAnnotations(input: SettingsInput, shims: readonly string[]): Setti
         `entry "${word}" names shim "${shim}", which is not selected`,
         `annotation or shim:annotation with shims from: ${shims.join(' ')}`,
       );
-    perShim.set(shim, [perShim.get(shim), word.slice(colon + 1)].filter(Boolean).join(' '));
+    const names = word
+      .slice(colon + 1)
+      .split(',')
+      .join(' ');
+    perShim.set(shim, [perShim.get(shim), names].filter(Boolean).join(' '));
   }
   return { global: globalList.length > 0 ? globalList.join(' ') : undefined, globalList, perShim };
 }
@@ -186,7 +192,7 @@ export function parseSettings(input: SettingsInput): Settings {
   const multiInstallSuffix = parseSuffix(input);
   const runtimeRaw = choice<RuntimeFlavour | 'auto'>(input, 'runtime', ['auto', ...RUNTIME_FLAVOURS]);
   const debug = flagOrEnvBoolean(input, 'debug', false);
-  const upstream = parseUpstreamSettings(input.env, input.arch, shims, debug);
+  const upstream = parseUpstreamSettings(input.env, input.arch, shims, debug, input.readCustomConfigs);
   const settings: Settings = {
     arch: input.arch,
     nodeName: text(lookup(input, 'nodeName')),

@@ -1,7 +1,13 @@
-import { type Arch, archEnvSuffix } from '../core/arch.js';
+import type { Arch } from '../core/arch.js';
 import { parseBoolean, parseWords, settingsError } from './parse-values.js';
 import { parseK8sDistribution, type K8sDistribution } from './k8s-distribution.js';
+import { CUSTOM_CONFIGS_DIR, parseCustomRuntimes, type CustomRuntime } from './custom-runtimes.js';
+import { parseOverheads, type OverheadOverride } from './overhead-overrides.js';
+import { archValue, commaList, upstreamValue } from './upstream-values.js';
 import type { LogLevel } from './settings.js';
+
+/** The chart's custom-configs ConfigMap as files: the list and each `dropin-<handler>.toml`; undefined if absent. */
+export type CustomConfigsReader = () => { list: string; dropIns: ReadonlyMap<string, string> } | undefined;
 
 /** CRI-O's only pull type besides the node's own: the guest pulls the image (upstream PULL_TYPE_MAPPING). */
 export type PullType = 'guest-pull';
@@ -29,26 +35,15 @@ export interface UpstreamSettings {
   readonly helmPostDeleteHook: boolean;
   /** The log level RUST_LOG asks for, used when LOG_LEVEL and --log-level are unset. */
   readonly rustLogLevel: LogLevel | undefined;
+  /** CUSTOM_RUNTIMES_ENABLED: extra handlers from the chart's custom-runtimes.list, for this arch. */
+  readonly customRuntimes: readonly CustomRuntime[];
+  /** RUNTIMECLASS_OVERHEAD_<ARCH>: PodOverhead values replacing the derived ones, per RuntimeClass handler. */
+  readonly runtimeClassOverhead: ReadonlyMap<string, OverheadOverride>;
   /** Things an operator should know (an upstream variable with no effect here), logged once at start. */
   readonly notices: readonly string[];
 }
 
 type Env = Readonly<Record<string, string | undefined>>;
-
-/** An upstream variable's value, trimmed; an empty one counts as unset, as upstream treats it. */
-export function upstreamValue(env: Env, name: string): string | undefined {
-  const value = env[name]?.trim();
-  return value === undefined || value === '' ? undefined : value;
-}
-
-/** The arch-suffixed variable first (the only one upstream reads), then our plain extension. */
-function archValue(env: Env, base: string, arch: Arch): { value: string; source: string } | undefined {
-  for (const name of [`${base}_${archEnvSuffix(arch)}`, base]) {
-    const value = upstreamValue(env, name);
-    if (value !== undefined) return { value, source: name };
-  }
-  return undefined;
-}
 
 function selectedShims(source: string, names: readonly string[], shims: readonly string[]): string[] {
   for (const name of names) {
@@ -56,13 +51,6 @@ function selectedShims(source: string, names: readonly string[], shims: readonly
       throw settingsError(source, `names shim "${name}", which is not selected`, `shims from: ${shims.join(' ')}`);
   }
   return [...new Set(names)];
-}
-
-function commaList(raw: string | undefined): string[] {
-  return (raw ?? '')
-    .split(',')
-    .map((part) => part.trim())
-    .filter(Boolean);
 }
 
 function parsePullTypes(env: Env, arch: Arch, shims: readonly string[]): Map<string, PullType> {
@@ -155,8 +143,10 @@ export function parseUpstreamSettings(
   arch: Arch,
   shims: readonly string[],
   debug: boolean,
+  readCustomConfigs: CustomConfigsReader = () => undefined,
 ): UpstreamSettings {
   const notices: string[] = [];
+  const customRuntimes = readCustomRuntimes(env, arch, shims, readCustomConfigs, notices);
   const forceFound = archValue(env, 'EXPERIMENTAL_FORCE_GUEST_PULL', arch);
   const pullTypeMapping = parsePullTypes(env, arch, shims);
   if (pullTypeMapping.size > 0)
@@ -182,6 +172,8 @@ export function parseUpstreamSettings(
     containerRuntimeVersion: upstreamValue(env, 'CONTAINER_RUNTIME_VERSION'),
     helmPostDeleteHook: parseBoolean('HELM_POST_DELETE_HOOK', upstreamValue(env, 'HELM_POST_DELETE_HOOK') ?? ''),
     rustLogLevel: rustLevel,
+    customRuntimes,
+    runtimeClassOverhead: parseOverheads(env, arch),
     notices: Object.freeze([...notices, ...refuseUnsupported(env, arch, debug)]),
   };
 }
@@ -213,8 +205,6 @@ function refuseUnsupported(env: Env, arch: Arch, debug: boolean): string[] {
   const rootless = archValue(env, 'ROOTLESS', arch);
   if (rootless !== undefined)
     refuse(rootless.source, 'rootless runtimes (upstream job mode) are not supported', 'unset it');
-  if (parseBoolean('CUSTOM_RUNTIMES_ENABLED', upstreamValue(env, 'CUSTOM_RUNTIMES_ENABLED') ?? ''))
-    refuse('CUSTOM_RUNTIMES_ENABLED', 'custom runtimes are not supported yet', 'false, or unset');
   if (upstreamValue(env, 'CONTAINERD_USER_DROP_IN_SOURCE_FILE') !== undefined)
     refuse('CONTAINERD_USER_DROP_IN_SOURCE_FILE', 'a user containerd drop-in is not supported yet', 'unset it');
   if (parseBoolean('DEVKIT', upstreamValue(env, 'DEVKIT') ?? '')) {
@@ -222,4 +212,21 @@ function refuseUnsupported(env: Env, arch: Arch, debug: boolean): string[] {
     notices.push('DEVKIT=true ignored: it requires DEBUG=true to take effect');
   }
   return notices;
+}
+
+function readCustomRuntimes(
+  env: Env,
+  arch: Arch,
+  shims: readonly string[],
+  read: CustomConfigsReader,
+  notices: string[],
+): CustomRuntime[] {
+  if (!parseBoolean('CUSTOM_RUNTIMES_ENABLED', upstreamValue(env, 'CUSTOM_RUNTIMES_ENABLED') ?? '')) return [];
+  const files = read();
+  if (files === undefined) {
+    notices.push(`CUSTOM_RUNTIMES_ENABLED=true but ${CUSTOM_CONFIGS_DIR}/custom-runtimes.list is absent: none added`);
+    return [];
+  }
+  const shimHandlers = shims.flatMap((shim) => [`kata-${shim}`, `kata-${shim}-debug`]);
+  return parseCustomRuntimes(files.list, arch, shimHandlers, files.dropIns);
 }

@@ -10,6 +10,7 @@ import type { Readiness, StagedPayloadHandle } from './parts.js';
 import { decideRestart, type RestartDecision } from './restart-decision.js';
 import { restartAndConfirm } from './restart-and-confirm.js';
 import { failpoint } from './failpoint.js';
+import { staleCandidates, staleKataConfigChanges } from './stale-kata-configs.js';
 
 /** What install did (or, with --dry-run, would do), for logs, `--json` and the daemon. */
 export interface InstallResult {
@@ -129,8 +130,13 @@ async function planAndApply(
   const wanted = ctx.handlers.map((handler) => handler.name);
   const staged = await ctx.payload.stage();
   try {
-    const kataChanges = await ctx.kataConfig.plan(ctx.handlers, staged.readPristine);
-    const runtimePlan = await ctx.runtimeConfig.plan(ctx.handlers, tx.ledger.runtimeConfig);
+    const kataChanges = [
+      ...(await ctx.kataConfig.plan(ctx.handlers, staged.readPristine)),
+      ...(await staleKataConfigs(ctx, tx)),
+    ];
+    const stale = new Set(kataChanges.filter((change) => change.after === undefined).map((change) => change.path));
+    const handlers = await ctx.kataConfig.annotate(ctx.handlers, kataChanges, staged.readPristine);
+    const runtimePlan = await ctx.runtimeConfig.plan(handlers, tx.ledger.runtimeConfig);
     const runtimeChanged = runtimePlan.changes.filter((change) => !isNoop(change)).map((change) => change.path);
     const decision = decideRestart({
       mode: settings.restart,
@@ -198,6 +204,7 @@ async function planAndApply(
         shims: settings.shims,
       });
       failpoint(settings, 'install:after-commit');
+      await tx.forget((file) => stale.has(file.path) && file.original.kind === 'absent');
       await ctx.payload
         .finalize(staged)
         .catch((error: unknown) =>
@@ -216,4 +223,12 @@ async function planAndApply(
   } finally {
     if (!state.committedPayload) await ctx.payload.discard(staged);
   }
+}
+
+/** Deletions of the Kata configs earlier installs created that no wanted handler reads (see stale-kata-configs). */
+async function staleKataConfigs(ctx: TransactionContext, tx: FileTransaction): Promise<FileChange[]> {
+  const root = `${ctx.settings.installDir}/share/defaults/kata-containers/`;
+  const current = new Map<string, Buffer | undefined>();
+  for (const file of staleCandidates(tx.ledger.files, root)) current.set(file, await ctx.fs.readIfExists(file));
+  return staleKataConfigChanges(tx.ledger.files, ctx.handlers, ctx.settings.installDir, current);
 }

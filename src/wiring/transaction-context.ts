@@ -1,3 +1,5 @@
+import { customHandlers } from '../core/custom-handlers.js';
+import { warnMissingModules } from './kernel-modules-part.js';
 import { checkUpstreamNodeFacts } from './upstream-node-checks.js';
 import { readFile } from 'node:fs/promises';
 import { parseSemVer } from '../core/containerd-version.js';
@@ -54,6 +56,7 @@ export async function wireTransaction(
 ): Promise<Wired> {
   const node = await detectNode(settings, ports);
   await checkUpstreamNodeFacts(settings.upstream, node, ports.fs);
+  if (needKvm) warnMissingModules(node.modules, log);
   if (needKvm && settings.requireKvm && !node.kvm.usable) {
     throw new KataDeployError('node-unsupported', `this node cannot run Kata VMs: ${node.kvm.reason}`, {
       hint:
@@ -63,7 +66,7 @@ export async function wireTransaction(
   }
   const runtime = node.runtime;
   const cgroup = await detectCgroupDriver(ports.fs);
-  const handlers = handlersFor(settings);
+  const handlers = [...handlersFor(settings), ...customHandlers(settings.installDir, settings.upstream.customRuntimes)];
   const payloadPorts = { fs: ports.fs, log, clock: ports.clock, fetch: await fetchOptions(settings) };
   const control = runtimeControl(
     {
@@ -87,7 +90,7 @@ export async function wireTransaction(
     log,
     control,
     payload: payloadPart(settings, payloadPorts),
-    kataConfig: kataConfigPart(settings, payloadPorts),
+    kataConfig: kataConfigPart(settings, payloadPorts, node.modules),
     runtimeConfig: runtimeConfigPart(
       {
         flavour: runtime.flavour,
@@ -95,6 +98,7 @@ export async function wireTransaction(
         daemonVersion: runtime.daemonVersion === undefined ? undefined : parseSemVer(runtime.daemonVersion),
         systemdCgroup: cgroup.systemd,
         suffix: settings.multiInstallSuffix,
+        debugLevel: settings.debug,
       },
       ports.fs,
       ports.runner,

@@ -1,4 +1,5 @@
 import TOML from '@iarna/toml';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { Arch } from '../../src/core/arch.js';
 import { KataDeployError } from '../../src/core/errors.js';
@@ -38,7 +39,8 @@ function dropIns(env: Record<string, string>, handler: string): Map<string, Reco
   const changes = planKataConfigFiles(handlersFor(settings), settings, pristine, () => undefined);
   const out = new Map<string, Record<string, unknown>>();
   for (const change of changes) {
-    const match = new RegExp(`/${handler}/config\\.d/([^/]+)$`).exec(change.path);
+    const dir = path.posix.dirname(handlersFor(settings).find((spec) => spec.name === handler)!.configPath);
+    const match = change.path.startsWith(`${dir}/config.d/`) ? /([^/]+)$/.exec(change.path) : null;
     if (match !== null && change.after !== undefined)
       out.set(match[1]!, TOML.parse(change.after.toString()) as Record<string, unknown>);
   }
@@ -144,6 +146,18 @@ describe('settings-level upstream variables: value → setting, or the refusal n
     ],
     ['HOST_OS is read by nobody', { HOST_OS: 'cbl-mariner' }, (s) => s.upstream.notices, []],
     ['DEBUG=true', { DEBUG: 'true' }, (s) => s.debug, true],
+    [
+      'CUSTOM_RUNTIMES_ENABLED without the list mounted',
+      { CUSTOM_RUNTIMES_ENABLED: 'true' },
+      (s) => s.upstream.notices.some((n) => n.includes('custom-runtimes.list is absent')),
+      true,
+    ],
+    [
+      'RUNTIMECLASS_OVERHEAD_X86_64',
+      { RUNTIMECLASS_OVERHEAD_X86_64: 'kata-qemu:memory=640Mi' },
+      (s) => [...s.upstream.runtimeClassOverhead],
+      [['kata-qemu', { memory: '640Mi', cpu: undefined }]],
+    ],
   ];
   it.each(accepted)('%s', (_name, env, read, expected) => {
     expect(read(parse(env))).toEqual(expected);
@@ -193,7 +207,6 @@ describe('settings-level upstream variables: value → setting, or the refusal n
       'EXPERIMENTAL_SETUP_SNAPSHOTTER',
     ],
     ['ROOTLESS_X86_64', { ROOTLESS_X86_64: 'qemu-runtime-rs' }, 'ROOTLESS_X86_64'],
-    ['CUSTOM_RUNTIMES_ENABLED', { CUSTOM_RUNTIMES_ENABLED: 'true' }, 'CUSTOM_RUNTIMES_ENABLED'],
     [
       'CONTAINERD_USER_DROP_IN_SOURCE_FILE',
       { CONTAINERD_USER_DROP_IN_SOURCE_FILE: '/custom-configs/user.toml' },

@@ -1,6 +1,6 @@
 import path from 'node:path';
 import type { FileChange } from '../../core/file-change.js';
-import { kataConfigDir, type HandlerSpec } from '../../core/handlers.js';
+import type { HandlerSpec } from '../../core/handlers.js';
 import type { PerShimValue, Settings } from '../../settings/settings.js';
 import { parsePristine, type PristineConfig } from './pristine.js';
 import { renderDropIn, type DropInTable, type DropInValue } from './toml-text.js';
@@ -19,6 +19,7 @@ export const DROP_IN_NAMES = [
   '35-nvrc-dcgm.toml',
   '40-annotations.toml',
   '50-force-guest-pull.toml',
+  '50-overrides.toml',
 ] as const;
 type DropInName = (typeof DROP_IN_NAMES)[number];
 
@@ -155,6 +156,7 @@ function dropInsFor(
         { table: ['runtime'], values: [['experimental_force_guest_pull', true]] },
       ]),
     );
+  if (handler.overrides !== undefined) out.set('50-overrides.toml', handler.overrides);
   const extra = [
     ...settings.allowedHypervisorAnnotations.globalList,
     ...words(settings.allowedHypervisorAnnotations.perShim.get(shim)),
@@ -203,7 +205,7 @@ export function planKataConfigFiles(
   for (const handler of handlers) {
     const bytes = readPristine(handler.shim.name);
     const pristine = parsePristine(handler.shim.name, bytes);
-    const dir = kataConfigDir(settings.installDir, handler.name);
+    const dir = path.posix.dirname(handler.configPath);
     want(
       handler.configPath,
       bytes,

@@ -17,6 +17,7 @@ export const DEFAULT_TMPFS = [
   '/var/lib/containerd',
   '/run/lock',
   '/run/kata-containers',
+  '/etc/modules-load.d',
 ];
 
 /** Why a throwaway node cannot run here, or undefined when it can. */
