@@ -19,6 +19,14 @@ export function customHandlers(installDir: string, runtimes: readonly CustomRunt
       configPath: `${kataConfigDir(installDir, shim, runtime.handler, true)}/configuration-${shim.name}.toml`,
       snapshotter: runtime.snapshotter,
       ...(runtime.dropIn === undefined ? {} : { overrides: runtime.dropIn }),
+      ...(runtime.crioPullType === 'guest-pull' ? { guestPull: true } : {}),
     };
   });
+}
+
+/** PULL_TYPE_MAPPING: a shim mapped to `guest-pull` has CRI-O pull in the guest for all its handlers (variants too). */
+export function withGuestPull(handlers: readonly HandlerSpec[], mapping: ReadonlyMap<string, string>): HandlerSpec[] {
+  return handlers.map((handler) =>
+    mapping.get(handler.shim.name) === 'guest-pull' ? { ...handler, guestPull: true } : handler,
+  );
 }

@@ -19,6 +19,8 @@ export interface HandlerSpec {
   readonly configPath: string;
   /** containerd snapshotter from SNAPSHOTTER_HANDLER_MAPPING, if any. */
   readonly snapshotter: string | undefined;
+  /** CRI-O pulls this handler's images in the guest (PULL_TYPE_MAPPING `guest-pull`, custom runtime pull type). */
+  readonly guestPull?: boolean;
   /** A custom runtime's own Kata drop-in (`config.d/50-overrides.toml`), verbatim from the operator. */
   readonly overrides?: string;
   /** containerd `pod_annotations`: what the handler's Kata config enables (set once its config is planned). */

@@ -28,6 +28,7 @@ export function crioHandlerTable(handler: HandlerSpec): OwnedTable {
       ['runtime_root', '/run/vc'],
       ['runtime_config_path', handler.configPath],
       ['privileged_without_host_devices', true],
+      ...(handler.guestPull === true ? [['runtime_pull_image', true] as const] : []),
     ],
   };
 }

@@ -1,4 +1,4 @@
-import { customHandlers } from '../core/custom-handlers.js';
+import { customHandlers, withGuestPull } from '../core/custom-handlers.js';
 import { warnMissingModules } from './kernel-modules-part.js';
 import { checkUpstreamNodeFacts } from './upstream-node-checks.js';
 import { readFile } from 'node:fs/promises';
@@ -55,7 +55,7 @@ export async function wireTransaction(
   needKvm: boolean,
 ): Promise<Wired> {
   const node = await detectNode(settings, ports);
-  await checkUpstreamNodeFacts(settings.upstream, node, ports.fs);
+  await checkUpstreamNodeFacts(settings, node, ports.fs);
   if (needKvm) warnMissingModules(node.modules, log);
   if (needKvm && settings.requireKvm && !node.kvm.usable) {
     throw new KataDeployError('node-unsupported', `this node cannot run Kata VMs: ${node.kvm.reason}`, {
@@ -66,7 +66,10 @@ export async function wireTransaction(
   }
   const runtime = node.runtime;
   const cgroup = await detectCgroupDriver(ports.fs);
-  const handlers = [...handlersFor(settings), ...customHandlers(settings.installDir, settings.upstream.customRuntimes)];
+  const handlers = [
+    ...withGuestPull(handlersFor(settings), settings.upstream.pullTypeMapping),
+    ...customHandlers(settings.installDir, settings.upstream.customRuntimes),
+  ];
   const payloadPorts = { fs: ports.fs, log, clock: ports.clock, fetch: await fetchOptions(settings) };
   const control = runtimeControl(
     {

@@ -4,7 +4,9 @@ import { describe, expect, it } from 'vitest';
 import type { Arch } from '../../src/core/arch.js';
 import { KataDeployError } from '../../src/core/errors.js';
 import { FLAVOUR_LAYOUTS } from '../../src/core/flavours.js';
+import { withGuestPull } from '../../src/core/custom-handlers.js';
 import { handlersFor } from '../../src/core/handlers.js';
+import { crioHandlerTable } from '../../src/crio/crio-plan.js';
 import { SHIM_CATALOGUE } from '../../src/core/shims.js';
 import { upstreamConfigPath } from '../../src/core/upstream-config-path.js';
 import { planKataConfigFiles } from '../../src/payload/index.js';
@@ -322,5 +324,41 @@ describe('node cross-checks: K8S_DISTRIBUTION, CONTAINER_RUNTIME_VERSION, NODE_M
     expect(problems({ NODE_MACHINE_ID: id }, 'containerd', undefined, id)).toEqual([]);
     expect(problems({ NODE_MACHINE_ID: id }, 'containerd', undefined, 'f'.repeat(32))[0]).toContain('NODE_MACHINE_ID');
     expect(problems({ NODE_MACHINE_ID: id }, 'containerd', undefined, undefined)[0]).toContain('absent');
+  });
+});
+
+describe('SNAPSHOTTER_HANDLER_MAPPING needs containerd 1.7 or newer (upstream N05)', () => {
+  const upstream = parse({}).upstream;
+  const problems = (version: string, mapped: boolean) =>
+    upstreamNodeProblems(
+      upstream,
+      { runtime: { flavour: 'containerd', daemonVersion: version } as never },
+      undefined,
+      mapped,
+    );
+
+  it.each(['1.6.0', '1.6.28', '1.6.999', 'containerd://1.6.28', 'v1.6.28'])('refuses a mapping on %s', (version) => {
+    expect(problems(version, true)[0]).toContain(
+      'kata-deploy only supports snapshotter configuration with containerd 1.7 or newer',
+    );
+  });
+
+  it.each(['1.7.0', '1.7.15', '1.8.0', '2.0.0'])('accepts a mapping on %s', (version) => {
+    expect(problems(version, true)).toEqual([]);
+  });
+
+  it('accepts containerd 1.6 without a mapping', () => {
+    expect(problems('1.6.28', false)).toEqual([]);
+  });
+});
+
+describe('PULL_TYPE_MAPPING on CRI-O: guest-pull handlers get runtime_pull_image', () => {
+  it('sets runtime_pull_image = true for the mapped shim and its debug variant only', () => {
+    const settings = parse({ PULL_TYPE_MAPPING_X86_64: 'qemu-snp:guest-pull', DEBUG: 'true' });
+    const handlers = withGuestPull(handlersFor(settings), settings.upstream.pullTypeMapping);
+    const tables = new Map(handlers.map((handler) => [handler.name, crioHandlerTable(handler).entries]));
+    expect(tables.get('kata-qemu-snp')).toContainEqual(['runtime_pull_image', true]);
+    expect(tables.get('kata-qemu-snp-debug')).toContainEqual(['runtime_pull_image', true]);
+    expect(tables.get('kata-qemu')?.some(([key]) => key === 'runtime_pull_image')).toBe(false);
   });
 });
