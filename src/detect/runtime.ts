@@ -87,8 +87,13 @@ export async function detectRuntime(
   settings: Settings,
   probe: SocketVersionProbe,
 ): Promise<RuntimeReport> {
+  const forced: RuntimeFlavour | undefined = settings.upstream.k8sDistribution === 'microk8s' ? 'microk8s' : undefined;
   const { flavour, detectedBy } =
-    settings.runtime === undefined ? await detectFlavour(fs) : { flavour: settings.runtime, detectedBy: '--runtime' };
+    settings.runtime !== undefined
+      ? { flavour: settings.runtime, detectedBy: '--runtime' }
+      : forced !== undefined
+        ? { flavour: forced, detectedBy: 'K8S_DISTRIBUTION=microk8s' }
+        : await detectFlavour(fs);
   const layout = FLAVOUR_LAYOUTS[flavour];
   const { containerdConfigDir, containerdConfigFileName } = settings.upstream;
   const configPath =
