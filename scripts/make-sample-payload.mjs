@@ -57,6 +57,7 @@ function bigFiles(arch) {
     files.push(
       [`bin/${qemu}-snp-experimental`, 20, true],
       [`bin/${qemu}-tdx-experimental`, 20, true],
+      ['bin/openvmm', 4, true],
       ['share/ovmf/OVMF.fd', 4],
       ['share/ovmf/AMDSEV.fd', 4],
       ['share/ovmf/OVMF.inteltdx.fd', 4],

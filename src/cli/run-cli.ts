@@ -115,6 +115,7 @@ async function runCommand(name: CommandName, flags: RawFlags): Promise<number> {
     const settings = settingsFromProcess(flags);
     const output = logsAndProgress(settings);
     log = output.log;
+    for (const notice of settings.upstream.notices) log.warn(notice);
     const ports = realPorts(settings, output.progress);
     switch (name) {
       case 'detect': {

@@ -1,3 +1,4 @@
+import { detectKernelModules, type ModulesReport } from './kernel-modules.js';
 import type { Arch } from '../core/arch.js';
 import type { CommandRunner } from '../host/command-runner.js';
 import type { HostFs } from '../host/host-fs.js';
@@ -16,6 +17,7 @@ export interface NodeReport {
   readonly tee: TeeReport;
   readonly shims: readonly ShimSupport[];
   readonly runtime: RuntimeReport;
+  readonly modules: ModulesReport;
 }
 
 /** The side effects detection needs, all injectable so a temp host root can stand in for a node. */
@@ -32,5 +34,6 @@ export async function detectNode(settings: Settings, ports: DetectPorts): Promis
   const tee = await detectTee(ports.fs);
   const gpu = await hasNvidiaGpu(ports.fs);
   const runtime = await detectRuntime(ports.fs, ports.runner, settings, ports.socketVersion);
-  return { arch: settings.arch, kvm, tee, shims: assessShims(settings.shims, kvm, tee, gpu), runtime };
+  const modules = await detectKernelModules(ports.fs, settings);
+  return { arch: settings.arch, kvm, tee, shims: assessShims(settings.shims, kvm, tee, gpu), runtime, modules };
 }

@@ -12,6 +12,7 @@ import { restartAndConfirm } from './restart-and-confirm.js';
 import { failpoint } from './failpoint.js';
 import { assertLaunchable, commitShimLinks, writeShimLinks } from './shim-launch.js';
 import type { ShimLink } from '../core/shim-lookup.js';
+import { staleCandidates, staleKataConfigChanges } from './stale-kata-configs.js';
 
 /** What install did (or, with --dry-run, would do), for logs, `--json` and the daemon. */
 export interface InstallResult {
@@ -135,8 +136,13 @@ async function planAndApply(
   const wanted = ctx.handlers.map((handler) => handler.name);
   const staged = await ctx.payload.stage();
   try {
-    const kataChanges = await ctx.kataConfig.plan(ctx.handlers, staged.readPristine);
-    const runtimePlan = await ctx.runtimeConfig.plan(ctx.handlers, tx.ledger.runtimeConfig);
+    const kataChanges = [
+      ...(await ctx.kataConfig.plan(ctx.handlers, staged.readPristine)),
+      ...(await staleKataConfigs(ctx, tx)),
+    ];
+    const stale = new Set(kataChanges.filter((change) => change.after === undefined).map((change) => change.path));
+    const handlers = await ctx.kataConfig.annotate(ctx.handlers, kataChanges, staged.readPristine);
+    const runtimePlan = await ctx.runtimeConfig.plan(handlers, tx.ledger.runtimeConfig);
     const linkPlan = (await ctx.shims?.plan(ctx.handlers, tx.ledger.shimLinks ?? [])) ?? { wanted: [], toWrite: [] };
     const staleLinks = (tx.ledger.shimLinks ?? []).some((link) => !linkPlan.wanted.some((w) => w.path === link.path));
     const runtimeChanged = runtimePlan.changes.filter((change) => !isNoop(change)).map((change) => change.path);
@@ -215,6 +221,7 @@ async function planAndApply(
       });
       failpoint(settings, 'install:after-commit');
       await commitShimLinks(ctx, tx, linkPlan.wanted);
+      await tx.forget((file) => stale.has(file.path) && file.original.kind === 'absent');
       await ctx.payload
         .finalize(staged)
         .catch((error: unknown) =>
@@ -233,4 +240,12 @@ async function planAndApply(
   } finally {
     if (!state.committedPayload) await ctx.payload.discard(staged);
   }
+}
+
+/** Deletions of the Kata configs earlier installs created that no wanted handler reads (see stale-kata-configs). */
+async function staleKataConfigs(ctx: TransactionContext, tx: FileTransaction): Promise<FileChange[]> {
+  const root = `${ctx.settings.installDir}/share/defaults/kata-containers/`;
+  const current = new Map<string, Buffer | undefined>();
+  for (const file of staleCandidates(tx.ledger.files, root)) current.set(file, await ctx.fs.readIfExists(file));
+  return staleKataConfigChanges(tx.ledger.files, ctx.handlers, ctx.settings.installDir, current);
 }

@@ -35,6 +35,12 @@ export interface PayloadPart {
 /** The per-handler Kata configuration files (ours entirely), planned from the payload's pristine configs. */
 export interface KataConfigPart {
   plan(handlers: readonly HandlerSpec[], readPristine: StagedPayloadHandle['readPristine']): Promise<FileChange[]>;
+  /** The handlers with the containerd `pod_annotations` their Kata configs (after `changes`) enable. */
+  annotate(
+    handlers: readonly HandlerSpec[],
+    changes: readonly FileChange[],
+    readPristine: StagedPayloadHandle['readPristine'],
+  ): Promise<HandlerSpec[]>;
 }
 
 /** The runtime's config (containerd or CRI-O): planned against the host's files and validated before writing. */

@@ -1,3 +1,6 @@
+import { customHandlers, withGuestPull } from '../core/custom-handlers.js';
+import { warnMissingModules } from './kernel-modules-part.js';
+import { checkUpstreamNodeFacts } from './upstream-node-checks.js';
 import { readFile } from 'node:fs/promises';
 import { parseSemVer } from '../core/containerd-version.js';
 import { KataDeployError } from '../core/errors.js';
@@ -57,6 +60,8 @@ export async function wireTransaction(
   needKvm: boolean,
 ): Promise<Wired> {
   const node = await detectNode(settings, ports);
+  await checkUpstreamNodeFacts(settings, node, ports.fs);
+  if (needKvm) warnMissingModules(node.modules, log);
   if (needKvm && settings.requireKvm && !node.kvm.usable) {
     throw new KataDeployError('node-unsupported', `this node cannot run Kata VMs: ${node.kvm.reason}`, {
       hint:
@@ -66,7 +71,10 @@ export async function wireTransaction(
   }
   const runtime = node.runtime;
   const cgroup = await detectCgroupDriver(ports.fs);
-  const handlers = handlersFor(settings);
+  const handlers = [
+    ...withGuestPull(handlersFor(settings), settings.upstream.pullTypeMapping),
+    ...customHandlers(settings.installDir, settings.upstream.customRuntimes),
+  ];
   const payloadPorts = {
     fs: ports.fs,
     log,
@@ -105,7 +113,7 @@ export async function wireTransaction(
       ports.fs,
     ),
     payload: payloadPart(settings, payloadPorts),
-    kataConfig: kataConfigPart(settings, payloadPorts),
+    kataConfig: kataConfigPart(settings, payloadPorts, node.modules),
     runtimeConfig: runtimeConfigPart(
       {
         flavour: runtime.flavour,
@@ -113,6 +121,7 @@ export async function wireTransaction(
         daemonVersion: runtime.daemonVersion === undefined ? undefined : parseSemVer(runtime.daemonVersion),
         systemdCgroup: cgroup.systemd,
         suffix: settings.multiInstallSuffix,
+        debugLevel: settings.debug,
       },
       ports.fs,
       ports.runner,

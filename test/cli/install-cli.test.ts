@@ -101,9 +101,7 @@ describe('install and uninstall on a temp host root', () => {
     const run = await onTempRoot('install', ['--dry-run']);
     expect(run.code, run.stderr).toBe(0);
     expect(run.stdout).toMatch(/^payload: install/m);
-    expect(run.stdout).toContain(
-      '+ /opt/kata/share/defaults/kata-containers/handlers/kata-qemu/configuration-qemu.toml',
-    );
+    expect(run.stdout).toContain('+ /opt/kata/share/defaults/kata-containers/runtimes/qemu/configuration-qemu.toml');
     expect(run.stdout).toContain('--- a/etc/containerd/config.toml');
     expect(run.stdout).toMatch(/^\+.*runtimes\.kata-qemu\]/m);
     expect(await snapshotAll(temp.root, { times: true }), 'not even a lock file').toEqual(before);

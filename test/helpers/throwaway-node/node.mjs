@@ -19,6 +19,7 @@ export const DEFAULT_TMPFS = [
   '/run/kata-containers',
   // First on a service's PATH: where shim links go for containerd releases that ignore runtime_path.
   '/usr/local/sbin',
+  '/etc/modules-load.d',
 ];
 
 /** Why a throwaway node cannot run here, or undefined when it can. */
