@@ -42,6 +42,7 @@ export function uninstallText(result: UninstallResult): string {
   return [
     `restored/removed files: ${result.restoredFiles.length}`,
     `payload files removed:  ${result.removedPayloadFiles}`,
+    ...(result.keptFiles.length > 0 ? [`left (not ours now):    ${result.keptFiles.join(', ')}`] : []),
     `runtime:                ${result.restarted ? 'restarted' : 'not restarted'}`,
     '',
   ].join('\n');

@@ -13,6 +13,7 @@ import {
 import { installedFacts, isRootOf, treeIntact } from './installed-tree.js';
 import { fileIdentity, pumpLocalArchive } from './local-archive.js';
 import { entriesFromIndex, readManifests, sameTree, type PayloadManifest, type PayloadSource } from './manifest.js';
+import { assertInstallDirIsOurs, assertNoForeignCollisions } from './ownership.js';
 import { checkShimRequirements } from './requirements.js';
 import { resolveInterruptedSwitch } from './switch-recovery.js';
 import { TarParser } from './tar-parser.js';
@@ -102,6 +103,7 @@ export async function stagePayload(
   };
   if (!validateOnly) await resolveInterruptedSwitch(settings, ports);
   const { current, pending } = await readManifests(settings, ports.fs);
+  await assertInstallDirIsOurs(ports.fs, settings.installDir, [current, pending]);
 
   if (
     current !== undefined &&
@@ -161,6 +163,11 @@ export async function stagePayload(
       configs: writer.kept,
       elfMachines: writer.elfMachines,
     });
+    const entries = entriesFromIndex(writer.index);
+    if (location.installExists) {
+      const ours = new Set([...(current?.entries ?? []), ...(pending?.entries ?? [])].map((entry) => entry.path));
+      assertNoForeignCollisions(settings.installDir, location.installReal, entries, ours);
+    }
     ports.log.info(
       {
         payload: settings.payload,
@@ -176,7 +183,7 @@ export async function stagePayload(
       rootInode: stagingDir === undefined ? undefined : statSync(stagingDir).ino,
       source: { ...source, sha256: facts.sha256 ?? expected, identity: facts.identity ?? source.identity },
       createdDirs: current?.installDir === settings.installDir ? current.createdDirs : location.createdDirs,
-      entries: entriesFromIndex(writer.index),
+      entries,
     };
     if (
       current !== undefined &&

@@ -10,6 +10,16 @@ import { sha256 } from '../core/digest.js';
 export interface RestoreResult {
   readonly restored: readonly string[];
   readonly runtimeReadsChanged: boolean;
+  /** Files left as they are: someone changed them since kata-deploy wrote them, so they are not ours to undo. */
+  readonly left: readonly string[];
+}
+
+function digestOf(bytes: Buffer | undefined): string {
+  return bytes === undefined ? 'absent' : sha256(bytes);
+}
+
+function stateDigest(state: OriginalState): string {
+  return state.kind === 'absent' ? 'absent' : state.sha256;
 }
 
 /**
@@ -69,9 +79,15 @@ export class FileTransaction {
     const journal = [...this.current.journal];
     for (const change of todo) {
       for (const dir of await this.missingDirs(change.path)) if (!createdDirs.includes(dir)) createdDirs.push(dir);
-      const tracked = files.some((file) => file.path === change.path);
+      const known = files.find((file) => file.path === change.path);
+      const tracked = known !== undefined;
       if (!journal.some((entry) => entry.path === change.path))
-        journal.push({ path: change.path, before: await this.snapshot(change.path), tracked });
+        journal.push({
+          path: change.path,
+          before: await this.snapshot(change.path),
+          tracked,
+          writtenBefore: known?.written,
+        });
       if (!tracked)
         files.push({
           path: change.path,
@@ -130,23 +146,40 @@ export class FileTransaction {
       }
     }
     const untracked = new Set(journal.filter((entry) => !entry.tracked).map((entry) => entry.path));
-    await this.update({ files: this.current.files.filter((file) => !untracked.has(file.path)), journal: [] });
+    const writtenBefore = new Map(
+      journal.map((entry) => [entry.path, entry.writtenBefore ?? stateDigest(entry.before)]),
+    );
+    const files = this.current.files
+      .filter((file) => !untracked.has(file.path))
+      .map((file) => (writtenBefore.has(file.path) ? { ...file, written: writtenBefore.get(file.path) } : file));
+    await this.update({ files, journal: [] });
     await this.removeEmptyDirs();
-    return { restored, runtimeReadsChanged };
+    return { restored, runtimeReadsChanged, left: [] };
   }
 
-  /** Puts files back as they were before kata-deploy first touched them (all, or those matching `which`). */
+  /**
+   * Puts files back as they were before kata-deploy first touched them (all, or those matching `which`).
+   * A file whose bytes are neither what we last wrote nor its original was changed or replaced by
+   * someone else since (an operator's own tree where ours was): it is left alone and reported.
+   */
   async restoreOriginals(which: (file: LedgerFile) => boolean = () => true): Promise<RestoreResult> {
     const restored: string[] = [];
     let runtimeReadsChanged = false;
+    const left: string[] = [];
     for (const file of [...this.current.files].reverse().filter(which)) {
+      const now = digestOf(await this.fs.readIfExists(file.path));
+      const original = stateDigest(file.original);
+      if (file.written !== undefined && now !== file.written && now !== original) {
+        left.push(file.path);
+        continue;
+      }
       if (await this.putBack(file.path, file.original)) {
         restored.push(file.path);
         runtimeReadsChanged ||= file.runtimeReads;
       }
     }
     await this.forget(which);
-    return { restored, runtimeReadsChanged };
+    return { restored, runtimeReadsChanged, left };
   }
 
   /** Stops tracking files (after another planner restored them), then removes directories left empty. */

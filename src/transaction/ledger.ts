@@ -23,6 +23,8 @@ export interface JournalEntry {
   readonly before: OriginalState;
   /** Whether the ledger already tracked the file before this run. */
   readonly tracked: boolean;
+  /** The ledger's `written` for a tracked file when this run started: what a rollback makes it again. */
+  readonly writtenBefore?: string | undefined;
 }
 
 /** Where an install or uninstall stands; a run that finds `installing` or `uninstalling` was interrupted. */

@@ -27,7 +27,8 @@ export interface PayloadPart {
   finalize(staged: StagedPayloadHandle): Promise<void>;
   revert(staged: StagedPayloadHandle): Promise<void>;
   discard(staged: StagedPayloadHandle): Promise<void>;
-  remove(): Promise<{ removed: number }>;
+  /** Removes what is still ours; `kept` names what was left because it is not (changed or replaced since). */
+  remove(): Promise<{ removed: number; kept: readonly string[] }>;
 }
 
 /** The per-handler Kata configuration files (ours entirely), planned from the payload's pristine configs. */

@@ -14,6 +14,8 @@ export interface UninstallResult {
   readonly nothingInstalled: boolean;
   readonly restoredFiles: readonly string[];
   readonly removedPayloadFiles: number;
+  /** Host paths left in place because they are no longer what kata-deploy wrote. */
+  readonly keptFiles: readonly string[];
   readonly restarted: boolean;
   readonly readiness: Readiness | undefined;
 }
@@ -35,6 +37,7 @@ export async function uninstall(ctx: TransactionContext): Promise<UninstallResul
         nothingInstalled: true,
         restoredFiles: [],
         removedPayloadFiles: 0,
+        keptFiles: [],
         restarted: false,
         readiness: undefined,
       };
@@ -72,7 +75,7 @@ export async function uninstall(ctx: TransactionContext): Promise<UninstallResul
     await tx.forget((file) => file.runtimeReads);
     const restored = await tx.restoreOriginals();
     failpoint(settings, 'uninstall:after-kata-configs');
-    const { removed } = await ctx.payload.remove();
+    const { removed, kept } = await ctx.payload.remove();
     failpoint(settings, 'uninstall:after-payload');
     await store.remove(tx.ledger);
     log.info({ restarted: restart, removedPayloadFiles: removed }, 'Kata is uninstalled');
@@ -80,6 +83,7 @@ export async function uninstall(ctx: TransactionContext): Promise<UninstallResul
       nothingInstalled: false,
       restoredFiles: [...runtimeFiles, ...restored.restored],
       removedPayloadFiles: removed,
+      keptFiles: [...restored.left, ...kept],
       restarted: restart,
       readiness,
     };

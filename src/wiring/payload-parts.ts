@@ -8,7 +8,7 @@ import {
   loadPristineConfigs,
   planKataConfigFiles,
   readInstalledManifest,
-  removeInstalledPayload,
+  removeOwnPayload,
   resolveInterruptedSwitch,
   revertPayload,
   stagePayload,
@@ -75,7 +75,8 @@ export function payloadPart(settings: Settings, ports: PayloadPorts): PayloadPar
       await discardStagedPayload((handle as Handle).staged, ports);
     },
     async remove() {
-      return { removed: (await removeInstalledPayload(settings, ports)).length };
+      const removal = await removeOwnPayload(settings, ports);
+      return { removed: removal.removed.length, kept: removal.kept };
     },
   };
 }
