@@ -20,7 +20,7 @@ export interface PayloadPart {
    * Resolves a payload switch a killed run left half-done, before anything else touches the install
    * dir: finishes it when the ledger committed `committedDigest`, else puts the replaced tree back.
    */
-  recover(committedDigest: string | undefined): Promise<void>;
+  recover(committedDigest: string | undefined): Promise<{ removedLeftovers: readonly string[] }>;
   installedDigest(): Promise<string | undefined>;
   stage(): Promise<StagedPayloadHandle>;
   commit(staged: StagedPayloadHandle): Promise<{ changed: boolean }>;

@@ -9,9 +9,13 @@ import type { Readiness } from './parts.js';
 import { restartAndConfirm } from './restart-and-confirm.js';
 import { failpoint } from './failpoint.js';
 
-/** What uninstall did; `nothingInstalled` when there was no ledger (a no-op, exit 0). */
+/**
+ * What uninstall did; `nothingInstalled` when there was no ledger (exit 0), then only the staging or
+ * old trees a killed install left beside the install dir are removed (`removedLeftovers`).
+ */
 export interface UninstallResult {
   readonly nothingInstalled: boolean;
+  readonly removedLeftovers: readonly string[];
   readonly restoredFiles: readonly string[];
   readonly removedPayloadFiles: number;
   /** Host paths left in place because they are no longer what kata-deploy wrote. */
@@ -32,9 +36,11 @@ export async function uninstall(ctx: TransactionContext): Promise<UninstallResul
     const store = new LedgerStore(fs, stateDir(settings));
     const ledger = await store.read();
     if (ledger === undefined) {
-      log.info('nothing to uninstall: no kata-deploy ledger on this node');
+      const { removedLeftovers } = await ctx.payload.recover(undefined);
+      log.info({ removedLeftovers }, 'nothing to uninstall: no kata-deploy ledger on this node');
       return {
         nothingInstalled: true,
+        removedLeftovers,
         restoredFiles: [],
         removedPayloadFiles: 0,
         keptFiles: [],
@@ -42,7 +48,7 @@ export async function uninstall(ctx: TransactionContext): Promise<UninstallResul
         readiness: undefined,
       };
     }
-    await ctx.payload.recover(committedPayloadDigest(ledger));
+    const { removedLeftovers } = await ctx.payload.recover(committedPayloadDigest(ledger));
     const tx = new FileTransaction(fs, store, ledger, ctx.clock);
     let runtimeTouched = false;
     if (ledger.journal.length > 0) {
@@ -81,6 +87,7 @@ export async function uninstall(ctx: TransactionContext): Promise<UninstallResul
     log.info({ restarted: restart, removedPayloadFiles: removed }, 'Kata is uninstalled');
     return {
       nothingInstalled: false,
+      removedLeftovers,
       restoredFiles: [...runtimeFiles, ...restored.restored],
       removedPayloadFiles: removed,
       keptFiles: [...restored.left, ...kept],

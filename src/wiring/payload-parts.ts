@@ -37,9 +37,13 @@ export function payloadDigest(manifest: PayloadManifest): string {
 export function payloadPart(settings: Settings, ports: PayloadPorts): PayloadPart {
   return {
     async recover(committedDigest) {
-      await resolveInterruptedSwitch(settings, ports, {
+      const removedLeftovers = await resolveInterruptedSwitch(settings, ports, {
         committed: (pending) => committedDigest !== undefined && payloadDigest(pending) === committedDigest,
       });
+      const root = ports.fs.root === '/' ? '' : ports.fs.root;
+      return {
+        removedLeftovers: removedLeftovers.map((real) => (real.startsWith(root) ? real.slice(root.length) : real)),
+      };
     },
     async installedDigest() {
       const manifest = await readInstalledManifest(settings, ports);
