@@ -1,6 +1,7 @@
 import { sha256 } from '../core/digest.js';
 import { KataDeployError } from '../core/errors.js';
 import type { HostFs } from '../host/host-fs.js';
+import { isBackupDigest, readOwnBackup } from './backup-file.js';
 
 /** What a file was before our first write to it: its bytes' digest and mode, or absent. */
 export type OriginalState =
@@ -161,7 +162,16 @@ export class LedgerStore {
   }
 
   async loadBackup(digest: string): Promise<Buffer> {
-    const bytes = await this.fs.readIfExists(this.backupPath(digest));
+    if (!isBackupDigest(digest))
+      throw new KataDeployError(
+        'config-refused',
+        `${this.path} names a backup "${String(digest)}" that is not a sha256`,
+        {
+          hint: 'nothing was restored; the ledger was edited or planted: inspect the state dir by hand',
+        },
+      );
+    const dir = await this.fs.realPath(`${this.dir}/backups`);
+    const bytes = readOwnBackup(`${dir}/${digest}`, this.backupPath(digest));
     if (bytes === undefined || sha256(bytes) !== digest) {
       throw new KataDeployError('internal', `backup ${this.backupPath(digest)} is missing or damaged`, {
         hint: 'the original file cannot be restored automatically; restore it from your configuration management',

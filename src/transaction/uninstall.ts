@@ -8,6 +8,7 @@ import { committedPayloadDigest, LedgerStore } from './ledger.js';
 import type { Readiness } from './parts.js';
 import { restartAndConfirm } from './restart-and-confirm.js';
 import { failpoint } from './failpoint.js';
+import { assertLedgerInScope, ledgerScopeFor } from './ledger-scope.js';
 
 /**
  * What uninstall did; `nothingInstalled` when there was no ledger (exit 0), then only the staging or
@@ -35,6 +36,7 @@ export async function uninstall(ctx: TransactionContext): Promise<UninstallResul
   try {
     const store = new LedgerStore(fs, stateDir(settings));
     const ledger = await store.read();
+    if (ledger !== undefined) assertLedgerInScope(ledger, ledgerScopeFor(settings, ctx.runtimeConfigDirs), store.path);
     if (ledger === undefined) {
       const { removedLeftovers } = await ctx.payload.recover(undefined);
       log.info({ removedLeftovers }, 'nothing to uninstall: no kata-deploy ledger on this node');
@@ -48,6 +50,7 @@ export async function uninstall(ctx: TransactionContext): Promise<UninstallResul
         readiness: undefined,
       };
     }
+    await ctx.payload.installedDigest(); // reads the manifests: a damaged or planted one refuses before any change
     const { removedLeftovers } = await ctx.payload.recover(committedPayloadDigest(ledger));
     const tx = new FileTransaction(fs, store, ledger, ctx.clock);
     let runtimeTouched = false;

@@ -1,4 +1,6 @@
 import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { DEFAULT_CONF_D } from '../containerd/config/default-imports.js';
 import { parseSemVer } from '../core/containerd-version.js';
 import { KataDeployError } from '../core/errors.js';
 import { handlersFor } from '../core/handlers.js';
@@ -86,6 +88,7 @@ export async function wireTransaction(
     control,
     payload: payloadPart(settings, payloadPorts),
     kataConfig: kataConfigPart(settings, payloadPorts),
+    runtimeConfigDirs: [path.posix.dirname(runtime.configPath), DEFAULT_CONF_D],
     runtimeConfig: runtimeConfigPart(
       {
         flavour: runtime.flavour,

@@ -68,6 +68,7 @@ function context(root: string, payload: string, ready: boolean, line: string): T
     payload: payloadPart(settings, ports),
     kataConfig: kataConfigPart(settings, ports),
     runtimeConfig: appendingRuntimeConfig(fs, line),
+    runtimeConfigDirs: ['/etc/containerd'],
     control: runtime(ready),
   };
 }
