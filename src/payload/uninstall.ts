@@ -3,7 +3,7 @@ import path from 'node:path';
 import { stillOurs } from './entry-ownership.js';
 import { removeCreatedDirs } from './install-location.js';
 import { resolveInterruptedSwitch } from './switch-recovery.js';
-import { isRootOf, treeIntact } from './installed-tree.js';
+import { damagedEntries, isRootOf, treeIntact } from './installed-tree.js';
 import { entryHostPath, manifestPath, pendingManifestPath, readManifests, type PayloadManifest } from './manifest.js';
 import type { PayloadSettings } from './types.js';
 import type { PayloadPorts } from './types.js';
@@ -22,6 +22,21 @@ export async function readInstalledManifest(
   if (installReal !== undefined && isRootOf(installReal, pending) && treeIntact(installReal, pending.entries))
     return pending;
   return current ?? pending;
+}
+
+/**
+ * Host paths of the installed payload that a pod would miss or get wrong: every manifest entry that is
+ * gone or changed (stat only), or the install dir itself when it is not the tree we installed.
+ */
+export async function damagedPayloadFiles(
+  settings: Pick<PayloadSettings, 'multiInstallSuffix'>,
+  ports: Pick<PayloadPorts, 'fs'>,
+): Promise<string[]> {
+  const manifest = await readInstalledManifest(settings, ports);
+  if (manifest === undefined) return [];
+  const installReal = await ports.fs.realPath(manifest.installDir);
+  if (!isRootOf(installReal, manifest)) return [manifest.installDir];
+  return damagedEntries(installReal, manifest.entries).map((entry) => entryHostPath(manifest, entry));
 }
 
 function ignoreGone(action: () => void): boolean {

@@ -1,4 +1,5 @@
 import type { FileChange } from '../core/file-change.js';
+import type { LiveRuntime } from '../containerd/cri-status.js';
 import type { HandlerSpec } from '../core/handlers.js';
 
 /** A payload unpacked out of sight, ready to be switched into place (or thrown away). */
@@ -22,6 +23,8 @@ export interface PayloadPart {
    */
   recover(committedDigest: string | undefined): Promise<{ removedLeftovers: readonly string[] }>;
   installedDigest(): Promise<string | undefined>;
+  /** Host paths of installed payload files that are missing or no longer as installed (stat only). */
+  damagedFiles(): Promise<readonly string[]>;
   stage(): Promise<StagedPayloadHandle>;
   commit(staged: StagedPayloadHandle): Promise<{ changed: boolean }>;
   finalize(staged: StagedPayloadHandle): Promise<void>;
@@ -61,5 +64,10 @@ export interface RuntimeControl {
   restart(): Promise<void>;
   /** The handlers the live runtime serves, or undefined when it does not answer. */
   liveHandlers(): Promise<readonly string[] | undefined>;
+  /**
+   * Shim and Kata config path of each live handler, where the runtime shows them (containerd's CRI
+   * config), so status can tell our handler from another drop-in's handler of the same name.
+   */
+  liveRuntimes?(): Promise<ReadonlyMap<string, LiveRuntime> | undefined>;
   waitForHandlers(handlers: readonly string[], deadlineMs: number): Promise<Readiness>;
 }

@@ -3,6 +3,7 @@ import { KataDeployError } from '../core/errors.js';
 import { SHIM_CATALOGUE, shimConfigRelPath, shimInfos } from '../core/shims.js';
 import {
   commitStagedPayload,
+  damagedPayloadFiles,
   discardStagedPayload,
   finalizePayload,
   loadPristineConfigs,
@@ -48,6 +49,9 @@ export function payloadPart(settings: Settings, ports: PayloadPorts): PayloadPar
     async installedDigest() {
       const manifest = await readInstalledManifest(settings, ports);
       return manifest === undefined ? undefined : payloadDigest(manifest);
+    },
+    async damagedFiles() {
+      return damagedPayloadFiles(settings, ports);
     },
     async stage() {
       const staged = await stagePayload(settings, ports, { validateOnly: settings.dryRun });
