@@ -3,6 +3,7 @@ import type { FileChange } from '../core/file-change.js';
 import { isNoop } from '../core/file-change.js';
 import type { Clock } from '../host/clock.js';
 import type { HostFs } from '../host/host-fs.js';
+import { changedWhileInstalling, sameBytes } from '../core/concurrent-edit.js';
 import type { JournalEntry, Ledger, LedgerFile, LedgerStore, OriginalState } from './ledger.js';
 import { sha256 } from '../core/digest.js';
 
@@ -70,13 +71,25 @@ export class FileTransaction {
     return { kind: 'present', sha256: await this.store.saveBackup(existing), mode: (stats?.mode ?? 0o644) & 0o7777 };
   }
 
-  /** Writes every non-noop change, recording originals first; `runtimeReads` marks files the runtime reads. */
+  private async assertUnchanged(change: FileChange): Promise<void> {
+    if (!sameBytes(await this.fs.readIfExists(change.path), change.before)) throw changedWhileInstalling(change.path);
+  }
+
+  /**
+   * Writes every non-noop change, recording originals first; `runtimeReads` marks files the runtime
+   * reads. A file that no longer holds the bytes its change was planned from (checked before the backup
+   * and again just before the rename) is refused with exit 5: someone else wrote it meanwhile.
+   */
   async apply(changes: readonly FileChange[], runtimeReads: boolean): Promise<string[]> {
     const todo = changes.filter((change) => !isNoop(change));
     if (todo.length === 0) return [];
     const files = [...this.current.files];
     const createdDirs = [...this.current.createdDirs];
-    const journal = [...this.current.journal];
+    for (const change of todo) await this.assertUnchanged(change);
+    const intended = new Map(todo.map((change) => [change.path, digestOf(change.after)]));
+    const journal = this.current.journal.map((entry) =>
+      intended.has(entry.path) ? { ...entry, intended: intended.get(entry.path) } : entry,
+    );
     for (const change of todo) {
       for (const dir of await this.missingDirs(change.path)) if (!createdDirs.includes(dir)) createdDirs.push(dir);
       const known = files.find((file) => file.path === change.path);
@@ -87,6 +100,7 @@ export class FileTransaction {
           before: await this.snapshot(change.path),
           tracked,
           writtenBefore: known?.written,
+          intended: intended.get(change.path),
         });
       if (!tracked)
         files.push({
@@ -98,14 +112,16 @@ export class FileTransaction {
     }
     await this.update({ files, createdDirs, journal });
     for (const change of todo) {
-      if (change.after === undefined) await this.fs.remove(change.path);
-      else {
+      const expected = change.before ?? null;
+      if (change.after === undefined) {
+        await this.assertUnchanged(change);
+        await this.fs.remove(change.path);
+      } else {
         await this.fs.mkdirp(path.posix.dirname(change.path));
-        await this.fs.writeFileAtomic(
-          change.path,
-          change.after,
-          change.mode === undefined ? {} : { mode: change.mode },
-        );
+        await this.fs.writeFileAtomic(change.path, change.after, {
+          ...(change.mode === undefined ? {} : { mode: change.mode }),
+          expected,
+        });
       }
     }
     const written = new Map(
@@ -134,12 +150,22 @@ export class FileTransaction {
     return true;
   }
 
-  /** Undoes the run in progress (or a run that died): every journalled file back to its state at run start. */
+  /**
+   * Undoes the run in progress (or a run that died): every journalled file back to its state at run
+   * start — unless it holds neither that state nor what this run wrote (someone else wrote it during
+   * the run): their bytes stand, and the file is reported as left.
+   */
   async rollback(): Promise<RestoreResult> {
     const restored: string[] = [];
+    const left: string[] = [];
     let runtimeReadsChanged = false;
     const journal: readonly JournalEntry[] = this.current.journal;
     for (const entry of [...journal].reverse()) {
+      const now = digestOf(await this.fs.readIfExists(entry.path));
+      if (entry.intended !== undefined && now !== stateDigest(entry.before) && now !== entry.intended) {
+        left.push(entry.path);
+        continue;
+      }
       if (await this.putBack(entry.path, entry.before)) {
         restored.push(entry.path);
         runtimeReadsChanged ||= this.current.files.find((file) => file.path === entry.path)?.runtimeReads ?? false;
@@ -154,7 +180,7 @@ export class FileTransaction {
       .map((file) => (writtenBefore.has(file.path) ? { ...file, written: writtenBefore.get(file.path) } : file));
     await this.update({ files, journal: [] });
     await this.removeEmptyDirs();
-    return { restored, runtimeReadsChanged, left: [] };
+    return { restored, runtimeReadsChanged, left };
   }
 
   /**

@@ -26,6 +26,8 @@ export interface JournalEntry {
   readonly tracked: boolean;
   /** The ledger's `written` for a tracked file when this run started: what a rollback makes it again. */
   readonly writtenBefore?: string | undefined;
+  /** Digest of the bytes this run writes (`absent` for a removal): a rollback undoes only those bytes. */
+  readonly intended?: string | undefined;
 }
 
 /** Where an install or uninstall stands; a run that finds `installing` or `uninstalling` was interrupted. */
