@@ -21,6 +21,8 @@ export interface UninstallResult {
   readonly removedPayloadFiles: number;
   /** Host paths left in place because they are no longer what kata-deploy wrote. */
   readonly keptFiles: readonly string[];
+  /** What could not be proven (the runtime refuses its config on its own); the runtime was then not restarted. */
+  readonly unproven: readonly string[];
   readonly restarted: boolean;
   readonly readiness: Readiness | undefined;
 }
@@ -46,6 +48,7 @@ export async function uninstall(ctx: TransactionContext): Promise<UninstallResul
         restoredFiles: [],
         removedPayloadFiles: 0,
         keptFiles: [],
+        unproven: [],
         restarted: false,
         readiness: undefined,
       };
@@ -59,19 +62,24 @@ export async function uninstall(ctx: TransactionContext): Promise<UninstallResul
       runtimeTouched = (await tx.rollback()).runtimeReadsChanged;
     }
     const removal = ledger.runtimeConfig === undefined ? [] : await ctx.runtimeConfig.planRemoval(ledger.runtimeConfig);
+    const unproven = [
+      ...new Set(removal.flatMap((change) => (change.unproven === undefined ? [] : [change.unproven]))),
+    ];
+    if (unproven.length > 0)
+      log.warn({ unproven }, 'removing our handlers without proof: the runtime config is refused on its own');
     await tx.update({ phase: 'uninstalling' });
     const changed = await tx.apply(removal, true);
-    if (changed.length === 0 && !runtimeTouched && ctx.control !== undefined && settings.restart !== 'none') {
+    const restartable = settings.restart !== 'none' && unproven.length === 0;
+    if (changed.length === 0 && !runtimeTouched && ctx.control !== undefined && restartable) {
       const live = await ctx.control.liveHandlers().catch(() => undefined);
       runtimeTouched = (live ?? []).some((name) => ledger.handlers.includes(name));
       if (runtimeTouched)
         log.warn('the runtime still serves our handlers although its config no longer has them; restarting it');
     }
     failpoint(settings, 'uninstall:after-runtime-config');
-    const restart =
-      (changed.length > 0 || runtimeTouched) && settings.restart !== 'none' && (ctx.control?.restarts ?? false);
+    const restart = (changed.length > 0 || runtimeTouched) && restartable && (ctx.control?.restarts ?? false);
     let readiness: Readiness | undefined;
-    if (ctx.control !== undefined && settings.restart !== 'none' && (changed.length > 0 || runtimeTouched)) {
+    if (ctx.control !== undefined && restartable && (changed.length > 0 || runtimeTouched)) {
       readiness = await restartAndConfirm(ctx, tx, restart, ctx.control.baseHandlers);
       const live = await ctx.control.liveHandlers();
       const left = (live ?? []).filter((name) => ledger.handlers.includes(name));
@@ -94,6 +102,7 @@ export async function uninstall(ctx: TransactionContext): Promise<UninstallResul
       restoredFiles: [...runtimeFiles, ...restored.restored],
       removedPayloadFiles: removed,
       keptFiles: [...restored.left, ...kept],
+      unproven,
       restarted: restart,
       readiness,
     };
