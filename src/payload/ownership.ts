@@ -39,7 +39,10 @@ export async function assertInstallDirIsOurs(
     );
   }
   const ours = manifests.some(
-    (manifest) => manifest?.installDir === installDir && manifest.rootInode === stats.ino && stats.isDirectory(),
+    (manifest) =>
+      manifest?.installDir === installDir &&
+      (manifest.rootInode === undefined || manifest.rootInode === stats.ino) &&
+      stats.isDirectory(),
   );
   if (ours) return;
   const what = stats.isDirectory() ? 'a directory kata-deploy did not create' : 'not a directory';
