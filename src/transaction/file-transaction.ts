@@ -6,6 +6,7 @@ import type { HostFs } from '../host/host-fs.js';
 import { changedWhileInstalling, sameBytes } from '../core/concurrent-edit.js';
 import type { JournalEntry, Ledger, LedgerFile, LedgerStore, OriginalState } from './ledger.js';
 import { sha256 } from '../core/digest.js';
+import { removeLinks } from './shim-links.js';
 
 /** What a restore put back, so the caller knows whether the runtime must re-read its config. */
 export interface RestoreResult {
@@ -135,7 +136,8 @@ export class FileTransaction {
 
   /** Ends the run: its changes stand, the journal is cleared. */
   async commit(patch: Partial<Omit<Ledger, 'schema' | 'updatedAt' | 'journal'>> = {}): Promise<void> {
-    await this.update({ ...patch, journal: [] });
+    const shimLinks = (patch.shimLinks ?? this.current.shimLinks)?.map((link) => ({ ...link, committed: true }));
+    await this.update({ ...patch, journal: [], ...(shimLinks === undefined ? {} : { shimLinks }) });
   }
 
   private async putBack(hostPath: string, state: OriginalState): Promise<boolean> {
@@ -178,7 +180,12 @@ export class FileTransaction {
     const files = this.current.files
       .filter((file) => !untracked.has(file.path))
       .map((file) => (writtenBefore.has(file.path) ? { ...file, written: writtenBefore.get(file.path) } : file));
-    await this.update({ files, journal: [] });
+    const shimLinks = await removeLinks(this.fs, this.current.shimLinks ?? [], (link) => !link.committed);
+    await this.update({
+      files,
+      journal: [],
+      ...(this.current.shimLinks === undefined ? {} : { shimLinks }),
+    });
     await this.removeEmptyDirs();
     return { restored, runtimeReadsChanged, left };
   }

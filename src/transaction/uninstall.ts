@@ -4,11 +4,12 @@ import { HOST_LOCK_PATH, stateDir } from '../core/paths.js';
 import type { TransactionContext } from './context.js';
 import { FileTransaction } from './file-transaction.js';
 import { acquireHostLock } from './host-lock.js';
-import { committedPayloadDigest, LedgerStore } from './ledger.js';
+import { committedPayloadDigest, LedgerStore, runInProgress } from './ledger.js';
 import type { Readiness } from './parts.js';
 import { restartAndConfirm } from './restart-and-confirm.js';
 import { failpoint } from './failpoint.js';
 import { assertLedgerInScope, ledgerScopeFor } from './ledger-scope.js';
+import { removeShimLinks } from './shim-launch.js';
 
 /**
  * What uninstall did; `nothingInstalled` when there was no ledger (exit 0), then only the staging or
@@ -57,7 +58,7 @@ export async function uninstall(ctx: TransactionContext): Promise<UninstallResul
     const { removedLeftovers } = await ctx.payload.recover(committedPayloadDigest(ledger));
     const tx = new FileTransaction(fs, store, ledger, ctx.clock);
     let runtimeTouched = false;
-    if (ledger.journal.length > 0) {
+    if (runInProgress(ledger)) {
       log.warn({ phase: ledger.phase }, 'a previous run was interrupted; rolling its changes back first');
       runtimeTouched = (await tx.rollback()).runtimeReadsChanged;
     }
@@ -91,6 +92,7 @@ export async function uninstall(ctx: TransactionContext): Promise<UninstallResul
     const runtimeFiles = new Set(removal.filter((change) => !isNoop(change)).map((change) => change.path));
     await tx.forget((file) => file.runtimeReads);
     const restored = await tx.restoreOriginals();
+    await removeShimLinks(ctx, tx);
     failpoint(settings, 'uninstall:after-kata-configs');
     const { removed, kept } = await ctx.payload.remove();
     failpoint(settings, 'uninstall:after-payload');

@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -24,6 +24,17 @@ describe('single-file CLI bundle', () => {
     expect(report.arch).toMatch(/^(x86_64|aarch64|ppc64le|s390x)$/);
     expect(report.shims.length).toBeGreaterThan(0);
     expect(typeof report.runtime.flavour).toBe('string');
+  });
+
+  it("prints package.json's version for --version and -V (inlined: no package.json beside the bundle)", () => {
+    const { version } = JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8')) as { version: string };
+    for (const flag of ['--version', '-V']) {
+      const stdout = execFileSync(process.execPath, [path.join(dir, 'out', 'kata-deploy.mjs'), flag], {
+        cwd: dir,
+        encoding: 'utf8',
+      });
+      expect(stdout).toBe(`${version}\n`);
+    }
   });
 
   it('rejects an unknown command with the usage exit status', () => {

@@ -5,6 +5,9 @@ import { startPrivateContainerd, type PrivateContainerd } from '../helpers/priva
 import { makeTempRoot, type TempRoot } from '../helpers/temp-root.js';
 import { onTempRoot } from '../helpers/temp-root-cli.js';
 
+/** containerd 1.7.24 honours runtime_path (1.6.20 does not: it would need shim links on PATH). */
+const CONTAINERD_1_7 = path.resolve(import.meta.dirname, '../../.cache/containerd/trixie/usr/bin/containerd');
+
 let temp: TempRoot | undefined;
 let containerd: PrivateContainerd | undefined;
 afterEach(async () => {
@@ -14,11 +17,11 @@ afterEach(async () => {
   temp = undefined;
 });
 
-/** A real containerd 1.6 serving the config the install left, at the host's runtime socket. */
+/** A real containerd 1.7 serving the config the install left, at the host's runtime socket. */
 async function serveInstalledConfig(root: string): Promise<void> {
   const installed = readFileSync(path.join(root, 'etc/containerd/config.toml'), 'utf8');
   containerd = await startPrivateContainerd(
-    '/usr/bin/containerd',
+    CONTAINERD_1_7,
     path.join(root, 'var/lib/test-containerd'),
     path.join(root, 'run/containerd/containerd.sock'),
     installed.replace(/^version = 2$/m, ''),
@@ -40,7 +43,7 @@ describe('no permanent drift after an interrupted uninstall and a new install', 
       const again = await onTempRoot(temp.root, 'install');
       expect(again.code, again.stderr).toBe(0);
       await serveInstalledConfig(temp.root);
-      const status = await onTempRoot(temp.root, 'status', ['--json']);
+      const status = await onTempRoot(temp.root, 'status', ['--json', '--containerd-binary', CONTAINERD_1_7]);
       expect(JSON.parse(status.stdout).drift).toEqual([]);
       expect(status.code).toBe(0);
     });

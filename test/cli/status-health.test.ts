@@ -5,6 +5,9 @@ import { startPrivateContainerd, type PrivateContainerd } from '../helpers/priva
 import { makeTempRoot, type TempRoot } from '../helpers/temp-root.js';
 import { onTempRoot } from '../helpers/temp-root-cli.js';
 
+/** containerd 1.7.24 honours runtime_path (1.6.20 does not: it would need shim links on PATH). */
+const CONTAINERD_1_7 = path.resolve(import.meta.dirname, '../../.cache/containerd/trixie/usr/bin/containerd');
+
 let temp: TempRoot | undefined;
 let containerd: PrivateContainerd | undefined;
 afterEach(async () => {
@@ -15,7 +18,7 @@ afterEach(async () => {
 });
 
 /**
- * Installs on a temp host root, then runs a real containerd 1.6 on the config the install wrote (its
+ * Installs on a temp host root, then runs a real containerd 1.7 on the config the install wrote (its
  * paths moved into the temp dir) at the host's runtime socket: status then talks to a live runtime that
  * serves our handlers. `rewrite` changes the live config first, as another drop-in winning the merge would.
  */
@@ -25,7 +28,7 @@ async function installedWithLiveRuntime(rewrite: (config: string) => string = (c
   expect(run.code, run.stderr).toBe(0);
   const installed = readFileSync(path.join(temp.root, 'etc/containerd/config.toml'), 'utf8');
   containerd = await startPrivateContainerd(
-    '/usr/bin/containerd',
+    CONTAINERD_1_7,
     path.join(temp.root, 'var/lib/test-containerd'),
     path.join(temp.root, 'run/containerd/containerd.sock'),
     rewrite(installed.replace(/^version = 2$/m, '')),
@@ -34,7 +37,7 @@ async function installedWithLiveRuntime(rewrite: (config: string) => string = (c
 }
 
 async function status(root: string): Promise<{ code: number; report: { healthy: boolean; drift: string[] } }> {
-  const run = await onTempRoot(root, 'status', ['--json']);
+  const run = await onTempRoot(root, 'status', ['--json', '--containerd-binary', CONTAINERD_1_7]);
   return { code: run.code, report: JSON.parse(run.stdout) };
 }
 
