@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { KataDeployError } from '../core/errors.js';
+import { modulesLoadPath } from '../core/kernel-modules.js';
 import { stateDir } from '../core/paths.js';
 import { dropInName } from '../containerd/config/request.js';
 import type { Settings } from '../settings/settings.js';
@@ -16,7 +17,12 @@ export interface LedgerScope {
   readonly stateDir: string;
   readonly runtimeConfigDirs: readonly string[];
   readonly dropInNames: readonly string[];
+  /** Single files of ours outside those directories (the modules-load.d file). */
+  readonly ownFiles: readonly string[];
 }
+
+/** What our shim links on the runtime's PATH are called (core/shim-lookup.ts): nothing else may be unlinked. */
+const SHIM_LINK_NAME = /^containerd-shim-kata-[a-z0-9-]+-v2$/;
 
 /** True for an absolute, normalised host path without `..` or control characters. */
 export function isPlainHostPath(hostPath: unknown): hostPath is string {
@@ -38,7 +44,12 @@ export function isWithin(hostPath: string, dir: string): boolean {
 function fileAllowed(hostPath: string, scope: LedgerScope): boolean {
   if (!isPlainHostPath(hostPath)) return false;
   const roots = [scope.installDir, scope.stateDir, ...scope.runtimeConfigDirs];
-  return roots.some((dir) => isWithin(hostPath, dir)) || scope.dropInNames.includes(path.posix.basename(hostPath));
+  const name = path.posix.basename(hostPath);
+  return (
+    roots.some((dir) => isWithin(hostPath, dir)) ||
+    scope.dropInNames.includes(name) ||
+    scope.ownFiles.includes(hostPath)
+  );
 }
 
 function isAncestorOf(dir: string, of: readonly string[]): boolean {
@@ -55,6 +66,7 @@ export function ledgerScopeFor(
     stateDir: stateDir(settings),
     runtimeConfigDirs,
     dropInNames: [dropInName(settings.multiInstallSuffix), dropInName(settings.multiInstallSuffix, '.conf')],
+    ownFiles: [modulesLoadPath(settings.multiInstallSuffix)],
   };
 }
 
@@ -67,10 +79,13 @@ export function ledgerPathsOutOfScope(ledger: Ledger, scope: LedgerScope): strin
   const bad: string[] = [];
   for (const file of ledger.files ?? []) if (!fileAllowed(file.path, scope)) bad.push(String(file.path));
   for (const entry of ledger.journal ?? []) if (!fileAllowed(entry.path, scope)) bad.push(String(entry.path));
-  const roots = [scope.installDir, scope.stateDir, ...scope.runtimeConfigDirs];
+  const roots = [scope.installDir, scope.stateDir, ...scope.runtimeConfigDirs, ...scope.ownFiles];
   for (const dir of ledger.createdDirs ?? [])
     if (!fileAllowed(dir, scope) && !isAncestorOf(dir, roots)) bad.push(String(dir));
   for (const dir of ledger.createdStateDirs ?? []) if (!isAncestorOf(dir, [scope.stateDir])) bad.push(String(dir));
+  for (const link of ledger.shimLinks ?? [])
+    if (!isPlainHostPath(link.path) || !SHIM_LINK_NAME.test(path.posix.basename(link.path)))
+      bad.push(String(link.path));
   return [...new Set(bad)];
 }
 

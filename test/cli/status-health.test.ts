@@ -62,7 +62,7 @@ describe('status is healthy only when a pod could run our Kata', () => {
     const root = await installedWithLiveRuntime((config) =>
       config
         .replace(/runtime_path = "\/opt\/kata\/bin\/containerd-shim-kata-v2"/, 'runtime_path = "/usr/local/bin/other"')
-        .replace(/ConfigPath = "[^"]*kata-qemu[^"]*"/, 'ConfigPath = "/etc/other/kata.toml"'),
+        .replace(/ConfigPath = "[^"]*\/runtimes\/qemu\/[^"]*"/, 'ConfigPath = "/etc/other/kata.toml"'),
     );
     const { code, report } = await status(root);
     expect(code).toBe(8);

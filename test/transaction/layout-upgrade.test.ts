@@ -74,6 +74,7 @@ function context(root: string, binary: string, version: string, restarts: { coun
     lockTimeoutMs: 5000,
     payload: payloadPart(settings, ports),
     kataConfig: kataConfigPart(settings, ports),
+    runtimeConfigDirs: ['/etc/containerd', '/etc/containerd/conf.d'],
     runtimeConfig: runtimeConfigPart(
       {
         flavour: 'containerd',
