@@ -1,5 +1,5 @@
 // A local HTTPS stand-in for kube-apiserver that speaks the wire format of the calls kata-deploy makes
-// (nodes get/patch in three patch formats, events, daemonsets, runtimeclasses), with resourceVersion
+// (nodes get/patch in three patch formats, events, daemonsets, runtimeclasses, leases), with resourceVersion
 // preconditions, Status objects, and injectable faults: 409, 429 + Retry-After, 500, 403, dropped
 // connections. Driven through the real @kubernetes/client-node via the kubeconfig it writes.
 import { createServer, type Server } from 'node:https';
@@ -7,6 +7,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { writeFileSync } from 'node:fs';
 import { makeSelfSignedCert } from './self-signed-cert.ts';
+import { FakeLeases } from './fake-leases.ts';
 import { applyJsonPatch, applyMergePatch, applyStrategicMergePatch, PatchError } from './kube-patch.ts';
 
 // biome-ignore lint/suspicious/noExplicitAny: parsed JSON/YAML of any Kubernetes kind, read field by field
@@ -55,6 +56,8 @@ export class FakeKubeApi {
   readonly runtimeClasses = new Map<string, Obj>();
   readonly daemonSets = new Map<string, Obj>();
   readonly events: Obj[] = [];
+  /** coordination.k8s.io/v1 Leases (the restart budget's slots), with their history of holders. */
+  readonly leases = new FakeLeases(() => this.nextVersion());
   readonly requests: RecordedRequest[] = [];
   readonly faults: Fault[] = [];
   /** `verb resource`, e.g. `patch nodes`, answered with 403 as RBAC would. */
@@ -320,6 +323,15 @@ export class FakeKubeApi {
         url,
         body,
       );
+    }
+    const leaseMatch = /^\/apis\/coordination\.k8s\.io\/v1\/namespaces\/([^/]+)\/leases(?:\/([^/]+))?$/.exec(path);
+    if (leaseMatch !== null) {
+      const name = leaseMatch[2] === undefined ? undefined : decodeURIComponent(leaseMatch[2]);
+      const verb =
+        { GET: name === undefined ? 'list' : 'get', POST: 'create', PUT: 'update', DELETE: 'delete' }[method] ??
+        method.toLowerCase();
+      const denied = this.deny(verb, 'leases', 'coordination.k8s.io', name ?? body?.metadata?.name ?? '');
+      return denied ?? this.leases.route(method, leaseMatch[1]!, name, url, body);
     }
     return [404, status(404, 'NotFound', `the server could not find the requested resource (${method} ${path})`)];
   }
