@@ -25,7 +25,8 @@ export interface RecordedRequest {
 export type FaultAction =
   | { readonly status: 409 | 429 | 500 | 503 | 403 | 401; readonly retryAfter?: string }
   | { readonly drop: true }
-  | { readonly before: (api: FakeKubeApi) => void };
+  /** Runs first, then the request is served; a returned promise holds the answer back until it settles. */
+  | { readonly before: (api: FakeKubeApi) => void | Promise<void> };
 
 export interface Fault {
   readonly method?: string;
@@ -195,7 +196,7 @@ export class FakeKubeApi {
         return;
       }
       if ('before' in action) {
-        action.before(this);
+        await action.before(this);
         break;
       }
       const reasons: Record<number, string> = {
