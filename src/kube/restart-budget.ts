@@ -10,8 +10,9 @@ import { chooseSlot, firstGuess, pollDelay, SLOT_LABEL, SLOT_PREFIX, type SlotLe
 export const LEASE_DURATION_MS = 60_000;
 /** A third of the duration: two renewals may fail before the claim lapses. */
 export const RENEW_EVERY_MS = 20_000;
-/** Between reads of the slots while all are held; spread ±50 % (restart-slots pollDelay). */
+/** Between reads of the slots while all are held: from 5 s up to 30 s (restart-slots pollDelay). */
 export const POLL_MS = 5_000;
+export const MAX_POLL_MS = 30_000;
 
 /** Seams for tests and the fleet benchmark; production uses the defaults above and Math.random. */
 export interface RestartBudgetOptions {
@@ -21,6 +22,7 @@ export interface RestartBudgetOptions {
   readonly leaseDurationMs?: number;
   readonly renewEveryMs?: number;
   readonly pollMs?: number;
+  readonly maxPollMs?: number;
 }
 
 /** One node's hold on the cluster's restart budget: taken before a restart, given back once live. */
@@ -182,7 +184,7 @@ export function restartBudget(
         if (!(error instanceof ConflictError)) throw error;
       }
       let lastHolders = '';
-      for (;;) {
+      for (let waits = 0; ; waits += 1) {
         const outcome = await tryOnce();
         if (outcome === 'held') return;
         if (outcome === 'retry') continue;
@@ -193,7 +195,8 @@ export function restartBudget(
             `waiting to restart the runtime: all ${budget} restart slot(s) are held by ${holders}`,
           );
         lastHolders = holders;
-        await clock.sleep(pollDelay(options.pollMs ?? POLL_MS, random()));
+        const pollMs = options.pollMs ?? POLL_MS;
+        await clock.sleep(pollDelay(waits, pollMs, options.maxPollMs ?? Math.max(pollMs, MAX_POLL_MS), random()));
       }
     } catch (error) {
       const failure = asKataDeployError(error);

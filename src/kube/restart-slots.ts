@@ -90,7 +90,11 @@ export function defaultRestartBudget(flavour: RuntimeFlavour): number {
   return flavour === 'k3s' || flavour === 'rke2-server' ? 1 : 10;
 }
 
-/** How long to wait before reading the slots again: `baseMs` spread by ±50 % so waiters do not poll in step. */
-export function pollDelay(baseMs: number, jitter: number): number {
-  return Math.round(baseMs * (0.5 + jitter));
+/**
+ * How long to wait before reading the slots again: from `baseMs`, growing by half with every read that
+ * found them all held, up to `maxMs`, spread ±50 % so waiters do not poll in step. A thousand nodes
+ * queueing behind a budget of one then cost the API server tens of reads a second, not hundreds.
+ */
+export function pollDelay(waits: number, baseMs: number, maxMs: number, jitter: number): number {
+  return Math.round(Math.min(maxMs, baseMs * 1.5 ** waits) * (0.5 + jitter));
 }

@@ -64,6 +64,8 @@ export class FakeKubeApi {
   /** `verb resource`, e.g. `patch nodes`, answered with 403 as RBAC would. */
   readonly forbidden = new Set<string>();
   url = '';
+  /** Requests received and not yet answered; the fleet benchmark's clock waits for 0 before moving on. */
+  inFlight = 0;
   private server: Server | undefined;
   private version = 1000;
   private ca = '';
@@ -72,7 +74,13 @@ export class FakeKubeApi {
   async start(): Promise<this> {
     const { cert, key } = makeSelfSignedCert();
     this.ca = cert;
-    this.server = createServer({ cert, key }, (req, res) => void this.handle(req, res));
+    this.server = createServer({ cert, key }, (req, res) => {
+      this.inFlight += 1;
+      res.once('close', () => {
+        this.inFlight -= 1;
+      });
+      void this.handle(req, res);
+    });
     await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve));
     this.url = `https://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
     return this;

@@ -56,7 +56,11 @@ export class FakeLeases {
   /** The most Leases ever held by someone at the same moment. */
   peakHolders = 0;
 
-  constructor(private readonly nextVersion: () => string) {}
+  private readonly nextVersion: () => string;
+
+  constructor(nextVersion: () => string) {
+    this.nextVersion = nextVersion;
+  }
 
   /** Leases of a namespace that name a holder now. */
   holders(namespace: string): string[] {

@@ -107,6 +107,10 @@ describe('budget defaults and pacing', () => {
   });
 
   it('poll delays spread ±50 % around the base', () => {
-    expect([0, 0.5, 0.999].map((jitter) => pollDelay(1000, jitter))).toEqual([500, 1000, 1499]);
+    expect([0, 0.5, 0.999].map((jitter) => pollDelay(0, 1000, 30_000, jitter))).toEqual([500, 1000, 1499]);
+  });
+
+  it('poll delays grow by half per fruitless read, up to the maximum', () => {
+    expect([0, 1, 2, 10, 50].map((waits) => pollDelay(waits, 1000, 6000, 0.5))).toEqual([1000, 1500, 2250, 6000, 6000]);
   });
 });
