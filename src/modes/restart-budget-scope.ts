@@ -28,7 +28,9 @@ export async function underRestartBudget(
   const budget = settings.restartBudget ?? defaultRestartBudget(flavour);
   if (ctx.control === undefined || !ctx.control.restarts || budget === 0) return none;
   if (access === undefined) {
-    ports.log.debug('no API access: restarting without a cluster restart budget');
+    const message = 'no API access: restarting without a cluster restart budget';
+    if (settings.restartBudget === undefined) ports.log.debug(message);
+    else ports.log.warn({ restartBudget: budget }, `${message} (--restart-budget needs a kubeconfig or a pod)`);
     return none;
   }
   // Loaded here only: the Kubernetes client costs ~0.4 s to import (see node-api.ts).
