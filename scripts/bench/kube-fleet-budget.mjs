@@ -107,6 +107,11 @@ async function fleet(api, kubeconfig, dir, budget, restartMs, nodes) {
   const leaseRequestsBefore = api.requests.filter((r) => r.path.includes('/leases')).length;
   const started = clock.now();
   let labelled = 0;
+  const failures = [];
+  // Once every node is labelled or has failed, SIGTERM the rest (the DaemonSet stays: they keep Kata).
+  const settle = () => {
+    if (labelled + failures.length === nodes) for (const terminate of terminators) terminate();
+  };
   let lastLabelledAt = started;
   const terminators = [];
   const runs = names.map((name) => {
@@ -147,13 +152,21 @@ async function fleet(api, kubeconfig, dir, budget, restartMs, nodes) {
       onReady: () => {
         labelled += 1;
         lastLabelledAt = clock.now();
-        if (labelled === nodes) for (const terminate of terminators) terminate();
+        settle();
       },
+    }).then((exit) => {
+      if (exit.kind === 'install-failed') {
+        failures.push(`${name}: ${exit.error.message}`);
+        settle();
+      }
+      return exit;
     });
   });
   const exits = await Promise.all(runs);
+  if (failures.length > 0)
+    throw new Error(`budget ${budget}: ${failures.length} node(s) failed, e.g. ${failures.slice(0, 3).join('; ')}`);
   const failed = exits.find((exit) => exit.kind !== 'left-installed');
-  if (failed !== undefined) throw new Error(`budget ${budget}: a node failed: ${JSON.stringify(failed)}`);
+  if (failed !== undefined) throw new Error(`budget ${budget}: a node ended ${failed.kind}`);
   for (const name of names)
     if (api.labels(name)['katacontainers.io/kata-runtime'] !== 'true') throw new Error(`${name} not labelled`);
   const served = api.requests.slice(before.all);
