@@ -10,6 +10,7 @@ import type { ProgressPort } from '../host/progress.js';
 import { formatNodeReport, runDetect } from '../modes/detect.js';
 import { converged, provenLive, runInstall, summarise, wireWithoutKvm } from '../modes/install.js';
 import { runUninstall } from '../modes/uninstall.js';
+import { underRestartBudget } from '../modes/restart-budget-scope.js';
 import type { RawFlags } from '../settings/options.js';
 import { settingsFromProcess } from '../settings/from-process.js';
 import type { Settings } from '../settings/settings.js';
@@ -82,9 +83,12 @@ async function runDaemon(settings: Settings, ports: WiringPorts, log: Logger): P
       healthPort: settings.healthPort,
       daemonSetName: settings.daemonSetName,
       ...(settings.podNamespace === undefined ? {} : { namespace: settings.podNamespace }),
-      install: async () => {
+      install: async (kube) => {
         try {
-          const result = await install((await wireTransaction(settings, ports, log, true)).ctx);
+          const wired = await wireTransaction(settings, ports, log, true);
+          const budgetPorts = { clock: ports.clock, log };
+          const scope = await underRestartBudget(wired.ctx, wired.node.runtime.flavour, kube, settings, budgetPorts);
+          const result = await install(scope.ctx).finally(() => scope.release());
           if (!provenLive(result)) {
             throw new KataDeployError(
               'restart-failed',
@@ -100,8 +104,13 @@ async function runDaemon(settings: Settings, ports: WiringPorts, log: Logger): P
           throw failure;
         }
       },
-      uninstall: async () => {
-        await uninstall(await wireWithoutKvm(settings, ports, log));
+      uninstall: async (kube) => {
+        const wired = await wireTransaction(settings, ports, log, false);
+        const scope = await underRestartBudget(wired.ctx, wired.node.runtime.flavour, kube, settings, {
+          clock: ports.clock,
+          log,
+        });
+        await uninstall(scope.ctx).finally(() => scope.release());
       },
     },
     log,

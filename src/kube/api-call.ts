@@ -5,7 +5,7 @@ import { ConflictError } from './kube-port.js';
 
 /** Which RBAC permission a call needs, so a 403 can name exactly what to grant. */
 export interface ApiCallSpec {
-  readonly verb: 'get' | 'list' | 'create' | 'update' | 'patch';
+  readonly verb: 'get' | 'list' | 'create' | 'update' | 'patch' | 'delete';
   /** Plural resource with its group, as a ClusterRole rule spells it: `nodes`, `runtimeclasses.node.k8s.io`. */
   readonly resource: string;
   /** The object, for messages: `node worker-1`. */

@@ -15,6 +15,7 @@ import type { Logger } from '../host/logger.js';
 import type { Settings } from '../settings/settings.js';
 import { callApi, type ApiCallSpec, type RetryPolicy } from './api-call.js';
 import type { KubePort, NodeEventInput } from './kube-port.js';
+import { leasePortFromConfig, type LeasePort } from './lease-port.js';
 
 /** Where a pod finds its ServiceAccount (a container path, not a host path). */
 export const SERVICE_ACCOUNT_DIR = '/var/run/secrets/kubernetes.io/serviceaccount';
@@ -25,6 +26,8 @@ export interface KubeAccess {
   readonly nodeName: string;
   /** The pod's namespace in a cluster, the kubeconfig context's namespace (or `default`) outside. */
   readonly namespace: string;
+  /** The restart budget's Leases in a namespace (the pod's, or the one --namespace names). */
+  leasesIn(namespace: string): LeasePort;
 }
 
 /** Test and benchmark seams; production uses the defaults. */
@@ -92,7 +95,12 @@ export function createKube(
     maxDelayMs: 5_000,
     random: options.random ?? Math.random,
   };
-  return { kube: kubePortFromConfig(config, policy), nodeName: settings.nodeName, namespace };
+  return {
+    kube: kubePortFromConfig(config, policy),
+    nodeName: settings.nodeName,
+    namespace,
+    leasesIn: (leaseNamespace) => leasePortFromConfig(config, policy, leaseNamespace),
+  };
 }
 
 async function must<T>(spec: ApiCallSpec, policy: RetryPolicy, call: () => Promise<T>): Promise<T> {

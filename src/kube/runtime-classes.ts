@@ -4,6 +4,7 @@ import { SHIM_CATALOGUE } from '../core/shims.js';
 import type { Settings } from '../settings/settings.js';
 import { KATA_RUNTIME_LABEL, markLabel, READY } from './labels.js';
 import { podFixedFor, type GuestSize } from './overhead.js';
+import { largestOverhead } from './overhead-merge.js';
 
 /** Labels that mark a RuntimeClass as ours: what teardown selects on, and what we agree to update. */
 export const MANAGED_BY = { 'app.kubernetes.io/managed-by': 'kata-deploy' } as const;
@@ -122,16 +123,19 @@ function sorted(value: unknown): unknown {
 
 /**
  * Compare-then-update: every node computes the same object from the same payload and settings, so
- * only the first node writes and the rest find it equal. Labels an operator added are kept.
+ * only the first node writes and the rest find it equal. Nodes whose shim configs ask for different
+ * guest sizes agree on the largest overhead (largestOverhead): a smaller node never lowers it.
+ * Labels an operator added are kept.
  */
 export function decideRuntimeClass(desired: V1RuntimeClass, current: V1RuntimeClass | undefined): RuntimeClassAction {
   if (current === undefined) return { kind: 'create', desired };
   const labels = current.metadata?.labels ?? {};
   if (labels['app.kubernetes.io/managed-by'] !== 'kata-deploy') return { kind: 'foreign' };
   const wantedLabels = { ...labels, ...desired.metadata?.labels };
+  const overhead = largestOverhead(current.overhead, desired.overhead);
   if (
     current.handler === desired.handler &&
-    same(current.overhead, desired.overhead) &&
+    same(current.overhead, overhead) &&
     same(current.scheduling, desired.scheduling) &&
     same(labels, wantedLabels)
   ) {
@@ -139,7 +143,7 @@ export function decideRuntimeClass(desired: V1RuntimeClass, current: V1RuntimeCl
   }
   return {
     kind: 'update',
-    desired: { ...desired, metadata: { ...current.metadata, labels: wantedLabels } },
+    desired: { ...desired, overhead, metadata: { ...current.metadata, labels: wantedLabels } },
     resourceVersion: current.metadata?.resourceVersion ?? '',
   };
 }

@@ -1,7 +1,7 @@
 import { systemClock } from '../host/clock.js';
 import type { HostFs } from '../host/host-fs.js';
 import type { Logger } from '../host/logger.js';
-import { createKube } from '../kube/create-kube.js';
+import { createKube, type KubeAccess } from '../kube/create-kube.js';
 import { readGuestSizes } from '../kube/ensure-runtime-classes.js';
 import { desiredRuntimeClasses } from '../kube/runtime-classes.js';
 import type { Settings } from '../settings/settings.js';
@@ -15,10 +15,10 @@ export const DEFAULT_DAEMONSET_NAME = 'kata-deploy';
 
 /** What the CLI hands to `kata-deploy daemon` besides the settings. */
 export interface DaemonCommandOptions {
-  /** The transaction's install (issue 5), idempotent. */
-  readonly install: () => Promise<DaemonInstallOutcome>;
-  /** The transaction's exact uninstall. */
-  readonly uninstall: () => Promise<void>;
+  /** The transaction's install (issue 5), idempotent; `kube` puts its restart under the budget. */
+  readonly install: (kube: KubeAccess | undefined) => Promise<DaemonInstallOutcome>;
+  /** The transaction's exact uninstall, its restart under the budget too. */
+  readonly uninstall: (kube: KubeAccess | undefined) => Promise<void>;
   /** The host filesystem, to read each shim's Kata config for RuntimeClass overhead. */
   readonly fs: HostFs;
   readonly healthPort?: number;
@@ -43,8 +43,8 @@ export async function runDaemonCommand(
   try {
     const exit = await runDaemon({
       settings,
-      install: options.install,
-      uninstall: options.uninstall,
+      install: () => options.install(kube),
+      uninstall: () => options.uninstall(kube),
       kube,
       daemonSet: {
         namespace: options.namespace ?? kube?.namespace ?? DEFAULT_DAEMONSET_NAME,

@@ -5,7 +5,8 @@ import type { Settings } from '../settings/settings.js';
 import { install, type InstallResult } from '../transaction/install.js';
 import type { TransactionContext } from '../transaction/context.js';
 import { wireTransaction, type WiringPorts } from '../wiring/transaction-context.js';
-import { nodeApiTarget } from './node-api.js';
+import { nodeApi } from './node-api.js';
+import { underRestartBudget } from './restart-budget-scope.js';
 
 /** True when an install changed nothing on the host: no Event, no restart, nothing to announce. */
 export function converged(result: InstallResult): boolean {
@@ -37,14 +38,19 @@ export function summarise(result: InstallResult): string {
  * claimed (`false`) before the host changes, `true` only after the handlers are proven live.
  */
 export async function runInstall(settings: Settings, ports: WiringPorts, log: Logger): Promise<InstallResult> {
-  const { ctx } = await wireTransaction(settings, ports, log, true);
-  if (settings.dryRun) return install(ctx);
-  const target = await nodeApiTarget(settings, log);
+  const wired = await wireTransaction(settings, ports, log, true);
+  if (settings.dryRun) return install(wired.ctx);
+  const api = await nodeApi(settings, log);
+  const target = api?.target;
   const lifecycle = target === undefined ? undefined : await import('../kube/node-lifecycle.js');
   const claimed = target === undefined ? undefined : await lifecycle!.beginInstall(target);
+  const scope = await underRestartBudget(wired.ctx, wired.node.runtime.flavour, api?.access, settings, {
+    clock: ports.clock,
+    log,
+  });
   let result: InstallResult;
   try {
-    result = await install(ctx);
+    result = await install(scope.ctx).finally(() => scope.release());
   } catch (error) {
     const failure = asKataDeployError(error);
     if (target !== undefined)

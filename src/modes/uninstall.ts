@@ -2,21 +2,26 @@ import { asKataDeployError } from '../core/errors.js';
 import type { Logger } from '../host/logger.js';
 import type { Settings } from '../settings/settings.js';
 import { uninstall, type UninstallResult } from '../transaction/uninstall.js';
-import type { WiringPorts } from '../wiring/transaction-context.js';
-import { wireWithoutKvm } from './install.js';
-import { nodeApiTarget } from './node-api.js';
+import { wireTransaction, type WiringPorts } from '../wiring/transaction-context.js';
+import { nodeApi } from './node-api.js';
+import { underRestartBudget } from './restart-budget-scope.js';
 
 /**
  * `kata-deploy uninstall`: demote the node's label first (no new Kata pods land here), undo the
  * install exactly, then release our mark (and the shared label if ours was the last install).
  */
 export async function runUninstall(settings: Settings, ports: WiringPorts, log: Logger): Promise<UninstallResult> {
-  const ctx = await wireWithoutKvm(settings, ports, log);
-  const target = await nodeApiTarget(settings, log);
+  const wired = await wireTransaction(settings, ports, log, false);
+  const api = await nodeApi(settings, log);
+  const target = api?.target;
+  const scope = await underRestartBudget(wired.ctx, wired.node.runtime.flavour, api?.access, settings, {
+    clock: ports.clock,
+    log,
+  });
   const lifecycle = target === undefined ? undefined : await import('../kube/node-lifecycle.js');
   const demoted = target === undefined ? undefined : await lifecycle!.beginUninstall(target);
   try {
-    const result = await uninstall(ctx);
+    const result = await uninstall(scope.ctx).finally(() => scope.release());
     if (target !== undefined)
       await lifecycle!.finishUninstall(
         target,

@@ -37,6 +37,7 @@ export type OptionKey =
   | 'unit'
   | 'restart'
   | 'readinessTimeout'
+  | 'restartBudget'
   | 'kubeconfig'
   | 'json'
   | 'logLevel'
@@ -240,6 +241,14 @@ export const OPTION_SPECS: readonly OptionSpec[] = [
     flag: '--log-format <format>',
     env: ['LOG_FORMAT'],
     description: 'json | pretty (default: pretty on a TTY)',
+  },
+  {
+    key: 'restartBudget',
+    flag: '--restart-budget <n>',
+    env: ['KATA_RESTART_BUDGET'],
+    description:
+      'at most n nodes of the cluster restart their runtime at once (Leases; 0 = unlimited; default: 1 on k3s and ' +
+      'rke2 servers, 10 elsewhere)',
   },
   {
     key: 'healthPort',

@@ -149,6 +149,19 @@ function parseTimeout(input: SettingsInput): number {
   return Math.round(seconds * 1000);
 }
 
+function parseBudget(input: SettingsInput): number | undefined {
+  const found = lookup(input, 'restartBudget');
+  if (found === undefined) return undefined;
+  const budget = Number(found.value);
+  if (!Number.isInteger(budget) || budget < 0 || budget > 1000)
+    throw settingsError(
+      found.source,
+      `"${found.value}" is not a restart budget`,
+      'an integer from 0 (unlimited) to 1000',
+    );
+  return budget;
+}
+
 function parseSha256(input: SettingsInput): string | undefined {
   const found = lookup(input, 'payloadSha256');
   const value = text(found)?.toLowerCase();
@@ -229,6 +242,7 @@ export function parseSettings(input: SettingsInput): Settings {
     unit: text(lookup(input, 'unit')),
     restart: choice<RestartMode>(input, 'restart', ['auto', 'systemd', 'none']) ?? 'auto',
     readinessTimeoutMs: parseTimeout(input),
+    restartBudget: parseBudget(input),
     kubeconfig: text(lookup(input, 'kubeconfig')),
     json: flagOrEnvBoolean(input, 'json', false),
     logLevel: choice<LogLevel>(input, 'logLevel', LOG_LEVELS) ?? upstream.rustLogLevel ?? (debug ? 'debug' : 'info'),

@@ -72,6 +72,8 @@ export interface Settings {
   readonly unit: string | undefined;
   readonly restart: RestartMode;
   readonly readinessTimeoutMs: number;
+  /** Nodes that may restart their runtime at once; 0 = unlimited, undefined = the flavour's default. */
+  readonly restartBudget: number | undefined;
   readonly kubeconfig: string | undefined;
   readonly json: boolean;
   readonly logLevel: LogLevel;

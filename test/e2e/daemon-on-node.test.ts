@@ -90,6 +90,8 @@ kill -TERM $pid 2>/dev/null; wait $pid; echo "exit=$?"`;
     expect(await node.readFile('/etc/containerd/config.toml')).toContain('kata-qemu');
     expect(await node.containerdStarts()).toBe(2);
     expect(kube.api.events.map((event) => event.reason)).toEqual(['KataInstalled']);
+    const slots = kube.api.leases.history.map((change) => change.holder);
+    expect(slots, 'the install restarted under a restart slot, then gave it back').toEqual(['worker-1', undefined]);
   });
 
   it(
@@ -105,6 +107,13 @@ kill -TERM $pid 2>/dev/null; wait $pid; echo "exit=$?"`;
       expect(kube.api.labels('worker-1')[KATA_RUNTIME_LABEL]).toBeUndefined();
       expect(kube.api.labels('worker-1')[markLabel(undefined)]).toBeUndefined();
       expect(kube.api.events.map((event) => event.reason)).toEqual(['KataInstalled', 'KataUninstalled']);
+      const slots = kube.api.leases.history.map((change) => change.holder);
+      expect(slots, 'no slot for the converged start, one for the teardown').toEqual([
+        'worker-1',
+        undefined,
+        'worker-1',
+        undefined,
+      ]);
     },
   );
 });

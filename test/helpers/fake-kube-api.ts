@@ -1,5 +1,5 @@
 // A local HTTPS stand-in for kube-apiserver that speaks the wire format of the calls kata-deploy makes
-// (nodes get/patch in three patch formats, events, daemonsets, runtimeclasses), with resourceVersion
+// (nodes get/patch in three patch formats, events, daemonsets, runtimeclasses, leases), with resourceVersion
 // preconditions, Status objects, and injectable faults: 409, 429 + Retry-After, 500, 403, dropped
 // connections. Driven through the real @kubernetes/client-node via the kubeconfig it writes.
 import { createServer, type Server } from 'node:https';
@@ -7,6 +7,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { writeFileSync } from 'node:fs';
 import { makeSelfSignedCert } from './self-signed-cert.ts';
+import { FakeLeases } from './fake-leases.ts';
 import { applyJsonPatch, applyMergePatch, applyStrategicMergePatch, PatchError } from './kube-patch.ts';
 
 // biome-ignore lint/suspicious/noExplicitAny: parsed JSON/YAML of any Kubernetes kind, read field by field
@@ -24,7 +25,8 @@ export interface RecordedRequest {
 export type FaultAction =
   | { readonly status: 409 | 429 | 500 | 503 | 403 | 401; readonly retryAfter?: string }
   | { readonly drop: true }
-  | { readonly before: (api: FakeKubeApi) => void };
+  /** Runs first, then the request is served; a returned promise holds the answer back until it settles. */
+  | { readonly before: (api: FakeKubeApi) => void | Promise<void> };
 
 export interface Fault {
   readonly method?: string;
@@ -55,11 +57,15 @@ export class FakeKubeApi {
   readonly runtimeClasses = new Map<string, Obj>();
   readonly daemonSets = new Map<string, Obj>();
   readonly events: Obj[] = [];
+  /** coordination.k8s.io/v1 Leases (the restart budget's slots), with their history of holders. */
+  readonly leases = new FakeLeases(() => this.nextVersion());
   readonly requests: RecordedRequest[] = [];
   readonly faults: Fault[] = [];
   /** `verb resource`, e.g. `patch nodes`, answered with 403 as RBAC would. */
   readonly forbidden = new Set<string>();
   url = '';
+  /** Requests received and not yet answered; the fleet benchmark's clock waits for 0 before moving on. */
+  inFlight = 0;
   private server: Server | undefined;
   private version = 1000;
   private ca = '';
@@ -68,7 +74,13 @@ export class FakeKubeApi {
   async start(): Promise<this> {
     const { cert, key } = makeSelfSignedCert();
     this.ca = cert;
-    this.server = createServer({ cert, key }, (req, res) => void this.handle(req, res));
+    this.server = createServer({ cert, key }, (req, res) => {
+      this.inFlight += 1;
+      res.once('close', () => {
+        this.inFlight -= 1;
+      });
+      void this.handle(req, res);
+    });
     await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve));
     this.url = `https://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
     return this;
@@ -192,7 +204,7 @@ export class FakeKubeApi {
         return;
       }
       if ('before' in action) {
-        action.before(this);
+        await action.before(this);
         break;
       }
       const reasons: Record<number, string> = {
@@ -320,6 +332,15 @@ export class FakeKubeApi {
         url,
         body,
       );
+    }
+    const leaseMatch = /^\/apis\/coordination\.k8s\.io\/v1\/namespaces\/([^/]+)\/leases(?:\/([^/]+))?$/.exec(path);
+    if (leaseMatch !== null) {
+      const name = leaseMatch[2] === undefined ? undefined : decodeURIComponent(leaseMatch[2]);
+      const verb =
+        { GET: name === undefined ? 'list' : 'get', POST: 'create', PUT: 'update', DELETE: 'delete' }[method] ??
+        method.toLowerCase();
+      const denied = this.deny(verb, 'leases', 'coordination.k8s.io', name ?? body?.metadata?.name ?? '');
+      return denied ?? this.leases.route(method, leaseMatch[1]!, name, url, body);
     }
     return [404, status(404, 'NotFound', `the server could not find the requested resource (${method} ${path})`)];
   }

@@ -1,0 +1,243 @@
+import { V1MicroTime, type V1Lease } from '@kubernetes/client-node';
+import { asKataDeployError, KataDeployError } from '../core/errors.js';
+import type { Clock } from '../host/clock.js';
+import type { Logger } from '../host/logger.js';
+import { ConflictError } from './kube-port.js';
+import type { LeasePort } from './lease-port.js';
+import { chooseSlot, firstGuess, pollDelay, SLOT_LABEL, SLOT_PREFIX, type SlotLease } from './restart-slots.js';
+
+/** How a node holds a slot: long enough to outlive an API server restart on a k3s/rke2 server. */
+export const LEASE_DURATION_MS = 60_000;
+/** A third of the duration: two renewals may fail before the claim lapses. */
+export const RENEW_EVERY_MS = 20_000;
+/** Between reads of the slots while all are held: from 5 s up to 30 s (restart-slots pollDelay). */
+export const POLL_MS = 5_000;
+export const MAX_POLL_MS = 30_000;
+
+/** Seams for tests and the fleet benchmark; production uses the defaults above and Math.random. */
+export interface RestartBudgetOptions {
+  readonly clock: Clock;
+  readonly log: Logger;
+  readonly random?: () => number;
+  readonly leaseDurationMs?: number;
+  readonly renewEveryMs?: number;
+  readonly pollMs?: number;
+  readonly maxPollMs?: number;
+}
+
+/** One node's hold on the cluster's restart budget: taken before a restart, given back once live. */
+export interface RestartBudget {
+  readonly budget: number;
+  /** Waits for a slot (or renews the one we hold); throws kube-api when the API cannot be reached. */
+  acquire(): Promise<void>;
+  /** Gives the slot back (deletes our Lease); never throws: a Lease left behind expires. */
+  release(): Promise<void>;
+  /** The slot held now, or undefined. */
+  held(): number | undefined;
+}
+
+function timeOf(value: unknown): number | undefined {
+  if (value === undefined || value === null) return undefined;
+  const ms = new Date(value as string | Date).getTime();
+  return Number.isNaN(ms) ? undefined : ms;
+}
+
+/** Reads a Lease the way chooseSlot needs it; undefined for a Lease that is not one of our slots. */
+export function slotLeaseOf(lease: V1Lease): SlotLease | undefined {
+  const name = lease.metadata?.name ?? '';
+  if (!name.startsWith(SLOT_PREFIX)) return undefined;
+  const slot = Number(name.slice(SLOT_PREFIX.length));
+  if (!Number.isInteger(slot)) return undefined;
+  return {
+    slot,
+    resourceVersion: lease.metadata?.resourceVersion ?? '',
+    holder: lease.spec?.holderIdentity,
+    lastRenewMs: timeOf(lease.spec?.renewTime) ?? timeOf(lease.spec?.acquireTime),
+    durationMs: (lease.spec?.leaseDurationSeconds ?? 0) * 1000,
+  };
+}
+
+/**
+ * The restart budget over `kata-deploy-restart-<k>` Leases. A fresh node first creates a guessed
+ * slot without reading (one request when it is free); otherwise it lists the slots, decides
+ * (chooseSlot, pure) and writes with a resourceVersion precondition, so of two nodes racing for one
+ * slot exactly one wins and the other reads again. While it holds a slot it renews it; when none is
+ * free it waits with jitter and says who holds them.
+ */
+export function restartBudget(
+  leases: LeasePort,
+  nodeName: string,
+  budget: number,
+  options: RestartBudgetOptions,
+): RestartBudget {
+  const { clock, log } = options;
+  const random = options.random ?? Math.random;
+  const durationMs = options.leaseDurationMs ?? LEASE_DURATION_MS;
+  let current: V1Lease | undefined;
+  let renewer: ReturnType<typeof setInterval> | undefined;
+  let renewing: Promise<void> = Promise.resolve();
+
+  const body = (slot: number, transitions: number, resourceVersion?: string): V1Lease => {
+    const now = new V1MicroTime(clock.now());
+    return {
+      apiVersion: 'coordination.k8s.io/v1',
+      kind: 'Lease',
+      metadata: {
+        name: `${SLOT_PREFIX}${slot}`,
+        namespace: leases.namespace,
+        labels: { ...SLOT_LABEL },
+        ...(resourceVersion === undefined ? {} : { resourceVersion }),
+      },
+      spec: {
+        holderIdentity: nodeName,
+        leaseDurationSeconds: Math.ceil(durationMs / 1000),
+        acquireTime: now,
+        renewTime: now,
+        leaseTransitions: transitions,
+      },
+    };
+  };
+
+  const renew = async (): Promise<void> => {
+    if (current === undefined) return;
+    const next: V1Lease = {
+      ...current,
+      spec: { ...current.spec, renewTime: new V1MicroTime(clock.now()) },
+    };
+    try {
+      current = await leases.replace(next);
+    } catch (error) {
+      const lost = error instanceof ConflictError;
+      log.warn(
+        { lease: current.metadata?.name, error: asKataDeployError(error).message },
+        lost
+          ? 'our restart slot was taken over (we did not renew it in time); finishing the restart under way'
+          : 'could not renew our restart slot; it lapses if this goes on',
+      );
+      if (lost) stopRenewing();
+    }
+  };
+  const stopRenewing = () => {
+    if (renewer !== undefined) clearInterval(renewer);
+    renewer = undefined;
+  };
+  const hold = (lease: V1Lease) => {
+    current = lease;
+    log.info({ lease: lease.metadata?.name, budget }, 'holding a restart slot');
+    renewer ??= setInterval(() => {
+      renewing = renewing.then(renew);
+    }, options.renewEveryMs ?? RENEW_EVERY_MS);
+    renewer.unref();
+  };
+
+  const tryOnce = async (): Promise<'held' | 'retry' | readonly string[]> => {
+    const views = (await leases.listSlots()).flatMap((lease) => {
+      const view = slotLeaseOf(lease);
+      return view === undefined ? [] : [{ view, lease }];
+    });
+    const choice = chooseSlot(
+      views.map((entry) => entry.view),
+      budget,
+      nodeName,
+      clock.now(),
+      random(),
+    );
+    const leaseOf = (slot: number) => views.find((entry) => entry.view.slot === slot)?.lease;
+    try {
+      switch (choice.kind) {
+        case 'wait':
+          return choice.holders;
+        case 'create':
+          hold(await leases.create(body(choice.slot, 0)));
+          return 'held';
+        case 'held':
+          hold(
+            await leases.replace(
+              body(choice.slot, leaseOf(choice.slot)?.spec?.leaseTransitions ?? 0, choice.resourceVersion),
+            ),
+          );
+          return 'held';
+        case 'take': {
+          const transitions = (leaseOf(choice.slot)?.spec?.leaseTransitions ?? 0) + 1;
+          if (choice.previousHolder)
+            log.info(
+              { slot: choice.slot, previousHolder: choice.previousHolder },
+              'taking over an expired restart slot',
+            );
+          hold(await leases.replace(body(choice.slot, transitions, choice.resourceVersion)));
+          return 'held';
+        }
+      }
+    } catch (error) {
+      if (error instanceof ConflictError) return 'retry';
+      throw error;
+    }
+  };
+
+  const acquire = async (): Promise<void> => {
+    if (current !== undefined) return;
+    try {
+      try {
+        hold(await leases.create(body(firstGuess(budget, random()), 0)));
+        return;
+      } catch (error) {
+        if (!(error instanceof ConflictError)) throw error;
+      }
+      let lastHolders = '';
+      for (let waits = 0; ; waits += 1) {
+        const outcome = await tryOnce();
+        if (outcome === 'held') return;
+        if (outcome === 'retry') continue;
+        const holders = outcome.join(', ');
+        if (holders !== lastHolders)
+          log.info(
+            { budget, holders: outcome, namespace: leases.namespace },
+            `waiting to restart the runtime: all ${budget} restart slot(s) are held by ${holders}`,
+          );
+        lastHolders = holders;
+        const pollMs = options.pollMs ?? POLL_MS;
+        await clock.sleep(pollDelay(waits, pollMs, options.maxPollMs ?? Math.max(pollMs, MAX_POLL_MS), random()));
+      }
+    } catch (error) {
+      const failure = asKataDeployError(error);
+      throw new KataDeployError(
+        'kube-api',
+        `could not take a restart slot (Lease ${SLOT_PREFIX}<k> in namespace ${leases.namespace}): ` +
+          `${failure.message}; the runtime was not restarted`,
+        {
+          hint:
+            'the restart budget needs the API server; the pod retries when it restarts (--restart-budget 0 ' +
+            'restarts without one)',
+          cause: error,
+        },
+      );
+    }
+  };
+
+  const release = async (): Promise<void> => {
+    stopRenewing();
+    await renewing;
+    const lease = current;
+    current = undefined;
+    if (lease === undefined) return;
+    try {
+      await leases.remove(lease.metadata?.name ?? '', lease.metadata?.resourceVersion ?? '');
+      log.info({ lease: lease.metadata?.name }, 'released the restart slot');
+    } catch (error) {
+      log.warn(
+        { lease: lease.metadata?.name, error: asKataDeployError(error).message },
+        'could not release the restart slot; it expires by itself',
+      );
+    }
+  };
+
+  return {
+    budget,
+    acquire,
+    release,
+    held: () => {
+      const view = current === undefined ? undefined : slotLeaseOf(current);
+      return view?.slot;
+    },
+  };
+}

@@ -1,0 +1,100 @@
+import type { RuntimeFlavour } from '../settings/settings.js';
+
+/** Lease names are `kata-deploy-restart-<k>` for k = 0 … budget-1: a node restarting holds one. */
+export const SLOT_PREFIX = 'kata-deploy-restart-';
+
+/** The label on our Leases, so an operator (and our LIST) finds them among the namespace's others. */
+export const SLOT_LABEL = { 'app.kubernetes.io/managed-by': 'kata-deploy' } as const;
+
+/** A restart slot's Lease as the decision needs it: who holds it, and until when that claim is good. */
+export interface SlotLease {
+  readonly slot: number;
+  readonly resourceVersion: string;
+  /** Empty when released by clearing the holder rather than deleting the Lease. */
+  readonly holder: string | undefined;
+  /** `renewTime`, else `acquireTime`, in ms since the epoch; undefined when neither is set. */
+  readonly lastRenewMs: number | undefined;
+  readonly durationMs: number;
+}
+
+/** What a node does about the restart slots, given the Leases as it last read them. */
+export type SlotChoice =
+  /** Ours already (a pod restarted mid-restart, or a second restart in one run): renew and go. */
+  | { readonly kind: 'held'; readonly slot: number; readonly resourceVersion: string }
+  /** No Lease of that name: create it (409 AlreadyExists when another node was faster). */
+  | { readonly kind: 'create'; readonly slot: number }
+  /** A released or expired Lease: update it with its resourceVersion (409 when another node was faster). */
+  | {
+      readonly kind: 'take';
+      readonly slot: number;
+      readonly resourceVersion: string;
+      readonly previousHolder: string | undefined;
+    }
+  /** Every slot is held and live: wait and read again. */
+  | { readonly kind: 'wait'; readonly holders: readonly string[] };
+
+/**
+ * Whether a holder's claim has lapsed: it stopped renewing (crashed, lost its API access) for longer
+ * than the duration it asked for. A Lease with no time at all counts as lapsed: nobody can vouch for it.
+ */
+export function slotExpired(lease: SlotLease, nowMs: number): boolean {
+  if (lease.lastRenewMs === undefined) return true;
+  return nowMs > lease.lastRenewMs + lease.durationMs;
+}
+
+function free(lease: SlotLease, nowMs: number): boolean {
+  return lease.holder === undefined || lease.holder === '' || slotExpired(lease, nowMs);
+}
+
+/**
+ * Chooses a slot: ours if we hold one, else a missing one (create), else a released or expired one
+ * (take), else wait. Among equals the choice is spread by `pick` in [0, 1), so nodes that read the same
+ * list at once mostly aim at different slots instead of all racing for the lowest. Leases numbered at
+ * or above the budget (left from a larger budget) are ignored. Pure: time and randomness come in.
+ */
+export function chooseSlot(
+  leases: readonly SlotLease[],
+  budget: number,
+  nodeName: string,
+  nowMs: number,
+  pick: number,
+): SlotChoice {
+  const inBudget = leases.filter((lease) => lease.slot >= 0 && lease.slot < budget);
+  const own = inBudget.find((lease) => lease.holder === nodeName);
+  if (own !== undefined) return { kind: 'held', slot: own.slot, resourceVersion: own.resourceVersion };
+  const present = new Set(inBudget.map((lease) => lease.slot));
+  const missing = Array.from({ length: budget }, (_, slot) => slot).filter((slot) => !present.has(slot));
+  const spread = <T>(items: readonly T[]): T => items[Math.min(items.length - 1, Math.floor(pick * items.length))]!;
+  if (missing.length > 0) return { kind: 'create', slot: spread(missing) };
+  const reusable = inBudget.filter((lease) => free(lease, nowMs)).sort((a, b) => a.slot - b.slot);
+  if (reusable.length > 0) {
+    const lease = spread(reusable);
+    return { kind: 'take', slot: lease.slot, resourceVersion: lease.resourceVersion, previousHolder: lease.holder };
+  }
+  return { kind: 'wait', holders: inBudget.map((lease) => lease.holder ?? '').sort() };
+}
+
+/** Where a fresh node first tries to create a slot without reading: one request when the slot is free. */
+export function firstGuess(budget: number, pick: number): number {
+  return Math.min(budget - 1, Math.floor(pick * budget));
+}
+
+/**
+ * The budget when the operator set none. 1 where restarting the runtime restarts the control plane
+ * with it (k3s and rke2 servers run the API server and etcd in the same process tree as containerd):
+ * servers then restart one at a time and an etcd quorum survives the rollout. 10 elsewhere: running
+ * containers survive a containerd restart, but the node starts no pod for those seconds, so at most
+ * ten nodes are in that state while a 1,000-node rollout still takes only a hundred rounds.
+ */
+export function defaultRestartBudget(flavour: RuntimeFlavour): number {
+  return flavour === 'k3s' || flavour === 'rke2-server' ? 1 : 10;
+}
+
+/**
+ * How long to wait before reading the slots again: from `baseMs`, growing by half with every read that
+ * found them all held, up to `maxMs`, spread ±50 % so waiters do not poll in step. A thousand nodes
+ * queueing behind a budget of one then cost the API server tens of reads a second, not hundreds.
+ */
+export function pollDelay(waits: number, baseMs: number, maxMs: number, jitter: number): number {
+  return Math.round(Math.min(maxMs, baseMs * 1.5 ** waits) * (0.5 + jitter));
+}

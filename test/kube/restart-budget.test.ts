@@ -1,0 +1,195 @@
+import { Writable } from 'node:stream';
+import { pino } from 'pino';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { systemClock } from '../../src/host/clock.js';
+import { silentLogger } from '../../src/host/logger.js';
+import { restartBudget, type RestartBudgetOptions } from '../../src/kube/restart-budget.js';
+import { startFakeKube, type FakeKubeSetup } from '../helpers/fake-kube-setup.js';
+
+const NS = 'kata-deploy';
+const leasePaths = (setup: FakeKubeSetup) =>
+  setup.api.requests.filter((request) => request.path.includes('/leases')).map((r) => `${r.method} ${r.path}`);
+
+function capturingLog(): { log: ReturnType<typeof pino>; lines: string[] } {
+  const lines: string[] = [];
+  const sink = new Writable({
+    write(chunk, _encoding, done) {
+      lines.push(JSON.parse(String(chunk)).msg);
+      done();
+    },
+  });
+  return { log: pino({ level: 'info' }, sink), lines };
+}
+
+describe('restart budget over Leases, against the fake API server', () => {
+  let setup: FakeKubeSetup;
+  beforeEach(async () => {
+    setup = await startFakeKube('node-a');
+  });
+  afterEach(async () => {
+    await setup.cleanup();
+  });
+
+  const budgetFor = (node: string, budget: number, options: Partial<RestartBudgetOptions> = {}) =>
+    restartBudget(setup.access.leasesIn(NS), node, budget, {
+      clock: setup.clock,
+      log: silentLogger(),
+      random: () => 0,
+      ...options,
+    });
+
+  it('a free slot costs one create to take and one delete to give back, with the Lease fields set', async () => {
+    const budget = budgetFor('node-a', 2);
+    await budget.acquire();
+    expect(budget.held()).toBe(0);
+    const lease = setup.api.leases.store.get(`${NS}/kata-deploy-restart-0`)!;
+    expect(lease.spec).toMatchObject({ holderIdentity: 'node-a', leaseDurationSeconds: 60, leaseTransitions: 0 });
+    expect(lease.spec.acquireTime).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$/);
+    expect(lease.metadata.labels).toEqual({ 'app.kubernetes.io/managed-by': 'kata-deploy' });
+    await budget.release();
+    expect(setup.api.leases.store.size).toBe(0);
+    expect(leasePaths(setup)).toEqual([
+      `POST /apis/coordination.k8s.io/v1/namespaces/${NS}/leases`,
+      `DELETE /apis/coordination.k8s.io/v1/namespaces/${NS}/leases/kata-deploy-restart-0`,
+    ]);
+  });
+
+  it('waits while every slot is held, logs who holds them, and goes once one is released', async () => {
+    const holder = budgetFor('node-b', 1);
+    await holder.acquire();
+    const { log, lines } = capturingLog();
+    let lists = 0;
+    setup.api.faults.push({
+      method: 'GET',
+      path: '/leases',
+      times: 1000,
+      action: {
+        before: () => {
+          lists += 1;
+          if (lists === 3) setup.api.leases.store.clear();
+        },
+      },
+    });
+    const waiter = budgetFor('node-a', 1, { log, pollMs: 4_000 });
+    await waiter.acquire();
+    expect(waiter.held()).toBe(0);
+    expect(lists).toBe(3);
+    expect(setup.clock.sleeps.filter((ms) => ms >= 2_000 && ms < 6_000)).toHaveLength(2);
+    expect(lines).toContain('waiting to restart the runtime: all 1 restart slot(s) are held by node-b');
+    expect(lines.filter((line) => line.startsWith('waiting'))).toHaveLength(1);
+  });
+
+  it('takes over the slot of a holder that crashed once its Lease has expired', async () => {
+    const expiredAt = new Date(setup.clock.now() - 61_000).toISOString().replace('Z', '000Z');
+    setup.api.leases.put(NS, {
+      metadata: { name: 'kata-deploy-restart-0', labels: { 'app.kubernetes.io/managed-by': 'kata-deploy' } },
+      spec: {
+        holderIdentity: 'crashed',
+        leaseDurationSeconds: 60,
+        acquireTime: expiredAt,
+        renewTime: expiredAt,
+        leaseTransitions: 4,
+      },
+    });
+    const budget = budgetFor('node-a', 1);
+    await budget.acquire();
+    const lease = setup.api.leases.store.get(`${NS}/kata-deploy-restart-0`)!;
+    expect(lease.spec).toMatchObject({ holderIdentity: 'node-a', leaseTransitions: 5 });
+    expect(setup.clock.sleeps).toEqual([]);
+  });
+
+  it('two nodes update one expired Lease: the stale resourceVersion loses and waits', async () => {
+    const old = new Date(setup.clock.now() - 120_000).toISOString();
+    setup.api.leases.put(NS, {
+      metadata: { name: 'kata-deploy-restart-0', labels: { 'app.kubernetes.io/managed-by': 'kata-deploy' } },
+      spec: { holderIdentity: 'crashed', leaseDurationSeconds: 60, renewTime: old },
+    });
+    const fresh = new Date(setup.clock.now()).toISOString();
+    // node-b's update lands between node-a's read and node-a's write.
+    setup.api.faults.push({
+      method: 'PUT',
+      path: '/leases/',
+      times: 1,
+      action: {
+        before: (api) =>
+          api.leases.put(NS, {
+            metadata: { name: 'kata-deploy-restart-0', labels: { 'app.kubernetes.io/managed-by': 'kata-deploy' } },
+            spec: { holderIdentity: 'node-b', leaseDurationSeconds: 60, renewTime: fresh },
+          }),
+      },
+    });
+    let lists = 0;
+    setup.api.faults.push({
+      method: 'GET',
+      path: '/leases',
+      times: 1000,
+      action: {
+        before: (api) => {
+          lists += 1;
+          if (lists === 3) api.leases.store.clear();
+        },
+      },
+    });
+    const budget = budgetFor('node-a', 1);
+    await budget.acquire();
+    const puts = setup.api.requests.filter((r) => r.method === 'PUT' && r.path.includes('/leases/'));
+    expect(puts).toHaveLength(1);
+    expect(setup.api.leases.history.map((change) => change.holder)).toEqual(['crashed', 'node-b', 'node-a']);
+    expect(setup.clock.sleeps.length).toBeGreaterThan(0);
+  });
+
+  it('two nodes racing for the last slot at once: exactly one holds it', async () => {
+    const a = budgetFor('node-a', 1, { clock: systemClock, pollMs: 20 });
+    const b = budgetFor('node-b', 1, { clock: systemClock, pollMs: 20 });
+    const first = await Promise.race([a.acquire().then(() => a), b.acquire().then(() => b)]);
+    const second = first === a ? b : a;
+    expect(second.held()).toBeUndefined();
+    expect(setup.api.leases.peakHolders).toBe(1);
+    await first.release();
+    await vi.waitFor(() => expect(second.held()).toBe(0), { timeout: 10_000 });
+    await second.release();
+    expect(setup.api.leases.peakHolders).toBe(1);
+  });
+
+  it('a pod restarted while it held a slot gets the same slot back without waiting', async () => {
+    await budgetFor('node-a', 1).acquire();
+    const again = budgetFor('node-a', 1);
+    await again.acquire();
+    expect(again.held()).toBe(0);
+    expect(setup.clock.sleeps).toEqual([]);
+    expect(setup.api.leases.store.get(`${NS}/kata-deploy-restart-0`)!.spec.holderIdentity).toBe('node-a');
+  });
+
+  it('renews the slot while it is held', async () => {
+    const budget = budgetFor('node-a', 1, { renewEveryMs: 10 });
+    await budget.acquire();
+    const renewTime = () => setup.api.leases.store.get(`${NS}/kata-deploy-restart-0`)!.spec.renewTime;
+    const first = renewTime();
+    await setup.clock.sleep(5_000);
+    await vi.waitFor(() => expect(renewTime()).not.toBe(first), { timeout: 10_000 });
+    await budget.release();
+    expect(setup.api.leases.store.size).toBe(0);
+  });
+
+  it('an unreachable API server: a bounded wait, then a kube-api error saying nothing was restarted', async () => {
+    setup.api.faults.push({ path: '/leases', times: 100_000, action: { drop: true } });
+    const error = await budgetFor('node-a', 1)
+      .acquire()
+      .catch((thrown: unknown) => thrown);
+    expect(error).toMatchObject({ code: 'kube-api' });
+    const message = (error as Error).message;
+    expect(message).toMatch(
+      /^could not take a restart slot \(Lease kata-deploy-restart-<k> in namespace kata-deploy\): /,
+    );
+    expect(message).toMatch(/create Lease .* still failing after \d+ attempts .*; the runtime was not restarted$/);
+    expect(setup.clock.sleeps.reduce((sum, ms) => sum + ms, 0)).toBeLessThanOrEqual(60_000);
+  });
+
+  it('RBAC without the lease verbs names the verb and resource to grant', async () => {
+    setup.api.forbidden.add('create leases');
+    const error = await budgetFor('node-a', 1)
+      .acquire()
+      .catch((thrown: unknown) => thrown);
+    expect((error as Error).message).toContain('RBAC forbids verb "create" on resource "leases.coordination.k8s.io"');
+  });
+});

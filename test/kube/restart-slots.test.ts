@@ -1,0 +1,116 @@
+import { describe, expect, it } from 'vitest';
+import {
+  chooseSlot,
+  defaultRestartBudget,
+  firstGuess,
+  pollDelay,
+  slotExpired,
+  type SlotChoice,
+  type SlotLease,
+} from '../../src/kube/restart-slots.js';
+
+const NOW = 1_800_000_000_000;
+const lease = (slot: number, holder: string | undefined, renewedAgoMs: number | undefined): SlotLease => ({
+  slot,
+  resourceVersion: `rv-${slot}`,
+  holder,
+  lastRenewMs: renewedAgoMs === undefined ? undefined : NOW - renewedAgoMs,
+  durationMs: 60_000,
+});
+
+describe('slotExpired', () => {
+  const cases: [string, SlotLease, boolean][] = [
+    ['renewed 10 s ago with 60 s asked for: live', lease(0, 'a', 10_000), false],
+    ['renewed exactly 60 s ago: still live', lease(0, 'a', 60_000), false],
+    ['renewed 60.001 s ago: lapsed', lease(0, 'a', 60_001), true],
+    ['never renewed and no acquire time: lapsed', lease(0, 'a', undefined), true],
+    ['renewed in the future (a holder whose clock runs ahead): live', lease(0, 'a', -5_000), false],
+  ];
+  for (const [name, input, expired] of cases) it(name, () => expect(slotExpired(input, NOW)).toBe(expired));
+});
+
+describe('chooseSlot', () => {
+  const cases: [string, SlotLease[], number, number, SlotChoice][] = [
+    ['no Leases at all: create, spread by pick', [], 3, 0.7, { kind: 'create', slot: 2 }],
+    ['no Leases, pick 0: the first slot', [], 3, 0, { kind: 'create', slot: 0 }],
+    [
+      'slots 0 and 2 taken: create the missing 1',
+      [lease(0, 'a', 1), lease(2, 'b', 1)],
+      3,
+      0.99,
+      { kind: 'create', slot: 1 },
+    ],
+    [
+      'our own Lease (the pod restarted mid-restart): held, even when expired',
+      [lease(0, 'a', 1), lease(1, 'me', 999_999)],
+      2,
+      0,
+      { kind: 'held', slot: 1, resourceVersion: 'rv-1' },
+    ],
+    [
+      'all held but one lapsed: take it over from the crashed holder',
+      [lease(0, 'a', 1_000), lease(1, 'dead', 61_000)],
+      2,
+      0,
+      { kind: 'take', slot: 1, resourceVersion: 'rv-1', previousHolder: 'dead' },
+    ],
+    [
+      'a released Lease (holder cleared): take it',
+      [lease(0, '', 1_000)],
+      1,
+      0,
+      { kind: 'take', slot: 0, resourceVersion: 'rv-0', previousHolder: '' },
+    ],
+    [
+      'all held and live: wait, naming the holders',
+      [lease(1, 'b', 5), lease(0, 'a', 5)],
+      2,
+      0,
+      { kind: 'wait', holders: ['a', 'b'] },
+    ],
+    [
+      'a Lease beyond the budget (left from a larger one) is neither a slot nor a holder',
+      [lease(0, 'a', 5), lease(5, 'x', 5)],
+      1,
+      0,
+      { kind: 'wait', holders: ['a'] },
+    ],
+    [
+      'our Lease beyond the budget does not count as held',
+      [lease(0, 'a', 5), lease(3, 'me', 5)],
+      1,
+      0,
+      { kind: 'wait', holders: ['a'] },
+    ],
+  ];
+  for (const [name, leases, budget, pick, expected] of cases)
+    it(name, () => expect(chooseSlot(leases, budget, 'me', NOW, pick)).toEqual(expected));
+
+  it('the same Leases become takeable once the clock passes the holder’s duration', () => {
+    const leases = [lease(0, 'a', 0)];
+    expect(chooseSlot(leases, 1, 'me', NOW + 60_000, 0).kind).toBe('wait');
+    expect(chooseSlot(leases, 1, 'me', NOW + 60_001, 0).kind).toBe('take');
+  });
+});
+
+describe('budget defaults and pacing', () => {
+  it('k3s and rke2 servers restart one at a time; every other flavour ten at a time', () => {
+    expect(defaultRestartBudget('k3s')).toBe(1);
+    expect(defaultRestartBudget('rke2-server')).toBe(1);
+    for (const flavour of ['containerd', 'k3s-agent', 'rke2-agent', 'crio', 'microk8s', 'k0s-worker'] as const)
+      expect(defaultRestartBudget(flavour), flavour).toBe(10);
+  });
+
+  it('the first guess stays inside the budget for every pick', () => {
+    expect([0, 0.5, 0.999999].map((pick) => firstGuess(4, pick))).toEqual([0, 2, 3]);
+    expect(firstGuess(1, 0.999)).toBe(0);
+  });
+
+  it('poll delays spread ±50 % around the base', () => {
+    expect([0, 0.5, 0.999].map((jitter) => pollDelay(0, 1000, 30_000, jitter))).toEqual([500, 1000, 1499]);
+  });
+
+  it('poll delays grow by half per fruitless read, up to the maximum', () => {
+    expect([0, 1, 2, 10, 50].map((waits) => pollDelay(waits, 1000, 6000, 0.5))).toEqual([1000, 1500, 2250, 6000, 6000]);
+  });
+});
