@@ -2,7 +2,6 @@ import { readFile } from 'node:fs/promises';
 import { parseSemVer } from '../core/containerd-version.js';
 import { KataDeployError } from '../core/errors.js';
 import { handlersFor } from '../core/handlers.js';
-import { detectCgroupDriver } from '../detect/cgroup-driver.js';
 import { crioVersion } from '../detect/crio-version.js';
 import { detectNode, type DetectPorts, type NodeReport } from '../detect/detect-node.js';
 import type { Clock } from '../host/clock.js';
@@ -60,7 +59,6 @@ export async function wireTransaction(
     });
   }
   const runtime = node.runtime;
-  const cgroup = await detectCgroupDriver(ports.fs);
   const handlers = handlersFor(settings);
   const payloadPorts = { fs: ports.fs, log, clock: ports.clock, fetch: await fetchOptions(settings) };
   const control = runtimeControl(
@@ -91,7 +89,6 @@ export async function wireTransaction(
         flavour: runtime.flavour,
         configPath: runtime.configPath,
         daemonVersion: runtime.daemonVersion === undefined ? undefined : parseSemVer(runtime.daemonVersion),
-        systemdCgroup: cgroup.systemd,
         suffix: settings.multiInstallSuffix,
       },
       ports.fs,

@@ -2,7 +2,14 @@ import { KataDeployError } from '../../core/errors.js';
 import type { FileChange } from '../../core/file-change.js';
 import { configVersionOf } from './config-version.js';
 import { refuseForeignHandlers } from './conflicts.js';
-import { handlerTables, runtimesPath, tableValue, type ConfigVersion, type OwnedTable } from './handler-tables.js';
+import {
+  handlerTables,
+  PLAIN_RUNC,
+  runtimesPath,
+  tableValue,
+  type ConfigVersion,
+  type OwnedTable,
+} from './handler-tables.js';
 import { appendTables } from './in-place-edit.js';
 import { removeOurs } from './removal.js';
 import { sha256 } from '../../core/digest.js';
@@ -56,7 +63,7 @@ export function planInPlace(
   const tables = handlerTables(
     version,
     request.handlers,
-    needsRunc ? { systemdCgroup: request.systemdCgroup } : undefined,
+    needsRunc ? { table: request.effectiveRunc ?? PLAIN_RUNC } : undefined,
   );
   const { text, inserted } = appendTables(base, tables);
   checkOnlyOurTables(path, doc.value, text, tables);
