@@ -15,7 +15,7 @@ export const DEFAULT_TMPFS = [
   '/var/lib/kata-deploy',
   '/run/containerd',
   '/var/lib/containerd',
-  '/run/lock',
+  '/run/kata-deploy',
   '/run/kata-containers',
 ];
 
