@@ -15,8 +15,7 @@ function refuse(hostPath: string, why: string): KataDeployError {
  * Opens the node-wide lock file so that no other local user can take, steer or plant it: its directory
  * is a real directory we own that no one else can write to (created 0700), the file is opened without
  * following a symlink, and it must be a regular 0600 file we own (flock works on a read-only open).
- * Anything else is refused (exit 5)
- * before anything is created. Returns the open fd.
+ * Anything else is refused (exit 5) before anything is created. Returns the open fd.
  */
 export async function openLockFile(fs: HostFs, hostPath: string): Promise<number> {
   const dir = path.posix.dirname(hostPath);
