@@ -12,7 +12,7 @@ import {
   parseWords,
   settingsError,
 } from './parse-values.js';
-import { checkNoProxyList, checkPerShim, checkProxyUrl, checkRawValue } from './value-checks.js';
+import { checkNoProxyList, checkPayloadLocation, checkPerShim, checkProxyUrl, checkRawValue } from './value-checks.js';
 
 /** Where the compiled image keeps its payload; documented in the README. */
 export const DEFAULT_PAYLOAD = '/opt/kata-artifacts/kata-static.tar.zst';
@@ -230,7 +230,7 @@ export function parseSettings(input: SettingsInput): Settings {
     createDefaultRuntimeClass: flagOrEnvBoolean(input, 'createDefaultRuntimeClass', false),
     startupTaints: Object.freeze(parseWords((text(lookup(input, 'startupTaints')) ?? '').replaceAll(',', ' '))),
     hostRoot: parseAbsolute(input, 'hostRoot', '/'),
-    payload: text(lookup(input, 'payload')) ?? DEFAULT_PAYLOAD,
+    payload: checkedText(input, 'payload', checkPayloadLocation) ?? DEFAULT_PAYLOAD,
     payloadSha256: parseSha256(input),
     allowUnverifiedPayload: flagOrEnvBoolean(input, 'allowUnverifiedPayload', false),
     runtime: runtimeRaw === 'auto' ? undefined : runtimeRaw,

@@ -1,3 +1,4 @@
+import { hasUrlCredentials, redactUrl } from '../core/redact.js';
 import type { OptionKey } from './options.js';
 import { settingsError } from './parse-values.js';
 import type { PerShimValue } from './settings.js';
@@ -49,7 +50,7 @@ export function checkProxyUrl(source: string, value: string): string {
     url = undefined;
   }
   if (url === undefined || !PROXY_SCHEMES.has(url.protocol) || url.hostname === '')
-    throw settingsError(source, `"${value}" is not a proxy URL`, accepted);
+    throw settingsError(source, `"${redactUrl(value)}" is not a proxy URL`, accepted);
   return value;
 }
 
@@ -79,5 +80,20 @@ export function checkPerShim(
 ): PerShimValue {
   if (value.global !== undefined) check(source, value.global);
   for (const [shim, item] of value.perShim) check(`${source} (shim ${shim})`, item);
+  return value;
+}
+
+/**
+ * A payload location: a path, or an https URL without credentials (they would be logged, recorded in
+ * the manifest and shown by `status`; a signed URL's query token is redacted everywhere instead).
+ */
+export function checkPayloadLocation(source: string, value: string): string {
+  if (hasUrlCredentials(value)) {
+    throw settingsError(
+      source,
+      `"${redactUrl(value)}" has credentials in the URL, which kata-deploy would have to log and record`,
+      'a path, or an https:// URL without user:password@ (a signed URL with a query token is fine)',
+    );
+  }
   return value;
 }

@@ -2,6 +2,7 @@ import { stateDir } from '../core/paths.js';
 import type { TransactionContext } from './context.js';
 import { sha256 } from '../core/digest.js';
 import { LedgerStore } from './ledger.js';
+import { redactUrl } from '../core/redact.js';
 
 /** `kata-deploy status`: what is installed, whether the runtime serves it, and what drifted. */
 export interface StatusReport {
@@ -71,7 +72,7 @@ export async function status(ctx: TransactionContext): Promise<StatusReport> {
     phase: ledger.phase,
     handlers: ledger.handlers,
     payloadDigest: ledger.payloadDigest,
-    payloadSource: ledger.payloadSource,
+    payloadSource: ledger.payloadSource === undefined ? undefined : redactUrl(ledger.payloadSource),
     shims: ledger.shims ?? [],
     files,
     live: { answered: liveHandlers !== undefined, handlers: liveHandlers ?? [], missing },

@@ -81,3 +81,18 @@ describe('what we write is escaped', () => {
     expect(parseToml(text)).toEqual({ hypervisor: { qemu: { path: '/x' } } });
   });
 });
+
+describe('credentials in settings are never printed', () => {
+  it('refuses a payload URL with user:password, without printing either', () => {
+    const error = refusal({ KATA_PAYLOAD: 'https://alice:hunter2@mirror.example/kata.tar.zst' });
+    expect(error.message).toContain('KATA_PAYLOAD');
+    expect(error.message).toMatch(/credentials in the URL/);
+    expect(`${error.message} ${error.hint}`).not.toMatch(/alice|hunter2/);
+  });
+
+  it('does not print the password of a malformed proxy URL', () => {
+    const error = refusal({ AGENT_HTTPS_PROXY: 'http://user:hunter2@proxy:3128 init=/bin/sh' });
+    expect(error.message).toContain('AGENT_HTTPS_PROXY');
+    expect(error.message).not.toContain('hunter2');
+  });
+});
