@@ -215,4 +215,14 @@ describe('a host root that mounts /usr but not the libraries (the DaemonSet)', (
     expect(await readFile(path.join(temp.root, 'etc/containerd/config.toml'), 'utf8')).toContain('kata-qemu');
     expect((await onTempRoot('uninstall')).code).toBe(0);
   });
+
+  it('exits 5 naming the path, not 1 ("a bug"), when the runtime config is a directory', async () => {
+    temp = await makeTempRoot({ '/etc/containerd/config.toml': { dir: true }, '/run/kata-deploy': { dir: true } });
+    const before = await snapshotTree(temp.root);
+    const run = await onTempRoot('install');
+    expect(run.code, run.stderr).toBe(5);
+    expect(run.stderr).toContain('config.toml');
+    expect(run.stderr).not.toMatch(/this is a bug/);
+    expect(await snapshotTree(temp.root)).toEqual(before);
+  });
 });
