@@ -4,6 +4,7 @@ export type Failpoint =
   | 'install:after-payload'
   | 'install:after-kata-configs'
   | 'install:after-runtime-config'
+  | 'install:after-shim-links'
   | 'install:after-restart'
   | 'install:after-commit'
   | 'uninstall:after-runtime-config'
@@ -18,6 +19,7 @@ export const FAILPOINTS: readonly Failpoint[] = [
   'install:after-payload',
   'install:after-kata-configs',
   'install:after-runtime-config',
+  'install:after-shim-links',
   'install:after-restart',
   'install:after-commit',
   'uninstall:after-runtime-config',

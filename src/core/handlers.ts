@@ -11,7 +11,10 @@ export interface HandlerSpec {
   readonly shim: ShimInfo;
   /** Guest debug on (only in `-debug` handlers, never in the plain one). */
   readonly debug: boolean;
-  /** `io.containerd.kata-<shim>.v2`. */
+  /**
+   * `io.containerd.<name>.v2`: one per handler, because containerd releases that ignore runtime_path
+   * exec `containerd-shim-<name>-v2` from their PATH, and handlers must not share (or fight over) that file.
+   */
   readonly runtimeType: string;
   /** Host path of the containerd shim binary under the install dir. */
   readonly runtimePath: string;
@@ -48,7 +51,7 @@ export function handlersFor(
         name,
         shim,
         debug,
-        runtimeType: `io.containerd.kata-${shimName}.v2`,
+        runtimeType: `io.containerd.${name}.v2`,
         runtimePath: `${settings.installDir}/${shimBinaryRelPath(shim)}`,
         configPath: `${kataConfigDir(settings.installDir, name)}/configuration-${shimName}.toml`,
         snapshotter: settings.snapshotterHandlerMapping.get(shimName),

@@ -11,6 +11,7 @@ import type { TransactionContext } from '../transaction/context.js';
 import { kataConfigPart, payloadPart } from './payload-parts.js';
 import { runtimeConfigPart } from './runtime-config-part.js';
 import { runtimeControl } from './runtime-control.js';
+import { shimLaunchPart, unitMainPid } from './shim-launch-part.js';
 import { validatorBinary } from './validator-binary.js';
 
 /** The real ports a transaction is built from. */
@@ -82,6 +83,15 @@ export async function wireTransaction(
     clock: ports.clock,
     log,
     control,
+    shims: shimLaunchPart(
+      {
+        runtime: runtime.flavour === 'crio' ? 'crio' : 'containerd',
+        daemonVersion: runtime.daemonVersion === undefined ? undefined : parseSemVer(runtime.daemonVersion),
+        mainPid: () => unitMainPid(ports.fs, settings.systemdSocket, runtime.unit, log),
+        unit: runtime.unit,
+      },
+      ports.fs,
+    ),
     payload: payloadPart(settings, payloadPorts),
     kataConfig: kataConfigPart(settings, payloadPorts),
     runtimeConfig: runtimeConfigPart(

@@ -29,6 +29,17 @@ describe('single-file CLI bundle', () => {
     expect(typeof report.runtime.flavour).toBe('string');
   });
 
+  it("prints package.json's version for --version and -V (inlined: no package.json beside the bundle)", () => {
+    const { version } = JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8')) as { version: string };
+    for (const flag of ['--version', '-V']) {
+      const stdout = execFileSync(process.execPath, [path.join(dir, 'out', 'kata-deploy.mjs'), flag], {
+        cwd: dir,
+        encoding: 'utf8',
+      });
+      expect(stdout).toBe(`${version}\n`);
+    }
+  });
+
   it('rejects an unknown command with the usage exit status', () => {
     let status = 0;
     try {

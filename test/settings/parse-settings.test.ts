@@ -216,3 +216,22 @@ describe('daemon settings', () => {
     expect(() => parse(env as Record<string, string>)).toThrow(name);
   });
 });
+
+describe('boolean variables', () => {
+  it.each([
+    ['DEBUG', 'debug', false],
+    ['CREATE_RUNTIMECLASSES', 'createRuntimeClasses', false],
+    ['CREATE_DEFAULT_RUNTIMECLASS', 'createDefaultRuntimeClass', false],
+    ['KATA_ALLOW_UNVERIFIED_PAYLOAD', 'allowUnverifiedPayload', false],
+    ['KATA_REQUIRE_KVM', 'requireKvm', true],
+  ] as const)('%s=false and =true set %s, and unset keeps the default %s', (name, key, fallback) => {
+    expect(parse({ [name]: 'false' })[key]).toBe(false);
+    expect(parse({ [name]: 'true' })[key]).toBe(true);
+    expect(parse({})[key]).toBe(fallback);
+  });
+
+  it('lets the flag win over the variable', () => {
+    expect(parse({ DEBUG: 'true' }, { debug: false }).debug).toBe(false);
+    expect(parse({ DEBUG: 'false' }, { debug: true }).debug).toBe(true);
+  });
+});

@@ -59,7 +59,7 @@ const HOST_BINARIES = [
 ];
 
 /** Where distributions keep the containerd they bundle (it, not a stray host binary, reads the config). */
-const BUNDLED_BINARIES: Partial<Record<RuntimeFlavour, readonly string[]>> = {
+export const BUNDLED_BINARIES: Partial<Record<RuntimeFlavour, readonly string[]>> = {
   k3s: ['/var/lib/rancher/k3s/data/current/bin/containerd'],
   'k3s-agent': ['/var/lib/rancher/k3s/data/current/bin/containerd'],
   'rke2-server': ['/var/lib/rancher/rke2/bin/containerd'],

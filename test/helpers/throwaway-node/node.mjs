@@ -17,6 +17,8 @@ export const DEFAULT_TMPFS = [
   '/var/lib/containerd',
   '/run/kata-deploy',
   '/run/kata-containers',
+  // First on a service's PATH: where shim links go for containerd releases that ignore runtime_path.
+  '/usr/local/sbin',
 ];
 
 /** Why a throwaway node cannot run here, or undefined when it can. */
