@@ -1,17 +1,24 @@
 import { spawnSync } from 'node:child_process';
 
-/**
- * koffi, or undefined where its native module cannot load (none is published for s390x). Every call
- * below then takes its fallback: callers already handle an exchange that is not supported, a pipe we
- * cannot make, and writeback is only a head start.
- */
-const koffi = await import('koffi').then(
-  (module) => module.default,
-  () => undefined,
-);
+let koffi: typeof import('koffi').default | undefined;
+let loading: Promise<boolean> | undefined;
 
-/** True when koffi's native module loaded, so the syscalls below are real. */
-export const hasNativeLibc = koffi !== undefined;
+/**
+ * Loads koffi once; false where its native module cannot load (none is published for s390x). Async
+ * callers await it before the calls below, which otherwise take their fallbacks: callers already handle
+ * an exchange that is not supported, syncfs runs `sync --file-system`, writeback is only a head start.
+ * Not a static import: that would fail the whole CLI at start on such a node.
+ */
+export function loadLibc(): Promise<boolean> {
+  loading ??= import('koffi').then(
+    (module) => {
+      koffi = module.default;
+      return true;
+    },
+    () => false,
+  );
+  return loading;
+}
 
 /** The few Linux syscalls Node does not expose, reached through koffi: atomic swap, pipes, syncfs. */
 interface Libc {
@@ -106,8 +113,8 @@ const SYNC_FILE_RANGE_WRITE = 2;
  * Starts writeback of a file just written, without waiting for it (on koffi's worker thread). By the
  * time the single syncfs before the switch runs, most pages are already on their way to disk.
  */
-export function startWriteback(fd: number): Promise<void> {
-  if (koffi === undefined) return Promise.resolve();
+export async function startWriteback(fd: number): Promise<void> {
+  if (!(await loadLibc())) return;
   return new Promise((resolve) => {
     load('sync_file_range').syncFileRange.async(fd, 0, 0, SYNC_FILE_RANGE_WRITE, () => resolve());
   });
