@@ -1,4 +1,4 @@
-import { readdir } from 'node:fs/promises';
+import { readdir, readFile } from 'node:fs/promises';
 import { execFile } from 'node:child_process';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -7,8 +7,10 @@ import { startThrowawayNode, type ThrowawayNode } from '../helpers/throwaway-nod
 import { samplePayload } from '../helpers/sample-payload.js';
 
 const CLI = path.resolve(import.meta.dirname, '../../dist/cli/main.js');
+/** The run's own mark in the config: /tmp here is the machine's, shared with other runs of this test. */
+const RUN_MARK = `# operator comment (test run ${process.pid}-${Date.now()})`;
 const CONFIG = `version = 2
-# operator comment
+${RUN_MARK}
 [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc]
   runtime_type = "io.containerd.runc.v2"
 `;
@@ -60,10 +62,19 @@ describe.skipIf(first.missing !== undefined)(
           '--systemd-socket',
           node.systemdSocket.startsWith(root) ? node.systemdSocket.slice(root.length - 1) : node.systemdSocket,
         ];
-        // /tmp is the machine's own here, shared with other runs: only scratch dirs this run adds count.
-        const scratchDirs = async (): Promise<string[]> =>
-          (await readdir(path.join(root, 'tmp'))).filter((name) => name.startsWith('kata-deploy-validate-'));
-        const before = new Set(await scratchDirs());
+        // /tmp is the machine's own here, shared with other runs: only scratch dirs holding our config count.
+        const scratchDirs = async (): Promise<string[]> => {
+          const ours: string[] = [];
+          for (const name of await readdir(path.join(root, 'tmp'))) {
+            if (!name.startsWith('kata-deploy-validate-')) continue;
+            const files = await readdir(path.join(root, 'tmp', name), { recursive: true }).catch(() => []);
+            for (const file of files) {
+              const text = await readFile(path.join(root, 'tmp', name, file), 'utf8').catch(() => '');
+              if (text.includes(RUN_MARK)) ours.push(name);
+            }
+          }
+          return ours;
+        };
         const installed = await cli(['install', '--json', ...args]);
         expect(installed.code, installed.stderr).toBe(0);
         expect(JSON.parse(installed.stdout).readiness.ready).toBe(true);
@@ -71,7 +82,7 @@ describe.skipIf(first.missing !== undefined)(
         const removed = await cli(['uninstall', ...args]);
         expect(removed.code, removed.stderr).toBe(0);
         expect(await node.readFile('/etc/containerd/config.toml')).toBe(CONFIG);
-        expect((await scratchDirs()).filter((name) => !before.has(name))).toEqual([]);
+        expect(await scratchDirs()).toEqual([]);
       },
     );
   },
