@@ -1,4 +1,5 @@
 import { asKataDeployError, KataDeployError } from '../core/errors.js';
+import { unexpectedRunFailure } from '../core/host-error.js';
 import { containerdVersion } from '../containerd/client.js';
 import { ioctlKvmProber } from '../detect/kvm-prober.js';
 import { systemClock } from '../host/clock.js';
@@ -152,7 +153,7 @@ async function runCommand(name: CommandName, flags: RawFlags): Promise<number> {
         return await runDaemon(settings, ports, log);
     }
   } catch (error) {
-    return reportFailure(asKataDeployError(error), asJson, log);
+    return reportFailure(unexpectedRunFailure(name, error), asJson, log);
   }
 }
 

@@ -12,6 +12,23 @@ export class GrpcError extends Error {
   }
 }
 
+const UTF8 = new TextDecoder('utf-8', { fatal: true });
+
+/**
+ * A `grpc-message` as text: percent-encoded UTF-8 is decoded, and anything that is not (a bare `%`
+ * from a server that did not encode, an invalid byte sequence) is kept as sent, as the gRPC spec asks.
+ * decodeURIComponent threw on those, inside an event handler, which crashed the process.
+ */
+export function decodeGrpcMessage(raw: string): string {
+  return raw.replace(/(?:%[0-9A-Fa-f]{2})+/g, (run) => {
+    try {
+      return UTF8.decode(Buffer.from(run.replaceAll('%', ''), 'hex'));
+    } catch {
+      return run;
+    }
+  });
+}
+
 /** Per-call deadline and, for namespaced containerd services, the containerd namespace header. */
 export interface UnaryOptions {
   readonly timeoutMs?: number;
@@ -58,7 +75,7 @@ export function grpcUnary(
     const takeStatus = (fields: http2.IncomingHttpHeaders): void => {
       if (fields['grpc-status'] !== undefined) {
         status = String(fields['grpc-status']);
-        message = decodeURIComponent(String(fields['grpc-message'] ?? ''));
+        message = decodeGrpcMessage(String(fields['grpc-message'] ?? ''));
       }
     };
     stream.on('response', takeStatus);

@@ -10,11 +10,17 @@ const HINTS: Readonly<Record<string, string>> = {
     'writable one)',
   EACCES: 'kata-deploy lacks permission on a host path: run it as root (privileged in the DaemonSet)',
   EPERM: 'the host refused the operation (immutable file, SELinux or AppArmor?): check the path named above',
+  EISDIR: 'a directory is where kata-deploy expects a file: check the path named above',
+  ENOTDIR: 'a file is where kata-deploy expects a directory: check the path named above',
+  EBUSY:
+    'the path named above is busy (a mount point?): kata-deploy cannot replace it; unmount it or pick another path',
+  ELOOP: 'the path named above is a symlink loop (or a symlink where none may be): fix it and rerun',
 };
 
 /**
- * Wraps an unexpected failure of a run in a KataDeployError, with a hint for the host errors an
- * operator can fix (disk full, read-only mount, permissions); anything else stays a bug report.
+ * Wraps an unexpected failure of a run in a KataDeployError. The host errors an operator can fix (disk
+ * full, read-only mount, permissions, a directory where a file belongs, a busy mount point) exit 5, the
+ * code for host files kata-deploy cannot safely change, with a hint; anything else stays a bug report (1).
  */
 export function unexpectedRunFailure(what: string, error: unknown): KataDeployError {
   if (error instanceof KataDeployError) return error;
@@ -24,11 +30,11 @@ export function unexpectedRunFailure(what: string, error: unknown): KataDeployEr
   const location = where !== undefined && !String((error as Error)?.message).includes(where) ? ` (${where})` : '';
   const message = `${what} failed: ${text}${location}`;
   const hint = code === undefined ? undefined : HINTS[code];
+  if (hint !== undefined) return new KataDeployError('config-refused', message, { hint, cause: error });
   return new KataDeployError('internal', message, {
     hint:
-      hint ??
       'this is a bug in kata-deploy or an unexpected host state; rerun with --log-level debug and report the output; ' +
-        'the next run rolls back whatever this one left',
+      'the next run rolls back whatever this one left',
     cause: error,
   });
 }

@@ -14,5 +14,8 @@ export function stateDir(settings: Pick<Settings, 'multiInstallSuffix'>): string
   return `${STATE_ROOT}/${settings.multiInstallSuffix ?? 'default'}`;
 }
 
-/** Host path of the lock every kata-deploy run on a node takes before changing anything. */
-export const HOST_LOCK_PATH = '/run/lock/kata-deploy.lock';
+/**
+ * Host path of the lock every kata-deploy run on a node takes before changing anything: in a directory
+ * only root can enter (world-writable /run/lock let any user hold it or plant a symlink there).
+ */
+export const HOST_LOCK_PATH = '/run/kata-deploy/lock';

@@ -11,7 +11,13 @@ export interface KvmReport {
 
 /** Facts about KVM read from the host root, before any judgement. */
 export interface KvmFacts {
-  readonly device: { readonly kind: 'missing' | 'char' | 'other'; readonly major?: number; readonly minor?: number };
+  readonly device: {
+    readonly kind: 'missing' | 'char' | 'other' | 'unresolvable';
+    readonly major?: number;
+    readonly minor?: number;
+    /** Why the path could not be followed (a symlink loop, a link out of the host root). */
+    readonly problem?: string;
+  };
   readonly modules: readonly string[];
   readonly cpuFlags: readonly string[];
   readonly probe: KvmProbe | undefined;
@@ -41,6 +47,8 @@ export function assessKvm(facts: KvmFacts): KvmReport {
         'into the pod)',
     };
   }
+  if (device.kind === 'unresolvable')
+    return { present: false, usable: false, evidence, reason: `/dev/kvm cannot be resolved: ${device.problem}` };
   if (device.kind !== 'char' || device.major !== KVM_MAJOR || device.minor !== KVM_MINOR) {
     const what = device.kind === 'char' ? `character device ${device.major}:${device.minor}` : 'not a character device';
     return { present: false, usable: false, evidence, reason: `/dev/kvm is ${what}, not the KVM device 10:232` };
@@ -76,17 +84,25 @@ export function assessKvm(facts: KvmFacts): KvmReport {
 
 /** Reads the KVM facts from the host root and asks the prober about the device. */
 export async function gatherKvmFacts(fs: HostFs, prober: KvmProber): Promise<KvmFacts> {
-  const stats = await fs.stat('/dev/kvm');
+  let stats: Awaited<ReturnType<HostFs['stat']>>;
+  let problem: string | undefined;
+  try {
+    stats = await fs.stat('/dev/kvm');
+  } catch (error) {
+    problem = /too many symlinks/.test((error as Error).message) ? 'too many symlinks' : (error as Error).message;
+  }
   const device: KvmFacts['device'] =
-    stats === undefined
-      ? { kind: 'missing' }
-      : stats.isCharacterDevice()
-        ? {
-            kind: 'char',
-            major: Math.floor(stats.rdev / 256) & 0xfff,
-            minor: (stats.rdev & 0xff) | ((stats.rdev >> 12) & 0xfff00),
-          }
-        : { kind: 'other' };
+    problem !== undefined
+      ? { kind: 'unresolvable', problem }
+      : stats === undefined
+        ? { kind: 'missing' }
+        : stats.isCharacterDevice()
+          ? {
+              kind: 'char',
+              major: Math.floor(stats.rdev / 256) & 0xfff,
+              minor: (stats.rdev & 0xff) | ((stats.rdev >> 12) & 0xfff00),
+            }
+          : { kind: 'other' };
   const modules: string[] = [];
   for (const name of ['kvm', 'kvm_intel', 'kvm_amd', 'kvm_hv']) {
     if (await fs.exists(`/sys/module/${name}`)) modules.push(name);

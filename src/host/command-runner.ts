@@ -1,4 +1,5 @@
 import { execa } from 'execa';
+import { OWNED_CHILD_OPTIONS, ownChild } from './owned-children.js';
 
 /** The outcome of a host program, whatever its exit status. */
 export interface CommandResult {
@@ -24,13 +25,16 @@ export interface CommandRunner {
 /** Runs programs with execa; a missing binary comes back as exit 127 with the reason on stderr. */
 export const execaRunner: CommandRunner = {
   async run(file, args, options = {}) {
-    const result = await execa(file, [...args], {
-      reject: false,
-      timeout: options.timeoutMs ?? 60_000,
-      ...(options.input === undefined ? { stdin: 'ignore' as const } : { input: options.input }),
-      ...(options.env === undefined ? {} : { env: options.env, extendEnv: true }),
-      stripFinalNewline: false,
-    });
+    const result = await ownChild(
+      execa(file, [...args], {
+        ...OWNED_CHILD_OPTIONS,
+        reject: false,
+        timeout: options.timeoutMs ?? 60_000,
+        ...(options.input === undefined ? { stdin: 'ignore' as const } : { input: options.input }),
+        ...(options.env === undefined ? {} : { env: options.env, extendEnv: true }),
+        stripFinalNewline: false,
+      }),
+    );
     const missing = result.failed && (result.cause as NodeJS.ErrnoException | undefined)?.code === 'ENOENT';
     return {
       exitCode: missing ? 127 : (result.exitCode ?? (result.timedOut ? 124 : 1)),

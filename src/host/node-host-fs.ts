@@ -91,7 +91,14 @@ export class NodeHostFs implements HostFs {
   }
 
   async readFile(hostPath: string): Promise<Buffer> {
-    return fs.readFile(await this.realPath(hostPath));
+    try {
+      return await fs.readFile(await this.realPath(hostPath));
+    } catch (error) {
+      // Node leaves the path out of a read's EISDIR; the operator needs it to fix the host.
+      const errno = error as NodeJS.ErrnoException;
+      if (errno.code !== undefined && errno.path === undefined) errno.path = hostPath;
+      throw error;
+    }
   }
 
   async readText(hostPath: string): Promise<string> {

@@ -1,7 +1,7 @@
 import { closeSync, constants, fstatSync, lstatSync, openSync } from 'node:fs';
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import path from 'node:path';
-import { tryExclusiveLock } from './flock.js';
+import { tryLock } from './flock.js';
 import type { HostFs } from './host-fs.js';
 
 /** One run's private directory (mode 0700) for throwaway files; `release` removes it. */
@@ -41,7 +41,7 @@ async function sweepLeftovers(parent: string): Promise<void> {
     const fd = openDir(real);
     if (fd === undefined) continue;
     try {
-      if (await tryExclusiveLock(fd)) await rm(real, { recursive: true, force: true });
+      if ((await (await tryLock())(fd)) === 'locked') await rm(real, { recursive: true, force: true });
     } finally {
       closeSync(fd);
     }
@@ -64,7 +64,7 @@ async function lockedScratchDir(parent: string): Promise<{ real: string; fd: num
     const real = await mkdtemp(path.join(parent, SCRATCH_PREFIX));
     const fd = openDir(real);
     if (fd === undefined) continue;
-    const locked = await tryExclusiveLock(fd);
+    const locked = (await (await tryLock())(fd)) === 'locked';
     const stillThere = locked && lstatSync(real, { throwIfNoEntry: false })?.ino === fstatSync(fd).ino;
     if (stillThere) return { real, fd };
     closeSync(fd);

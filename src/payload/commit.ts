@@ -4,7 +4,7 @@ import { KataDeployError } from '../core/errors.js';
 import { stateDir } from '../core/paths.js';
 import { carryOverForeign } from './carry-over.js';
 import { oldPathFor, removeCreatedDirs } from './install-location.js';
-import { syncFilesystem } from './libc.js';
+import { loadLibc, syncFilesystem } from './libc.js';
 import { fsyncDir, putInPlace } from './switch-recovery.js';
 import { entryHostPath, manifestPath, pendingManifestPath, readManifests, renderManifest } from './manifest.js';
 import type { PayloadSettings } from './types.js';
@@ -34,6 +34,7 @@ export async function commitStagedPayload(
   settings: PayloadSettings,
   ports: PayloadPorts,
 ): Promise<CommitResult> {
+  await loadLibc();
   if (staged.unchanged) {
     if (staged.manifestOnly) {
       await ports.fs.mkdirp(stateDir(settings));
@@ -110,6 +111,7 @@ export async function revertPayload(
   ports: PayloadPorts,
 ): Promise<void> {
   if (!committed.changed) return;
+  await loadLibc();
   const { location } = committed.staged;
   const aside = oldPathFor(location);
   let newTree: string | undefined;

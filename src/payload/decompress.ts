@@ -2,6 +2,7 @@ import { createGunzip } from 'node:zlib';
 import type { Readable, Writable } from 'node:stream';
 import { execa } from 'execa';
 import { KataDeployError } from '../core/errors.js';
+import { OWNED_CHILD_OPTIONS, ownChild } from '../host/owned-children.js';
 
 /** The container formats a kata-static payload comes in, told apart by magic bytes, never by name. */
 export type Compression = 'tar' | 'gzip' | 'xz' | 'zstd';
@@ -37,14 +38,17 @@ export function startDecompressor(compression: Exclude<Compression, 'tar'>): Dec
     return { input: gunzip, output: gunzip, done, abort: () => gunzip.destroy() };
   }
   const program = compression === 'xz' ? 'xz' : 'zstd';
-  const child = execa(program, ['-d', '-c', '-q'], {
-    stdin: 'pipe',
-    stdout: 'pipe',
-    stderr: 'pipe',
-    buffer: { stdout: false, stderr: true },
-    reject: false,
-    stripFinalNewline: true,
-  });
+  const child = ownChild(
+    execa(program, ['-d', '-c', '-q'], {
+      ...OWNED_CHILD_OPTIONS,
+      stdin: 'pipe',
+      stdout: 'pipe',
+      stderr: 'pipe',
+      buffer: { stdout: false, stderr: true },
+      reject: false,
+      stripFinalNewline: true,
+    }),
+  );
   const done = child.then((result) => {
     if (result.failed && (result.cause as NodeJS.ErrnoException | undefined)?.code === 'ENOENT') {
       throw new KataDeployError(

@@ -18,6 +18,13 @@ export const DEFAULT_LIMITS: PayloadLimits = Object.freeze({
   maxFileBytes: 16 * 1024 ** 3,
 });
 
+/**
+ * The mode bits a member keeps: group and world write are cleared, because containerd runs the shim
+ * (and it runs the hypervisor) as root, so a member anyone could rewrite is a root exploit. setuid and
+ * setgid are refused outright (judgeEntry).
+ */
+export const INSTALLED_MODE_BITS = 0o1755;
+
 /** A member we accept, with its path relative to the install dir (`bin/containerd-shim-kata-v2`). */
 export type AcceptedEntry =
   | {
@@ -59,7 +66,8 @@ export function relativeToInstallDir(member: string, name: string): string | und
 
 /**
  * Judges one member on its own (the archive-wide checks live in PayloadIndex): kinds we never create
- * (devices, FIFOs, sparse or unknown members), setuid/setgid bits, absolute symlink targets. Returns
+ * (devices, FIFOs, sparse or unknown members), setuid/setgid bits, absolute symlink targets; group and
+ * world write are cleared (INSTALLED_MODE_BITS). Returns
  * undefined for the directories above the install dir, which we do not own.
  */
 export function judgeEntry(entry: TarEntry, limits: PayloadLimits): AcceptedEntry | undefined {
@@ -79,9 +87,9 @@ export function judgeEntry(entry: TarEntry, limits: PayloadLimits): AcceptedEntr
           `is ${entry.size} bytes, more than the ${limits.maxFileBytes}-byte limit for one file (decompression bomb?)`,
         );
       }
-      return { kind: 'file', rel, mode: entry.mode & 0o1777, size: entry.size, mtime: entry.mtime };
+      return { kind: 'file', rel, mode: entry.mode & INSTALLED_MODE_BITS, size: entry.size, mtime: entry.mtime };
     case 'directory':
-      return { kind: 'directory', rel, mode: entry.mode & 0o1777 };
+      return { kind: 'directory', rel, mode: entry.mode & INSTALLED_MODE_BITS };
     case 'symlink':
       if (entry.linkName === '') throw badPayload(member, 'symlink with an empty target');
       if (entry.linkName.startsWith('/'))

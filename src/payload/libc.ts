@@ -1,4 +1,24 @@
-import koffi from 'koffi';
+import { spawnSync } from 'node:child_process';
+
+let koffi: typeof import('koffi').default | undefined;
+let loading: Promise<boolean> | undefined;
+
+/**
+ * Loads koffi once; false where its native module cannot load (none is published for s390x). Async
+ * callers await it before the calls below, which otherwise take their fallbacks: callers already handle
+ * an exchange that is not supported, syncfs runs `sync --file-system`, writeback is only a head start.
+ * Not a static import: that would fail the whole CLI at start on such a node.
+ */
+export function loadLibc(): Promise<boolean> {
+  loading ??= import('koffi').then(
+    (module) => {
+      koffi = module.default;
+      return true;
+    },
+    () => false,
+  );
+  return loading;
+}
 
 /** The few Linux syscalls Node does not expose, reached through koffi: atomic swap, pipes, syncfs. */
 interface Libc {
@@ -24,8 +44,15 @@ const F_SETPIPE_SZ = 1031;
 
 let libc: Libc | undefined;
 
-function load(): Libc {
+function unsupported(call: string): NodeJS.ErrnoException {
+  const error: NodeJS.ErrnoException = new Error(`${call}: koffi's native module is not available (ENOSYS)`);
+  error.code = 'ENOSYS';
+  return error;
+}
+
+function load(call: string): Libc {
   if (libc !== undefined) return libc;
+  if (koffi === undefined) throw unsupported(call);
   const lib = koffi.load('libc.so.6');
   libc = {
     renameat2: lib.func('int renameat2(int, const char *, int, const char *, unsigned int)'),
@@ -41,8 +68,8 @@ function load(): Libc {
 
 /** An Error carrying the errno of the failed call, shaped like Node's fs errors (`code`). */
 function errnoError(call: string, path?: string): NodeJS.ErrnoException {
-  const errno = koffi.errno();
-  const code = Object.entries(koffi.os.errno).find(([, value]) => value === errno)?.[0] ?? `E${errno}`;
+  const errno = koffi!.errno();
+  const code = Object.entries(koffi!.os.errno).find(([, value]) => value === errno)?.[0] ?? `E${errno}`;
   const error: NodeJS.ErrnoException = new Error(`${call} failed: ${code}${path === undefined ? '' : ` (${path})`}`);
   error.code = code;
   error.errno = errno;
@@ -54,7 +81,7 @@ function errnoError(call: string, path?: string): NodeJS.ErrnoException {
  * one at every instant, so a crash can never leave a half-written /opt/kata.
  */
 export function exchangePaths(a: string, b: string): void {
-  if (load().renameat2(AT_FDCWD, a, AT_FDCWD, b, RENAME_EXCHANGE) !== 0)
+  if (load('renameat2').renameat2(AT_FDCWD, a, AT_FDCWD, b, RENAME_EXCHANGE) !== 0)
     throw errnoError('renameat2(RENAME_EXCHANGE)', `${a} <-> ${b}`);
 }
 
@@ -65,14 +92,19 @@ export function exchangePaths(a: string, b: string): void {
  */
 export function openPipe(size: number): [number, number] {
   const fds = [0, 0];
-  if (load().pipe2(fds, O_CLOEXEC) !== 0) throw errnoError('pipe2');
-  load().fcntl(fds[1]!, F_SETPIPE_SZ, size);
+  if (load('pipe2').pipe2(fds, O_CLOEXEC) !== 0) throw errnoError('pipe2');
+  load('fcntl').fcntl(fds[1]!, F_SETPIPE_SZ, size);
   return [fds[0]!, fds[1]!];
 }
 
 /** Flushes every dirty page of one filesystem: one call instead of an fsync per unpacked file. */
 export function syncFilesystem(fd: number): void {
-  if (load().syncfs(fd) !== 0) throw errnoError('syncfs');
+  if (koffi === undefined) {
+    const result = spawnSync('sync', ['--file-system', `/proc/${process.pid}/fd/${fd}`], { stdio: 'ignore' });
+    if (result.status !== 0) throw unsupported('syncfs (and sync --file-system failed)');
+    return;
+  }
+  if (load('syncfs').syncfs(fd) !== 0) throw errnoError('syncfs');
 }
 
 const SYNC_FILE_RANGE_WRITE = 2;
@@ -81,8 +113,9 @@ const SYNC_FILE_RANGE_WRITE = 2;
  * Starts writeback of a file just written, without waiting for it (on koffi's worker thread). By the
  * time the single syncfs before the switch runs, most pages are already on their way to disk.
  */
-export function startWriteback(fd: number): Promise<void> {
+export async function startWriteback(fd: number): Promise<void> {
+  if (!(await loadLibc())) return;
   return new Promise((resolve) => {
-    load().syncFileRange.async(fd, 0, 0, SYNC_FILE_RANGE_WRITE, () => resolve());
+    load('sync_file_range').syncFileRange.async(fd, 0, 0, SYNC_FILE_RANGE_WRITE, () => resolve());
   });
 }

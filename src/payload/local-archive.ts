@@ -5,7 +5,7 @@ import { promisify } from 'node:util';
 import { KataDeployError } from '../core/errors.js';
 import { pumpArchive, type ArchiveFacts } from './archive-stream.js';
 import { detectCompression } from './decompress.js';
-import { openPipe } from './libc.js';
+import { loadLibc, openPipe } from './libc.js';
 import type { TarParser } from './tar-parser.js';
 
 const readAsync = promisify(read);
@@ -172,7 +172,8 @@ async function pumpOpen(
   if (head.length === 0)
     throw new KataDeployError('bad-payload', `the payload "${file}" is empty`, { hint: 'check --payload' });
   const compression = detectCompression(head);
-  if (compression === 'gzip') {
+  // Without koffi there is no pipe2 for the fd-to-fd decompressor: xz and zstd go through streams too.
+  if (compression === 'gzip' || (compression !== 'tar' && !(await loadLibc()))) {
     const source = createReadStream('', { fd, start: 0, autoClose: false, highWaterMark: CHUNK });
     return pumpArchive(source, parser, {
       hash: options.hash,

@@ -3,6 +3,7 @@ import type { Readable } from 'node:stream';
 import fetch from 'node-fetch';
 import { HttpsProxyAgent } from 'https-proxy-agent';
 import { KataDeployError } from '../core/errors.js';
+import { redactUrl, redactUrls } from '../core/redact.js';
 
 /** How to reach an https:// payload: proxy and extra CAs, given by the caller (settings read the env). */
 export interface FetchOptions {
@@ -56,7 +57,7 @@ function agentFor(url: URL, options: FetchOptions): Agent {
 }
 
 function fetchError(url: string, problem: string, cause?: unknown): KataDeployError {
-  return new KataDeployError('bad-payload', `cannot download payload ${url}: ${problem}`, {
+  return new KataDeployError('bad-payload', `cannot download payload ${redactUrl(url)}: ${redactUrls(problem)}`, {
     hint: 'check the URL, HTTPS_PROXY/NO_PROXY and the CA bundle; or ship the payload in the image',
     cause,
   });
@@ -93,15 +94,42 @@ export async function openRemotePayload(url: string, options: FetchOptions): Pro
   return { body: response.body as unknown as Readable, length };
 }
 
+/** The largest checksum file we read: a sha256sum line with a long file name fits many times over. */
+export const MAX_CHECKSUM_BYTES = 4096;
+
+/** `<path>.sha256` beside the payload, with the payload URL's query kept (a signed mirror needs it). */
+export function checksumUrl(url: string): string {
+  const parsed = new URL(url);
+  parsed.pathname = `${parsed.pathname}.sha256`;
+  return parsed.toString();
+}
+
+async function readCapped(url: string, body: NodeJS.ReadableStream, limit: number): Promise<string> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of body as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > limit) {
+      (body as unknown as Readable).destroy();
+      throw fetchError(url, `larger than ${limit} bytes, not a checksum file`);
+    }
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
+
 /**
- * Reads `<url>.sha256` (sha256sum format, or a bare digest). Undefined when the server has none (404),
- * so the caller can insist on an explicit opt-in before installing unverified bytes.
+ * Reads `<url>.sha256` (sha256sum format, or a bare digest), at most MAX_CHECKSUM_BYTES of it. Undefined
+ * when the server has none (404), so the caller can insist on an explicit opt-in before installing
+ * unverified bytes.
  */
 export async function fetchPublishedChecksum(url: string, options: FetchOptions): Promise<string | undefined> {
-  const response = await get(`${url}.sha256`, options);
+  const target = checksumUrl(url);
+  const response = await get(target, options);
   if (response.status === 404) return undefined;
-  if (!response.ok) throw fetchError(`${url}.sha256`, `HTTP ${response.status}`);
-  const digest = /^([0-9a-fA-F]{64})\b/.exec((await response.text()).trim())?.[1];
-  if (digest === undefined) throw fetchError(`${url}.sha256`, 'does not start with a sha256 digest');
+  if (!response.ok || response.body === null) throw fetchError(target, `HTTP ${response.status}`);
+  const text = await readCapped(target, response.body, MAX_CHECKSUM_BYTES);
+  const digest = /^([0-9a-fA-F]{64})\b/.exec(text.trim())?.[1];
+  if (digest === undefined) throw fetchError(target, 'does not start with a sha256 digest');
   return digest.toLowerCase();
 }

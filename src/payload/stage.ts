@@ -17,6 +17,7 @@ import { isRemote, pumpPayload } from './pump-payload.js';
 import { checkShimRequirements } from './requirements.js';
 import { resolveInterruptedSwitch } from './switch-recovery.js';
 import { TarParser } from './tar-parser.js';
+import { redactUrl } from '../core/redact.js';
 import { TreeWriter } from './tree-writer.js';
 import type { PayloadPorts, PayloadSettings, StagedPayload } from './types.js';
 
@@ -42,7 +43,7 @@ async function expectedChecksum(settings: PayloadSettings, ports: PayloadPorts):
   if (published === undefined && !settings.allowUnverifiedPayload) {
     throw new KataDeployError(
       'bad-payload',
-      `payload URL ${settings.payload} has no checksum: no --payload-sha256 and no ${settings.payload}.sha256`,
+      `payload URL ${redactUrl(settings.payload)} has no checksum: no --payload-sha256 and no .sha256 beside it`,
       {
         hint:
           'pass --payload-sha256 <hex>, publish <url>.sha256, or pass --allow-unverified-payload to accept it ' +
@@ -86,7 +87,7 @@ export async function stagePayload(
   const remote = isRemote(settings.payload);
   const expected = await expectedChecksum(settings, ports);
   const local = remote ? undefined : localIdentity(settings.payload);
-  const source: PayloadSource = { location: settings.payload, sha256: expected, identity: local?.identity };
+  const source: PayloadSource = { location: redactUrl(settings.payload), sha256: expected, identity: local?.identity };
   if (!validateOnly) await resolveInterruptedSwitch(settings, ports);
   const { current, pending } = await readManifests(settings, ports.fs);
   await assertInstallDirIsOurs(ports.fs, settings.installDir, [current, pending]);
@@ -100,7 +101,7 @@ export async function stagePayload(
     const installReal = await ports.fs.realPath(settings.installDir).catch(() => undefined);
     if (installReal !== undefined && isRootOf(installReal, current) && treeIntact(installReal, current.entries)) {
       checkShimRequirements(shims, settings.arch, installedFacts(installReal, current.entries));
-      ports.log.info({ payload: settings.payload }, 'payload already installed and intact');
+      ports.log.info({ payload: redactUrl(settings.payload) }, 'payload already installed and intact');
       const location: InstallLocation = {
         installDir: settings.installDir,
         installReal,
@@ -132,7 +133,7 @@ export async function stagePayload(
     if (expected !== undefined && facts.sha256 !== expected) {
       throw new KataDeployError(
         'bad-payload',
-        `payload ${settings.payload} has sha256 ${facts.sha256}, expected ${expected} (checksum mismatch)`,
+        `payload ${redactUrl(settings.payload)} has sha256 ${facts.sha256}, expected ${expected} (checksum mismatch)`,
         {
           hint: 'the download is corrupt or the payload was replaced; fetch it again or fix --payload-sha256',
         },
@@ -151,7 +152,7 @@ export async function stagePayload(
     }
     ports.log.info(
       {
-        payload: settings.payload,
+        payload: redactUrl(settings.payload),
         compression: facts.compression,
         entries: writer.index.nodes.size,
         ms: ports.clock.now() - started,

@@ -2,7 +2,7 @@ import { closeSync, constants, fsyncSync, lstatSync, openSync, renameSync, rmSyn
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { listLeftovers, locateInstallDir, removeCreatedDirs } from './install-location.js';
-import { exchangePaths } from './libc.js';
+import { exchangePaths, loadLibc } from './libc.js';
 import { manifestPath, pendingManifestPath, readManifests, type PayloadManifest } from './manifest.js';
 import type { PayloadSettings } from './types.js';
 import type { PayloadPorts } from './types.js';
@@ -84,6 +84,7 @@ export async function resolveInterruptedSwitch(
   ports: PayloadPorts,
   options: RecoveryOptions = {},
 ): Promise<string[]> {
+  await loadLibc();
   if (!(await ports.fs.exists(pendingManifestPath(settings)))) {
     const real = await locateInstallDir(ports.fs, settings.installDir);
     if (real === undefined || listLeftovers(real).length === 0) return [];

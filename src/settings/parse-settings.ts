@@ -14,6 +14,7 @@ import {
   settingsError,
 } from './parse-values.js';
 import { parseUpstreamSettings, type CustomConfigsReader } from './upstream-settings.js';
+import { checkNoProxyList, checkPayloadLocation, checkPerShim, checkProxyUrl, checkRawValue } from './value-checks.js';
 
 /** Where the compiled image keeps its payload; documented in the README. */
 export const DEFAULT_PAYLOAD = '/opt/kata-artifacts/kata-static.tar.zst';
@@ -38,13 +39,18 @@ function lookup(input: SettingsInput, key: OptionKey): Lookup | undefined {
   const spec = OPTION_SPECS.find((candidate) => candidate.key === key);
   if (spec === undefined) throw new Error(`no option spec for ${key}`);
   const flag = input.flags[key];
-  if (flag !== undefined) return { value: flag, source: spec.flag.split(' ')[0] ?? key };
+  if (flag !== undefined) return checked(key, { value: flag, source: spec.flag.split(' ')[0] ?? key });
   for (const template of spec.env) {
     const name = template.replace('{ARCH}', archEnvSuffix(input.arch));
     const value = input.env[name];
-    if (value !== undefined && value.trim() !== '') return { value, source: name };
+    if (value !== undefined && value.trim() !== '') return checked(key, { value, source: name });
   }
   return undefined;
+}
+
+function checked(key: OptionKey, found: Lookup): Lookup {
+  if (typeof found.value === 'string') checkRawValue(key, found.source, found.value);
+  return found;
 }
 
 function text(found: Lookup | undefined): string | undefined {
@@ -194,6 +200,16 @@ function parseName(input: SettingsInput, key: OptionKey, fallback: string | unde
   return value;
 }
 
+function checkedText(
+  input: SettingsInput,
+  key: OptionKey,
+  check: (source: string, value: string) => string,
+): string | undefined {
+  const found = lookup(input, key);
+  const value = text(found);
+  return value === undefined ? undefined : check(found!.source, value);
+}
+
 function choice<T extends string>(input: SettingsInput, key: OptionKey, choices: readonly T[]): T | undefined {
   const found = lookup(input, key);
   return found === undefined ? undefined : parseChoice(found.source, String(found.value), choices);
@@ -220,8 +236,16 @@ export function parseSettings(input: SettingsInput): Settings {
     multiInstallSuffix,
     installDir: installDirFor(installationPrefix, multiInstallSuffix),
     allowedHypervisorAnnotations: parseAnnotations(input, shims),
-    agentHttpsProxy: parsePerShim('AGENT_HTTPS_PROXY', text(lookup(input, 'agentHttpsProxy')), shims),
-    agentNoProxy: parsePerShim('AGENT_NO_PROXY', text(lookup(input, 'agentNoProxy')), shims),
+    agentHttpsProxy: checkPerShim(
+      parsePerShim('AGENT_HTTPS_PROXY', text(lookup(input, 'agentHttpsProxy')), shims),
+      'AGENT_HTTPS_PROXY',
+      checkProxyUrl,
+    ),
+    agentNoProxy: checkPerShim(
+      parsePerShim('AGENT_NO_PROXY', text(lookup(input, 'agentNoProxy')), shims),
+      'AGENT_NO_PROXY',
+      checkNoProxyList,
+    ),
     snapshotterHandlerMapping: parseSnapshotterMapping(
       lookup(input, 'snapshotterHandlerMapping')?.source ?? 'SNAPSHOTTER_HANDLER_MAPPING',
       text(lookup(input, 'snapshotterHandlerMapping')),
@@ -231,7 +255,7 @@ export function parseSettings(input: SettingsInput): Settings {
     createDefaultRuntimeClass: flagOrEnvBoolean(input, 'createDefaultRuntimeClass', false),
     startupTaints: Object.freeze(parseWords((text(lookup(input, 'startupTaints')) ?? '').replaceAll(',', ' '))),
     hostRoot: parseAbsolute(input, 'hostRoot', '/'),
-    payload: text(lookup(input, 'payload')) ?? DEFAULT_PAYLOAD,
+    payload: checkedText(input, 'payload', checkPayloadLocation) ?? DEFAULT_PAYLOAD,
     payloadSha256: parseSha256(input),
     allowUnverifiedPayload: flagOrEnvBoolean(input, 'allowUnverifiedPayload', false),
     runtime: runtimeRaw === 'auto' ? undefined : runtimeRaw,
@@ -252,8 +276,8 @@ export function parseSettings(input: SettingsInput): Settings {
     daemonSetName: parseName(input, 'daemonSetName', 'kata-deploy'),
     podNamespace: parseName(input, 'podNamespace', undefined),
     requireKvm: flagOrEnvBoolean(input, 'requireKvm', true),
-    httpsProxy: text(lookup(input, 'httpsProxy')),
-    noProxy: text(lookup(input, 'noProxy')),
+    httpsProxy: checkedText(input, 'httpsProxy', checkProxyUrl),
+    noProxy: checkedText(input, 'noProxy', checkNoProxyList),
     payloadCa: parseAbsolute(input, 'payloadCa', undefined),
     testFailpoint: choice(input, 'testFailpoint', FAILPOINTS),
     upstream,

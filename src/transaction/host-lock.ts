@@ -1,9 +1,10 @@
-import { closeSync, constants, openSync } from 'node:fs';
+import { closeSync } from 'node:fs';
 import { KataDeployError } from '../core/errors.js';
 import type { Clock } from '../host/clock.js';
 import type { HostFs } from '../host/host-fs.js';
-import { FlockError, tryExclusiveLock } from '../host/flock.js';
 import type { Logger } from '../host/logger.js';
+import { type TryLock, tryLock } from '../host/flock.js';
+import { openLockFile } from './lock-file.js';
 
 /** A held host lock; release it when the run is done (the kernel releases it if we die). */
 export interface HeldLock {
@@ -11,9 +12,10 @@ export interface HeldLock {
 }
 
 /**
- * Takes the node-wide lock every kata-deploy run shares (a file under /run/lock on the host), waiting
- * for a run in progress to finish. flock(2) rather than a pid file: the kernel drops it when the holder
- * dies, so a SIGKILLed installer never leaves the node locked, across PID namespaces too.
+ * Takes the node-wide lock every kata-deploy run shares, waiting for a run in progress to finish.
+ * flock(2) rather than a pid file: the kernel drops it when the holder dies, so a SIGKILLed installer
+ * never leaves the node locked, across PID namespaces too. The file sits in a root-only directory
+ * (openLockFile), so no other local user can hold it or plant a symlink in its place.
  */
 export async function acquireHostLock(
   fs: HostFs,
@@ -21,29 +23,28 @@ export async function acquireHostLock(
   deadlineMs: number,
   clock: Clock,
   log: Logger,
+  lockOnce?: TryLock,
 ): Promise<HeldLock> {
-  const dir = hostPath.slice(0, hostPath.lastIndexOf('/')) || '/';
-  await fs.mkdirp(dir);
-  const fd = openSync(await fs.realPath(hostPath), constants.O_RDWR | constants.O_CREAT, 0o644);
+  const attempt = lockOnce ?? (await tryLock());
+  const fd = await openLockFile(fs, hostPath);
   const started = clock.now();
   let warned = false;
-  for (;;) {
-    const taken = await tryExclusiveLock(fd).catch((error: unknown) => {
-      closeSync(fd);
-      if (!(error instanceof FlockError)) throw error;
-      throw new KataDeployError('internal', `cannot lock ${hostPath}: errno ${error.errno}`);
-    });
-    if (taken) return { release: () => closeSync(fd) };
-    if (clock.now() - started > deadlineMs) {
-      closeSync(fd);
-      throw new KataDeployError(
-        'internal',
-        `another kata-deploy run has held ${hostPath} for over ${Math.round(deadlineMs / 1000)} s`,
-        { hint: 'wait for it to finish, or find it with `fuser` on the lock file' },
-      );
+  try {
+    for (;;) {
+      if ((await attempt(fd)) === 'locked') return { release: () => closeSync(fd) };
+      if (clock.now() - started > deadlineMs) {
+        throw new KataDeployError(
+          'internal',
+          `another kata-deploy run has held ${hostPath} for over ${Math.round(deadlineMs / 1000)} s`,
+          { hint: 'wait for it to finish, or find it with `fuser` on the lock file' },
+        );
+      }
+      if (!warned) log.info({ lock: hostPath }, 'another kata-deploy run is in progress on this node; waiting for it');
+      warned = true;
+      await clock.sleep(200);
     }
-    if (!warned) log.info({ lock: hostPath }, 'another kata-deploy run is in progress on this node; waiting for it');
-    warned = true;
-    await clock.sleep(200);
+  } catch (error) {
+    closeSync(fd);
+    throw error;
   }
 }

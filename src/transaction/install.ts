@@ -2,6 +2,7 @@ import { unexpectedRunFailure } from '../core/host-error.js';
 import type { FileChange } from '../core/file-change.js';
 import { isNoop } from '../core/file-change.js';
 import { HOST_LOCK_PATH, stateDir } from '../core/paths.js';
+import { redactUrl } from '../core/redact.js';
 import type { TransactionContext } from './context.js';
 import { FileTransaction } from './file-transaction.js';
 import { acquireHostLock } from './host-lock.js';
@@ -219,7 +220,7 @@ async function planAndApply(
         handlers: wanted,
         runtimeConfig: runtimePlan.record,
         payloadDigest: staged.digest,
-        payloadSource: settings.payload,
+        payloadSource: redactUrl(settings.payload),
         shims: settings.shims,
       });
       failpoint(settings, 'install:after-commit');

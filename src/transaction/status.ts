@@ -4,6 +4,7 @@ import { sha256 } from '../core/digest.js';
 import { liveHandlerDrift } from './live-handler-drift.js';
 import { LedgerStore, runInProgress } from './ledger.js';
 import type { ShimResolution } from './parts.js';
+import { redactUrl } from '../core/redact.js';
 
 /** `kata-deploy status`: what is installed, whether the runtime serves it, and what drifted. */
 export interface StatusReport {
@@ -90,7 +91,7 @@ export async function status(ctx: TransactionContext): Promise<StatusReport> {
     phase: ledger.phase,
     handlers: ledger.handlers,
     payloadDigest: ledger.payloadDigest,
-    payloadSource: ledger.payloadSource,
+    payloadSource: ledger.payloadSource === undefined ? undefined : redactUrl(ledger.payloadSource),
     shims: ledger.shims ?? [],
     files,
     live: { answered: liveHandlers !== undefined, handlers: liveHandlers ?? [], missing },

@@ -1,5 +1,10 @@
 import { KataDeployError } from '../core/errors.js';
-import { applyChanges, filesForValidation, validatedMainConfig } from '../containerd/config/validate-plan.js';
+import {
+  applyChanges,
+  filesForValidation,
+  validatedMainConfig,
+  withEffectiveRunc,
+} from '../containerd/config/validate-plan.js';
 import {
   assertChangedConfigAccepted,
   assertCurrentConfigAccepted,
@@ -45,8 +50,9 @@ export function runtimeConfigPart(
       const previous = previousRecord as RuntimeConfigRecord | undefined;
       const current = await readRuntimeConfigInputs(fs, full, previous);
       const currentDump = await assertCurrentConfigAccepted(validator, full, current);
-      const plan = planRuntimeConfig(full, current, previous);
-      await assertChangedConfigAccepted(validator, full, current, plan, currentDump, previous);
+      const planned = withEffectiveRunc(full, currentDump);
+      const plan = planRuntimeConfig(planned, current, previous);
+      await assertChangedConfigAccepted(validator, planned, current, plan, currentDump, previous);
       return { changes: plan.changes, record: plan.record };
     },
     async planRemoval(record) {

@@ -7,7 +7,6 @@ import { DEFAULT_CONF_D } from '../containerd/config/default-imports.js';
 import { parseSemVer } from '../core/containerd-version.js';
 import { KataDeployError } from '../core/errors.js';
 import { handlersFor } from '../core/handlers.js';
-import { detectCgroupDriver } from '../detect/cgroup-driver.js';
 import { crioVersion } from '../detect/crio-version.js';
 import { detectNode, type DetectPorts, type NodeReport } from '../detect/detect-node.js';
 import type { Clock } from '../host/clock.js';
@@ -72,7 +71,6 @@ export async function wireTransaction(
     });
   }
   const runtime = node.runtime;
-  const cgroup = await detectCgroupDriver(ports.fs);
   const handlers = [
     ...withGuestPull(handlersFor(settings), settings.upstream.pullTypeMapping),
     ...customHandlers(settings.installDir, settings.upstream.customRuntimes),
@@ -122,7 +120,6 @@ export async function wireTransaction(
         flavour: runtime.flavour,
         configPath: runtime.configPath,
         daemonVersion: runtime.daemonVersion === undefined ? undefined : parseSemVer(runtime.daemonVersion),
-        systemdCgroup: cgroup.systemd,
         suffix: settings.multiInstallSuffix,
         debugLevel: settings.debug,
       },

@@ -1,8 +1,11 @@
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { samplePayload } from '../helpers/sample-payload.js';
+import { makeTempRoot, type TempRoot } from '../helpers/temp-root.js';
+import { snapshotTree } from '../helpers/tree-snapshot.js';
 
 const root = path.join(import.meta.dirname, '..', '..');
 let dir: string;
@@ -69,5 +72,57 @@ describe('single-file CLI bundle', () => {
       status = (error as { status: number }).status;
     }
     expect(status).toBe(2);
+  });
+});
+
+describe("the bundle on a node without koffi's native module (none is published for s390x)", () => {
+  let bare: string;
+  let host: TempRoot;
+  const CONFIG =
+    'version = 2\n[plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc]\n' +
+    '  runtime_type = "io.containerd.runc.v2"\n';
+
+  beforeAll(async () => {
+    bare = path.join(dir, 'bare');
+    cpSync(path.join(dir, 'out'), bare, { recursive: true });
+    rmSync(path.join(bare, 'node_modules', '@koromix'), { recursive: true, force: true });
+    host = await makeTempRoot({ '/etc/containerd/config.toml': CONFIG });
+  });
+  afterAll(async () => host?.cleanup());
+
+  function run(args: string[]): { status: number; stdout: string; stderr: string } {
+    const result = spawnSync(process.execPath, [path.join(bare, 'kata-deploy.mjs'), ...args], {
+      cwd: dir,
+      encoding: 'utf8',
+      env: { PATH: process.env.PATH ?? '', LOG_FORMAT: 'json', KATA_REQUIRE_KVM: 'false' },
+    });
+    return { status: result.status ?? -1, stdout: result.stdout, stderr: result.stderr };
+  }
+
+  it('detects, saying why KVM cannot be proven', () => {
+    const detect = run(['detect', '--json']);
+    expect(detect.status, detect.stderr).toBe(0);
+    const report = JSON.parse(detect.stdout) as { kvm: { usable: boolean; reason?: string } };
+    expect(report.kvm.usable).toBe(false);
+    expect(report.kvm.reason).toMatch(/FFI/);
+  });
+
+  it('installs, reinstalls a changed payload (switching trees without renameat2) and uninstalls exactly', async () => {
+    const before = await snapshotTree(host.root);
+    const common = ['--host-root', host.root, '--shims', 'qemu clh', '--restart', 'none'];
+    const first = run(['install', ...common, '--payload', samplePayload()]);
+    expect(first.status, first.stderr).toBe(0);
+    expect(readFileSync(path.join(host.root, 'etc/containerd/config.toml'), 'utf8')).toContain('kata-qemu');
+    const other = samplePayload('sample-other', ['--files', '12']);
+    const second = run(['install', ...common, '--payload', other, '--json']);
+    expect(second.status, second.stderr).toBe(0);
+    expect(JSON.parse(second.stdout).payload.changed).toBe(true);
+    const removed = run(['uninstall', ...common]);
+    expect(removed.status, removed.stderr).toBe(0);
+    const after = await snapshotTree(host.root);
+    delete after['run/kata-deploy/lock'];
+    delete after['run/kata-deploy'];
+    delete after.run;
+    expect(after).toEqual(before);
   });
 });

@@ -54,7 +54,7 @@ let compared = 0;
 describe('install --dry-run prints exactly what install then writes', () => {
   it.each(files)('%s', async (file) => {
     const original = await readFile(path.join(corpusDir(), 'containerd', file));
-    const temp = await makeTempRoot({ '/etc/containerd/config.toml': original, '/run/lock': { dir: true } });
+    const temp = await makeTempRoot({ '/etc/containerd/config.toml': original, '/run/kata-deploy': { dir: true } });
     roots.push(temp);
     const args = [
       '--host-root',

@@ -8,14 +8,14 @@ import { samplePayload } from '../helpers/sample-payload.js';
 import { snapshotTree as snapshotAll } from '../helpers/tree-snapshot.js';
 
 /**
- * The host as a comparison sees it. The flock file in /run/lock is the one thing a run leaves: deleting
- * a lock file after unlocking races with a run that already opened it, and /run/lock is cleared at boot.
+ * The host as a comparison sees it. The flock file in /run/kata-deploy is the one thing a run leaves: deleting
+ * a lock file after unlocking races with a run that already opened it, and /run is cleared at boot.
  * The times of the installer's own /var/lib/kata-deploy do not count: every run's config validation
  * creates and removes a scratch dir in it (its contents, modes and every other time still count).
  */
 async function snapshotTree(root: string, options: { times?: boolean } = {}): Promise<Record<string, string>> {
   const tree = await snapshotAll(root, options);
-  delete tree['run/lock/kata-deploy.lock'];
+  delete tree['run/kata-deploy/lock'];
   const stateRoot = tree['var/lib/kata-deploy'];
   if (stateRoot !== undefined) tree['var/lib/kata-deploy'] = stateRoot.replace(/ m\S+ c\S+$/, '');
   return tree;
@@ -67,7 +67,7 @@ function onTempRoot(command: string, extra: string[] = []): Promise<Run> {
 
 describe('install and uninstall on a temp host root', () => {
   it('installs, converges on a second run, and uninstalls back to the exact bytes', async () => {
-    temp = await makeTempRoot({ '/etc/containerd/config.toml': CONFIG, '/run/lock': { dir: true } });
+    temp = await makeTempRoot({ '/etc/containerd/config.toml': CONFIG, '/run/kata-deploy': { dir: true } });
     const before = await snapshotTree(temp.root);
     const first = await onTempRoot('install', ['--json']);
     expect(first.code, first.stderr).toBe(0);
@@ -96,7 +96,7 @@ describe('install and uninstall on a temp host root', () => {
   });
 
   it('prints the plan with --dry-run and writes nothing', async () => {
-    temp = await makeTempRoot({ '/etc/containerd/config.toml': CONFIG, '/run/lock': { dir: true } });
+    temp = await makeTempRoot({ '/etc/containerd/config.toml': CONFIG, '/run/kata-deploy': { dir: true } });
     const before = await snapshotAll(temp.root, { times: true });
     const run = await onTempRoot('install', ['--dry-run']);
     expect(run.code, run.stderr).toBe(0);
@@ -108,7 +108,7 @@ describe('install and uninstall on a temp host root', () => {
   });
 
   it('reports status 8 when installed but the runtime does not answer', async () => {
-    temp = await makeTempRoot({ '/etc/containerd/config.toml': CONFIG, '/run/lock': { dir: true } });
+    temp = await makeTempRoot({ '/etc/containerd/config.toml': CONFIG, '/run/kata-deploy': { dir: true } });
     expect((await onTempRoot('install')).code).toBe(0);
     const run = await onTempRoot('status', ['--json']);
     expect(run.code).toBe(8);
@@ -118,7 +118,7 @@ describe('install and uninstall on a temp host root', () => {
 
 describe('refusals leave the host exactly as it was', () => {
   it('refuses a node without usable KVM with exit 3', async () => {
-    temp = await makeTempRoot({ '/etc/containerd/config.toml': CONFIG, '/run/lock': { dir: true } });
+    temp = await makeTempRoot({ '/etc/containerd/config.toml': CONFIG, '/run/kata-deploy': { dir: true } });
     const before = await snapshotTree(temp.root);
     const run = await cli(['install', '--host-root', temp.root, '--payload', payload, '--restart', 'none']);
     expect(run.code).toBe(3);
@@ -127,7 +127,10 @@ describe('refusals leave the host exactly as it was', () => {
   });
 
   it('refuses a broken containerd config with exit 5 naming the file', async () => {
-    temp = await makeTempRoot({ '/etc/containerd/config.toml': 'version = 2\n[plugins\n', '/run/lock': { dir: true } });
+    temp = await makeTempRoot({
+      '/etc/containerd/config.toml': 'version = 2\n[plugins\n',
+      '/run/kata-deploy': { dir: true },
+    });
     const before = await snapshotTree(temp.root);
     const run = await onTempRoot('install');
     expect(run.code).toBe(5);
@@ -139,7 +142,7 @@ describe('refusals leave the host exactly as it was', () => {
     temp = await makeTempRoot({
       '/etc/containerd/config.toml': CONFIG,
       '/payload.tar.zst': 'not an archive at all',
-      '/run/lock': { dir: true },
+      '/run/kata-deploy': { dir: true },
     });
     const before = await snapshotTree(temp.root);
     const run = await cli(
@@ -151,7 +154,7 @@ describe('refusals leave the host exactly as it was', () => {
   });
 
   it('refuses a wrong checksum with exit 4', async () => {
-    temp = await makeTempRoot({ '/etc/containerd/config.toml': CONFIG, '/run/lock': { dir: true } });
+    temp = await makeTempRoot({ '/etc/containerd/config.toml': CONFIG, '/run/kata-deploy': { dir: true } });
     const before = await snapshotTree(temp.root);
     const run = await onTempRoot('install', ['--payload-sha256', '0'.repeat(64)]);
     expect(run.code).toBe(4);
@@ -162,7 +165,7 @@ describe('refusals leave the host exactly as it was', () => {
 
 describe('a second install with another suffix', () => {
   it('lives beside the first and leaves it intact on its own uninstall', async () => {
-    temp = await makeTempRoot({ '/etc/containerd/config.toml': CONFIG, '/run/lock': { dir: true } });
+    temp = await makeTempRoot({ '/etc/containerd/config.toml': CONFIG, '/run/kata-deploy': { dir: true } });
     expect((await onTempRoot('install')).code).toBe(0);
     const withFirst = await readFile(path.join(temp.root, 'etc/containerd/config.toml'));
     const second = await onTempRoot('install', ['--multi-install-suffix', 'dev']);
@@ -177,7 +180,7 @@ describe('a second install with another suffix', () => {
 
 describe('changing the shims of an installed node', () => {
   it("drops a shim's handler on reinstall and still uninstalls to the exact bytes", async () => {
-    temp = await makeTempRoot({ '/etc/containerd/config.toml': CONFIG, '/run/lock': { dir: true } });
+    temp = await makeTempRoot({ '/etc/containerd/config.toml': CONFIG, '/run/kata-deploy': { dir: true } });
     const before = await snapshotTree(temp.root);
     expect((await onTempRoot('install')).code).toBe(0);
     const fewer = await cli(
@@ -201,7 +204,7 @@ describe('a host root that mounts /usr but not the libraries (the DaemonSet)', (
   it("validates with the host's containerd run directly when chroot cannot start it", async () => {
     temp = await makeTempRoot({
       '/etc/containerd/config.toml': CONFIG,
-      '/run/lock': { dir: true },
+      '/run/kata-deploy': { dir: true },
       '/usr/bin': { dir: true },
     });
     try {
@@ -213,5 +216,15 @@ describe('a host root that mounts /usr but not the libraries (the DaemonSet)', (
     expect(run.code, run.stderr).toBe(0);
     expect(await readFile(path.join(temp.root, 'etc/containerd/config.toml'), 'utf8')).toContain('kata-qemu');
     expect((await onTempRoot('uninstall')).code).toBe(0);
+  });
+
+  it('exits 5 naming the path, not 1 ("a bug"), when the runtime config is a directory', async () => {
+    temp = await makeTempRoot({ '/etc/containerd/config.toml': { dir: true }, '/run/kata-deploy': { dir: true } });
+    const before = await snapshotTree(temp.root);
+    const run = await onTempRoot('install');
+    expect(run.code, run.stderr).toBe(5);
+    expect(run.stderr).toContain('config.toml');
+    expect(run.stderr).not.toMatch(/this is a bug/);
+    expect(await snapshotTree(temp.root)).toEqual(before);
   });
 });

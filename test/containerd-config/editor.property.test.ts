@@ -8,6 +8,15 @@ import { applied, request, sameFiles, semver } from './fixtures.js';
 import { generatedConfig } from './generated-config.js';
 
 const CONFIG = '/etc/containerd/config.toml';
+
+/** A runc table as a 1.x `config dump` prints it: scalars, string arrays and an options sub-table. */
+const dumpedRunc = fc.record({
+  runtime_type: fc.constant('io.containerd.runc.v2'),
+  runtime_path: fc.string(),
+  cni_max_conf_num: fc.integer({ min: 0, max: 1000 }),
+  pod_annotations: fc.array(fc.string(), { maxLength: 3 }),
+  options: fc.record({ SystemdCgroup: fc.boolean(), BinaryName: fc.string(), IoGid: fc.nat() }),
+});
 const parsed = (bytes: Buffer | undefined): TomlTable =>
   parse((bytes ?? Buffer.alloc(0)).toString('utf8').replace(/^\uFEFF/, '')) as TomlTable;
 
@@ -23,10 +32,13 @@ describe('the in-place editor on generated configs', () => {
 
   it('adds exactly our tables on containerd 1.7, converges, and removal restores every byte', () => {
     fc.assert(
-      fc.property(generatedConfig([1, 2]), fc.boolean(), ({ text }, systemdCgroup) => {
+      fc.property(generatedConfig([1, 2]), fc.option(dumpedRunc, { nil: undefined }), ({ text }, effectiveRunc) => {
         const original = Buffer.from(text);
         const current = new Map([[CONFIG, original]]);
-        const req = request({ daemonVersion: semver('1.7.24'), systemdCgroup });
+        const req = request({
+          daemonVersion: semver('1.7.24'),
+          ...(effectiveRunc === undefined ? {} : { effectiveRunc }),
+        });
         const plan = planRuntimeConfig(req, current, undefined);
         const after = applied(current, plan.changes);
         const value = parsed(after.get(CONFIG));

@@ -55,7 +55,6 @@ export function request(
     configPath: '/etc/containerd/config.toml',
     daemonVersion: semver('1.7.24'),
     handlers: testHandlers(),
-    systemdCgroup: true,
     suffix: undefined,
     ...overrides,
   };

@@ -140,17 +140,26 @@ describe('microk8s', () => {
 
 describe('vanilla containerd', () => {
   it('creates the smallest accepted config when there is none, and uninstall deletes it', () => {
-    const req = request({ daemonVersion: semver('1.6.20'), systemdCgroup: false });
+    const req = request({ daemonVersion: semver('1.6.20') });
     const { plan, after } = roundTrip(req, new Map([['/etc/containerd/config.toml', undefined]]));
     expect(plan.record.files[0]?.original).toBeNull();
-    expect(
-      getPath(value(after.get('/etc/containerd/config.toml')), [
-        ...runtimesPath(2),
-        'runc',
-        'options',
-        'SystemdCgroup',
-      ]),
-    ).toBe(false);
+    expect(getPath(value(after.get('/etc/containerd/config.toml')), [...runtimesPath(2), 'runc'])).toEqual({
+      runtime_type: 'io.containerd.runc.v2',
+    });
+  });
+
+  it('copies runc exactly as the pre-install dump has it, never a guessed cgroup driver', () => {
+    const effectiveRunc = {
+      runtime_type: 'io.containerd.runc.v2',
+      pod_annotations: [],
+      cni_max_conf_num: 0,
+      options: { BinaryName: '', IoGid: 0, SystemdCgroup: false },
+    };
+    const req = request({ daemonVersion: semver('1.6.20'), effectiveRunc });
+    const { after } = roundTrip(req, new Map([['/etc/containerd/config.toml', Buffer.from('version = 2\n')]]));
+    expect(getPath(value(after.get('/etc/containerd/config.toml')), [...runtimesPath(2), 'runc'])).toEqual(
+      effectiveRunc,
+    );
   });
 
   it('on containerd 2.x with no config, creates a main file importing our drop-in; uninstall deletes both', () => {

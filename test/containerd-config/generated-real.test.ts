@@ -5,6 +5,7 @@ import {
   assertChangedConfigAccepted,
   assertCurrentConfigAccepted,
   dumpedRuntimes,
+  withEffectiveRunc,
 } from '../../src/containerd/config/validate-plan.js';
 import { containerdValidator } from '../../src/containerd/config/validator.js';
 import { KataDeployError } from '../../src/core/errors.js';
@@ -34,9 +35,10 @@ describe.each(containerdBinaries())('generated configs on containerd $version', 
         } catch {
           return;
         }
-        const plan = planRuntimeConfig(req, current, undefined);
+        const planned = withEffectiveRunc(req, currentDump);
+        const plan = planRuntimeConfig(planned, current, undefined);
         try {
-          const dump = await assertChangedConfigAccepted(validator, req, current, plan, currentDump);
+          const dump = await assertChangedConfigAccepted(validator, planned, current, plan, currentDump);
           const listed = dumpedRuntimes(dump ?? '');
           for (const handler of req.handlers) expect(listed.has(handler.name)).toBe(true);
           outcomes.verified++;

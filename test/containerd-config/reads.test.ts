@@ -56,4 +56,17 @@ describe('reading what the planner needs', () => {
     const files = await readRuntimeConfigInputs(fs, { ...req, configPath: '/etc/containerd/other.toml' }, first.record);
     expect(files.has('/etc/containerd/old.d/kata-deploy.toml')).toBe(true);
   });
+
+  it.each([
+    ['the main config', CONFIG, `version = 2\n${'# padding\n'.repeat(600_000)}`],
+    ['an imported file', '/etc/containerd/big.toml', `version = 2\n${'# padding\n'.repeat(600_000)}`],
+  ])('refuses (exit 5) %s over the size limit before reading it, naming it', async (_what, big, text) => {
+    root = await makeTempRoot({
+      [CONFIG]: big === CONFIG ? text : 'version = 2\nimports = ["/etc/containerd/big.toml"]\n',
+      ...(big === CONFIG ? {} : { [big]: text }),
+    });
+    const reading = readRuntimeConfigInputs(new NodeHostFs(root.root), request({ daemonVersion: semver('1.7.24') }));
+    await expect(reading).rejects.toThrow(`${big} is ${Buffer.byteLength(text)} bytes, more than the 4194304`);
+    await expect(reading).rejects.toMatchObject({ code: 'config-refused' });
+  });
 });

@@ -4,7 +4,9 @@ import { planRuntimeConfig } from '../../src/containerd/config/plan.js';
 import {
   assertChangedConfigAccepted,
   assertCurrentConfigAccepted,
+  dumpedRunc,
   dumpedRuntimes,
+  withEffectiveRunc,
 } from '../../src/containerd/config/validate-plan.js';
 import { containerdValidator } from '../../src/containerd/config/validator.js';
 import { maxConfigVersion } from '../../src/core/containerd-version.js';
@@ -20,7 +22,7 @@ import { corpusBytes, corpusFiles, request, semver } from './fixtures.js';
 const CONFIG = '/etc/containerd/config.toml';
 const binaries = containerdBinaries();
 const files = corpusFiles('containerd');
-const tally = { verified: 0, rejectedBefore: 0, refusedByDesign: 0 };
+const tally = { verified: 0, rejectedBefore: 0, refusedByDesign: 0, runcKept: 0 };
 const notes: string[] = [];
 
 function configVersion(bytes: Buffer): number {
@@ -32,7 +34,8 @@ afterAll(() => {
   if (process.env.MATRIX_NOTES === '1') console.log(notes.sort().join('\n'));
   console.log(
     `real containerd matrix: ${tally.verified} corpus file × version pairs verified, ${tally.rejectedBefore} ` +
-      `rejected by containerd before install (refused by us too), ${tally.refusedByDesign} refused by design`,
+      `rejected by containerd before install (refused by us too), ${tally.refusedByDesign} refused by design, ` +
+      `${tally.runcKept} with the effective runc unchanged`,
   );
 });
 
@@ -75,7 +78,7 @@ describe.each(binaries)('containerd $version', (binary) => {
       }
       let plan: ReturnType<typeof planRuntimeConfig>;
       try {
-        plan = planRuntimeConfig(req, current, undefined);
+        plan = planRuntimeConfig(withEffectiveRunc(req, currentDump), current, undefined);
       } catch (error) {
         expect(error).toBeInstanceOf(KataDeployError);
         expect((error as KataDeployError).code).toBe('config-refused');
@@ -90,6 +93,11 @@ describe.each(binaries)('containerd $version', (binary) => {
       const listed = dumpedRuntimes(dump ?? '');
       for (const handler of req.handlers) expect(listed.has(handler.name), handler.name).toBe(true);
       expect(listed.has('runc')).toBe(true);
+      const runcBefore = dumpedRunc(currentDump ?? '');
+      if (runcBefore !== undefined) {
+        expect(dumpedRunc(dump ?? ''), 'the effective runc handler is unchanged by install').toEqual(runcBefore);
+        tally.runcKept++;
+      }
       tally.verified++;
     },
   );
@@ -99,5 +107,6 @@ describe('the matrix as a whole', () => {
   it('verified nearly every corpus file on every containerd, not just refusals', () => {
     expect(tally.verified + tally.rejectedBefore + tally.refusedByDesign).toBe(files.length * binaries.length);
     expect(tally.verified).toBeGreaterThanOrEqual(90);
+    expect(tally.runcKept, 'every verified pair whose runtime had a runc before').toBeGreaterThanOrEqual(80);
   });
 });

@@ -34,4 +34,14 @@ describe('unexpectedRunFailure', () => {
     expect(error.exitCode).toBe(1);
     expect(error.hint).toMatch(/bug/);
   });
+
+  it.each(['EISDIR', 'ENOTDIR', 'EBUSY', 'ENOSPC', 'EDQUOT', 'EROFS', 'EACCES', 'EPERM', 'ELOOP'])(
+    'treats %s as a host state the operator fixes (exit 5 with a hint), not a bug (exit 1)',
+    (code) => {
+      const error = unexpectedRunFailure('install', errno(code, `${code}: something, open`, '/etc/containerd/x'));
+      expect(error.exitCode).toBe(5);
+      expect(error.message).toContain('/etc/containerd/x');
+      expect(error.hint).not.toMatch(/bug/);
+    },
+  );
 });

@@ -101,6 +101,13 @@ describe('gatherKvmFacts over a host root', () => {
     expect(report.reason).toMatch(/1:3/);
   });
 
+  it('reports a /dev/kvm symlink loop as unusable KVM, not as a usage error', async () => {
+    temp = await makeTempRoot({ '/dev/kvm': { symlink: 'kvm2' }, '/dev/kvm2': { symlink: 'kvm' } });
+    const report = assessKvm(await gatherKvmFacts(new NodeHostFs(temp.root), ioctlKvmProber));
+    expect(report.usable).toBe(false);
+    expect(report.reason).toMatch(/\/dev\/kvm cannot be resolved: too many symlinks/);
+  });
+
   it('has the ioctl prober refuse a device that is not KVM', async () => {
     const probe = await ioctlKvmProber.probe('/dev/null');
     expect(probe.ok).toBe(false);

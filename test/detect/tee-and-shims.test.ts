@@ -2,7 +2,6 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { detectTee } from '../../src/detect/tee.js';
 import { assessShims } from '../../src/detect/shim-support.js';
 import { hasNvidiaGpu } from '../../src/detect/pci.js';
-import { detectCgroupDriver } from '../../src/detect/cgroup-driver.js';
 import type { KvmReport } from '../../src/detect/kvm.js';
 import { NodeHostFs } from '../../src/host/node-host-fs.js';
 import { makeTempRoot, type TempRoot, type TreeSpec } from '../helpers/temp-root.js';
@@ -86,29 +85,5 @@ describe('hasNvidiaGpu', () => {
 
   it('finds none on a bus without one', async () => {
     expect(await hasNvidiaGpu(await root({ '/sys/bus/pci/devices/0000:00:01.0/vendor': '0x8086\n' }))).toBe(false);
-  });
-});
-
-describe('detectCgroupDriver', () => {
-  it.each<[string, TreeSpec, boolean]>([
-    [
-      'the kubelet config says systemd',
-      { '/var/lib/kubelet/config.yaml': 'kind: KubeletConfiguration\ncgroupDriver: systemd\n' },
-      true,
-    ],
-    [
-      'the kubelet config says cgroupfs on a systemd host',
-      { '/var/lib/kubelet/config.yaml': 'cgroupDriver: cgroupfs\n', '/run/systemd/system': { dir: true } },
-      false,
-    ],
-    [
-      'kubeadm flags say cgroupfs',
-      { '/var/lib/kubelet/kubeadm-flags.env': 'KUBELET_KUBEADM_ARGS="--cgroup-driver=cgroupfs"\n' },
-      false,
-    ],
-    ['nothing is written down on a systemd host', { '/run/systemd/system': { dir: true } }, true],
-    ['nothing is written down on a host without systemd', {}, false],
-  ])('follows the evidence when %s', async (_name, tree, systemd) => {
-    expect((await detectCgroupDriver(await root(tree))).systemd).toBe(systemd);
   });
 });

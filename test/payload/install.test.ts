@@ -228,4 +228,22 @@ describe('installing a payload', () => {
       'var/lib/kata-deploy/default': 'dir 755',
     });
   });
+
+  it('installs no member that users other than root could write (containerd runs the shim as root)', async () => {
+    const entries = minimalPayload().map((entry) =>
+      entry.name === `${K}/bin/` || entry.name === `${K}/bin/containerd-shim-kata-v2`
+        ? { ...entry, mode: 0o777 }
+        : entry.name === `${K}/VERSION`
+          ? { ...entry, mode: 0o666 }
+          : entry,
+    );
+    const file = writeArchive(archives, 'p.tar.zst', compress(craftTar(entries), 'zst'));
+    await install(file);
+    const mode = (rel: string): string => (statSync(path.join(host.root, 'opt/kata', rel)).mode & 0o7777).toString(8);
+    expect({ bin: mode('bin'), shim: mode('bin/containerd-shim-kata-v2'), version: mode('VERSION') }).toEqual({
+      bin: '755',
+      shim: '755',
+      version: '644',
+    });
+  });
 });

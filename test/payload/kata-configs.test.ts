@@ -216,3 +216,14 @@ describe('planKataConfigFiles', () => {
     );
   });
 });
+
+describe('drop-ins that hold secrets', () => {
+  it('writes the agent proxy drop-in (which may carry proxy credentials) 0600, the others 0644', () => {
+    const changes = plan({ AGENT_HTTPS_PROXY: 'http://user:secret@proxy.corp:3128', DEBUG: 'true' });
+    const proxy = changes.filter((change) => change.path.endsWith('/30-agent-proxy.toml'));
+    expect(proxy.length).toBeGreaterThan(0);
+    for (const change of proxy) expect(change.mode, change.path).toBe(0o600);
+    for (const change of changes.filter((candidate) => !candidate.path.endsWith('/30-agent-proxy.toml')))
+      expect(change.mode, change.path).toBe(0o644);
+  });
+});

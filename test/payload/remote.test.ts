@@ -6,6 +6,7 @@ import { createServer, type Server } from 'node:https';
 import { connect, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { pino } from 'pino';
 import { afterAll, beforeAll, beforeEach, afterEach, describe, expect, it } from 'vitest';
 import type { KataDeployError } from '../../src/core/errors.js';
 import { stagePayload } from '../../src/payload/index.js';
@@ -149,5 +150,47 @@ describe('payloads fetched over https', () => {
     expect(bypassesProxy('evilcorp.example', 'corp.example')).toBe(false);
     expect(bypassesProxy('anything', '*')).toBe(true);
     expect(bypassesProxy('github.com', undefined)).toBe(false);
+  });
+
+  it('derives the checksum URL of a URL with a query from its path, keeping the query', async () => {
+    files.set('/kata.tar.zst?v=1', archive);
+    files.set('/kata.tar.zst.sha256?v=1', Buffer.from(`${sha256(archive)}  kata-static.tar.zst\n`));
+    const ports = { ...payloadPorts(host.root), fetch: { caCertificates: ca } };
+    const staged = await stagePayload(payloadSettings(`${base}/kata.tar.zst?v=1`), ports);
+    expect(staged.manifest.source.sha256).toBe(sha256(archive));
+  });
+
+  it('reads at most a few KiB of a checksum file (a server answering with the payload is refused)', async () => {
+    files.set('/kata.tar.zst', archive);
+    files.set('/kata.tar.zst.sha256', Buffer.alloc(8 << 20, 'a'));
+    const ports = { ...payloadPorts(host.root), fetch: { caCertificates: ca } };
+    const error = await stagePayload(payloadSettings(`${base}/kata.tar.zst`), ports).catch((caught: unknown) => caught);
+    expect((error as KataDeployError).code).toBe('bad-payload');
+    expect((error as Error).message).toMatch(/\.sha256: larger than 4096 bytes, not a checksum file/);
+  });
+
+  it('never logs or records the query token of a payload URL, nor prints it in errors', async () => {
+    const lines: string[] = [];
+    const log = pino({ level: 'trace' }, { write: (line: string) => void lines.push(line) });
+    files.set('/kata.tar.zst?token=SECRET42', archive);
+    files.set('/kata.tar.zst.sha256?token=SECRET42', Buffer.from(`${sha256(archive)}\n`));
+    const url = `${base}/kata.tar.zst?token=SECRET42`;
+    const ports = { ...payloadPorts(host.root), log, fetch: { caCertificates: ca } };
+    const staged = await stagePayload(payloadSettings(url), ports);
+    expect(JSON.stringify(staged.manifest)).not.toContain('SECRET42');
+    expect(lines.join('')).toContain('token=***');
+    const mismatch = await stagePayload(payloadSettings(url, { payloadSha256: sha256(Buffer.from('x')) }), ports).catch(
+      (caught: unknown) => caught,
+    );
+    expect((mismatch as Error).message).toContain('checksum mismatch');
+    const unreachable = await stagePayload(
+      payloadSettings('https://127.0.0.1:1/kata.tar.zst?token=SECRET42&sig=SECRET43', {
+        payloadSha256: sha256(archive),
+      }),
+      ports,
+    ).catch((caught: unknown) => caught);
+    expect((unreachable as Error).message).toContain('cannot download payload');
+    for (const text of [lines.join(''), (mismatch as Error).message, (unreachable as Error).message])
+      expect(text).not.toMatch(/SECRET4[23]/);
   });
 });

@@ -25,16 +25,26 @@ export function runtimePlatformsPath(version: ConfigVersion): readonly string[] 
 /** What containerd passes to every Kata handler's containers, as upstream (the termination message path). */
 export const CONTAINER_ANNOTATIONS: readonly string[] = Object.freeze(['io.kubernetes.container.terminationMessage*']);
 
+/** A value we write: what TOML scalars and inline arrays/tables containerd's dump can hold. */
+export type OwnedValue = string | boolean | number | bigint | readonly OwnedValue[] | { [key: string]: OwnedValue };
+
 /** One TOML table we own: its key path and its keys, in the order we render them. */
 export interface OwnedTable {
   readonly path: readonly string[];
-  readonly entries: readonly (readonly [string, string | boolean | readonly string[]])[];
+  readonly entries: readonly (readonly [string, OwnedValue])[];
 }
 
-/** The runc handler we add when a containerd 1.x config has none (its runtime map replaces the default). */
+/**
+ * The runc handler we add when a containerd 1.x config has none (its runtime map replaces the default):
+ * the effective runc of the pre-install `config dump`, so runc pods keep exactly the cgroup driver and
+ * options they run with now. Without a dump (pure planning), containerd's own runtime type and nothing else.
+ */
 export interface RuncSpec {
-  readonly systemdCgroup: boolean;
+  readonly table: TomlTable;
 }
+
+/** The runc a 1.x runtime map gets when no `config dump` says what runc runs with. */
+export const PLAIN_RUNC: TomlTable = { runtime_type: 'io.containerd.runc.v2' };
 
 /** The tables that define our handlers (and runc, when asked), in render order. */
 export function handlerTables(
@@ -45,7 +55,7 @@ export function handlerTables(
   const runtimes = runtimesPath(version);
   const tables: OwnedTable[] = [];
   for (const handler of handlers) {
-    const entries: [string, string | boolean | readonly string[]][] = [
+    const entries: [string, OwnedValue][] = [
       ['runtime_type', handler.runtimeType],
       ['runtime_path', handler.runtimePath],
       ['privileged_without_host_devices', true],
@@ -60,16 +70,28 @@ export function handlerTables(
       tables.push({ path: [...platforms, handler.name], entries: [['snapshotter', handler.snapshotter]] });
     }
   }
-  if (runc !== undefined) {
-    tables.push({ path: [...runtimes, 'runc'], entries: [['runtime_type', 'io.containerd.runc.v2']] });
-    tables.push({ path: [...runtimes, 'runc', 'options'], entries: [['SystemdCgroup', runc.systemdCgroup]] });
-  }
+  if (runc !== undefined) tables.push(...tablesOf([...runtimes, 'runc'], runc.table));
   return tables;
+}
+
+/** A parsed table as our tables: its plain keys at `path`, each sub-table as a table of its own below. */
+function tablesOf(path: readonly string[], table: TomlTable): OwnedTable[] {
+  const entries: [string, OwnedValue][] = [];
+  const below: OwnedTable[] = [];
+  for (const [key, value] of Object.entries(table)) {
+    if (isPlainTable(value)) below.push(...tablesOf([...path, key], value));
+    else entries.push([key, value as OwnedValue]);
+  }
+  return [{ path, entries }, ...below];
+}
+
+function isPlainTable(value: unknown): value is TomlTable {
+  return typeof value === 'object' && value !== null && !Array.isArray(value) && !(value instanceof Date);
 }
 
 /** The parsed value our tables add, keyed by table path, to check edits semantically. */
 export function tableValue(table: OwnedTable): TomlTable {
-  return Object.fromEntries(table.entries.map(([key, value]) => [key, Array.isArray(value) ? [...value] : value]));
+  return Object.fromEntries(table.entries.map(([key, value]) => [key, value]));
 }
 
 /** Renders tables as `[header]` blocks separated by a blank line, with the file's line ending. */
@@ -99,8 +121,19 @@ export function renderString(text: string): string {
   return JSON.stringify(text).replace(/[\u007f]/g, '\\u007f');
 }
 
-function renderValue(value: string | boolean | readonly string[]): string {
-  if (typeof value === 'boolean') return String(value);
+function renderValue(value: OwnedValue): string {
   if (typeof value === 'string') return renderString(value);
-  return `[${value.map(renderString).join(', ')}]`;
+  if (typeof value === 'boolean' || typeof value === 'bigint') return String(value);
+  if (typeof value === 'number') return renderNumber(value);
+  if (Array.isArray(value)) return `[${value.map(renderValue).join(', ')}]`;
+  const pairs = Object.entries(value as { [key: string]: OwnedValue });
+  return pairs.length === 0
+    ? '{}'
+    : `{ ${pairs.map(([key, item]) => `${renderKey(key)} = ${renderValue(item)}`).join(', ')} }`;
+}
+
+function renderNumber(value: number): string {
+  if (Number.isNaN(value)) return 'nan';
+  if (!Number.isFinite(value)) return value > 0 ? 'inf' : '-inf';
+  return String(value);
 }

@@ -2,7 +2,14 @@ import { KataDeployError } from '../../core/errors.js';
 import type { FileChange } from '../../core/file-change.js';
 import { configVersionOf } from './config-version.js';
 import { refuseForeignHandlers } from './conflicts.js';
-import { handlerTables, runtimesPath, tableValue, type ConfigVersion, type OwnedTable } from './handler-tables.js';
+import {
+  handlerTables,
+  PLAIN_RUNC,
+  runtimesPath,
+  tableValue,
+  type ConfigVersion,
+  type OwnedTable,
+} from './handler-tables.js';
 import { DEBUG_LEVEL_TABLE } from './debug-level.js';
 import { appendTables } from './in-place-edit.js';
 import { removeOurs } from './removal.js';
@@ -55,7 +62,7 @@ export function planInPlace(
   const needsRunc =
     (request.daemonVersion === undefined || request.daemonVersion.major < 2) && !hasRunc(doc.value, version);
   const tables = [
-    ...handlerTables(version, request.handlers, needsRunc ? { systemdCgroup: request.systemdCgroup } : undefined),
+    ...handlerTables(version, request.handlers, needsRunc ? { table: request.effectiveRunc ?? PLAIN_RUNC } : undefined),
     ...(request.debugLevel === true ? [DEBUG_LEVEL_TABLE] : []),
   ];
   const { text, inserted } = appendTables(base, tables);

@@ -51,7 +51,9 @@ export async function readRuntimeConfigInputs(
 ): Promise<Map<string, Buffer | undefined>> {
   const files = new Map<string, Buffer | undefined>();
   const read = async (file: string): Promise<void> => {
-    if (!files.has(file)) files.set(file, await fs.readIfExists(file));
+    if (files.has(file)) return;
+    await refuseOversized(fs, file);
+    files.set(file, await fs.readIfExists(file));
   };
   await refuseUnsafeTarget(fs, request.configPath);
   for (const file of runtimeConfigReads(request, previous)) await read(file);
@@ -70,6 +72,26 @@ export async function readRuntimeConfigInputs(
     }
   }
   return files;
+}
+
+/**
+ * The largest runtime config file we read. Real ones are a few KiB (the biggest in the shared corpus is
+ * far below this); parsing and comparing dumps costs ~20 times the file size in memory, so a 20 MB file
+ * would take the pod over its memory limit instead of getting a clear refusal.
+ */
+export const MAX_CONFIG_BYTES = 4 * 1024 * 1024;
+
+async function refuseOversized(fs: HostFs, file: string): Promise<void> {
+  const size = (await fs.stat(file))?.size ?? 0;
+  if (size > MAX_CONFIG_BYTES) {
+    throw new KataDeployError(
+      'config-refused',
+      `${file} is ${size} bytes, more than the ${MAX_CONFIG_BYTES}-byte limit`,
+      {
+        hint: 'a container runtime config this large is not one kata-deploy can edit safely; nothing was changed',
+      },
+    );
+  }
 }
 
 function safeImports(text: string): string[] {

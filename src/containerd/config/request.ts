@@ -1,6 +1,7 @@
 import type { SemVer } from '../../core/containerd-version.js';
 import type { HandlerSpec } from '../../core/handlers.js';
 import type { RuntimeFlavour } from '../../settings/settings.js';
+import type { TomlTable } from './toml-document.js';
 
 /** Everything the runtime-config planner needs to know besides the files' bytes. */
 export interface RuntimeConfigRequest {
@@ -10,8 +11,11 @@ export interface RuntimeConfigRequest {
   /** The running daemon's release, read over its socket or from the host binary; undefined if unknown. */
   readonly daemonVersion: SemVer | undefined;
   readonly handlers: readonly HandlerSpec[];
-  /** Whether the host's kubelet drives cgroups through systemd (the runc handler we may add follows it). */
-  readonly systemdCgroup: boolean;
+  /**
+   * runc as the daemon runs it now (its table in the pre-install `config dump`), copied when a 1.x runtime
+   * map we write into would otherwise drop the default runc; undefined when no dump has been read.
+   */
+  readonly effectiveRunc?: TomlTable;
   /** MULTI_INSTALL_SUFFIX, which also names our drop-in files so two installs never share one. */
   readonly suffix: string | undefined;
   /** DEBUG: also raise containerd's `[debug] level` (only where no file it reads has a `[debug]` table). */

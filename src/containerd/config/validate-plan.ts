@@ -55,6 +55,29 @@ export function dumpedRuntimes(dump: string): Set<string> {
 }
 
 /**
+ * The effective runc handler in a `config dump` (1.x prints version 2, 2.x version 3), or undefined when
+ * the runtime map has none. An install that must write a runc copies this table, so runc pods keep their
+ * cgroup driver and options.
+ */
+export function dumpedRunc(dump: string): TomlTable | undefined {
+  const value = parseTomlText('containerd config dump', dump);
+  for (const version of [1, 2, 3] as const) {
+    const runc = getPath(value, [...runtimesPath(version), 'runc']);
+    if (isTable(runc)) return runc;
+  }
+  return undefined;
+}
+
+/** The request with runc as the pre-install dump has it, for the planner to copy where it must write one. */
+export function withEffectiveRunc(
+  request: RuntimeConfigRequest,
+  currentDump: string | undefined,
+): RuntimeConfigRequest {
+  const effectiveRunc = currentDump === undefined ? undefined : dumpedRunc(currentDump);
+  return effectiveRunc === undefined ? request : { ...request, effectiveRunc };
+}
+
+/**
  * Asks containerd whether it accepts the config as it is now, before we plan anything: if not, the node
  * was already broken and restarting it with our change would be blamed on us. Refuses with exit 5,
  * quoting containerd. Returns the dump, which the changed config's dump is compared with. CRI-O has no
@@ -129,7 +152,7 @@ export async function assertChangedConfigAccepted(
       ...new Set([
         ...plan.record.handlers,
         ...(previous?.handlers ?? []),
-        ...(plan.record.addedRunc || previous?.addedRunc === true ? ['runc'] : []),
+        ...(runcIsOurs(plan, currentDump, previous) ? ['runc'] : []),
       ]),
     ];
     const debugOurs = plan.record.debugLevel === true || previous?.debugLevel === true;
@@ -150,6 +173,15 @@ export async function assertChangedConfigAccepted(
     }
   }
   return after.dump;
+}
+
+/**
+ * runc counts as ours (left out of the comparison) only where the runtime had none before, or where the
+ * previous install added it: a runc we add in place of containerd's default must leave it exactly as it was.
+ */
+function runcIsOurs(plan: RuntimeConfigPlan, currentDump: string, previous: RuntimeConfigRecord | undefined): boolean {
+  if (previous?.addedRunc === true) return true;
+  return plan.record.addedRunc && dumpedRunc(currentDump) === undefined;
 }
 
 /**

@@ -23,6 +23,9 @@ export const DROP_IN_NAMES = [
 ] as const;
 type DropInName = (typeof DROP_IN_NAMES)[number];
 
+/** The drop-in that carries the agent proxy URLs, credentials included: readable by root only. */
+const SECRET_DROP_IN: DropInName = '30-agent-proxy.toml';
+
 const PAYLOAD_PREFIX = '/opt/kata/';
 const DEBUG_KERNEL_PARAMS = ['agent.log=debug', 'initcall_debug'];
 
@@ -200,7 +203,8 @@ export function planKataConfigFiles(
     const before = readCurrent(hostPath);
     if (before === undefined && after === undefined) return;
     if (before !== undefined && after !== undefined && before.equals(after)) return;
-    changes.push({ path: hostPath, before, after, mode: 0o644, reason });
+    const secret = path.posix.basename(hostPath) === SECRET_DROP_IN;
+    changes.push({ path: hostPath, before, after, mode: secret ? 0o600 : 0o644, reason });
   };
   for (const handler of handlers) {
     const bytes = readPristine(handler.shim.name);

@@ -1,3 +1,13 @@
+/** Comment text on one line: control characters (a newline would end the comment) written as escapes. */
+function commentText(text: string): string {
+  let out = '';
+  for (const char of text) {
+    const code = char.codePointAt(0)!;
+    out += code < 0x20 || code === 0x7f ? `\\u${code.toString(16).padStart(4, '0')}` : char;
+  }
+  return out;
+}
+
 /** A value a drop-in sets: the few TOML types Kata's keys need. */
 export type DropInValue = string | boolean | number | readonly string[];
 
@@ -38,7 +48,7 @@ export interface DropInTable {
  * whole files only; an operator's file is never re-serialised.
  */
 export function renderDropIn(comment: readonly string[], tables: readonly DropInTable[]): string {
-  const lines = comment.map((line) => `# ${line}`.trimEnd());
+  const lines = comment.map((line) => `# ${commentText(line)}`.trimEnd());
   for (const { table, values } of tables) {
     if (values.length === 0) continue;
     lines.push('', `[${tableKey(table)}]`, ...values.map(([key, value]) => `${key} = ${renderValue(value)}`));

@@ -15,7 +15,7 @@ export const DEFAULT_TMPFS = [
   '/var/lib/kata-deploy',
   '/run/containerd',
   '/var/lib/containerd',
-  '/run/lock',
+  '/run/kata-deploy',
   '/run/kata-containers',
   // First on a service's PATH: where shim links go for containerd releases that ignore runtime_path.
   '/usr/local/sbin',
