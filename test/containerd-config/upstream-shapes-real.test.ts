@@ -8,6 +8,7 @@ import {
   assertChangedConfigAccepted,
   assertCurrentConfigAccepted,
   dumpedRuntimes,
+  withEffectiveRunc,
 } from '../../src/containerd/config/validate-plan.js';
 import { containerdValidator } from '../../src/containerd/config/validator.js';
 import type { KataDeployError } from '../../src/core/errors.js';
@@ -59,7 +60,7 @@ describe.each(binaries)('containerd $version with DEBUG, a custom runtime and po
       let plan: ReturnType<typeof planRuntimeConfig>;
       try {
         before = await assertCurrentConfigAccepted(validator, debugOn, current);
-        plan = planRuntimeConfig(debugOn, current, undefined);
+        plan = planRuntimeConfig(withEffectiveRunc(debugOn, before), current, undefined);
       } catch (error) {
         expect((error as KataDeployError).code).toBe('config-refused');
         tally.skipped++;
