@@ -2,7 +2,7 @@ import { asKataDeployError, KataDeployError } from '../core/errors.js';
 import { containerdVersion } from '../containerd/client.js';
 import { ioctlKvmProber } from '../detect/kvm-prober.js';
 import { systemClock } from '../host/clock.js';
-import { execaRunner } from '../host/command-runner.js';
+import { childProcessRunner } from '../host/command-runner.js';
 import { createLogger, type Logger } from '../host/logger.js';
 import { NodeHostFs } from '../host/node-host-fs.js';
 import { formatNodeReport, runDetect } from '../modes/detect.js';
@@ -11,7 +11,6 @@ import { runUninstall } from '../modes/uninstall.js';
 import type { RawFlags } from '../settings/options.js';
 import { settingsFromProcess } from '../settings/from-process.js';
 import type { Settings } from '../settings/settings.js';
-import { formatInstallPlan } from '../transaction/format-plan.js';
 import { install } from '../transaction/install.js';
 import { status } from '../transaction/status.js';
 import { uninstall } from '../transaction/uninstall.js';
@@ -42,7 +41,7 @@ function reportFailure(error: KataDeployError, asJson: boolean, log: Logger | un
 function realPorts(settings: Settings): WiringPorts {
   return {
     fs: new NodeHostFs(settings.hostRoot),
-    runner: execaRunner,
+    runner: childProcessRunner,
     kvmProber: ioctlKvmProber,
     socketVersion: async (socket) => (await containerdVersion(socket)).version,
     clock: systemClock,
@@ -99,9 +98,9 @@ async function runCommand(name: CommandName, flags: RawFlags): Promise<number> {
       }
       case 'install': {
         const result = await runInstall(settings, ports, log);
-        print(
-          settings.json ? json(installJson(result)) : result.dryRun ? formatInstallPlan(result) : installText(result),
-        );
+        // The plan formatter pulls in `diff`; only a --dry-run without --json prints it.
+        const plan = !settings.json && result.dryRun ? await import('../transaction/format-plan.js') : undefined;
+        print(settings.json ? json(installJson(result)) : (plan?.formatInstallPlan(result) ?? installText(result)));
         return 0;
       }
       case 'uninstall': {
