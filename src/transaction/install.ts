@@ -127,10 +127,20 @@ async function planAndApply(
   const { recovered } = recovery;
   const base = ctx.control?.baseHandlers ?? [];
   const wanted = ctx.handlers.map((handler) => handler.name);
-  const staged = await ctx.payload.stage();
+  // The runtime config does not depend on the payload: containerd validates it while the payload
+  // unpacks. Failures keep their order: a bad payload is reported before a refused config.
+  const runtimePlanning = ctx.runtimeConfig.plan(ctx.handlers, tx.ledger.runtimeConfig);
+  runtimePlanning.catch(() => undefined);
+  const staged = await ctx.payload.stage().catch(async (error: unknown) => {
+    await runtimePlanning.catch(() => undefined);
+    throw error;
+  });
   try {
-    const kataChanges = await ctx.kataConfig.plan(ctx.handlers, staged.readPristine);
-    const runtimePlan = await ctx.runtimeConfig.plan(ctx.handlers, tx.ledger.runtimeConfig);
+    const kataChanges = await ctx.kataConfig.plan(ctx.handlers, staged.readPristine).catch(async (error: unknown) => {
+      await runtimePlanning.catch(() => undefined);
+      throw error;
+    });
+    const runtimePlan = await runtimePlanning;
     const runtimeChanged = runtimePlan.changes.filter((change) => !isNoop(change)).map((change) => change.path);
     const decision = decideRestart({
       mode: settings.restart,

@@ -24,10 +24,14 @@ describe('childProcessRunner', () => {
   });
 
   it('feeds input on stdin and adds env to the inherited environment', async () => {
-    const result = await childProcessRunner.run('sh', ['-c', 'cat; printf "%s %s" "$KD_TEST" "$(test -n "$PATH" && echo path)"'], {
-      input: 'in\n',
-      env: { KD_TEST: 'set' },
-    });
+    const result = await childProcessRunner.run(
+      'sh',
+      ['-c', 'cat; printf "%s %s" "$KD_TEST" "$(test -n "$PATH" && echo path)"'],
+      {
+        input: 'in\n',
+        env: { KD_TEST: 'set' },
+      },
+    );
     expect(result.stdout).toBe('in\nset path');
   });
 
