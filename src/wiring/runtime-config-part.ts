@@ -13,12 +13,14 @@ import {
 import type { CommandRunner } from '../host/command-runner.js';
 import type { HostFs } from '../host/host-fs.js';
 import type { RuntimeConfigPart } from '../transaction/parts.js';
+import { SharedValidations } from '../containerd/config/shared-validations.js';
 import type { ValidatorChoice } from './validator-binary.js';
 
 /**
  * The runtime-config area (src/containerd/config) as the transaction's RuntimeConfigPart: read the
  * host's files, have the host's containerd accept the current config, plan, and have it accept the
- * result too — all before the transaction writes anything.
+ * result too — all before the transaction writes anything. Both containerd runs overlap, and a plan
+ * that changes nothing (a converged reinstall) runs containerd once.
  */
 export function runtimeConfigPart(
   request: Omit<RuntimeConfigRequest, 'handlers'>,
@@ -36,10 +38,25 @@ export function runtimeConfigPart(
       const full: RuntimeConfigRequest = { ...request, handlers };
       const previous = previousRecord as RuntimeConfigRecord | undefined;
       const current = await readRuntimeConfigInputs(fs, full, previous);
-      const currentDump = await assertCurrentConfigAccepted(validator, full, current);
-      const plan = planRuntimeConfig(full, current, previous);
-      await assertChangedConfigAccepted(validator, full, current, plan, currentDump, previous);
-      return { changes: plan.changes, record: plan.record };
+      const shared = new SharedValidations(validator);
+      try {
+        const currentAccepted = assertCurrentConfigAccepted(shared, full, current);
+        currentAccepted.catch(() => undefined);
+        let plan: ReturnType<typeof planRuntimeConfig>;
+        try {
+          plan = planRuntimeConfig(full, current, previous);
+        } catch (error) {
+          await currentAccepted;
+          throw error;
+        }
+        if (request.flavour !== 'crio')
+          shared.prefetch(validatedMainConfig(full), filesForValidation(full, applyChanges(current, plan.changes)));
+        const currentDump = await currentAccepted;
+        await assertChangedConfigAccepted(shared, full, current, plan, currentDump, previous);
+        return { changes: plan.changes, record: plan.record };
+      } finally {
+        await shared.settled();
+      }
     },
     async planRemoval(record) {
       const recorded = record as RuntimeConfigRecord;
