@@ -17,6 +17,7 @@ import { checkShimRequirements } from './requirements.js';
 import { resolveInterruptedSwitch } from './switch-recovery.js';
 import { TarParser } from './tar-parser.js';
 import { TreeWriter } from './tree-writer.js';
+import { DigestWorker } from './digest-worker.js';
 import type { PayloadPorts, PayloadSettings, StagedPayload } from './types.js';
 
 /**
@@ -135,7 +136,9 @@ export async function stagePayload(
     ? await plannedLocation(ports.fs, settings.installDir)
     : await prepareLocation(ports.fs, settings.installDir);
   const stagingDir = validateOnly ? undefined : stagingPathFor(location);
-  const writer = new TreeWriter(stagingDir, ports.limits ?? DEFAULT_LIMITS);
+  const digests = validateOnly ? undefined : new DigestWorker();
+  const archiveDigest = expected === undefined || remote ? undefined : new DigestWorker();
+  const writer = new TreeWriter(stagingDir, ports.limits ?? DEFAULT_LIMITS, digests);
   try {
     if (stagingDir !== undefined) mkdirSync(stagingDir, { mode: 0o755 });
     const started = ports.clock.now();
@@ -145,7 +148,11 @@ export async function stagePayload(
           hash: true,
           backpressure: () => writer.backpressure(),
         })
-      : await pumpLocalArchive(settings.payload, parser, { hash: expected !== undefined, flow: writer });
+      : await pumpLocalArchive(settings.payload, parser, {
+          hash: expected !== undefined,
+          flow: writer,
+          ...(archiveDigest === undefined ? {} : { hashFile: (fd: number) => archiveDigest.hashFile(fd) }),
+        });
     if (expected !== undefined && facts.sha256 !== expected) {
       throw new KataDeployError(
         'bad-payload',
@@ -215,6 +222,8 @@ export async function stagePayload(
       );
     }
     throw error;
+  } finally {
+    await Promise.all([digests?.close(), archiveDigest?.close()]);
   }
 }
 

@@ -12,11 +12,17 @@ const CLI = path.join(repo, 'dist/cli/main.js');
  * its own /proc/<pid>/io after the command: the kernel adds a reaped child's I/O counters to its parent's,
  * so write_bytes and wchar cover the command and everything it started.
  */
-const MEASURED = ['sh', '-c', '/usr/bin/time -f "maxrss_kb=%M" -o "$0" "$@"; rc=$?; cat /proc/$$/io >>"$0"; exit $rc'];
+const MEASURED = [
+  'sh',
+  '-c',
+  '/usr/bin/time -f "maxrss_kb=%M cpu_s=%U+%S" -o "$0" "$@"; rc=$?; cat /proc/$$/io >>"$0"; exit $rc',
+];
 
 function parseMeasures(text) {
   const figure = (key) => Number(new RegExp(`${key}[=:]\\s*(\\d+)`).exec(text)?.[1]);
+  const cpu = /cpu_s=([\d.]+)\+([\d.]+)/.exec(text);
   return {
+    cpuSeconds: cpu === null ? Number.NaN : Number(cpu[1]) + Number(cpu[2]),
     maxRssMb: figure('maxrss_kb') / 1024,
     writeBytes: figure('write_bytes'),
     wchar: figure('wchar'),
@@ -54,11 +60,11 @@ export async function gnuPipeline(node, payload, decompressor) {
  * `kata-deploy <command>` in the node with `--restart none`: the whole process, start to exit. `cpuProf`
  * names a dir for V8's --cpu-prof output.
  */
-export async function cliRun(node, command, { payload, containerd, sha256, cpuProf }) {
+export async function cliRun(node, command, { payload, containerd, sha256, cpuProf, cli = CLI }) {
   const node24 = [process.execPath, ...(cpuProf === undefined ? [] : ['--cpu-prof', '--cpu-prof-dir', cpuProf])];
   const argv = [
     ...node24,
-    CLI,
+    cli,
     command,
     '--systemd-socket',
     node.systemdSocket,
