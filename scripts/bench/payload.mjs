@@ -44,7 +44,7 @@ const sha256 = (file) => createHash('sha256').update(readFileSync(file)).digest(
 
 /** Alternating rounds of the GNU pipeline and our install (then an untimed uninstall): figures per run. */
 async function pairedRounds(node, payload, decompressor, count, extra = {}) {
-  const out = { tar: [], ours: [], ratios: [], tarRss: [], oursRss: [], runs: [] };
+  const out = { tar: [], ours: [], ratios: [], tarRss: [], oursRss: [], tarCpu: [], oursCpu: [] };
   for (let round = 0; round < count; round += 1) {
     const tar = await gnuPipeline(node, payload, decompressor);
     const ours = await cliRun(node, 'install', { payload, containerd, ...extra });
@@ -54,6 +54,8 @@ async function pairedRounds(node, payload, decompressor, count, extra = {}) {
     out.ratios.push(ours.seconds / tar.seconds);
     out.tarRss.push(tar.maxRssMb);
     out.oursRss.push(ours.maxRssMb);
+    out.tarCpu.push(tar.cpuSeconds);
+    out.oursCpu.push(ours.cpuSeconds);
     if (round === 0 && extra.reinstall) out.reinstall = await reinstall(node, payload);
     await cliRun(node, 'uninstall', { payload, containerd });
   }
@@ -121,6 +123,12 @@ const rows = [
     s(ratio(zst)),
   ],
   [
+    '  CPU seconds, user+sys of the whole process tree (median)',
+    s(median(zst.oursCpu)),
+    `${s(median(zst.tarCpu))} (GNU pipeline)`,
+    s(median(zst.oursCpu) / median(zst.tarCpu)),
+  ],
+  [
     '  peak RSS, MB (largest process of the run, max of the rounds)',
     mb(rssBig),
     `${mb(Math.max(...zst.tarRss))} (GNU pipeline)`,
@@ -138,9 +146,16 @@ const rows = [
     `${s(median(xz.tar))} (xz -dc | tar -x)`,
     s(ratio(xz)),
   ],
+  [
+    '  CPU seconds (median)',
+    s(median(xz.oursCpu)),
+    `${s(median(xz.tarCpu))} (GNU pipeline)`,
+    s(median(xz.oursCpu) / median(xz.tarCpu)),
+  ],
   ['  peak RSS, MB', mb(Math.max(...xz.oursRss)), `${mb(Math.max(...xz.tarRss))} (GNU pipeline)`, '-'],
   ['peak RSS, 150 MB payload, MB', mb(rssSmall), `${mb(rssBig)} (${size} payload)`, s(rssSmall / rssBig)],
   ['converged reinstall, s (whole process)', s(again.seconds), '0.30 (limit)', s(again.seconds / 0.3)],
+  ['  CPU seconds', s(again.cpuSeconds), '-', '-'],
   ['  paths created/changed/removed in the node', String(again.filesChanged), '0', '-'],
   ['  wchar (write() bytes incl. its stdout/stderr)', String(again.wchar), '-', '-'],
   ['second payload install on a disk root: write_bytes', String(disk.writeBytes), '0', '-'],

@@ -51,6 +51,8 @@ export async function wireTransaction(
   log: Logger,
   needKvm: boolean,
 ): Promise<Wired> {
+  const cgroupRead = detectCgroupDriver(ports.fs);
+  cgroupRead.catch(() => undefined);
   const node = await detectNode(settings, ports);
   if (needKvm && settings.requireKvm && !node.kvm.usable) {
     throw new KataDeployError('node-unsupported', `this node cannot run Kata VMs: ${node.kvm.reason}`, {
@@ -60,7 +62,7 @@ export async function wireTransaction(
     });
   }
   const runtime = node.runtime;
-  const cgroup = await detectCgroupDriver(ports.fs);
+  const cgroup = await cgroupRead;
   const handlers = handlersFor(settings);
   const payloadPorts = { fs: ports.fs, log, clock: ports.clock, fetch: await fetchOptions(settings) };
   const control = runtimeControl(
