@@ -4,6 +4,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import type { DigestWorker, WorkerDigest } from './digest-worker.js';
 import { badPayload, judgeEntry, type PayloadLimits } from './entry-policy.js';
+import { elfMachineOf, isCheckedExecutable, isKeptConfig, localDigest } from './member-bytes.js';
 import { startWriteback } from './libc.js';
 import { PayloadIndex } from './payload-index.js';
 import type { EntrySink, TarEntry } from './tar-parser.js';
@@ -29,12 +30,6 @@ const WRITEBACK_MIN = 1 << 20;
 
 /** Outstanding writes beyond which the producer should wait (about this many chunks in memory). */
 const HIGH_WATER = 64;
-
-/** Small files kept in memory while unpacking: the pristine Kata configs the planners read. */
-const KEEP = /^share\/defaults\/kata-containers\/.*\.toml$/;
-const KEEP_LIMIT = 1 << 20;
-/** Where the executables whose ELF machine we check live. */
-const EXECUTABLE_DIRS = /^(bin|libexec|runtime-rs\/bin)\//;
 
 /**
  * Writes accepted members into the staging dir. Parsing and judging stay on the main thread; the
@@ -175,8 +170,8 @@ export class TreeWriter {
     this.opened.set(rel, opened);
     this.track(opened.then((fd) => void this.openFds.add(fd)));
     const hash = this.digestOf();
-    const keep = KEEP.test(rel) && size <= KEEP_LIMIT ? ([] as Buffer[]) : undefined;
-    const elf = EXECUTABLE_DIRS.test(rel);
+    const keep = isKeptConfig(rel, size) ? ([] as Buffer[]) : undefined;
+    const elf = isCheckedExecutable(rel);
     const writes: Promise<void>[] = [];
     let position = 0;
     return {
@@ -216,11 +211,11 @@ export class TreeWriter {
   private validateSink(member: string, rel: string, duplicate: boolean, size: number): EntrySink {
     if (duplicate) return this.compareSink(member, rel);
     const hash = createHash('sha256');
-    const keep = KEEP.test(rel) && size <= KEEP_LIMIT ? ([] as Buffer[]) : undefined;
+    const keep = isKeptConfig(rel, size) ? ([] as Buffer[]) : undefined;
     let first = true;
     return {
       write: (chunk) => {
-        if (first && EXECUTABLE_DIRS.test(rel)) this.readElf(rel, chunk);
+        if (first && isCheckedExecutable(rel)) this.readElf(rel, chunk);
         first = false;
         hash.update(chunk);
         keep?.push(Buffer.from(chunk));
@@ -234,9 +229,7 @@ export class TreeWriter {
 
   /** A file's sha256: on the digest worker once it runs, else on this thread. */
   private digestOf(): WorkerDigest {
-    if (this.digests?.ready === true) return this.digests.start();
-    const hash = createHash('sha256');
-    return { update: (chunk) => void hash.update(chunk), end: () => Promise.resolve(hash.digest('hex')) };
+    return this.digests?.ready === true ? this.digests.start() : localDigest();
   }
 
   /**
@@ -266,7 +259,7 @@ export class TreeWriter {
   }
 
   private readElf(rel: string, chunk: Buffer): void {
-    if (chunk.length < 20 || chunk.readUInt32BE(0) !== 0x7f454c46) return;
-    this.elfMachines.set(rel, chunk[5] === 2 ? chunk.readUInt16BE(18) : chunk.readUInt16LE(18));
+    const machine = elfMachineOf(chunk);
+    if (machine !== undefined) this.elfMachines.set(rel, machine);
   }
 }
