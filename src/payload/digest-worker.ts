@@ -97,6 +97,18 @@ export class DigestWorker {
     this.worker.on('exit', () => this.fail(new Error('the digest worker exited')));
   }
 
+  /**
+   * A worker, or undefined when the process cannot start one (thread limits): the unpack then hashes
+   * on its own thread, slower but the same.
+   */
+  static tryStart(): DigestWorker | undefined {
+    try {
+      return new DigestWorker();
+    } catch {
+      return undefined;
+    }
+  }
+
   /** True once the worker runs: from then on a new digest costs this thread only a message. */
   get ready(): boolean {
     return this.running && this.failure === undefined;

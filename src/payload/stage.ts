@@ -136,8 +136,8 @@ export async function stagePayload(
     ? await plannedLocation(ports.fs, settings.installDir)
     : await prepareLocation(ports.fs, settings.installDir);
   const stagingDir = validateOnly ? undefined : stagingPathFor(location);
-  const digests = validateOnly ? undefined : new DigestWorker();
-  const archiveDigest = expected === undefined || remote ? undefined : new DigestWorker();
+  const digests = validateOnly ? undefined : DigestWorker.tryStart();
+  const archiveDigest = expected === undefined || remote ? undefined : DigestWorker.tryStart();
   const writer = new TreeWriter(stagingDir, ports.limits ?? DEFAULT_LIMITS, digests);
   try {
     if (stagingDir !== undefined) mkdirSync(stagingDir, { mode: 0o755 });
