@@ -9,7 +9,7 @@
 //   thread that loads its target by file name, which bundling would break; pino reads their paths
 //   from globalThis.__bundlerPathsOverrides, set by the banner below.
 import { build } from 'esbuild';
-import { cpSync, existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 
 const root = path.join(import.meta.dirname, '..');
@@ -30,8 +30,11 @@ const banner = [
 // Minified: @kubernetes/client-node is ~7 MB of generated source that V8 keeps resident; minifying
 // takes the idle daemon from ~90 to ~75 MiB RSS (scripts/bench/kube-fleet.mjs measures it). keepNames
 // keeps class and function names in stack traces and error names.
+const { version } = JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8'));
 const common = {
   bundle: true,
+  // src/cli/version.ts: no package.json travels with the bundle.
+  define: { __KATA_DEPLOY_VERSION__: JSON.stringify(version) },
   platform: 'node',
   target: 'node24',
   legalComments: 'none',

@@ -4,7 +4,7 @@
 // Binaries start with a real ELF header for the chosen arch so arch checks have something to read.
 //
 //   node scripts/make-sample-payload.mjs --out /tmp/p.tar.zst [--size 600M] [--files 2000]
-//        [--arch x86_64] [--compression zst|xz|gz|tar]
+//        [--arch x86_64] [--compression zst|xz|gz|tar] [--recording-shim /run/marker.log]
 import { closeSync, mkdirSync, mkdtempSync, openSync, rmSync, symlinkSync, writeFileSync, writeSync } from 'node:fs';
 import { randomFillSync } from 'node:crypto';
 import { spawnSync } from 'node:child_process';
@@ -57,6 +57,7 @@ function bigFiles(arch) {
     files.push(
       [`bin/${qemu}-snp-experimental`, 20, true],
       [`bin/${qemu}-tdx-experimental`, 20, true],
+      ['bin/openvmm', 4, true],
       ['share/ovmf/OVMF.fd', 4],
       ['share/ovmf/AMDSEV.fd', 4],
       ['share/ovmf/OVMF.inteltdx.fd', 4],
@@ -144,8 +145,26 @@ function writeSized(file, size, blocks, state, prefix) {
   closeSync(fd);
 }
 
-/** Builds the tree under `<dir>/opt/kata`; returns the number of regular files written. */
-export function buildSampleTree(dir, { size = 5 << 20, files = 120, arch = 'x86_64' } = {}) {
+/**
+ * A stand-in for containerd-shim-kata-v2 that proves containerd exec'ed it: it appends the path it was run
+ * as, its arguments and the options containerd wrote to its stdin (ConfigPath names the handler) to
+ * `marker`, then fails as a shim that cannot start would.
+ */
+export function recordingShim(marker) {
+  return [
+    '#!/bin/sh',
+    `{ printf 'exec=%s args=%s stdin=' "$0" "$*"; tr -c '[:print:]' '.'; echo; } >> ${marker}`,
+    'echo "kata-deploy test shim: exec recorded, not starting a VM" >&2',
+    'exit 1',
+    '',
+  ].join('\n');
+}
+
+/**
+ * Builds the tree under `<dir>/opt/kata`; returns the number of regular files written. With
+ * `recordingShimMarker`, both shim binaries are recordingShim scripts writing to that host path.
+ */
+export function buildSampleTree(dir, { size = 5 << 20, files = 120, arch = 'x86_64', recordingShimMarker } = {}) {
   const root = path.join(dir, 'opt/kata');
   const put = (rel, data, mode = 0o644) => {
     mkdirSync(path.dirname(path.join(root, rel)), { recursive: true });
@@ -177,6 +196,10 @@ export function buildSampleTree(dir, { size = 5 << 20, files = 120, arch = 'x86_
     if (elf) spawnSync('chmod', ['0755', file]);
     count += 1;
   }
+  if (recordingShimMarker !== undefined) {
+    for (const rel of ['bin/containerd-shim-kata-v2', 'runtime-rs/bin/containerd-shim-kata-v2'])
+      put(rel, recordingShim(recordingShimMarker), 0o755);
+  }
   for (let i = 0; i < fillers; i += 1) {
     const file = path.join(
       root,
@@ -204,10 +227,10 @@ export function packTree(dir, out, compression = 'zst') {
 }
 
 /** Makes a sample payload archive; returns its path and file count. */
-export function makeSamplePayload({ out, size, files, arch = 'x86_64', compression = 'zst' }) {
+export function makeSamplePayload({ out, size, files, arch = 'x86_64', compression = 'zst', recordingShimMarker }) {
   const dir = mkdtempSync(path.join(tmpdir(), 'kata-sample-'));
   try {
-    const count = buildSampleTree(dir, { size, files, arch });
+    const count = buildSampleTree(dir, { size, files, arch, recordingShimMarker });
     packTree(dir, out, compression);
     return { out, files: count };
   } finally {
@@ -233,6 +256,7 @@ if (import.meta.url === `file://${process.argv[1]}`) {
     files: Number(args.files ?? 120),
     arch: args.arch ?? 'x86_64',
     compression: args.compression ?? 'zst',
+    recordingShimMarker: args['recording-shim'],
   });
   console.log(`${result.out}: ${result.files} files`);
 }

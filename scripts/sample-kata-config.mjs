@@ -38,7 +38,8 @@ export function shimAssets(shim, arch) {
   else if (shim.hypervisor === 'fc') {
     assets.path = 'bin/firecracker';
     assets.jailer = 'bin/jailer';
-  } else if (shim.hypervisor === 'dragonball') assets.path = undefined;
+  } else if (shim.hypervisor === 'dragonball' || shim.hypervisor === 'remote') assets.path = undefined;
+  else if (shim.hypervisor === 'openvmm') assets.path = 'bin/openvmm';
   else assets.path = 'bin/stratovirt';
   if (shim.gpu) {
     assets.kernel = 'share/kata-containers/vmlinuz-nvidia-gpu.container';
@@ -72,7 +73,7 @@ export function renderSampleConfig(shim, arch, prefix = '/opt/kata') {
     '',
     '# XXX: WARNING: this file is auto-generated.',
     '# XXX:',
-    `# XXX: Source file: "config/configuration-${shim.name}.toml.in"`,
+    `# XXX: Source file: "config/${shim.configFile}.in"`,
     '# XXX: Project:',
     '# XXX:   Name: Kata Containers',
     '# XXX:   Type: kata',

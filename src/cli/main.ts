@@ -1,14 +1,12 @@
 #!/usr/bin/env node
-import { CommanderError } from 'commander';
-import { runCli } from './run-cli.js';
+import { unsupportedNodeMessage } from './node-version.js';
 
-try {
-  process.exitCode = await runCli(process.argv.slice(2));
-} catch (error) {
-  if (error instanceof CommanderError) {
-    process.exitCode =
-      error.exitCode === 0 || error.code === 'commander.helpDisplayed' || error.code === 'commander.version' ? 0 : 2;
-  } else {
-    throw error;
-  }
+// Everything but the version check loads dynamically, after it: static imports would run first.
+const tooOld = unsupportedNodeMessage(process.version);
+if (tooOld !== undefined) {
+  process.stderr.write(`${tooOld}\n`);
+  process.exit(2);
 }
+const { cliExitStatus } = await import('./exit-status.js');
+
+process.exitCode = await cliExitStatus(process.argv.slice(2));

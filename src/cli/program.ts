@@ -1,5 +1,6 @@
 import { Command, Option } from 'commander';
 import { OPTION_SPECS, type RawFlags } from '../settings/options.js';
+import { packageVersion } from './version.js';
 
 /** What a command does once its flags are parsed; returns the exit status. */
 export type CommandAction = (name: CommandName, flags: RawFlags) => Promise<number>;
@@ -28,6 +29,7 @@ function envHelp(env: readonly string[]): string {
 export function buildProgram(action: CommandAction): Command {
   const program = new Command('kata-deploy')
     .description('Install Kata Containers on a Kubernetes node, and remove it again.')
+    .version(packageVersion(), '-V, --version', 'print the version (package.json) and exit')
     .showHelpAfterError()
     .exitOverride();
   for (const { name, summary } of COMMANDS) {

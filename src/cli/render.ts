@@ -1,6 +1,7 @@
 import type { InstallResult } from '../transaction/install.js';
 import type { StatusReport } from '../transaction/status.js';
 import type { UninstallResult } from '../transaction/uninstall.js';
+import { formatTable } from './table.js';
 
 /** An install result as JSON for `--json`: file changes by path and action, never their bytes. */
 export function installJson(result: InstallResult): unknown {
@@ -30,6 +31,7 @@ export function installText(result: InstallResult): string {
     `handlers: ${result.handlers.join(', ')}`,
     `payload:  ${result.payload.changed ? 'installed' : 'unchanged'} (${result.payload.digest})`,
     `files:    ${result.changes.length} written`,
+    ...(result.shimLinks.length === 0 ? [] : [`links:    ${result.shimLinks.map((link) => link.path).join(', ')}`]),
     `runtime:  ${restart}`,
     `handlers: ${ready}`,
     '',
@@ -47,20 +49,37 @@ export function uninstallText(result: UninstallResult): string {
   ].join('\n');
 }
 
-/** The status report for people. */
+function liveState(report: StatusReport, handler: string): string {
+  if (!report.live.answered) return 'unknown (the runtime did not answer)';
+  return report.live.missing.includes(handler) ? 'NOT live' : 'live';
+}
+
+/**
+ * The status report for people, as aligned tables: the install, then each handler with its live state
+ * in the runtime, then each file kata-deploy wrote with whether it drifted, then every drift found.
+ */
 export function statusText(report: StatusReport): string {
   if (!report.installed)
     return `not installed${report.live.answered ? ` (runtime serves: ${report.live.handlers.join(', ')})` : ''}\n`;
   const source = report.payloadSource === undefined ? '' : ` from ${report.payloadSource}`;
-  const liveness = (name: string) => (report.live.missing.includes(name) ? ' (NOT live)' : ' (live)');
-  return [
-    `phase:    ${report.phase}`,
-    `payload:  ${report.payloadDigest ?? 'none'}${source}`,
-    `shims:    ${report.shims.join(', ') || 'unknown'}`,
-    `handlers: ${report.handlers.map((name) => `${name}${liveness(name)}`).join(', ')}`,
-    `files:    ${report.files.length} (${report.files.filter((file) => file.state !== 'as-written').length} drifted)`,
-    ...report.drift.map((line) => `drift:    ${line}`),
-    `healthy:  ${report.healthy ? 'yes' : 'no'}`,
-    '',
-  ].join('\n');
+  const summary = formatTable([
+    ['phase', report.phase ?? 'unknown'],
+    ['payload', `${report.payloadDigest ?? 'none'}${source}`],
+    ['shims', report.shims.join(', ') || 'unknown'],
+    ['healthy', report.healthy ? 'yes' : 'no'],
+  ]);
+  const launchOf = (name: string): string => {
+    const shim = report.launch.find((entry) => entry.handler === name);
+    return shim === undefined ? 'not checked' : `${shim.launchable ? '' : 'CANNOT START: '}${shim.reason}`;
+  };
+  const handlers = formatTable([
+    ['HANDLER', 'RUNTIME', 'LAUNCH'],
+    ...report.handlers.map((name) => [name, liveState(report, name), launchOf(name)]),
+  ]);
+  const files = formatTable([
+    ['FILE', 'STATE'],
+    ...report.files.map((file) => [file.path, file.state === 'as-written' ? 'as written' : `DRIFTED (${file.state})`]),
+  ]);
+  const drift = report.drift.length === 0 ? '' : `\ndrift:\n${report.drift.map((line) => `  ${line}\n`).join('')}`;
+  return `${summary}\n${handlers}\n${files}${drift}`;
 }

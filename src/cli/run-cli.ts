@@ -5,6 +5,8 @@ import { systemClock } from '../host/clock.js';
 import { childProcessRunner } from '../host/command-runner.js';
 import { createLogger, type Logger } from '../host/logger.js';
 import { NodeHostFs } from '../host/node-host-fs.js';
+import { prettyLogger } from '../host/pretty-logger.js';
+import type { ProgressPort } from '../host/progress.js';
 import { formatNodeReport, runDetect } from '../modes/detect.js';
 import { converged, provenLive, runInstall, summarise, wireWithoutKvm } from '../modes/install.js';
 import { runUninstall } from '../modes/uninstall.js';
@@ -16,7 +18,10 @@ import { status } from '../transaction/status.js';
 import { uninstall } from '../transaction/uninstall.js';
 import type { WiringPorts } from '../wiring/transaction-context.js';
 import { wireTransaction } from '../wiring/transaction-context.js';
+import { colourPlan, paintFor } from './colour.js';
 import { buildProgram, type CommandName } from './program.js';
+import { logProgress } from './progress/log-progress.js';
+import { ttyProgress } from './progress/tty-progress.js';
 import { installJson, installText, statusText, uninstallText } from './render.js';
 
 /** Exit status of `status` when Kata is not installed, not live or drifted (README "Exit codes"). */
@@ -38,13 +43,32 @@ function reportFailure(error: KataDeployError, asJson: boolean, log: Logger | un
   return error.exitCode;
 }
 
-function realPorts(settings: Settings): WiringPorts {
+/** Log levels at which the info-level progress of a phase is wanted at all. */
+const SHOWS_PROGRESS: readonly Settings['logLevel'][] = ['trace', 'debug', 'info'];
+
+/**
+ * Logs and progress. A redrawn progress line only for a person at a terminal (stderr a TTY, logs not
+ * JSON, no `--json`, a log level that shows info), with the log lines written above it; anywhere else
+ * (pods, pipes, machine output) a log line at the start and end of each phase.
+ */
+function logsAndProgress(settings: Settings): { log: Logger; progress: ProgressPort } {
+  const tty = process.stderr.isTTY === true;
+  if (tty && settings.logFormat !== 'json' && !settings.json && SHOWS_PROGRESS.includes(settings.logLevel)) {
+    const progress = ttyProgress(process.stderr, systemClock);
+    return { log: prettyLogger(settings.logLevel, { write: (text) => progress.writeAbove(text) }), progress };
+  }
+  const log = createLogger(settings.logLevel, settings.logFormat, tty);
+  return { log, progress: logProgress(log, systemClock) };
+}
+
+function realPorts(settings: Settings, progress: ProgressPort): WiringPorts {
   return {
     fs: new NodeHostFs(settings.hostRoot),
     runner: childProcessRunner,
     kvmProber: ioctlKvmProber,
     socketVersion: async (socket) => (await containerdVersion(socket)).version,
     clock: systemClock,
+    progress,
   };
 }
 
@@ -88,8 +112,10 @@ async function runCommand(name: CommandName, flags: RawFlags): Promise<number> {
   const asJson = flags.json === true;
   try {
     const settings = settingsFromProcess(flags);
-    log = createLogger(settings.logLevel, settings.logFormat, process.stderr.isTTY === true);
-    const ports = realPorts(settings);
+    const output = logsAndProgress(settings);
+    log = output.log;
+    for (const notice of settings.upstream.notices) log.warn(notice);
+    const ports = realPorts(settings, output.progress);
     switch (name) {
       case 'detect': {
         const report = await runDetect(settings, ports, log);
@@ -100,7 +126,13 @@ async function runCommand(name: CommandName, flags: RawFlags): Promise<number> {
         const result = await runInstall(settings, ports, log);
         // The plan formatter pulls in `diff`; only a --dry-run without --json prints it.
         const plan = !settings.json && result.dryRun ? await import('../transaction/format-plan.js') : undefined;
-        print(settings.json ? json(installJson(result)) : (plan?.formatInstallPlan(result) ?? installText(result)));
+        print(
+          settings.json
+            ? json(installJson(result))
+            : plan === undefined
+              ? installText(result)
+              : colourPlan(plan.formatInstallPlan(result), paintFor(process.stdout)),
+        );
         return 0;
       }
       case 'uninstall': {

@@ -1,4 +1,4 @@
-import { SHIM_CATALOGUE, shimBinaryRelPath, type ShimInfo } from './shims.js';
+import { SHIM_CATALOGUE, shimBinaryRelPath, shimConfigDirRel, type ShimInfo } from './shims.js';
 import type { Settings } from '../settings/settings.js';
 
 /**
@@ -11,19 +11,38 @@ export interface HandlerSpec {
   readonly shim: ShimInfo;
   /** Guest debug on (only in `-debug` handlers, never in the plain one). */
   readonly debug: boolean;
-  /** `io.containerd.kata-<shim>.v2`. */
+  /**
+   * `io.containerd.<name>.v2`: one per handler, because containerd releases that ignore runtime_path
+   * exec `containerd-shim-<name>-v2` from their PATH, and handlers must not share (or fight over) that file.
+   */
   readonly runtimeType: string;
   /** Host path of the containerd shim binary under the install dir. */
   readonly runtimePath: string;
-  /** Host path of this handler's own Kata configuration file (a per-handler copy; see kataConfigDir). */
+  /** Host path of this handler's own Kata configuration file (a copy of the pristine one; see kataConfigDir). */
   readonly configPath: string;
   /** containerd snapshotter from SNAPSHOTTER_HANDLER_MAPPING, if any. */
   readonly snapshotter: string | undefined;
+  /** CRI-O pulls this handler's images in the guest (PULL_TYPE_MAPPING `guest-pull`, custom runtime pull type). */
+  readonly guestPull?: boolean;
+  /** A custom runtime's own Kata drop-in (`config.d/50-overrides.toml`), verbatim from the operator. */
+  readonly overrides?: string;
+  /** containerd `pod_annotations`: what the handler's Kata config enables (set once its config is planned). */
+  readonly podAnnotations?: readonly string[];
 }
 
-/** Host directory holding one handler's Kata configuration and its `config.d/` drop-ins. */
-export function kataConfigDir(installDir: string, handlerName: string): string {
-  return `${installDir}/share/defaults/kata-containers/handlers/${handlerName}`;
+/**
+ * Host directory holding one handler's Kata configuration and its `config.d/` drop-ins, where upstream 4.2
+ * puts it (and where its docs and tools look): `…/kata-containers[/runtime-rs]/runtimes/<shim>/` for a
+ * shim's plain handler, `…/kata-containers/custom-runtimes/<handler>/` for a variant such as `-debug`.
+ */
+export function kataConfigDir(installDir: string, shim: ShimInfo, handlerName: string, variant: boolean): string {
+  if (variant) return `${installDir}/share/defaults/kata-containers/custom-runtimes/${handlerName}`;
+  return `${installDir}/${shimConfigDirRel(shim)}/runtimes/${shim.name}`;
+}
+
+/** The directory our pre-4.2 layout kept every handler's Kata configuration in (removed on upgrade). */
+export function legacyKataConfigRoot(installDir: string): string {
+  return `${installDir}/share/defaults/kata-containers/handlers`;
 }
 
 /** The handler name for a shim, as upstream names it (suffix before `-debug`). */
@@ -48,9 +67,9 @@ export function handlersFor(
         name,
         shim,
         debug,
-        runtimeType: `io.containerd.kata-${shimName}.v2`,
+        runtimeType: `io.containerd.${name}.v2`,
         runtimePath: `${settings.installDir}/${shimBinaryRelPath(shim)}`,
-        configPath: `${kataConfigDir(settings.installDir, name)}/configuration-${shimName}.toml`,
+        configPath: `${kataConfigDir(settings.installDir, shim, name, debug)}/configuration-${shimName}.toml`,
         snapshotter: settings.snapshotterHandlerMapping.get(shimName),
       });
     }

@@ -14,7 +14,8 @@ export interface HostOverhead {
  *
  * The figures are the ones upstream kata-deploy shipped as its static podFixed values, which measured
  * exactly that host-side part: QEMU 160 MiB (a larger binary and more device models), the Rust VMMs
- * and Firecracker 130 MiB; 250 mCPU each for the VMM's I/O and vCPU management threads.
+ * and Firecracker 130 MiB; 250 mCPU each for the VMM's I/O and vCPU management threads. `remote` (peer pods)
+ * runs its guest on another machine: only its 120 MiB of shim and proxy is charged here (upstream's figure).
  */
 export const HOST_OVERHEAD: Readonly<Record<Hypervisor, HostOverhead>> = Object.freeze({
   qemu: { memoryMiB: 160, cpuMillis: 250 },
@@ -22,6 +23,8 @@ export const HOST_OVERHEAD: Readonly<Record<Hypervisor, HostOverhead>> = Object.
   fc: { memoryMiB: 130, cpuMillis: 250 },
   dragonball: { memoryMiB: 130, cpuMillis: 250 },
   stratovirt: { memoryMiB: 130, cpuMillis: 250 },
+  openvmm: { memoryMiB: 130, cpuMillis: 250 },
+  remote: { memoryMiB: 120, cpuMillis: 250 },
 });
 
 /** Kata's own default guest memory (MiB) when a config leaves `default_memory` out. */

@@ -28,6 +28,7 @@ export function crioHandlerTable(handler: HandlerSpec): OwnedTable {
       ['runtime_root', '/run/vc'],
       ['runtime_config_path', handler.configPath],
       ['privileged_without_host_devices', true],
+      ...(handler.guestPull === true ? [['runtime_pull_image', true] as const] : []),
     ],
   };
 }
@@ -36,7 +37,9 @@ const HEADER = '# Written by kata-deploy. Do not edit: `kata-deploy uninstall` d
 
 /**
  * CRI-O: one drop-in we own whole. CRI-O merges drop-ins key by key, so no operator file is edited; we
- * only refuse when another file already defines a runtime with one of our handler names.
+ * only refuse when another file already defines a runtime with one of our handler names. DEBUG also sets
+ * `log_level = "debug"` (as upstream), unless an operator's file sets a log level: ours sorts last and
+ * would override it.
  */
 export function planCrioConfig(
   request: RuntimeConfigRequest,
@@ -48,8 +51,10 @@ export function planCrioConfig(
   const others = [...current.entries()].filter(
     ([file, bytes]) => bytes !== undefined && file !== dropIn && (file === request.configPath || file.startsWith(dir)),
   );
+  let operatorLogLevel = false;
   for (const [file, bytes] of others) {
     const doc = parseTomlDocument(file, bytes as Buffer);
+    operatorLogLevel ||= getPath(doc.value, ['crio', 'runtime', 'log_level']) !== undefined;
     const runtimes = getPath(doc.value, ['crio', 'runtime', 'runtimes']);
     const clash = request.handlers.find((handler) => isTable(runtimes) && Object.hasOwn(runtimes, handler.name));
     if (clash !== undefined) {
@@ -63,7 +68,11 @@ export function planCrioConfig(
       );
     }
   }
-  const text = HEADER + renderTables(request.handlers.map(crioHandlerTable), '\n');
+  const logLevel: OwnedTable[] =
+    request.debugLevel === true && !operatorLogLevel
+      ? [{ path: ['crio', 'runtime'], entries: [['log_level', 'debug']] }]
+      : [];
+  const text = HEADER + renderTables([...logLevel, ...request.handlers.map(crioHandlerTable)], '\n');
   parseTomlText(dropIn, text);
   const before = current.get(dropIn);
   const ours = previous?.files.some((file) => file.path === dropIn && file.ownedWhole) ?? false;

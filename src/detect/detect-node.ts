@@ -1,3 +1,4 @@
+import { detectKernelModules, type ModulesReport } from './kernel-modules.js';
 import type { Arch } from '../core/arch.js';
 import type { CommandRunner } from '../host/command-runner.js';
 import type { HostFs } from '../host/host-fs.js';
@@ -16,6 +17,7 @@ export interface NodeReport {
   readonly tee: TeeReport;
   readonly shims: readonly ShimSupport[];
   readonly runtime: RuntimeReport;
+  readonly modules: ModulesReport;
 }
 
 /** The side effects detection needs, all injectable so a temp host root can stand in for a node. */
@@ -36,10 +38,12 @@ export async function detectNode(settings: Settings, ports: DetectPorts): Promis
   const kvmRead = gatherKvmFacts(ports.fs, ports.kvmProber);
   const teeRead = detectTee(ports.fs);
   const gpuRead = hasNvidiaGpu(ports.fs);
-  await Promise.allSettled([kvmRead, teeRead, gpuRead, runtimeRead]);
+  const modulesRead = detectKernelModules(ports.fs, settings);
+  await Promise.allSettled([kvmRead, teeRead, gpuRead, runtimeRead, modulesRead]);
   const kvm = assessKvm(await kvmRead);
   const tee = await teeRead;
   const gpu = await gpuRead;
   const runtime = await runtimeRead;
-  return { arch: settings.arch, kvm, tee, shims: assessShims(settings.shims, kvm, tee, gpu), runtime };
+  const modules = await modulesRead;
+  return { arch: settings.arch, kvm, tee, shims: assessShims(settings.shims, kvm, tee, gpu), runtime, modules };
 }

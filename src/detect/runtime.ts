@@ -1,3 +1,4 @@
+import { upstreamConfigPath } from '../core/upstream-config-path.js';
 import TOML from '@iarna/toml';
 import { type SemVer, configVersionMismatch, parseSemVer } from '../core/containerd-version.js';
 import { FLAVOUR_LAYOUTS, FLAVOUR_MARKERS, UNIT_DIRS } from '../core/flavours.js';
@@ -86,10 +87,17 @@ export async function detectRuntime(
   settings: Settings,
   probe: SocketVersionProbe,
 ): Promise<RuntimeReport> {
+  const forced: RuntimeFlavour | undefined = settings.upstream.k8sDistribution === 'microk8s' ? 'microk8s' : undefined;
   const { flavour, detectedBy } =
-    settings.runtime === undefined ? await detectFlavour(fs) : { flavour: settings.runtime, detectedBy: '--runtime' };
+    settings.runtime !== undefined
+      ? { flavour: settings.runtime, detectedBy: '--runtime' }
+      : forced !== undefined
+        ? { flavour: forced, detectedBy: 'K8S_DISTRIBUTION=microk8s' }
+        : await detectFlavour(fs);
   const layout = FLAVOUR_LAYOUTS[flavour];
-  const configPath = settings.containerdConfig ?? layout.configPath;
+  const { containerdConfigDir, containerdConfigFileName } = settings.upstream;
+  const configPath =
+    settings.containerdConfig ?? upstreamConfigPath(layout, containerdConfigDir, containerdConfigFileName);
   const socket =
     settings.containerdSocket !== '/run/containerd/containerd.sock' ? settings.containerdSocket : layout.socket;
   const warnings: string[] = [];

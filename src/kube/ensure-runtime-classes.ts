@@ -1,13 +1,14 @@
 import type { V1RuntimeClass } from '@kubernetes/client-node';
 import { KataDeployError } from '../core/errors.js';
-import { handlersFor, kataConfigDir } from '../core/handlers.js';
+import { handlersFor } from '../core/handlers.js';
 import { SHIM_CATALOGUE, shimConfigRelPath } from '../core/shims.js';
 import type { Clock } from '../host/clock.js';
 import type { HostFs } from '../host/host-fs.js';
 import type { Logger } from '../host/logger.js';
 import type { Settings } from '../settings/settings.js';
 import { ConflictError, type KubePort } from './kube-port.js';
-import { guestSizeFromConfig, type GuestSize } from './overhead.js';
+import { customHandlers } from '../core/custom-handlers.js';
+import { guestSizeFromConfig, guestSizeWithOverrides, type GuestSize } from './overhead.js';
 import { decideRuntimeClass, ourSelector } from './runtime-classes.js';
 
 const ATTEMPTS = 5;
@@ -27,7 +28,8 @@ export type RuntimeClassReport = Record<string, 'created' | 'updated' | 'unchang
  */
 export async function readGuestSizes(
   fs: HostFs,
-  settings: Pick<Settings, 'shims' | 'multiInstallSuffix' | 'debug' | 'installDir' | 'snapshotterHandlerMapping'>,
+  settings: Pick<Settings, 'shims' | 'multiInstallSuffix' | 'debug' | 'installDir' | 'snapshotterHandlerMapping'> &
+    Partial<Pick<Settings, 'upstream'>>,
 ): Promise<Map<string, GuestSize>> {
   const sizes = new Map<string, GuestSize>();
   for (const handler of handlersFor({ ...settings, debug: false })) {
@@ -47,11 +49,21 @@ export async function readGuestSizes(
         {
           hint:
             `install first; RuntimeClass overhead is read from the shim's config ` +
-            `(${kataConfigDir(settings.installDir, handler.name)})`,
+            `(${handler.configPath.slice(0, handler.configPath.lastIndexOf('/'))})`,
         },
       );
     }
     sizes.set(handler.shim.name, guestSizeFromConfig(text.toString('utf8'), found));
+  }
+  for (const handler of customHandlers(settings.installDir, settings.upstream?.customRuntimes ?? [])) {
+    const dir = handler.configPath.slice(0, handler.configPath.lastIndexOf('/'));
+    const base = await fs.readIfExists(handler.configPath);
+    if (base === undefined)
+      throw new KataDeployError('bad-payload', `no Kata configuration for custom runtime ${handler.name}`, {
+        hint: `install first; its RuntimeClass overhead is read from ${handler.configPath}`,
+      });
+    const overrides = (await fs.readIfExists(`${dir}/config.d/50-overrides.toml`))?.toString('utf8');
+    sizes.set(handler.name, guestSizeWithOverrides(base.toString('utf8'), overrides, handler.configPath));
   }
   return sizes;
 }

@@ -52,11 +52,31 @@ export function guestSizeFromConfig(text: string, source: string): GuestSize {
   };
 }
 
-/** Guest size plus the hypervisor's host-side constant (src/core/pod-overhead.ts), as quantities. */
+/**
+ * Guest size plus the hypervisor's host-side constant (src/core/pod-overhead.ts), as quantities. A `remote`
+ * guest runs on another machine (peer pods), so only the host-side part is charged to this node.
+ */
 export function podFixedFor(guest: GuestSize, hypervisor: Hypervisor): PodFixed {
   const host = HOST_OVERHEAD[hypervisor];
+  const local = hypervisor === 'remote' ? { memoryMiB: 0, vcpus: 0 } : guest;
   return {
-    memory: `${Math.ceil(guest.memoryMiB) + host.memoryMiB}Mi`,
-    cpu: `${Math.ceil(guest.vcpus * 1000) + host.cpuMillis}m`,
+    memory: `${Math.ceil(local.memoryMiB) + host.memoryMiB}Mi`,
+    cpu: `${Math.ceil(local.vcpus * 1000) + host.cpuMillis}m`,
+  };
+}
+
+/**
+ * A custom runtime's guest size: its base config's, with `default_memory` / `default_vcpus` taken from its
+ * own drop-in when that sets them (the drop-in wins, as in both runtimes' config.d merge).
+ */
+export function guestSizeWithOverrides(base: string, overrides: string | undefined, source: string): GuestSize {
+  const size = guestSizeFromConfig(base, source);
+  if (overrides === undefined) return size;
+  const parsed = TOML.parse(overrides) as { hypervisor?: Record<string, Record<string, unknown>> };
+  const table = Object.values(parsed.hypervisor ?? {})[0] ?? {};
+  const where = `${source} config.d/50-overrides.toml`;
+  return {
+    memoryMiB: positive(table.default_memory, 'default_memory', where) ?? size.memoryMiB,
+    vcpus: positive(table.default_vcpus, 'default_vcpus', where) ?? size.vcpus,
   };
 }

@@ -14,7 +14,8 @@ export const INSTANCE_LABEL = 'kata-deploy.katacontainers.io/instance';
 export type RuntimeClassSettings = Pick<
   Settings,
   'shims' | 'defaultShim' | 'multiInstallSuffix' | 'createRuntimeClasses' | 'createDefaultRuntimeClass'
->;
+> &
+  Partial<Pick<Settings, 'upstream'>>;
 
 /** The label selector that finds the RuntimeClasses of one install. */
 export function ourSelector(suffix: string | undefined): string {
@@ -65,6 +66,10 @@ export function desiredRuntimeClasses(
       classes.push(runtimeClass(handler, handler, guestOf(shim), shim, suffix));
     }
   }
+  if (settings.createRuntimeClasses) {
+    for (const custom of settings.upstream?.customRuntimes ?? [])
+      classes.push(runtimeClass(custom.handler, custom.handler, guestOf(custom.handler), custom.baseShim, suffix));
+  }
   if (settings.createDefaultRuntimeClass) {
     const name = suffix === undefined ? 'kata' : `kata-${suffix}`;
     classes.push(
@@ -77,7 +82,19 @@ export function desiredRuntimeClasses(
       ),
     );
   }
-  return classes;
+  return classes.map((rc) => withOverheadOverride(rc, settings.upstream?.runtimeClassOverhead.get(rc.handler)));
+}
+
+/** The operator's RUNTIMECLASS_OVERHEAD values over the derived PodOverhead, key by key. */
+function withOverheadOverride(
+  rc: V1RuntimeClass,
+  override: Readonly<Record<'memory' | 'cpu', string | undefined>> | undefined,
+): V1RuntimeClass {
+  if (override === undefined) return rc;
+  const podFixed = { ...rc.overhead?.podFixed };
+  if (override.memory !== undefined) podFixed.memory = override.memory;
+  if (override.cpu !== undefined) podFixed.cpu = override.cpu;
+  return { ...rc, overhead: { podFixed } };
 }
 
 /** What to do about one RuntimeClass, given what the cluster has. */

@@ -29,6 +29,7 @@ export function formatNodeReport(report: NodeReport): string {
     `config:   ${report.runtime.configPath} ` +
       `${report.runtime.configExists ? `(version ${report.runtime.configVersion ?? '?'})` : '(missing)'}`,
     `daemon:   ${report.runtime.daemonVersion ?? 'unknown'} (from ${report.runtime.daemonVersionSource})`,
+    `modules:  ${modulesLine(report.modules)}`,
     'shims:',
     ...report.shims.map(shimLine),
     ...report.runtime.warnings.map((warning) => `warning: ${warning}`),
@@ -39,4 +40,13 @@ export function formatNodeReport(report: NodeReport): string {
 function shimLine(shim: NodeReport['shims'][number]): string {
   const reason = shim.reason === undefined ? '' : ` — ${shim.reason}`;
   return `  ${shim.runnable ? '✓' : '✗'} ${shim.shim}${reason}`;
+}
+
+function modulesLine(modules: NodeReport['modules']): string {
+  const names = modules.wanted.map((module) => module.name).join(' ') || 'none needed';
+  if (modules.missing === undefined) return `${names} (cannot read /sys/module)`;
+  if (modules.missing.length === 0) return `${names} (all present)`;
+  const required =
+    modules.missingRequired.length === 0 ? '' : `; no Kata pod starts without ${modules.missingRequired.join(', ')}`;
+  return `${names} (missing: ${modules.missing.join(' ')}${required})`;
 }

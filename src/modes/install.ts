@@ -9,7 +9,13 @@ import { nodeApiTarget } from './node-api.js';
 
 /** True when an install changed nothing on the host: no Event, no restart, nothing to announce. */
 export function converged(result: InstallResult): boolean {
-  return !result.payload.changed && result.changes.every(isNoop) && !result.restart.performed && !result.recovered;
+  return (
+    !result.payload.changed &&
+    result.changes.every(isNoop) &&
+    result.shimLinksWritten.length === 0 &&
+    !result.restart.performed &&
+    !result.recovered
+  );
 }
 
 /** True when the runtime was seen serving every handler, the only ground for labelling the node. */

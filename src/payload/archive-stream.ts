@@ -20,7 +20,12 @@ export interface ArchiveFacts {
 export function pumpArchive(
   source: Readable,
   parser: TarParser,
-  options: { hash: boolean; backpressure?: () => Promise<void> | undefined },
+  options: {
+    hash: boolean;
+    backpressure?: () => Promise<void> | undefined;
+    /** Called with the running total of archive bytes read (for progress). */
+    onBytes?: (bytes: number) => void;
+  },
 ): Promise<ArchiveFacts> {
   return new Promise<ArchiveFacts>((resolve, reject) => {
     const hash = options.hash ? createHash('sha256') : undefined;
@@ -79,6 +84,7 @@ export function pumpArchive(
     source.on('data', (chunk: Buffer) => {
       if (failed) return;
       bytes += chunk.length;
+      options.onBytes?.(bytes);
       hash?.update(chunk);
       if (head !== undefined) {
         head = Buffer.concat([head, chunk]);

@@ -52,7 +52,7 @@ function segments(member: string, name: string): string[] {
 export function relativeToInstallDir(member: string, name: string): string | undefined {
   const parts = segments(member, name);
   const root = PAYLOAD_ROOT.split('/');
-  if (parts.length <= root.length && parts.every((part, i) => part === root[i])) return undefined;
+  if (parts.every((part, i) => part === root[i])) return undefined;
   if (!root.every((part, i) => parts[i] === part)) throw badPayload(member, `outside ${PAYLOAD_ROOT}/`);
   return parts.slice(root.length).join('/');
 }

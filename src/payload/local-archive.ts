@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { closeSync, createReadStream, fstatSync, openSync, read, readSync } from 'node:fs';
+import { closeSync, createReadStream, fstatSync, openSync, read, readFileSync, readSync } from 'node:fs';
 import { promisify } from 'node:util';
 import { KataDeployError } from '../core/errors.js';
 import { pumpArchive, type ArchiveFacts } from './archive-stream.js';
@@ -94,6 +94,19 @@ function runDecompressor(program: string, stdin: number, stdout: number): { kill
   return { kill: () => void child.kill('SIGKILL'), exited };
 }
 
+/**
+ * How far into the file xz/zstd have read: they share our open file (dup'ed stdin), so its offset,
+ * which /proc shows, is the archive bytes consumed. Undefined where /proc is not mounted.
+ */
+function consumedOffset(fd: number): number | undefined {
+  try {
+    const pos = /^pos:\s+(\d+)/m.exec(readFileSync(`/proc/self/fdinfo/${fd}`, 'utf8'))?.[1];
+    return pos === undefined ? undefined : Number(pos);
+  } catch {
+    return undefined;
+  }
+}
+
 /** Parser complaints are plain Errors; the operator sees them as a bad payload (exit 4). */
 export function asPayloadError(error: unknown): KataDeployError {
   if (error instanceof KataDeployError) return error;
@@ -115,12 +128,19 @@ export interface LocalArchiveFacts extends ArchiveFacts {
  * at the end (not ctime: renaming the path away changes that too). xz and zstd read the fd as their
  * stdin (no copy through us) and write into a 1 MiB pipe that we drain with reused buffers, while the
  * checksum reads the same fd at explicit offsets; a plain tar is read the same way; gzip goes through
- * zlib. `onOpened` lets a test tamper with the path once the file is open.
+ * zlib. `onOpened` lets a test tamper with the path once the file is open; `onConsumed` hears the running
+ * total of archive bytes read (for progress).
  */
 export async function pumpLocalArchive(
   file: string,
   parser: TarParser,
-  options: { hash: boolean; flow?: WriteFlow; onOpened?: () => void; hashFile?: (fd: number) => Promise<string> },
+  options: {
+    hash: boolean;
+    flow?: WriteFlow;
+    onOpened?: () => void;
+    onConsumed?: (bytes: number) => void;
+    hashFile?: (fd: number) => Promise<string>;
+  },
 ): Promise<LocalArchiveFacts> {
   let fd: number;
   try {
@@ -155,7 +175,12 @@ async function pumpOpen(
   fd: number,
   file: string,
   parser: TarParser,
-  options: { hash: boolean; flow?: WriteFlow; hashFile?: (fd: number) => Promise<string> },
+  options: {
+    hash: boolean;
+    flow?: WriteFlow;
+    onConsumed?: (bytes: number) => void;
+    hashFile?: (fd: number) => Promise<string>;
+  },
 ): Promise<ArchiveFacts> {
   const head = headOf(fd);
   if (head.length === 0)
@@ -163,7 +188,11 @@ async function pumpOpen(
   const compression = detectCompression(head);
   if (compression === 'gzip') {
     const source = createReadStream('', { fd, start: 0, autoClose: false, highWaterMark: CHUNK });
-    return pumpArchive(source, parser, { hash: options.hash, backpressure: () => options.flow?.backpressure() });
+    return pumpArchive(source, parser, {
+      hash: options.hash,
+      backpressure: () => options.flow?.backpressure(),
+      ...(options.onConsumed === undefined ? {} : { onBytes: options.onConsumed }),
+    });
   }
   const hash = options.hash ? createHash('sha256') : undefined;
   let bytes = 0;
@@ -177,6 +206,8 @@ async function pumpOpen(
         (chunk) => {
           if (digest === undefined) hash?.update(chunk);
           parser.push(chunk);
+          bytes += chunk.length;
+          options.onConsumed?.(bytes);
         },
         options.flow,
       );
@@ -196,7 +227,16 @@ async function pumpOpen(
       closeSync(writeFd);
     }
     try {
-      await drain(readFd, (chunk) => parser.push(chunk), options.flow);
+      const onConsumed = options.onConsumed;
+      const pushed =
+        onConsumed === undefined
+          ? (chunk: Buffer) => parser.push(chunk)
+          : (chunk: Buffer) => {
+              parser.push(chunk);
+              const offset = consumedOffset(fd);
+              if (offset !== undefined) onConsumed(offset);
+            };
+      await drain(readFd, pushed, options.flow);
     } catch (error) {
       child.kill();
       await child.exited;

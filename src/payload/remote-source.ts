@@ -77,11 +77,20 @@ async function get(url: string, options: FetchOptions): Promise<import('node-fet
   }
 }
 
-/** Opens the payload download as a stream. */
-export async function openRemotePayload(url: string, options: FetchOptions): Promise<Readable> {
+/** An open payload download: the body, and its length when the server sent a Content-Length. */
+export interface RemotePayload {
+  readonly body: Readable;
+  readonly length: number | undefined;
+}
+
+/** Opens the payload download as a stream, with the length progress and ETA are computed from. */
+export async function openRemotePayload(url: string, options: FetchOptions): Promise<RemotePayload> {
   const response = await get(url, options);
   if (!response.ok || response.body === null) throw fetchError(url, `HTTP ${response.status}`);
-  return response.body as unknown as Readable;
+  const declared = Number(response.headers.get('content-length') ?? Number.NaN);
+  const encoded = (response.headers.get('content-encoding') ?? 'identity') !== 'identity';
+  const length = Number.isSafeInteger(declared) && declared >= 0 && !encoded ? declared : undefined;
+  return { body: response.body as unknown as Readable, length };
 }
 
 /**

@@ -1,7 +1,6 @@
 import { mkdirSync, rmSync, statSync } from 'node:fs';
 import { shimInfos } from '../core/shims.js';
 import { KataDeployError } from '../core/errors.js';
-import { pumpArchive, type ArchiveFacts } from './archive-stream.js';
 import { DEFAULT_LIMITS } from './entry-policy.js';
 import {
   plannedLocation,
@@ -11,8 +10,9 @@ import {
   type InstallLocation,
 } from './install-location.js';
 import { installedFacts, isRootOf, treeIntact } from './installed-tree.js';
-import { fileIdentity, pumpLocalArchive } from './local-archive.js';
+import { fileIdentity } from './local-archive.js';
 import { entriesFromIndex, readManifests, sameTree, type PayloadManifest, type PayloadSource } from './manifest.js';
+import { isRemote, pumpPayload } from './pump-payload.js';
 import { checkShimRequirements } from './requirements.js';
 import { resolveInterruptedSwitch } from './switch-recovery.js';
 import { TarParser } from './tar-parser.js';
@@ -20,18 +20,12 @@ import { TreeWriter } from './tree-writer.js';
 import { DigestWorker } from './digest-worker.js';
 import type { PayloadPorts, PayloadSettings, StagedPayload } from './types.js';
 
-/**
- * node-fetch and the proxy agent load only for URL payloads (remote-source.js): a local install skips ~40 ms of
- * imports.
- */
-const isRemote = (payload: string): boolean => /^[a-z]+:\/\//i.test(payload);
-
-/** Size, mtime, ctime and inode of a local payload: equal identity, equal bytes. */
-function localIdentity(file: string): string {
+/** Size, mtime, ctime and inode of a local payload (equal identity, equal bytes), and its size. */
+function localIdentity(file: string): { identity: string; size: number } {
   try {
     const stats = statSync(file);
     if (!stats.isFile()) throw new Error('not a regular file');
-    return fileIdentity(stats);
+    return { identity: fileIdentity(stats), size: stats.size };
   } catch (error) {
     throw new KataDeployError('bad-payload', `cannot read the payload "${file}": ${(error as Error).message}`, {
       hint: 'check --payload / KATA_PAYLOAD (a path inside the kata-deploy image, or an https:// URL)',
@@ -57,11 +51,6 @@ async function expectedChecksum(settings: PayloadSettings, ports: PayloadPorts):
     );
   }
   return published;
-}
-
-async function openRemote(settings: PayloadSettings, ports: PayloadPorts): Promise<import('node:stream').Readable> {
-  const { openRemotePayload } = await import('./remote-source.js');
-  return openRemotePayload(settings.payload, ports.fetch ?? {});
 }
 
 function sameSource(recorded: PayloadSource, source: PayloadSource): boolean {
@@ -96,11 +85,8 @@ export async function stagePayload(
   const shims = shimInfos(settings.shims);
   const remote = isRemote(settings.payload);
   const expected = await expectedChecksum(settings, ports);
-  const source: PayloadSource = {
-    location: settings.payload,
-    sha256: expected,
-    identity: remote ? undefined : localIdentity(settings.payload),
-  };
+  const local = remote ? undefined : localIdentity(settings.payload);
+  const source: PayloadSource = { location: settings.payload, sha256: expected, identity: local?.identity };
   if (!validateOnly) await resolveInterruptedSwitch(settings, ports);
   const { current, pending } = await readManifests(settings, ports.fs);
 
@@ -143,16 +129,15 @@ export async function stagePayload(
     if (stagingDir !== undefined) mkdirSync(stagingDir, { mode: 0o755 });
     const started = ports.clock.now();
     const parser = new TarParser(writer.onEntry);
-    const facts: ArchiveFacts & { identity?: string } = remote
-      ? await pumpArchive(await openRemote(settings, ports), parser, {
-          hash: true,
-          backpressure: () => writer.backpressure(),
-        })
-      : await pumpLocalArchive(settings.payload, parser, {
-          hash: expected !== undefined,
-          flow: writer,
-          ...(archiveDigest === undefined ? {} : { hashFile: (fd: number) => archiveDigest.hashFile(fd) }),
-        });
+    const facts = await pumpPayload(
+      settings,
+      ports,
+      parser,
+      writer,
+      expected !== undefined,
+      local?.size,
+      archiveDigest,
+    );
     if (expected !== undefined && facts.sha256 !== expected) {
       throw new KataDeployError(
         'bad-payload',

@@ -1,6 +1,7 @@
 import type { Clock } from '../host/clock.js';
 import type { HostFs } from '../host/host-fs.js';
 import type { Logger } from '../host/logger.js';
+import type { ProgressPort } from '../host/progress.js';
 import type { PayloadLimits } from './entry-policy.js';
 import type { InstallLocation } from './install-location.js';
 import type { PayloadManifest } from './manifest.js';
@@ -20,6 +21,8 @@ export interface PayloadPorts {
   readonly clock: Clock;
   /** Proxy and CA for https:// payloads; the caller takes them from settings/environment. */
   readonly fetch?: FetchOptions;
+  /** Where download and unpack progress goes; none when absent. */
+  readonly progress?: ProgressPort;
   /** Bomb ceilings; DEFAULT_LIMITS when absent (tests pass tiny ones). */
   readonly limits?: PayloadLimits;
 }

@@ -12,6 +12,7 @@ import {
   parseWords,
   settingsError,
 } from './parse-values.js';
+import { parseUpstreamSettings, type CustomConfigsReader } from './upstream-settings.js';
 
 /** Where the compiled image keeps its payload; documented in the README. */
 export const DEFAULT_PAYLOAD = '/opt/kata-artifacts/kata-static.tar.zst';
@@ -23,6 +24,8 @@ export interface SettingsInput {
   readonly env: Readonly<Record<string, string | undefined>>;
   readonly flags: RawFlags;
   readonly arch: Arch;
+  /** Reads the chart's custom-configs mount (CUSTOM_RUNTIMES_ENABLED); absent in tests that do not need it. */
+  readonly readCustomConfigs?: CustomConfigsReader;
 }
 
 interface Lookup {
@@ -110,7 +113,11 @@ function parseAnnotations(input: SettingsInput, shims: readonly string[]): Setti
         `entry "${word}" names shim "${shim}", which is not selected`,
         `annotation or shim:annotation with shims from: ${shims.join(' ')}`,
       );
-    perShim.set(shim, [perShim.get(shim), word.slice(colon + 1)].filter(Boolean).join(' '));
+    const names = word
+      .slice(colon + 1)
+      .split(',')
+      .join(' ');
+    perShim.set(shim, [perShim.get(shim), names].filter(Boolean).join(' '));
   }
   return { global: globalList.length > 0 ? globalList.join(' ') : undefined, globalList, perShim };
 }
@@ -185,6 +192,7 @@ export function parseSettings(input: SettingsInput): Settings {
   const multiInstallSuffix = parseSuffix(input);
   const runtimeRaw = choice<RuntimeFlavour | 'auto'>(input, 'runtime', ['auto', ...RUNTIME_FLAVOURS]);
   const debug = flagOrEnvBoolean(input, 'debug', false);
+  const upstream = parseUpstreamSettings(input.env, input.arch, shims, debug, input.readCustomConfigs);
   const settings: Settings = {
     arch: input.arch,
     nodeName: text(lookup(input, 'nodeName')),
@@ -219,7 +227,7 @@ export function parseSettings(input: SettingsInput): Settings {
     readinessTimeoutMs: parseTimeout(input),
     kubeconfig: text(lookup(input, 'kubeconfig')),
     json: flagOrEnvBoolean(input, 'json', false),
-    logLevel: choice<LogLevel>(input, 'logLevel', LOG_LEVELS) ?? (debug ? 'debug' : 'info'),
+    logLevel: choice<LogLevel>(input, 'logLevel', LOG_LEVELS) ?? upstream.rustLogLevel ?? (debug ? 'debug' : 'info'),
     logFormat: choice<LogFormat>(input, 'logFormat', ['json', 'pretty']),
     dryRun: flagOrEnvBoolean(input, 'dryRun', false),
     healthPort: parsePort(input),
@@ -230,6 +238,7 @@ export function parseSettings(input: SettingsInput): Settings {
     noProxy: text(lookup(input, 'noProxy')),
     payloadCa: parseAbsolute(input, 'payloadCa', undefined),
     testFailpoint: choice(input, 'testFailpoint', FAILPOINTS),
+    upstream,
   };
   return Object.freeze(settings);
 }

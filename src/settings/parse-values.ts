@@ -20,7 +20,7 @@ export function parseBoolean(source: string, raw: string | boolean): boolean {
 
 /** Splits a whitespace-separated list, as upstream does for SHIMS and annotations. */
 export function parseWords(raw: string): string[] {
-  return raw.split(/\s+/).filter((word) => word.length > 0);
+  return raw.match(/\S+/g) ?? [];
 }
 
 /**
@@ -37,7 +37,8 @@ export function parsePerShim(source: string, raw: string | undefined, shims: rea
     .map((part) => part.trim())
     .filter(Boolean)) {
     const eq = entry.indexOf('=');
-    const shim = eq > 0 ? entry.slice(0, eq) : '';
+    if (eq <= 0) throw settingsError(source, `malformed entry "${entry}"`, `shim=value;… or one global value`);
+    const shim = entry.slice(0, eq);
     if (!shims.includes(shim)) {
       throw settingsError(
         source,
@@ -58,7 +59,7 @@ export function parseSnapshotterMapping(
   shims: readonly string[],
 ): Map<string, string> {
   const mapping = new Map<string, string>();
-  if (raw === undefined || raw.trim() === '') return mapping;
+  if (raw === undefined) return mapping;
   const accepted = `shim:snapshotter[,shim:snapshotter…] with shims from: ${shims.join(' ')}`;
   for (const entry of raw
     .split(',')

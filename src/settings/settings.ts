@@ -1,4 +1,5 @@
 import type { Arch } from '../core/arch.js';
+import type { UpstreamSettings } from './upstream-settings.js';
 
 /** Which container runtime distribution owns the node's containerd (or CRI-O); decides paths and restart. */
 export type RuntimeFlavour =
@@ -88,4 +89,6 @@ export interface Settings {
   readonly payloadCa: string | undefined;
   /** Tests only: the step boundary at which the process kills itself, to prove crash recovery. */
   readonly testFailpoint: string | undefined;
+  /** Upstream 4.2's variables that have no flag of ours (src/settings/upstream-settings.ts). */
+  readonly upstream: UpstreamSettings;
 }

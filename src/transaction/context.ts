@@ -3,7 +3,7 @@ import type { Clock } from '../host/clock.js';
 import type { HostFs } from '../host/host-fs.js';
 import type { Logger } from '../host/logger.js';
 import type { Settings } from '../settings/settings.js';
-import type { KataConfigPart, PayloadPart, RuntimeConfigPart, RuntimeControl } from './parts.js';
+import type { KataConfigPart, PayloadPart, RuntimeConfigPart, RuntimeControl, ShimLaunchPart } from './parts.js';
 
 /** Everything a transaction needs, passed down explicitly: settings, ports and the parts it sequences. */
 export interface TransactionContext {
@@ -17,6 +17,8 @@ export interface TransactionContext {
   readonly runtimeConfig: RuntimeConfigPart;
   /** How to restart and ask the runtime; undefined only in tests that exercise files alone. */
   readonly control: RuntimeControl | undefined;
+  /** How the runtime finds each handler's shim; undefined in tests that exercise files alone. */
+  readonly shims?: ShimLaunchPart | undefined;
   /** How long to wait for the host lock held by another run. */
   readonly lockTimeoutMs?: number;
 }

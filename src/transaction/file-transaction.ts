@@ -5,6 +5,7 @@ import type { Clock } from '../host/clock.js';
 import type { HostFs } from '../host/host-fs.js';
 import type { JournalEntry, Ledger, LedgerFile, LedgerStore, OriginalState } from './ledger.js';
 import { sha256 } from '../core/digest.js';
+import { removeLinks } from './shim-links.js';
 
 /** What a restore put back, so the caller knows whether the runtime must re-read its config. */
 export interface RestoreResult {
@@ -103,7 +104,8 @@ export class FileTransaction {
 
   /** Ends the run: its changes stand, the journal is cleared. */
   async commit(patch: Partial<Omit<Ledger, 'schema' | 'updatedAt' | 'journal'>> = {}): Promise<void> {
-    await this.update({ ...patch, journal: [] });
+    const shimLinks = (patch.shimLinks ?? this.current.shimLinks)?.map((link) => ({ ...link, committed: true }));
+    await this.update({ ...patch, journal: [], ...(shimLinks === undefined ? {} : { shimLinks }) });
   }
 
   private async putBack(hostPath: string, state: OriginalState): Promise<boolean> {
@@ -130,7 +132,12 @@ export class FileTransaction {
       }
     }
     const untracked = new Set(journal.filter((entry) => !entry.tracked).map((entry) => entry.path));
-    await this.update({ files: this.current.files.filter((file) => !untracked.has(file.path)), journal: [] });
+    const shimLinks = await removeLinks(this.fs, this.current.shimLinks ?? [], (link) => !link.committed);
+    await this.update({
+      files: this.current.files.filter((file) => !untracked.has(file.path)),
+      journal: [],
+      ...(this.current.shimLinks === undefined ? {} : { shimLinks }),
+    });
     await this.removeEmptyDirs();
     return { restored, runtimeReadsChanged };
   }

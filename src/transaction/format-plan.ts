@@ -19,6 +19,12 @@ export function formatInstallPlan(result: InstallResult): string {
     ...result.changes
       .filter((change) => change.before !== undefined && change.after !== undefined)
       .map((change) => `  ~ ${change.path}`),
+    ...(result.shimLinks.length === 0
+      ? []
+      : [
+          `shim links on the runtime's PATH (${result.shimLinks.length}; it ignores runtime_path):`,
+          ...result.shimLinks.map((link) => `  @ ${link.path} -> ${link.target}`),
+        ]),
     `runtime restart: ${result.restart.restart ? 'yes' : 'no'} (${result.restart.reason})`,
     '',
     ...result.changes.map((change) => `# ${change.reason}\n${unifiedDiff(change)}`),

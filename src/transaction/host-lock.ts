@@ -2,25 +2,12 @@ import { closeSync, constants, openSync } from 'node:fs';
 import { KataDeployError } from '../core/errors.js';
 import type { Clock } from '../host/clock.js';
 import type { HostFs } from '../host/host-fs.js';
+import { FlockError, tryExclusiveLock } from '../host/flock.js';
 import type { Logger } from '../host/logger.js';
-
-const LOCK_EX = 2;
-const LOCK_NB = 4;
-const EWOULDBLOCK = 11;
 
 /** A held host lock; release it when the run is done (the kernel releases it if we die). */
 export interface HeldLock {
   release(): void;
-}
-
-type Flock = (fd: number, operation: number) => number;
-
-let flockFn: Flock | undefined;
-
-async function loadFlock(): Promise<{ flock: Flock; errno: () => number }> {
-  const koffi = (await import('koffi')).default;
-  flockFn ??= koffi.load('libc.so.6').func('int flock(int fd, int operation)') as Flock;
-  return { flock: flockFn, errno: () => koffi.errno() };
 }
 
 /**
@@ -38,16 +25,15 @@ export async function acquireHostLock(
   const dir = hostPath.slice(0, hostPath.lastIndexOf('/')) || '/';
   await fs.mkdirp(dir);
   const fd = openSync(await fs.realPath(hostPath), constants.O_RDWR | constants.O_CREAT, 0o644);
-  const { flock, errno } = await loadFlock();
   const started = clock.now();
   let warned = false;
   for (;;) {
-    if (flock(fd, LOCK_EX | LOCK_NB) === 0) return { release: () => closeSync(fd) };
-    const code = errno();
-    if (code !== EWOULDBLOCK) {
+    const taken = await tryExclusiveLock(fd).catch((error: unknown) => {
       closeSync(fd);
-      throw new KataDeployError('internal', `cannot lock ${hostPath}: errno ${code}`);
-    }
+      if (!(error instanceof FlockError)) throw error;
+      throw new KataDeployError('internal', `cannot lock ${hostPath}: errno ${error.errno}`);
+    });
+    if (taken) return { release: () => closeSync(fd) };
     if (clock.now() - started > deadlineMs) {
       closeSync(fd);
       throw new KataDeployError(

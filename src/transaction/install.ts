@@ -5,11 +5,14 @@ import { HOST_LOCK_PATH, stateDir } from '../core/paths.js';
 import type { TransactionContext } from './context.js';
 import { FileTransaction } from './file-transaction.js';
 import { acquireHostLock } from './host-lock.js';
-import { committedPayloadDigest, emptyLedger, type Ledger, LedgerStore } from './ledger.js';
+import { committedPayloadDigest, emptyLedger, type Ledger, LedgerStore, runInProgress } from './ledger.js';
 import type { Readiness, StagedPayloadHandle } from './parts.js';
 import { decideRestart, type RestartDecision } from './restart-decision.js';
 import { restartAndConfirm } from './restart-and-confirm.js';
 import { failpoint } from './failpoint.js';
+import { assertLaunchable, commitShimLinks, writeShimLinks } from './shim-launch.js';
+import type { ShimLink } from '../core/shim-lookup.js';
+import { staleCandidates, staleKataConfigChanges } from './stale-kata-configs.js';
 
 /** What install did (or, with --dry-run, would do), for logs, `--json` and the daemon. */
 export interface InstallResult {
@@ -17,6 +20,10 @@ export interface InstallResult {
   readonly handlers: readonly string[];
   readonly payload: { readonly digest: string; readonly changed: boolean };
   readonly changes: readonly FileChange[];
+  /** Per-handler shim links the runtime needs (it ignores runtime_path); empty where it execs runtime_path. */
+  readonly shimLinks: readonly ShimLink[];
+  /** The links this run wrote (missing or pointing at an older install dir before). */
+  readonly shimLinksWritten: readonly string[];
   readonly restart: RestartDecision & { readonly performed: boolean };
   readonly readiness: Readiness | undefined;
   readonly recovered: boolean;
@@ -85,7 +92,7 @@ export async function install(ctx: TransactionContext): Promise<InstallResult> {
     const store = new LedgerStore(fs, stateDir(settings));
     const previous = await store.read();
     const tx = new FileTransaction(fs, store, previous ?? emptyLedger(new Date(ctx.clock.now())), ctx.clock);
-    const recovered = previous !== undefined && previous.journal.length > 0;
+    const recovered = previous !== undefined && runInProgress(previous);
     if (!settings.dryRun) await ctx.payload.recover(committedPayloadDigest(previous));
     if (recovered && !settings.dryRun) {
       log.warn(
@@ -127,20 +134,17 @@ async function planAndApply(
   const { recovered } = recovery;
   const base = ctx.control?.baseHandlers ?? [];
   const wanted = ctx.handlers.map((handler) => handler.name);
-  // The runtime config does not depend on the payload: containerd validates it while the payload
-  // unpacks. Failures keep their order: a bad payload is reported before a refused config.
-  const runtimePlanning = ctx.runtimeConfig.plan(ctx.handlers, tx.ledger.runtimeConfig);
-  runtimePlanning.catch(() => undefined);
-  const staged = await ctx.payload.stage().catch(async (error: unknown) => {
-    await runtimePlanning.catch(() => undefined);
-    throw error;
-  });
+  const staged = await ctx.payload.stage();
   try {
-    const kataChanges = await ctx.kataConfig.plan(ctx.handlers, staged.readPristine).catch(async (error: unknown) => {
-      await runtimePlanning.catch(() => undefined);
-      throw error;
-    });
-    const runtimePlan = await runtimePlanning;
+    const kataChanges = [
+      ...(await ctx.kataConfig.plan(ctx.handlers, staged.readPristine)),
+      ...(await staleKataConfigs(ctx, tx)),
+    ];
+    const stale = new Set(kataChanges.filter((change) => change.after === undefined).map((change) => change.path));
+    const handlers = await ctx.kataConfig.annotate(ctx.handlers, kataChanges, staged.readPristine);
+    const runtimePlan = await ctx.runtimeConfig.plan(handlers, tx.ledger.runtimeConfig);
+    const linkPlan = (await ctx.shims?.plan(ctx.handlers, tx.ledger.shimLinks ?? [])) ?? { wanted: [], toWrite: [] };
+    const staleLinks = (tx.ledger.shimLinks ?? []).some((link) => !linkPlan.wanted.some((w) => w.path === link.path));
     const runtimeChanged = runtimePlan.changes.filter((change) => !isNoop(change)).map((change) => change.path);
     const decision = decideRestart({
       mode: settings.restart,
@@ -160,6 +164,8 @@ async function planAndApply(
       handlers: wanted,
       payload: { digest: staged.digest, changed: payloadChanged },
       changes,
+      shimLinks: linkPlan.wanted,
+      shimLinksWritten: linkPlan.toWrite.map((link) => link.path),
       restart: { ...decision, performed },
       readiness,
       recovered,
@@ -168,6 +174,8 @@ async function planAndApply(
     if (decision.restart) await ctx.control?.preflight();
     if (
       changes.length === 0 &&
+      linkPlan.toWrite.length === 0 &&
+      !staleLinks &&
       staged.unchanged &&
       !decision.restart &&
       !recovered &&
@@ -176,6 +184,7 @@ async function planAndApply(
       const readiness = decision.skipReadiness
         ? undefined
         : await restartAndConfirm(ctx, tx, false, [...wanted, ...base]);
+      await assertLaunchable(ctx, 'nothing was changed');
       log.info({ handlers: wanted }, 'Kata is already installed; nothing to change');
       return result(false, false, readiness);
     }
@@ -190,6 +199,8 @@ async function planAndApply(
       failpoint(settings, 'install:after-kata-configs');
       await tx.apply(runtimePlan.changes, true);
       failpoint(settings, 'install:after-runtime-config');
+      await writeShimLinks(ctx, tx, linkPlan.toWrite);
+      failpoint(settings, 'install:after-shim-links');
       let readiness: Readiness | undefined;
       if (decision.restart || !decision.skipReadiness) {
         state.restartAttempted ||= decision.restart;
@@ -198,6 +209,7 @@ async function planAndApply(
         );
         restarted = decision.restart;
       }
+      await assertLaunchable(ctx, 'rolling back');
       failpoint(settings, 'install:after-restart');
       await tx.commit({
         phase: 'installed',
@@ -208,6 +220,8 @@ async function planAndApply(
         shims: settings.shims,
       });
       failpoint(settings, 'install:after-commit');
+      await commitShimLinks(ctx, tx, linkPlan.wanted);
+      await tx.forget((file) => stale.has(file.path) && file.original.kind === 'absent');
       await ctx.payload
         .finalize(staged)
         .catch((error: unknown) =>
@@ -226,4 +240,12 @@ async function planAndApply(
   } finally {
     if (!state.committedPayload) await ctx.payload.discard(staged);
   }
+}
+
+/** Deletions of the Kata configs earlier installs created that no wanted handler reads (see stale-kata-configs). */
+async function staleKataConfigs(ctx: TransactionContext, tx: FileTransaction): Promise<FileChange[]> {
+  const root = `${ctx.settings.installDir}/share/defaults/kata-containers/`;
+  const current = new Map<string, Buffer | undefined>();
+  for (const file of staleCandidates(tx.ledger.files, root)) current.set(file, await ctx.fs.readIfExists(file));
+  return staleKataConfigChanges(tx.ledger.files, ctx.handlers, ctx.settings.installDir, current);
 }

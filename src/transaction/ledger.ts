@@ -1,6 +1,7 @@
 import { sha256 } from '../core/digest.js';
 import { KataDeployError } from '../core/errors.js';
 import type { HostFs } from '../host/host-fs.js';
+import type { ShimLinkRecord } from './shim-links.js';
 
 /** What a file was before our first write to it: its bytes' digest and mode, or absent. */
 export type OriginalState =
@@ -48,12 +49,19 @@ export interface Ledger {
   readonly shims?: readonly string[];
   /** Ancestors of the state dir that did not exist before our first write (removed with it when empty). */
   readonly createdStateDirs: readonly string[];
+  /** Shim links on the runtime's PATH (runtimes that ignore runtime_path); absent in older ledgers. */
+  readonly shimLinks?: readonly ShimLinkRecord[];
   readonly updatedAt: string;
 }
 
 /** The payload the ledger says an install committed, which a half-done switch is finished towards. */
 export function committedPayloadDigest(ledger: Ledger | undefined): string | undefined {
   return ledger?.phase === 'installed' && ledger.journal.length === 0 ? ledger.payloadDigest : undefined;
+}
+
+/** Whether a run changed the host and has not committed: journalled files, or shim links not yet committed. */
+export function runInProgress(ledger: Ledger): boolean {
+  return ledger.journal.length > 0 || (ledger.shimLinks ?? []).some((link) => !link.committed);
 }
 
 /** A ledger for a node kata-deploy never touched. */

@@ -1,5 +1,7 @@
 import type { FileChange } from '../core/file-change.js';
 import type { HandlerSpec } from '../core/handlers.js';
+import type { ShimLink } from '../core/shim-lookup.js';
+import type { ShimLinkRecord } from './shim-links.js';
 
 /** A payload unpacked out of sight, ready to be switched into place (or thrown away). */
 export interface StagedPayloadHandle {
@@ -33,6 +35,12 @@ export interface PayloadPart {
 /** The per-handler Kata configuration files (ours entirely), planned from the payload's pristine configs. */
 export interface KataConfigPart {
   plan(handlers: readonly HandlerSpec[], readPristine: StagedPayloadHandle['readPristine']): Promise<FileChange[]>;
+  /** The handlers with the containerd `pod_annotations` their Kata configs (after `changes`) enable. */
+  annotate(
+    handlers: readonly HandlerSpec[],
+    changes: readonly FileChange[],
+    readPristine: StagedPayloadHandle['readPristine'],
+  ): Promise<HandlerSpec[]>;
 }
 
 /** The runtime's config (containerd or CRI-O): planned against the host's files and validated before writing. */
@@ -61,4 +69,31 @@ export interface RuntimeControl {
   /** The handlers the live runtime serves, or undefined when it does not answer. */
   liveHandlers(): Promise<readonly string[] | undefined>;
   waitForHandlers(handlers: readonly string[], deadlineMs: number): Promise<Readiness>;
+}
+
+/** Which file the runtime will exec for one handler, found the way that runtime looks for it. */
+export interface ShimResolution {
+  readonly handler: string;
+  /** `runtime_path` where the runtime honours it, else its PATH lookup of `containerd-shim-<name>-v2`. */
+  readonly via: 'runtime_path' | 'PATH';
+  /** Host path of the file it will exec, or undefined when it finds none. */
+  readonly exec: string | undefined;
+  /** True when that file is our shim (directly or through our link). */
+  readonly launchable: boolean;
+  readonly reason: string;
+}
+
+/** The links a runtime that ignores runtime_path needs, and the proof each handler's shim resolves to ours. */
+export interface ShimLaunchPart {
+  /** e.g. "containerd 1.6.20 (ignores runtime_path; PATH from /proc/123/environ)". */
+  describe(): Promise<string>;
+  /**
+   * The links the handlers need (none where runtime_path is honoured) and those to write now. Refuses
+   * (exit 5) a link path holding a file that is not ours.
+   */
+  plan(
+    handlers: readonly HandlerSpec[],
+    recorded: readonly ShimLinkRecord[],
+  ): Promise<{ readonly wanted: readonly ShimLink[]; readonly toWrite: readonly ShimLink[] }>;
+  resolve(handlers: readonly HandlerSpec[]): Promise<ShimResolution[]>;
 }

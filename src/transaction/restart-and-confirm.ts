@@ -1,6 +1,7 @@
 import { KataDeployError } from '../core/errors.js';
 import type { TransactionContext } from './context.js';
 import type { FileTransaction } from './file-transaction.js';
+import { runInProgress } from './ledger.js';
 import type { Readiness } from './parts.js';
 
 /**
@@ -32,7 +33,7 @@ export async function restartAndConfirm(
   } catch (error) {
     failure = error instanceof Error ? error.message : String(error);
   }
-  if (tx.ledger.journal.length === 0) {
+  if (!runInProgress(tx.ledger)) {
     throw new KataDeployError(
       'restart-failed',
       `the runtime does not serve the handlers: ${failure}; nothing was changed`,

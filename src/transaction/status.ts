@@ -1,7 +1,8 @@
 import { stateDir } from '../core/paths.js';
 import type { TransactionContext } from './context.js';
 import { sha256 } from '../core/digest.js';
-import { LedgerStore } from './ledger.js';
+import { LedgerStore, runInProgress } from './ledger.js';
+import type { ShimResolution } from './parts.js';
 
 /** `kata-deploy status`: what is installed, whether the runtime serves it, and what drifted. */
 export interface StatusReport {
@@ -17,6 +18,8 @@ export interface StatusReport {
     readonly handlers: readonly string[];
     readonly missing: readonly string[];
   };
+  /** For each installed handler, the file the runtime will exec and whether it is our shim. */
+  readonly launch: readonly ShimResolution[];
   readonly drift: readonly string[];
   readonly healthy: boolean;
 }
@@ -35,12 +38,13 @@ export async function status(ctx: TransactionContext): Promise<StatusReport> {
       shims: [],
       files: [],
       live: { answered: liveHandlers !== undefined, handlers: liveHandlers ?? [], missing: [] },
+      launch: [],
       drift: [],
       healthy: false,
     };
   }
   const drift: string[] = [];
-  if (ledger.journal.length > 0)
+  if (runInProgress(ledger))
     drift.push(`a ${ledger.phase} run was interrupted; rerun install or uninstall to converge`);
   if (ledger.phase !== 'installed') drift.push(`phase is ${ledger.phase}`);
   const files = [];
@@ -66,6 +70,11 @@ export async function status(ctx: TransactionContext): Promise<StatusReport> {
     liveHandlers === undefined ? [...ledger.handlers] : ledger.handlers.filter((name) => !liveHandlers.includes(name));
   if (liveHandlers === undefined) drift.push('the runtime did not answer over its socket');
   else if (missing.length > 0) drift.push(`the live runtime does not serve ${missing.join(', ')}`);
+  const installed = ctx.handlers.filter((handler) => ledger.handlers.includes(handler.name));
+  const launch = ctx.shims === undefined ? [] : await ctx.shims.resolve(installed);
+  for (const entry of launch) {
+    if (!entry.launchable) drift.push(`handler ${entry.handler} cannot start a pod: ${entry.reason}`);
+  }
   return {
     installed: true,
     phase: ledger.phase,
@@ -75,6 +84,7 @@ export async function status(ctx: TransactionContext): Promise<StatusReport> {
     shims: ledger.shims ?? [],
     files,
     live: { answered: liveHandlers !== undefined, handlers: liveHandlers ?? [], missing },
+    launch,
     drift,
     healthy: drift.length === 0,
   };

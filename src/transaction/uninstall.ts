@@ -4,10 +4,11 @@ import { HOST_LOCK_PATH, stateDir } from '../core/paths.js';
 import type { TransactionContext } from './context.js';
 import { FileTransaction } from './file-transaction.js';
 import { acquireHostLock } from './host-lock.js';
-import { committedPayloadDigest, LedgerStore } from './ledger.js';
+import { committedPayloadDigest, LedgerStore, runInProgress } from './ledger.js';
 import type { Readiness } from './parts.js';
 import { restartAndConfirm } from './restart-and-confirm.js';
 import { failpoint } from './failpoint.js';
+import { removeShimLinks } from './shim-launch.js';
 
 /** What uninstall did; `nothingInstalled` when there was no ledger (a no-op, exit 0). */
 export interface UninstallResult {
@@ -42,7 +43,7 @@ export async function uninstall(ctx: TransactionContext): Promise<UninstallResul
     await ctx.payload.recover(committedPayloadDigest(ledger));
     const tx = new FileTransaction(fs, store, ledger, ctx.clock);
     let runtimeTouched = false;
-    if (ledger.journal.length > 0) {
+    if (runInProgress(ledger)) {
       log.warn({ phase: ledger.phase }, 'a previous run was interrupted; rolling its changes back first');
       runtimeTouched = (await tx.rollback()).runtimeReadsChanged;
     }
@@ -71,6 +72,7 @@ export async function uninstall(ctx: TransactionContext): Promise<UninstallResul
     const runtimeFiles = new Set(removal.filter((change) => !isNoop(change)).map((change) => change.path));
     await tx.forget((file) => file.runtimeReads);
     const restored = await tx.restoreOriginals();
+    await removeShimLinks(ctx, tx);
     failpoint(settings, 'uninstall:after-kata-configs');
     const { removed } = await ctx.payload.remove();
     failpoint(settings, 'uninstall:after-payload');

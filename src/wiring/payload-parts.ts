@@ -1,3 +1,6 @@
+import type { ModulesReport } from '../detect/kernel-modules.js';
+import { modulesLoadChange } from './kernel-modules-part.js';
+import { withPodAnnotations } from '../payload/kata-config/handler-annotations.js';
 import { createHash } from 'node:crypto';
 import { KataDeployError } from '../core/errors.js';
 import { SHIM_CATALOGUE, shimConfigRelPath, shimInfos } from '../core/shims.js';
@@ -81,7 +84,11 @@ export function payloadPart(settings: Settings, ports: PayloadPorts): PayloadPar
 }
 
 /** The per-handler Kata configs (src/payload/kata-config) as the transaction's KataConfigPart. */
-export function kataConfigPart(settings: Settings, ports: Pick<PayloadPorts, 'fs'>): KataConfigPart {
+export function kataConfigPart(
+  settings: Settings,
+  ports: Pick<PayloadPorts, 'fs'>,
+  modules?: ModulesReport,
+): KataConfigPart {
   return {
     async plan(handlers, readPristine) {
       const pristine = new Map<string, Buffer>();
@@ -101,7 +108,9 @@ export function kataConfigPart(settings: Settings, ports: Pick<PayloadPorts, 'fs
           current.set(file, await ports.fs.readIfExists(file));
         }
       }
-      return planKataConfigFiles(
+      const moduleFiles =
+        modules === undefined ? [] : [await modulesLoadChange(ports.fs, settings.multiInstallSuffix, modules)];
+      const kataFiles = planKataConfigFiles(
         handlers,
         settings,
         (shim) => {
@@ -118,6 +127,9 @@ export function kataConfigPart(settings: Settings, ports: Pick<PayloadPorts, 'fs
         },
         (hostPath) => current.get(hostPath),
       );
+      return [...kataFiles, ...moduleFiles];
     },
+    annotate: (handlers, changes, readPristine) =>
+      withPodAnnotations(handlers, changes, readPristine, ports.fs, settings.upstream),
   };
 }

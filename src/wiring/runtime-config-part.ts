@@ -12,6 +12,8 @@ import {
 } from '../containerd/config/index.js';
 import type { CommandRunner } from '../host/command-runner.js';
 import type { HostFs } from '../host/host-fs.js';
+import { installerScratch } from '../host/scratch-space.js';
+import { STATE_ROOT } from '../core/paths.js';
 import type { RuntimeConfigPart } from '../transaction/parts.js';
 import { SharedValidations } from '../containerd/config/shared-validations.js';
 import type { ValidatorChoice } from './validator-binary.js';
@@ -20,16 +22,21 @@ import type { ValidatorChoice } from './validator-binary.js';
  * The runtime-config area (src/containerd/config) as the transaction's RuntimeConfigPart: read the
  * host's files, have the host's containerd accept the current config, plan, and have it accept the
  * result too — all before the transaction writes anything. Both containerd runs overlap, and a plan
- * that changes nothing (a converged reinstall) runs containerd once.
+ * that changes nothing (a converged reinstall) runs containerd once. The scratch copies containerd
+ * reads go to per-run dirs under /var/lib/kata-deploy; `onScratchWritten` is the crash tests' failpoint
+ * there.
  */
 export function runtimeConfigPart(
   request: Omit<RuntimeConfigRequest, 'handlers'>,
   fs: HostFs,
   runner: CommandRunner,
   containerd: ValidatorChoice,
+  onScratchWritten?: () => void,
 ): RuntimeConfigPart {
   const validator = containerdValidator({
     runner,
+    scratch: installerScratch(fs, STATE_ROOT),
+    ...(onScratchWritten === undefined ? {} : { onScratchWritten }),
     binary: containerd.binary,
     ...(containerd.chrootRoot === undefined ? {} : { chrootRoot: containerd.chrootRoot }),
   });

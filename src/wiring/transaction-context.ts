@@ -1,3 +1,6 @@
+import { customHandlers, withGuestPull } from '../core/custom-handlers.js';
+import { warnMissingModules } from './kernel-modules-part.js';
+import { checkUpstreamNodeFacts } from './upstream-node-checks.js';
 import { readFile } from 'node:fs/promises';
 import { parseSemVer } from '../core/containerd-version.js';
 import { KataDeployError } from '../core/errors.js';
@@ -7,16 +10,21 @@ import { crioVersion } from '../detect/crio-version.js';
 import { detectNode, type DetectPorts, type NodeReport } from '../detect/detect-node.js';
 import type { Clock } from '../host/clock.js';
 import type { Logger } from '../host/logger.js';
+import type { ProgressPort } from '../host/progress.js';
 import type { Settings } from '../settings/settings.js';
 import type { TransactionContext } from '../transaction/context.js';
+import { failpoint } from '../transaction/failpoint.js';
 import { kataConfigPart, payloadPart } from './payload-parts.js';
 import { runtimeConfigPart } from './runtime-config-part.js';
 import { runtimeControl } from './runtime-control.js';
+import { shimLaunchPart, unitMainPid } from './shim-launch-part.js';
 import { validatorBinary } from './validator-binary.js';
 
 /** The real ports a transaction is built from. */
 export interface WiringPorts extends DetectPorts {
   readonly clock: Clock;
+  /** Download and unpack progress (a terminal line, or log lines); none when absent. */
+  readonly progress?: ProgressPort;
 }
 
 /** What the node looks like, and the transaction built for it. */
@@ -54,6 +62,8 @@ export async function wireTransaction(
   const cgroupRead = detectCgroupDriver(ports.fs);
   cgroupRead.catch(() => undefined);
   const node = await detectNode(settings, ports);
+  await checkUpstreamNodeFacts(settings, node, ports.fs);
+  if (needKvm) warnMissingModules(node.modules, log);
   if (needKvm && settings.requireKvm && !node.kvm.usable) {
     throw new KataDeployError('node-unsupported', `this node cannot run Kata VMs: ${node.kvm.reason}`, {
       hint:
@@ -63,8 +73,17 @@ export async function wireTransaction(
   }
   const runtime = node.runtime;
   const cgroup = await cgroupRead;
-  const handlers = handlersFor(settings);
-  const payloadPorts = { fs: ports.fs, log, clock: ports.clock, fetch: await fetchOptions(settings) };
+  const handlers = [
+    ...withGuestPull(handlersFor(settings), settings.upstream.pullTypeMapping),
+    ...customHandlers(settings.installDir, settings.upstream.customRuntimes),
+  ];
+  const payloadPorts = {
+    fs: ports.fs,
+    log,
+    clock: ports.clock,
+    fetch: await fetchOptions(settings),
+    ...(ports.progress === undefined ? {} : { progress: ports.progress }),
+  };
   const control = runtimeControl(
     {
       flavour: runtime.flavour,
@@ -86,8 +105,17 @@ export async function wireTransaction(
     clock: ports.clock,
     log,
     control,
+    shims: shimLaunchPart(
+      {
+        runtime: runtime.flavour === 'crio' ? 'crio' : 'containerd',
+        daemonVersion: runtime.daemonVersion === undefined ? undefined : parseSemVer(runtime.daemonVersion),
+        mainPid: () => unitMainPid(ports.fs, settings.systemdSocket, runtime.unit, log),
+        unit: runtime.unit,
+      },
+      ports.fs,
+    ),
     payload: payloadPart(settings, payloadPorts),
-    kataConfig: kataConfigPart(settings, payloadPorts),
+    kataConfig: kataConfigPart(settings, payloadPorts, node.modules),
     runtimeConfig: runtimeConfigPart(
       {
         flavour: runtime.flavour,
@@ -95,10 +123,12 @@ export async function wireTransaction(
         daemonVersion: runtime.daemonVersion === undefined ? undefined : parseSemVer(runtime.daemonVersion),
         systemdCgroup: cgroup.systemd,
         suffix: settings.multiInstallSuffix,
+        debugLevel: settings.debug,
       },
       ports.fs,
       ports.runner,
       await validatorBinary(settings.containerdBinary, ports.fs.root, runtime.flavour, runtime, ports.runner),
+      () => failpoint(settings, 'install:during-validation'),
     ),
   };
   return { node, ctx };

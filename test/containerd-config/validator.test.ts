@@ -16,6 +16,7 @@ import {
 } from '../../src/containerd/config/validator.js';
 import { containerdCommand } from '../../src/containerd/config/validator.js';
 import { execaRunner } from '../../src/host/command-runner.js';
+import { privateScratch } from '../helpers/private-scratch.js';
 import { containerdBinaries } from '../helpers/containerd-binaries.js';
 import { makeTempRoot, type TempRoot } from '../helpers/temp-root.js';
 import { request, semver } from './fixtures.js';
@@ -57,7 +58,11 @@ describe('the containerd config validator', () => {
   });
 
   it('refuses before any change when containerd rejects the current config, quoting containerd', async () => {
-    const validator = containerdValidator({ runner: execaRunner, binary: v16?.path ?? '/usr/bin/containerd' });
+    const validator = containerdValidator({
+      runner: execaRunner,
+      scratch: privateScratch(),
+      binary: v16?.path ?? '/usr/bin/containerd',
+    });
     const current = new Map([
       [CONFIG, Buffer.from('version = 2\n[plugins."io.containerd.gc.v1.scheduler"]\n  pause_threshold = 1\n')],
     ]);
@@ -76,7 +81,11 @@ describe('the containerd config validator', () => {
   });
 
   it('catches a containerd 1.x import that replaces the CRI section and would hide our handlers', async () => {
-    const validator = containerdValidator({ runner: execaRunner, binary: v16?.path ?? '/usr/bin/containerd' });
+    const validator = containerdValidator({
+      runner: execaRunner,
+      scratch: privateScratch(),
+      binary: v16?.path ?? '/usr/bin/containerd',
+    });
     const current = new Map<string, Buffer | undefined>([
       [CONFIG, Buffer.from('version = 2\nimports = ["/etc/containerd/cri.toml"]\n')],
       [
@@ -96,7 +105,11 @@ describe('the containerd config validator', () => {
     "refuses a drop-in that would make containerd 2.1 drop the operator's v2 settings (a v3 drop-in on a v2 " + 'main)',
     async () => {
       const v21 = containerdBinaries().find((binary) => binary.version.startsWith('2.1'));
-      const validator = containerdValidator({ runner: execaRunner, binary: v21?.path ?? 'containerd' });
+      const validator = containerdValidator({
+        runner: execaRunner,
+        scratch: privateScratch(),
+        binary: v21?.path ?? 'containerd',
+      });
       const req = request({ daemonVersion: semver('2.1.9') });
       const current = new Map<string, Buffer | undefined>([
         [
@@ -131,7 +144,11 @@ describe('the containerd config validator', () => {
   it('reports a binary that cannot run instead of accepting the config', async () => {
     root = await makeTempRoot({ '/bin/containerd': '#!/bin/sh\necho "boom: cannot start" >&2\nexit 3\n' });
     await chmod(path.join(root.root, '/bin/containerd'), 0o755);
-    const validator = containerdValidator({ runner: execaRunner, binary: path.join(root.root, '/bin/containerd') });
+    const validator = containerdValidator({
+      runner: execaRunner,
+      scratch: privateScratch(),
+      binary: path.join(root.root, '/bin/containerd'),
+    });
     expect(await validator.validate(CONFIG, new Map([[CONFIG, Buffer.from('version = 2\n')]]))).toEqual({
       ok: false,
       message: 'boom: cannot start',

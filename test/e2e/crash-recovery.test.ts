@@ -22,7 +22,7 @@ describe.skipIf(first.missing !== undefined)(`SIGKILL at every step boundary, th
   /** Everything an install touches on the node, byte for byte (modes and link targets included). */
   async function hostState(): Promise<Record<string, Record<string, string>>> {
     const state: Record<string, Record<string, string>> = {};
-    for (const dir of ['/etc/containerd', '/opt', '/var/lib/kata-deploy'])
+    for (const dir of ['/etc/containerd', '/opt', '/var/lib/kata-deploy', '/usr/local/sbin'])
       state[dir] = await snapshotTree(node.hostPath(dir));
     return state;
   }

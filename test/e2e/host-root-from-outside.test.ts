@@ -1,4 +1,4 @@
-import { readdir } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { execFile } from 'node:child_process';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -38,17 +38,24 @@ describe.skipIf(first.missing !== undefined)(
   () => {
     let node: ThrowawayNode;
     let root: string;
+    let planted: string;
 
     beforeAll(async () => {
       node = await startThrowawayNode({ containerd: first.binary!, config: CONFIG });
       root = node.hostPath('/');
+      // What a killed run of an older kata-deploy left in the host's /tmp: not ours to touch.
+      planted = await mkdtemp(path.join(root, 'tmp', 'kata-deploy-validate-'));
+      await writeFile(path.join(planted, 'config.toml'), CONFIG);
     });
     afterAll(async () => {
+      // Through the node's /proc/<pid>/root, so before the node stops.
+      if (planted !== undefined) await rm(planted, { recursive: true, force: true });
       await node?.stop();
     });
 
     it(
-      'installs with the handlers live, then uninstalls back to the exact bytes, leaving no scratch ' + 'files',
+      'installs with the handlers live, then uninstalls back to the exact bytes, its scratch files only ever ' +
+        "in the node's /var/lib/kata-deploy",
       async () => {
         const args = [
           '--host-root',
@@ -67,9 +74,8 @@ describe.skipIf(first.missing !== undefined)(
         const removed = await cli(['uninstall', ...args]);
         expect(removed.code, removed.stderr).toBe(0);
         expect(await node.readFile('/etc/containerd/config.toml')).toBe(CONFIG);
-        expect(
-          (await readdir(path.join(root, 'tmp'))).filter((name) => name.startsWith('kata-deploy-validate-')),
-        ).toEqual([]);
+        expect(await readdir(path.join(root, 'var/lib/kata-deploy')), 'no scratch dir left').toEqual([]);
+        expect(await readFile(path.join(planted, 'config.toml'), 'utf8'), "another run's file untouched").toBe(CONFIG);
       },
     );
   },

@@ -9,6 +9,8 @@ export interface NodeCliOptions {
   readonly containerd: string;
   readonly shims?: string;
   readonly env?: Record<string, string>;
+  /** The command that runs kata-deploy (default: this Node and dist/cli/main.js). */
+  readonly cli?: readonly string[];
 }
 
 /**
@@ -24,8 +26,7 @@ export function nodeCli(
 ): Promise<RunResult> {
   return node.run(
     [
-      process.execPath,
-      CLI,
+      ...(options.cli ?? [process.execPath, CLI]),
       command,
       '--systemd-socket',
       node.systemdSocket,

@@ -122,6 +122,7 @@ describe('daemonset.yaml', () => {
       defaults.containerdSocket,
       defaults.systemdSocket,
       '/dev/kvm',
+      '/usr/local/sbin/containerd-shim-kata-qemu-v2',
     ];
     const readOnly = [
       ...UNIT_DIRS,

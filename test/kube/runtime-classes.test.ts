@@ -55,7 +55,7 @@ describe('PodOverhead from the shim config', () => {
 
   it('reads the sizes from the per-handler config copy on the host', async () => {
     const root = await makeTempRoot({
-      '/opt/kata/share/defaults/kata-containers/handlers/kata-qemu/configuration-qemu.toml': QEMU_CONFIG,
+      '/opt/kata/share/defaults/kata-containers/runtimes/qemu/configuration-qemu.toml': QEMU_CONFIG,
       '/opt/kata/share/defaults/kata-containers/configuration-clh.toml': CLH_CONFIG,
     });
     try {

@@ -44,9 +44,24 @@ function merge(base: Table, dropIn: Table): Table {
   return base;
 }
 
+/** Where upstream's layout keeps a handler's files: `runtimes/<shim>/`, or `custom-runtimes/<handler>/` (debug). */
+function handlerDir(handler: string): string {
+  if (handler.endsWith('-debug')) return `/custom-runtimes/${handler}/`;
+  const shim = [...SHIM_CATALOGUE.keys()]
+    .filter((name) => handler === `kata-${name}` || handler.startsWith(`kata-${name}-`))
+    .sort((a, b) => b.length - a.length)[0];
+  return `/runtimes/${shim}/`;
+}
+
+/** A planned path named by its handler, as `kata-qemu/config.d/…` (plain) or `kata-qemu-debug/…` (variant). */
+function shortPath(file: string): string {
+  return file.replace(/.*\/custom-runtimes\//, '').replace(/.*\/runtimes\/([^/]+)\//, 'kata-$1/');
+}
+
 /** What the Kata runtime of one handler would finally read: its config plus its drop-ins in name order. */
 function effective(changes: FileChange[], handler: string): { config: Table; hypervisor: Table; files: string[] } {
-  const mine = changes.filter((change) => change.path.includes(`/handlers/${handler}/`) && change.after !== undefined);
+  const dir = handlerDir(handler);
+  const mine = changes.filter((change) => change.path.includes(dir) && change.after !== undefined);
   const base = mine.find((change) => !change.path.includes('/config.d/'))!;
   const dropIns = mine
     .filter((change) => change.path.includes('/config.d/'))
@@ -56,7 +71,7 @@ function effective(changes: FileChange[], handler: string): { config: Table; hyp
     TOML.parse(base.after!.toString()) as Table,
   );
   const hypervisor = Object.values(config.hypervisor as Record<string, Table>)[0]!;
-  return { config, hypervisor, files: mine.map((change) => change.path.replace(/.*\/handlers\//, '')) };
+  return { config, hypervisor, files: mine.map((change) => shortPath(change.path)) };
 }
 
 describe('planKataConfigFiles', () => {
@@ -66,11 +81,11 @@ describe('planKataConfigFiles', () => {
     () => {
       const changes = plan({});
       expect(changes.map((change) => change.path)).toEqual([
-        '/opt/kata/share/defaults/kata-containers/handlers/kata-qemu/configuration-qemu.toml',
-        '/opt/kata/share/defaults/kata-containers/handlers/kata-clh/configuration-clh.toml',
-        '/opt/kata/share/defaults/kata-containers/handlers/kata-qemu-snp-runtime-rs/' +
+        '/opt/kata/share/defaults/kata-containers/runtimes/qemu/configuration-qemu.toml',
+        '/opt/kata/share/defaults/kata-containers/runtimes/clh/configuration-clh.toml',
+        '/opt/kata/share/defaults/kata-containers/runtime-rs/runtimes/qemu-snp-runtime-rs/' +
           'configuration-qemu-snp-runtime-rs.toml',
-        '/opt/kata/share/defaults/kata-containers/handlers/kata-qemu-nvidia-gpu/configuration-qemu-nvidia-gpu.toml',
+        '/opt/kata/share/defaults/kata-containers/runtimes/qemu-nvidia-gpu/configuration-qemu-nvidia-gpu.toml',
       ]);
       expect(changes[0]!.after!.equals(pristine('qemu'))).toBe(true);
       expect(changes[0]!.after!.toString()).toContain('# XXX: WARNING: this file is auto-generated.');
@@ -142,7 +157,7 @@ describe('planKataConfigFiles', () => {
       'default_memory',
     ]);
     expect(
-      changes.find((change) => change.path.endsWith('kata-clh/config.d/40-annotations.toml'))!.after!.toString(),
+      changes.find((change) => change.path.endsWith('runtimes/clh/config.d/40-annotations.toml'))!.after!.toString(),
     ).toContain('[hypervisor.clh]\nenable_annotations = [');
   });
 
@@ -162,7 +177,7 @@ describe('planKataConfigFiles', () => {
     );
     expect(effective(changes, 'kata-clh-blue').hypervisor.path).toBe('/usr/local/opt/kata-blue/bin/cloud-hypervisor');
     expect(changes[0]!.path).toBe(
-      '/usr/local/opt/kata-blue/share/defaults/kata-containers/handlers/kata-qemu-blue/configuration-qemu.toml',
+      '/usr/local/opt/kata-blue/share/defaults/kata-containers/runtimes/qemu/configuration-qemu.toml',
     );
   });
 
@@ -175,10 +190,7 @@ describe('planKataConfigFiles', () => {
       expect(plan(env, current)).toEqual([]);
       const withoutProxy = plan({ DEBUG: 'true' }, current);
       expect(
-        withoutProxy.map((change) => [
-          change.path.replace(/.*\/handlers\//, ''),
-          change.after === undefined ? 'delete' : 'write',
-        ]),
+        withoutProxy.map((change) => [shortPath(change.path), change.after === undefined ? 'delete' : 'write']),
       ).toEqual([
         ['kata-qemu/config.d/30-agent-proxy.toml', 'delete'],
         ['kata-qemu-debug/config.d/30-agent-proxy.toml', 'delete'],

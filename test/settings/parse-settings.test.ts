@@ -22,13 +22,13 @@ function usageError(env: Record<string, string>, flags: RawFlags = {}, arch: Arc
 }
 
 describe('parseSettings defaults', () => {
-  it('uses upstream per-arch shim lists and qemu as the default shim', () => {
+  it('uses upstream per-arch shim lists and qemu-runtime-rs as the default shim', () => {
     for (const arch of ['x86_64', 'aarch64', 'ppc64le', 's390x'] as const) {
       const settings = parse({}, {}, arch);
       expect(settings.shims).toEqual(DEFAULT_SHIMS[arch]);
-      expect(settings.defaultShim).toBe('qemu');
+      expect(settings.defaultShim).toBe('qemu-runtime-rs');
     }
-    expect(parse({}, {}, 'ppc64le').shims).toEqual(['qemu']);
+    expect(parse({}, {}, 'ppc64le').shims).toEqual(['qemu', 'qemu-runtime-rs']);
   });
 
   it('installs to /opt/kata on the real root with the documented sockets and payload', () => {
@@ -58,7 +58,7 @@ describe('per-arch precedence', () => {
   });
 
   it('ignores another arch’s variables', () => {
-    expect(parse({ SHIMS_AARCH64: 'fc', DEFAULT_SHIM_AARCH64: 'fc' }).defaultShim).toBe('qemu');
+    expect(parse({ SHIMS_AARCH64: 'fc', DEFAULT_SHIM_AARCH64: 'fc' }).defaultShim).toBe('qemu-runtime-rs');
     expect(parse({ SHIMS_S390X: 'qemu-se' }, {}, 's390x').shims).toEqual(['qemu-se']);
   });
 
@@ -214,5 +214,24 @@ describe('daemon settings', () => {
     [{ DAEMONSET_NAME: 'Kata_Deploy' }, 'DAEMONSET_NAME'],
   ])('refuses %o', (env, name) => {
     expect(() => parse(env as Record<string, string>)).toThrow(name);
+  });
+});
+
+describe('boolean variables', () => {
+  it.each([
+    ['DEBUG', 'debug', false],
+    ['CREATE_RUNTIMECLASSES', 'createRuntimeClasses', false],
+    ['CREATE_DEFAULT_RUNTIMECLASS', 'createDefaultRuntimeClass', false],
+    ['KATA_ALLOW_UNVERIFIED_PAYLOAD', 'allowUnverifiedPayload', false],
+    ['KATA_REQUIRE_KVM', 'requireKvm', true],
+  ] as const)('%s=false and =true set %s, and unset keeps the default %s', (name, key, fallback) => {
+    expect(parse({ [name]: 'false' })[key]).toBe(false);
+    expect(parse({ [name]: 'true' })[key]).toBe(true);
+    expect(parse({})[key]).toBe(fallback);
+  });
+
+  it('lets the flag win over the variable', () => {
+    expect(parse({ DEBUG: 'true' }, { debug: false }).debug).toBe(false);
+    expect(parse({ DEBUG: 'false' }, { debug: true }).debug).toBe(true);
   });
 });

@@ -53,3 +53,66 @@ describe('decideRestart', () => {
     });
   });
 });
+
+describe('decideRestart, exact decisions', () => {
+  const config = '/etc/containerd/config.toml';
+  const dropIn = '/etc/containerd/conf.d/kata-deploy.toml';
+
+  it.each<[string, Partial<RestartInput>, ReturnType<typeof decideRestart>]>([
+    [
+      'every reason, in order, joined by "; "',
+      { changedRuntimeFiles: [config, dropIn], recoveredRuntimeFiles: true, missingLiveHandlers: ['a', 'b'] },
+      {
+        restart: true,
+        reason:
+          `changed ${config}, ${dropIn}; an interrupted run was rolled back; ` + 'the live runtime does not serve a, b',
+      },
+    ],
+    [
+      'a live runtime that was not asked is no reason',
+      { missingLiveHandlers: undefined },
+      { restart: false, reason: 'nothing the runtime reads changed', skipReadiness: false },
+    ],
+    [
+      'a live runtime that was not asked does not hide a changed file',
+      { missingLiveHandlers: undefined, changedRuntimeFiles: [config] },
+      { restart: true, reason: `changed ${config}` },
+    ],
+    [
+      '--restart none with nothing changed skips readiness and says so',
+      { mode: 'none' },
+      {
+        restart: false,
+        reason: 'nothing the runtime reads changed (--restart none: readiness not checked)',
+        skipReadiness: true,
+      },
+    ],
+    [
+      '--restart none with a change names what it would have restarted for',
+      { mode: 'none', changedRuntimeFiles: [config], recoveredRuntimeFiles: true },
+      {
+        restart: false,
+        reason:
+          `--restart none (would restart: changed ${config}; an interrupted run was rolled back); ` +
+          'restart the runtime yourself',
+        skipReadiness: true,
+      },
+    ],
+    [
+      'a runtime that reloads by itself names the change and still waits for readiness',
+      { runtimeRestarts: false, changedRuntimeFiles: [dropIn], recoveredRuntimeFiles: true },
+      {
+        restart: false,
+        reason: `the runtime reloads its drop-ins by itself (changed ${dropIn}; an interrupted run was rolled back)`,
+        skipReadiness: false,
+      },
+    ],
+    [
+      '--restart systemd restarts like auto',
+      { mode: 'systemd', missingLiveHandlers: ['kata-qemu'] },
+      { restart: true, reason: 'the live runtime does not serve kata-qemu' },
+    ],
+  ])('%s', (_name, input, expected) => {
+    expect(decideRestart({ ...base, ...input })).toEqual(expected);
+  });
+});

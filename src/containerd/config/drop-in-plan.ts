@@ -1,4 +1,5 @@
 import { KataDeployError } from '../../core/errors.js';
+import { DEBUG_LEVEL_TABLE } from './debug-level.js';
 import { refuseForeignHandlers } from './conflicts.js';
 import { handlerTables, renderTables, type ConfigVersion } from './handler-tables.js';
 import { importedFiles, resolveImport } from './imports.js';
@@ -32,8 +33,10 @@ export function renderDropIn(
   version: ConfigVersion,
   idVersion: ConfigVersion = version,
 ): string {
+  const debugTables = request.debugLevel === true ? [DEBUG_LEVEL_TABLE] : [];
   return (
-    `${HEADER}version = ` + `${version}\n\n${renderTables(handlerTables(idVersion, request.handlers, undefined), '\n')}`
+    `${HEADER}version = ` +
+    `${version}\n\n${renderTables([...handlerTables(idVersion, request.handlers, undefined), ...debugTables], '\n')}`
   );
 }
 

@@ -22,6 +22,9 @@ export function runtimePlatformsPath(version: ConfigVersion): readonly string[] 
   return version >= 3 ? ['plugins', 'io.containerd.cri.v1.images', 'runtime_platforms'] : undefined;
 }
 
+/** What containerd passes to every Kata handler's containers, as upstream (the termination message path). */
+export const CONTAINER_ANNOTATIONS: readonly string[] = Object.freeze(['io.kubernetes.container.terminationMessage*']);
+
 /** One TOML table we own: its key path and its keys, in the order we render them. */
 export interface OwnedTable {
   readonly path: readonly string[];
@@ -46,8 +49,8 @@ export function handlerTables(
       ['runtime_type', handler.runtimeType],
       ['runtime_path', handler.runtimePath],
       ['privileged_without_host_devices', true],
-      ['pod_annotations', ['io.katacontainers.*']],
-      ['container_annotations', ['io.katacontainers.*']],
+      ['pod_annotations', handler.podAnnotations ?? []],
+      ['container_annotations', CONTAINER_ANNOTATIONS],
     ];
     if (handler.snapshotter !== undefined) entries.push(['snapshotter', handler.snapshotter]);
     tables.push({ path: [...runtimes, handler.name], entries });

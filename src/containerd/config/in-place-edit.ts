@@ -1,5 +1,5 @@
 import { renderTables, renderString, type OwnedTable } from './handler-tables.js';
-import { decodeString, scanArray, scanToml } from './toml-lexer.js';
+import { decodeString, type KeyValueSpan, scanArray, scanToml } from './toml-lexer.js';
 
 /**
  * Text edits of an operator's TOML file that touch only the bytes they must. Every function here takes
@@ -11,8 +11,16 @@ export const BLOCK_MARKER = '# Added by kata-deploy: removed again by `kata-depl
 
 /** The line ending a file uses (its first one), so inserted lines match it. */
 export function lineEnding(text: string): string {
-  const first = text.indexOf('\n');
-  return first > 0 && text[first - 1] === '\r' ? '\r\n' : '\n';
+  return text[text.indexOf('\n') - 1] === '\r' ? '\r\n' : '\n';
+}
+
+/** The root `imports = [...]` statement, if the file has one. */
+function importsStatement(text: string): KeyValueSpan | undefined {
+  return scanToml(text).keyValues.find(isRootImports);
+}
+
+function isRootImports(item: KeyValueSpan): boolean {
+  return item.table.length === 0 && item.key.length === 1 && item.key[0] === 'imports';
 }
 
 /**
@@ -70,9 +78,7 @@ function removeMarker(text: string): string {
 
 /** The strings of the root `imports` array, or undefined when there is no such key. */
 export function rootImports(text: string): string[] | undefined {
-  const kv = scanToml(text).keyValues.find(
-    (entry) => entry.table.length === 0 && entry.key.length === 1 && entry.key[0] === 'imports',
-  );
+  const kv = importsStatement(text);
   if (kv === undefined) return undefined;
   return scanArray(text, kv.valueStart, kv.valueEnd).map((element) =>
     decodeString(text.slice(element.start, element.end)),
@@ -91,9 +97,7 @@ export function addImport(
 ): { text: string; insertedLine: string | undefined } {
   const layout = scanToml(text);
   const eol = lineEnding(text);
-  const kv = layout.keyValues.find(
-    (item) => item.table.length === 0 && item.key.length === 1 && item.key[0] === 'imports',
-  );
+  const kv = layout.keyValues.find(isRootImports);
   const quoted = renderString(entry);
   if (kv === undefined) {
     const rootKeys = layout.keyValues.filter((item) => item.table.length === 0);
@@ -115,14 +119,13 @@ export function addImport(
       insertedLine: undefined,
     };
   }
-  const first = elements[0];
-  if (position === 'first' && first !== undefined) {
+  if (position === 'first') {
+    const first = elements[0] ?? last;
     return { text: `${text.slice(0, first.start)}${quoted}, ${text.slice(first.start)}`, insertedLine: undefined };
   }
   if (last.commaAt !== undefined) {
     const multiLine = text.slice(kv.valueStart, last.start).includes('\n');
-    const indent = multiLine ? (/([ \t]*)$/.exec(text.slice(0, last.start))?.[1] ?? '') : '';
-    const insert = multiLine ? `${eol}${indent}${quoted},` : ` ${quoted},`;
+    const insert = multiLine ? `${eol}${trailingIndent(text.slice(0, last.start))}${quoted},` : ` ${quoted},`;
     return { text: text.slice(0, last.commaAt + 1) + insert + text.slice(last.commaAt + 1), insertedLine: undefined };
   }
   return { text: `${text.slice(0, last.end)}, ${quoted}${text.slice(last.end)}`, insertedLine: undefined };
@@ -133,16 +136,11 @@ export function addImport(
  * there verbatim, else just the element.
  */
 export function removeOurImport(text: string, entry: string, insertedLine: string | undefined): string {
-  if (insertedLine !== undefined) {
-    const kv = scanToml(text).keyValues.find(
-      (item) => item.table.length === 0 && item.key.length === 1 && item.key[0] === 'imports',
-    );
-    const lineStart =
-      kv === undefined
-        ? -1
-        : kv.lineStart -
-          (insertedLine.startsWith('\n') || insertedLine.startsWith('\r\n') ? insertedLine.indexOf('\n') + 1 : 0);
-    if (kv !== undefined && text.startsWith(insertedLine, lineStart))
+  const kv = insertedLine === undefined ? undefined : importsStatement(text);
+  if (kv !== undefined && insertedLine !== undefined) {
+    const lead = /^\r?\n/.exec(insertedLine)?.[0].length ?? 0;
+    const lineStart = kv.lineStart - lead;
+    if (text.startsWith(insertedLine, lineStart))
       return text.slice(0, lineStart) + text.slice(lineStart + insertedLine.length);
   }
   return removeImport(text, entry);
@@ -151,9 +149,7 @@ export function removeOurImport(text: string, entry: string, insertedLine: strin
 /** Removes every `imports` element equal to `entry` with its separating comma; the rest is left as is. */
 export function removeImport(text: string, entry: string): string {
   for (;;) {
-    const kv = scanToml(text).keyValues.find(
-      (item) => item.table.length === 0 && item.key.length === 1 && item.key[0] === 'imports',
-    );
+    const kv = importsStatement(text);
     if (kv === undefined) return text;
     const elements = scanArray(text, kv.valueStart, kv.valueEnd);
     const index = elements.findIndex((element) => decodeString(text.slice(element.start, element.end)) === entry);
@@ -170,4 +166,9 @@ export function removeImport(text: string, entry: string): string {
       text = text.slice(0, element.start) + text.slice(element.end);
     }
   }
+}
+
+/** The spaces and tabs that end `text`: the indent of the element that follows them. */
+function trailingIndent(text: string): string {
+  return text.slice(text.replace(/[ \t]*$/, '').length);
 }

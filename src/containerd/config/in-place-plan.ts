@@ -3,6 +3,7 @@ import type { FileChange } from '../../core/file-change.js';
 import { configVersionOf } from './config-version.js';
 import { refuseForeignHandlers } from './conflicts.js';
 import { handlerTables, runtimesPath, tableValue, type ConfigVersion, type OwnedTable } from './handler-tables.js';
+import { DEBUG_LEVEL_TABLE } from './debug-level.js';
 import { appendTables } from './in-place-edit.js';
 import { removeOurs } from './removal.js';
 import { sha256 } from '../../core/digest.js';
@@ -53,11 +54,10 @@ export function planInPlace(
   );
   const needsRunc =
     (request.daemonVersion === undefined || request.daemonVersion.major < 2) && !hasRunc(doc.value, version);
-  const tables = handlerTables(
-    version,
-    request.handlers,
-    needsRunc ? { systemdCgroup: request.systemdCgroup } : undefined,
-  );
+  const tables = [
+    ...handlerTables(version, request.handlers, needsRunc ? { systemdCgroup: request.systemdCgroup } : undefined),
+    ...(request.debugLevel === true ? [DEBUG_LEVEL_TABLE] : []),
+  ];
   const { text, inserted } = appendTables(base, tables);
   checkOnlyOurTables(path, doc.value, text, tables);
   const after = Buffer.from(text);

@@ -6,6 +6,7 @@ import { planCrioConfig } from '../../crio/crio-plan.js';
 import { configVersionOf } from './config-version.js';
 import { DEFAULT_CONF_D, effectiveImports } from './default-imports.js';
 import { configDocs, planDropIn, type DropInTarget } from './drop-in-plan.js';
+import { mayRaiseDebugLevel } from './debug-level.js';
 import { dropInFromGlobs, resolveImport } from './imports.js';
 import { rootImports } from './in-place-edit.js';
 import { planInPlace, stripPrevious, type FilePlan } from './in-place-plan.js';
@@ -35,10 +36,11 @@ export function planRuntimeConfig(
   current: ReadonlyMap<string, Buffer | undefined>,
   previous: RuntimeConfigRecord | undefined,
 ): RuntimeConfigPlan {
+  const effective = request.flavour === 'crio' ? request : withDebugLevel(request, current, previous);
   const plans =
     request.flavour === 'crio'
       ? planCrioConfig(request, current, previous)
-      : planContainerd(request, current, previous);
+      : planContainerd(effective, current, previous);
   const planned = new Set(plans.map((plan) => plan.change.path));
   const leftovers = (previous?.files ?? [])
     .filter((file) => !planned.has(file.path))
@@ -58,7 +60,28 @@ export function planRuntimeConfig(
       handlers: request.handlers.map((handler) => handler.name),
       addedRunc,
       files,
+      ...(effective.debugLevel === true ? { debugLevel: true } : {}),
     },
+  };
+}
+
+/** The request with `debugLevel` kept only where raising containerd's level touches nothing of the operator's. */
+function withDebugLevel(
+  request: RuntimeConfigRequest,
+  current: ReadonlyMap<string, Buffer | undefined>,
+  previous: RuntimeConfigRecord | undefined,
+): RuntimeConfigRequest {
+  const { configPath } = request;
+  const bytes = current.get(configPath);
+  const previousMain = previous?.files.find((file) => file.path === configPath);
+  const mainText =
+    bytes === undefined
+      ? undefined
+      : stripPrevious(configPath, parseTomlDocument(configPath, bytes).text, previousMain);
+  const files = previous?.files ?? [];
+  return {
+    ...request,
+    debugLevel: mayRaiseDebugLevel(request.debugLevel === true, configPath, mainText, current, files),
   };
 }
 

@@ -29,4 +29,6 @@ export interface RuntimeConfigRecord {
   /** Whether we also defined a runc handler (a containerd 1.x config without one). */
   readonly addedRunc: boolean;
   readonly files: readonly RecordedConfigFile[];
+  /** Whether we raised containerd's `[debug] level` (DEBUG); absent in ledgers older than that. */
+  readonly debugLevel?: boolean;
 }

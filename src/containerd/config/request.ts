@@ -14,6 +14,8 @@ export interface RuntimeConfigRequest {
   readonly systemdCgroup: boolean;
   /** MULTI_INSTALL_SUFFIX, which also names our drop-in files so two installs never share one. */
   readonly suffix: string | undefined;
+  /** DEBUG: also raise containerd's `[debug] level` (only where no file it reads has a `[debug]` table). */
+  readonly debugLevel?: boolean;
 }
 
 /** The file name of our drop-in: one per install, so a second install with a suffix never overwrites it. */

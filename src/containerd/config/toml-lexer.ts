@@ -51,11 +51,10 @@ export function scanToml(text: string): TomlLayout {
   const skipSpaces = (): void => {
     while (pos < text.length && (text[pos] === ' ' || text[pos] === '\t')) pos++;
   };
+  // A trailing comment or anything else after a statement ends with its line.
   const skipToLineEnd = (): void => {
-    skipSpaces();
-    if (text[pos] === '#') while (pos < text.length && text[pos] !== '\n') pos++;
-    while (pos < text.length && text[pos] !== '\n') pos++;
-    if (pos < text.length) pos++;
+    const newline = text.indexOf('\n', pos);
+    pos = newline < 0 ? text.length : newline + 1;
   };
   const readKey = (): string[] => {
     const parts: string[] = [];
@@ -68,7 +67,7 @@ export function scanToml(text: string): TomlLayout {
         pos = end;
       } else {
         const from = pos;
-        while (pos < text.length && BARE_KEY.test(text[pos] ?? '')) pos++;
+        while (BARE_KEY.test(text[pos] ?? '')) pos++;
         parts.push(text.slice(from, pos));
       }
       skipSpaces();
@@ -88,7 +87,6 @@ export function scanToml(text: string): TomlLayout {
       const kind = text[pos + 1] === '[' ? 'array' : 'table';
       pos += kind === 'array' ? 2 : 1;
       const path = readKey();
-      pos += kind === 'array' ? 2 : 1;
       if (current !== undefined) tables.push({ ...current, end: start });
       current = { kind, path, start };
       table = path;

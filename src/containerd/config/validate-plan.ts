@@ -1,3 +1,4 @@
+import { DEBUG_LEVEL_PATH } from './debug-level.js';
 import { KataDeployError } from '../../core/errors.js';
 import type { FileChange } from '../../core/file-change.js';
 import { FLAVOUR_LAYOUTS } from '../../core/flavours.js';
@@ -131,9 +132,10 @@ export async function assertChangedConfigAccepted(
         ...(plan.record.addedRunc || previous?.addedRunc === true ? ['runc'] : []),
       ]),
     ];
+    const debugOurs = plan.record.debugLevel === true || previous?.debugLevel === true;
     const difference = firstDifference(
-      withoutOurs(parseTomlText('containerd config dump', currentDump), ours),
-      withoutOurs(parseTomlText('containerd config dump', after.dump), ours),
+      withoutOurs(parseTomlText('containerd config dump', currentDump), ours, debugOurs),
+      withoutOurs(parseTomlText('containerd config dump', after.dump), ours, debugOurs),
     );
     if (difference !== undefined) {
       throw new KataDeployError(
@@ -150,9 +152,13 @@ export async function assertChangedConfigAccepted(
   return after.dump;
 }
 
-/** A dump without our handlers, their image-platform entries and `imports` (the only things we change). */
-function withoutOurs(dump: TomlTable, names: readonly string[]): TomlTable {
+/**
+ * A dump without our handlers, their image-platform entries, `imports` and, when DEBUG raised it now or
+ * before, containerd's debug level (the only things we change).
+ */
+function withoutOurs(dump: TomlTable, names: readonly string[], debugLevel: boolean): TomlTable {
   let result = withoutPath(dump, ['imports']);
+  if (debugLevel) result = withoutPath(result, DEBUG_LEVEL_PATH);
   for (const name of names) {
     for (const version of [1, 2, 3] as const) result = withoutPath(result, [...runtimesPath(version), name]);
     const platforms = runtimePlatformsPath(3);

@@ -1,8 +1,8 @@
-import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { CommandRunner } from '../../host/command-runner.js';
+import type { ScratchSpace } from '../../host/scratch-space.js';
 import type { RuntimeFlavour } from '../../settings/settings.js';
 import { renderString } from './handler-tables.js';
 import { resolveImport } from './imports.js';
@@ -25,6 +25,10 @@ export interface ConfigValidator {
 /** How the real validator finds and runs containerd. */
 export interface ContainerdValidatorOptions {
   readonly runner: CommandRunner;
+  /** Where the scratch copies go: a directory the installer owns (never a world-writable /tmp). */
+  readonly scratch: ScratchSpace;
+  /** Called once the scratch copies are written, before containerd runs (the crash tests kill a run here). */
+  readonly onScratchWritten?: () => void;
   /** The real directory of the host root, where the host's containerd binary is looked for. */
   readonly hostRoot?: string;
   /** A containerd binary to run instead of the host's (a distribution's bundled one, or tests' binaries). */
@@ -34,7 +38,7 @@ export interface ContainerdValidatorOptions {
   readonly timeoutMs?: number;
   /**
    * Real directory of a host root that is not `/` (the DaemonSet's /host): a binary inside it runs
-   * under `chroot`, with its scratch files in the host's /tmp, so the host's containerd finds its own
+   * under `chroot` (the scratch space must then lie inside it), so the host's containerd finds its own
    * libraries (a host linked against a newer glibc than this image's cannot run it otherwise).
    */
   readonly chrootRoot?: string;
@@ -59,7 +63,7 @@ const HOST_BINARIES = [
 ];
 
 /** Where distributions keep the containerd they bundle (it, not a stray host binary, reads the config). */
-const BUNDLED_BINARIES: Partial<Record<RuntimeFlavour, readonly string[]>> = {
+export const BUNDLED_BINARIES: Partial<Record<RuntimeFlavour, readonly string[]>> = {
   k3s: ['/var/lib/rancher/k3s/data/current/bin/containerd'],
   'k3s-agent': ['/var/lib/rancher/k3s/data/current/bin/containerd'],
   'rke2-server': ['/var/lib/rancher/rke2/bin/containerd'],
@@ -90,11 +94,11 @@ export function containerdValidator(options: ContainerdValidatorOptions): Config
   return {
     async validate(mainConfigPath, files) {
       const chrooted = containerdCommand(binary, options.chrootRoot, []).file === 'chroot';
-      const base = chrooted ? path.join(options.chrootRoot!, 'tmp') : tmpdir();
-      if (chrooted) await mkdir(base, { recursive: true, mode: 0o1777 });
-      const scratchReal = await mkdtemp(path.join(base, 'kata-deploy-validate-'));
+      const scratchDir = await options.scratch.open();
+      const scratchReal = scratchDir.path;
       const scratch = chrooted ? `/${path.relative(options.chrootRoot!, scratchReal)}` : scratchReal;
       try {
+        if (scratch.startsWith('/..')) throw new Error(`scratch dir ${scratchReal} is outside ${options.chrootRoot}`);
         for (const [hostPath, bytes] of files) {
           if (bytes === undefined) continue;
           const real = path.join(scratchReal, hostPath);
@@ -105,6 +109,7 @@ export function containerdValidator(options: ContainerdValidatorOptions): Config
           await mkdir(path.dirname(path.join(scratchReal, mainConfigPath)), { recursive: true });
           await writeFile(path.join(scratchReal, mainConfigPath), '');
         }
+        options.onScratchWritten?.();
         const command = containerdCommand(binary, options.chrootRoot, [
           '--config',
           path.join(scratch, mainConfigPath),
@@ -119,7 +124,7 @@ export function containerdValidator(options: ContainerdValidatorOptions): Config
           message: said.split(scratch).join('') || `${binary} exited with status ${result.exitCode}`,
         };
       } finally {
-        await rm(scratchReal, { recursive: true, force: true });
+        await scratchDir.release();
       }
     },
   };

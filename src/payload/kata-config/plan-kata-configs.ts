@@ -1,6 +1,6 @@
 import path from 'node:path';
 import type { FileChange } from '../../core/file-change.js';
-import { kataConfigDir, type HandlerSpec } from '../../core/handlers.js';
+import type { HandlerSpec } from '../../core/handlers.js';
 import type { PerShimValue, Settings } from '../../settings/settings.js';
 import { parsePristine, type PristineConfig } from './pristine.js';
 import { renderDropIn, type DropInTable, type DropInValue } from './toml-text.js';
@@ -9,14 +9,17 @@ import { renderDropIn, type DropInTable, type DropInValue } from './toml-text.js
 export type KataConfigSettings = Pick<
   Settings,
   'installDir' | 'agentHttpsProxy' | 'agentNoProxy' | 'allowedHypervisorAnnotations'
->;
+> & { readonly upstream: Pick<Settings['upstream'], 'forceGuestPull' | 'nvrcEnableDcgm'> };
 
 /** Every drop-in name we own; a wanted-no-more one is deleted, anything else in config.d is left alone. */
 export const DROP_IN_NAMES = [
   '10-installation-prefix.toml',
   '20-debug.toml',
   '30-agent-proxy.toml',
+  '35-nvrc-dcgm.toml',
   '40-annotations.toml',
+  '50-force-guest-pull.toml',
+  '50-overrides.toml',
 ] as const;
 type DropInName = (typeof DROP_IN_NAMES)[number];
 
@@ -137,6 +140,23 @@ function dropInsFor(
       ]),
     );
   }
+  if (settings.upstream.nvrcEnableDcgm.includes(shim)) {
+    kernelParams = [...kernelParams.filter((param) => !param.startsWith('nvrc.dcgm=')), 'nvrc.dcgm=on'];
+    out.set(
+      '35-nvrc-dcgm.toml',
+      renderDropIn(header('NVIDIA DCGM in the guest (NVRC_ENABLE_DCGM)'), [
+        { table: hv, values: [['kernel_params', kernelParams.join(' ')]] },
+      ]),
+    );
+  }
+  if (settings.upstream.forceGuestPull.includes(shim))
+    out.set(
+      '50-force-guest-pull.toml',
+      renderDropIn(header('images pulled in the guest (EXPERIMENTAL_FORCE_GUEST_PULL)'), [
+        { table: ['runtime'], values: [['experimental_force_guest_pull', true]] },
+      ]),
+    );
+  if (handler.overrides !== undefined) out.set('50-overrides.toml', handler.overrides);
   const extra = [
     ...settings.allowedHypervisorAnnotations.globalList,
     ...words(settings.allowedHypervisorAnnotations.perShim.get(shim)),
@@ -185,7 +205,7 @@ export function planKataConfigFiles(
   for (const handler of handlers) {
     const bytes = readPristine(handler.shim.name);
     const pristine = parsePristine(handler.shim.name, bytes);
-    const dir = kataConfigDir(settings.installDir, handler.name);
+    const dir = path.posix.dirname(handler.configPath);
     want(
       handler.configPath,
       bytes,

@@ -17,6 +17,9 @@ export const DEFAULT_TMPFS = [
   '/var/lib/containerd',
   '/run/lock',
   '/run/kata-containers',
+  // First on a service's PATH: where shim links go for containerd releases that ignore runtime_path.
+  '/usr/local/sbin',
+  '/etc/modules-load.d',
 ];
 
 /** Why a throwaway node cannot run here, or undefined when it can. */

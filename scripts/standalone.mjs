@@ -1,0 +1,83 @@
+// Builds dist/standalone/kata-deploy (or <argv[2]>/kata-deploy): one executable for bare-metal nodes without
+// Node.js, a Node single executable application (SEA). The running Node (the project's pinned Node 24 under
+// `npm run build:standalone`) is copied and the blob is injected with postject; the blob holds:
+// - main: src/cli/standalone.ts bundled as CommonJS (SEA runs its main script as CommonJS), with `koffi`
+//   replaced by standalone/koffi-from-asset.mjs and standalone/sea-assets.mjs injected first;
+// - assets: koffi's native prebuild for this platform and pino's three worker scripts (built by bundle.mjs),
+//   written to a private temp dir on first use (a native addon and a worker script must be files).
+// The ESM bundle for the image (scripts/bundle.mjs, dist/bundle/) is unaffected.
+import { execFileSync, spawnSync } from 'node:child_process';
+import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { build } from 'esbuild';
+import { inject } from 'postject';
+
+const root = path.join(import.meta.dirname, '..');
+const out = path.resolve(process.argv[2] ?? path.join(root, 'dist', 'standalone'));
+const major = Number(process.versions.node.split('.')[0]);
+if (major < 24) {
+  console.error(`build:standalone: Node ${process.version} would be embedded; run it with Node 24 (npm run ...)`);
+  process.exit(2);
+}
+const work = mkdtempSync(path.join(tmpdir(), 'kata-deploy-standalone-build-'));
+try {
+  execFileSync(process.execPath, [path.join(root, 'scripts/bundle.mjs'), path.join(work, 'bundle')], {
+    stdio: 'ignore',
+  });
+  const { version } = JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8'));
+  const koffiShim = path.join(root, 'scripts/standalone/koffi-from-asset.mjs');
+  await build({
+    entryPoints: [path.join(root, 'src/cli/standalone.ts')],
+    outfile: path.join(work, 'main.cjs'),
+    bundle: true,
+    platform: 'node',
+    target: 'node24',
+    format: 'cjs',
+    minify: true,
+    keepNames: true,
+    legalComments: 'none',
+    logLevel: 'warning',
+    define: { __KATA_DEPLOY_VERSION__: JSON.stringify(version) },
+    // version.ts reads package.json via import.meta.url only when the define above is absent (a dead branch here).
+    logOverride: { 'empty-import-meta': 'silent' },
+    inject: [path.join(root, 'scripts/standalone/sea-assets.mjs')],
+    plugins: [
+      {
+        name: 'koffi-from-asset',
+        setup: (esbuild) => esbuild.onResolve({ filter: /^koffi$/ }, () => ({ path: koffiShim })),
+      },
+    ],
+  });
+  const prebuild = `@koromix/koffi-${process.platform}-${process.arch}`;
+  const prebuildDir = path.dirname(createRequire(import.meta.url).resolve(`${prebuild}/package.json`));
+  const assets = { 'koffi.node': path.join(prebuildDir, `${process.platform}_${process.arch}`, 'koffi.node') };
+  for (const name of ['thread-stream-worker', 'pino-worker', 'pino-pretty'])
+    assets[`${name}.cjs`] = path.join(work, 'bundle', `${name}.cjs`);
+  const config = {
+    main: path.join(work, 'main.cjs'),
+    output: path.join(work, 'sea-prep.blob'),
+    disableExperimentalSEAWarning: true,
+    useCodeCache: true,
+    assets,
+  };
+  writeFileSync(path.join(work, 'sea-config.json'), JSON.stringify(config));
+  execFileSync(process.execPath, ['--experimental-sea-config', path.join(work, 'sea-config.json')], {
+    stdio: 'ignore',
+  });
+  mkdirSync(out, { recursive: true });
+  const binary = path.join(out, 'kata-deploy');
+  rmSync(binary, { force: true });
+  copyFileSync(process.execPath, binary);
+  chmodSync(binary, 0o755);
+  // npm's Node build carries ~18 MB of debug info a node never needs; binutils' strip drops it when present.
+  if (spawnSync('strip', ['--version'], { stdio: 'ignore' }).status === 0) execFileSync('strip', [binary]);
+  // The fuse is the marker Node looks for to know a blob was injected (Node's SEA documentation).
+  await inject(binary, 'NODE_SEA_BLOB', readFileSync(config.output), {
+    sentinelFuse: 'NODE_SEA_FUSE_fce680ab2cc467b6e072b8b5df1996b2',
+  });
+  console.log(`standalone: ${binary} (Node ${process.version}, kata-deploy ${version})`);
+} finally {
+  rmSync(work, { recursive: true, force: true });
+}

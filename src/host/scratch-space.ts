@@ -1,0 +1,104 @@
+import { closeSync, constants, fstatSync, lstatSync, openSync } from 'node:fs';
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import path from 'node:path';
+import { tryExclusiveLock } from './flock.js';
+import type { HostFs } from './host-fs.js';
+
+/** One run's private directory (mode 0700) for throwaway files; `release` removes it. */
+export interface ScratchDir {
+  /** Real path of the directory. */
+  readonly path: string;
+  release(): Promise<void>;
+}
+
+/** Where a run puts throwaway copies of host files (configs for validation); a port so tests choose it. */
+export interface ScratchSpace {
+  open(): Promise<ScratchDir>;
+}
+
+/** Name prefix of per-run scratch dirs; the next run removes any whose owner died. */
+export const SCRATCH_PREFIX = '.scratch-';
+
+const OPEN_DIR = constants.O_RDONLY | constants.O_DIRECTORY | constants.O_NOFOLLOW;
+
+function openDir(real: string): number | undefined {
+  try {
+    return openSync(real, OPEN_DIR);
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Removes the scratch dirs whose owner is gone. Each live run holds a flock on its own dir, which the
+ * kernel drops when the run dies (even by SIGKILL), so a free lock means a leftover, and a held one a
+ * run in progress (a dry run takes no host lock, so "under the host lock" alone would not tell).
+ */
+async function sweepLeftovers(parent: string): Promise<void> {
+  for (const name of await readdir(parent).catch(() => [])) {
+    if (!name.startsWith(SCRATCH_PREFIX)) continue;
+    const real = path.join(parent, name);
+    const fd = openDir(real);
+    if (fd === undefined) continue;
+    try {
+      if (await tryExclusiveLock(fd)) await rm(real, { recursive: true, force: true });
+    } finally {
+      closeSync(fd);
+    }
+  }
+}
+
+/** The missing directories on the way to `hostDir`, outermost first. */
+async function missingDirs(fs: HostFs, hostDir: string): Promise<string[]> {
+  const missing: string[] = [];
+  for (let dir = hostDir; dir !== '/'; dir = path.posix.dirname(dir)) {
+    if (await fs.exists(dir)) break;
+    missing.unshift(dir);
+  }
+  return missing;
+}
+
+/** A fresh dir under `parent`, locked by us; retried if a sweeping run removed it before we locked it. */
+async function lockedScratchDir(parent: string): Promise<{ real: string; fd: number }> {
+  for (let attempt = 0; attempt < 5; attempt += 1) {
+    const real = await mkdtemp(path.join(parent, SCRATCH_PREFIX));
+    const fd = openDir(real);
+    if (fd === undefined) continue;
+    const locked = await tryExclusiveLock(fd);
+    const stillThere = locked && lstatSync(real, { throwIfNoEntry: false })?.ino === fstatSync(fd).ino;
+    if (stillThere) return { real, fd };
+    closeSync(fd);
+  }
+  throw new Error(`could not create a scratch dir in ${parent}: other runs kept removing it`);
+}
+
+/**
+ * Per-run scratch dirs under a host directory kata-deploy owns (default /var/lib/kata-deploy): 0700,
+ * unguessable names, never in a world-writable directory, inside the host root so a containerd run
+ * under chroot sees them. The first open sweeps what killed runs left. Directories it had to create on
+ * the way are removed again on release when empty, so a dry run or a refused install leaves no trace.
+ */
+export function installerScratch(fs: HostFs, hostDir: string): ScratchSpace {
+  let swept = false;
+  return {
+    async open() {
+      const created = await missingDirs(fs, hostDir);
+      await fs.mkdirp(hostDir);
+      const parent = await fs.realPath(hostDir);
+      if (!swept) await sweepLeftovers(parent);
+      swept = true;
+      const { real, fd } = await lockedScratchDir(parent);
+      return {
+        path: real,
+        async release() {
+          await rm(real, { recursive: true, force: true });
+          closeSync(fd);
+          for (const dir of created.reverse()) {
+            // Not empty or gone: another run is using it (or removed it); either way not ours to touch now.
+            await fs.rmdir(dir).catch(() => undefined);
+          }
+        },
+      };
+    },
+  };
+}
