@@ -40,10 +40,13 @@ export function installText(result: InstallResult): string {
 
 /** A short human account of an uninstall. */
 export function uninstallText(result: UninstallResult): string {
+  if (result.nothingInstalled && result.removedLeftovers.length > 0)
+    return `nothing was installed; removed what an interrupted install left: ${result.removedLeftovers.join(', ')}\n`;
   if (result.nothingInstalled) return 'nothing was installed; nothing changed\n';
   return [
     `restored/removed files: ${result.restoredFiles.length}`,
     `payload files removed:  ${result.removedPayloadFiles}`,
+    ...(result.keptFiles.length > 0 ? [`left (not ours now):    ${result.keptFiles.join(', ')}`] : []),
     `runtime:                ${result.restarted ? 'restarted' : 'not restarted'}`,
     '',
   ].join('\n');

@@ -9,12 +9,30 @@ export interface RuntimeCondition {
   readonly message: string;
 }
 
+/** Where a live containerd handler's shim and Kata config are; empty when the handler names none. */
+export interface LiveRuntime {
+  readonly runtimePath: string;
+  readonly configPath: string;
+}
+
 /** What CRI `RuntimeService/Status` says: the live runtime handlers are the proof our config loaded. */
 export interface CriStatus {
   readonly runtimeReady: boolean;
   readonly conditions: readonly RuntimeCondition[];
   /** Runtime handler names the CRI plugin loaded, sorted. */
   readonly handlers: readonly string[];
+  /** The shim and config path of each handler the live config shows (containerd only; CRI-O shows none). */
+  readonly runtimes: ReadonlyMap<string, LiveRuntime>;
+}
+
+interface LiveRuntimeJson {
+  readonly runtimePath?: unknown;
+  readonly options?: { readonly ConfigPath?: unknown } | null;
+}
+
+function liveRuntime(json: LiveRuntimeJson | null | undefined): LiveRuntime {
+  const text = (value: unknown) => (typeof value === 'string' ? value : '');
+  return { runtimePath: text(json?.runtimePath), configPath: text(json?.options?.ConfigPath) };
 }
 
 /**
@@ -36,11 +54,16 @@ export function parseCriStatus(reply: Buffer): CriStatus {
       };
     });
   const handlers = new Set<string>();
+  const runtimes = new Map<string, LiveRuntime>();
   const config = stringMap(fields, 2).get('config');
   if (config !== undefined) {
-    const runtimes =
-      (JSON.parse(config) as { containerd?: { runtimes?: Record<string, unknown> } }).containerd?.runtimes ?? {};
-    for (const name of Object.keys(runtimes)) handlers.add(name);
+    const live =
+      (JSON.parse(config) as { containerd?: { runtimes?: Record<string, LiveRuntimeJson> } }).containerd?.runtimes ??
+      {};
+    for (const [name, runtime] of Object.entries(live)) {
+      handlers.add(name);
+      runtimes.set(name, liveRuntime(runtime));
+    }
   }
   for (const handler of repeatedBytes(fields, 3)) {
     const name = stringField(decodeFields(handler), 1);
@@ -50,6 +73,7 @@ export function parseCriStatus(reply: Buffer): CriStatus {
     runtimeReady: conditions.some((condition) => condition.type === 'RuntimeReady' && condition.status),
     conditions,
     handlers: [...handlers].sort(),
+    runtimes,
   };
 }
 

@@ -11,6 +11,8 @@ export interface FileChange {
   readonly mode?: number;
   /** Why the plan wants this change, for dry-run output and logs. */
   readonly reason: string;
+  /** Set when the result could not be proven acceptable to the runtime (say why); such a change is not restarted on. */
+  readonly unproven?: string;
 }
 
 /** True when a change would leave the file as it is. */

@@ -3,6 +3,11 @@ import type { Stats } from 'node:fs';
 /** Options for an atomic write: file mode, and whether an existing target's mode is kept. */
 export interface WriteOptions {
   readonly mode?: number;
+  /**
+   * The bytes the target must still hold just before the rename (null: it must not exist). When they
+   * differ, someone wrote the file since it was read: the write is abandoned (exit 5), theirs stands.
+   */
+  readonly expected?: Uint8Array | null;
 }
 
 /**

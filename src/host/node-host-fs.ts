@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { Stats } from 'node:fs';
 import { constants, promises as fs } from 'node:fs';
 import path from 'node:path';
+import { changedWhileInstalling, sameBytes } from '../core/concurrent-edit.js';
 import { KataDeployError } from '../core/errors.js';
 import type { HostFs, WriteOptions } from './host-fs.js';
 import { assertHostPath, resolveLinkTarget, staysInsideRoot } from './host-path.js';
@@ -138,6 +139,7 @@ export class NodeHostFs implements HostFs {
     }
     await handle.close();
     try {
+      if (options.expected !== undefined) await assertStillHolds(target, hostPath, options.expected);
       await fs.rename(temp, target);
     } catch (error) {
       await fs.rm(temp, { force: true });
@@ -178,6 +180,15 @@ export class NodeHostFs implements HostFs {
     const parent = await this.canonical(path.posix.dirname(assertHostPath(hostPath)));
     await fs.symlink(target, this.join(path.posix.join(parent, path.posix.basename(hostPath))));
   }
+}
+
+/** Refuses (exit 5) a write over a file that no longer holds what the caller's plan was made from. */
+async function assertStillHolds(real: string, hostPath: string, expected: Uint8Array | null): Promise<void> {
+  const now = await fs.readFile(real).catch((error: unknown) => {
+    if (isNotFound(error)) return null;
+    throw error;
+  });
+  if (!sameBytes(now, expected)) throw changedWhileInstalling(hostPath);
 }
 
 /** fsyncs a directory so a rename in it survives a crash. */

@@ -6,7 +6,13 @@ export { stagePayload, discardStagedPayload, type StageOptions } from './stage.j
 export type { PayloadSettings } from './types.js';
 export { commitStagedPayload, finalizePayload, revertPayload } from './commit.js';
 export { resolveInterruptedSwitch } from './switch-recovery.js';
-export { readInstalledManifest, removeInstalledPayload } from './uninstall.js';
+export {
+  damagedPayloadFiles,
+  readInstalledManifest,
+  removeInstalledPayload,
+  removeOwnPayload,
+  type PayloadRemoval,
+} from './uninstall.js';
 export { DEFAULT_LIMITS, type PayloadLimits } from './entry-policy.js';
 export { manifestPath, type PayloadManifest, type ManifestEntry } from './manifest.js';
 export type { FetchOptions } from './remote-source.js';

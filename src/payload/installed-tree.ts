@@ -14,24 +14,31 @@ import type { UnpackedFacts } from './requirements.js';
  * tampering that keeps size and mtime is not caught.
  */
 export function treeIntact(installReal: string, entries: readonly ManifestEntry[]): boolean {
+  return entries.every((entry) => entryIntact(installReal, entry));
+}
+
+/** Manifest entries no longer on disk as we left them (the same stat-only test as treeIntact). */
+export function damagedEntries(installReal: string, entries: readonly ManifestEntry[]): ManifestEntry[] {
+  return entries.filter((entry) => !entryIntact(installReal, entry));
+}
+
+function entryIntact(installReal: string, entry: ManifestEntry): boolean {
+  let stats: ReturnType<typeof lstatSync>;
   try {
-    for (const entry of entries) {
-      const real = path.join(installReal, entry.path);
-      const stats = lstatSync(real);
-      if (entry.type === 'dir' && !stats.isDirectory()) return false;
-      if (entry.type === 'symlink' && (!stats.isSymbolicLink() || stats.size !== Buffer.byteLength(entry.target)))
-        return false;
-      if (entry.type === 'file') {
-        if (!stats.isFile() || stats.size !== entry.size || (stats.mode & 0o7777) !== entry.mode) return false;
-        if (Math.floor(stats.mtimeMs / 1000) !== entry.mtime) return false;
-      }
-    }
-    return true;
+    stats = lstatSync(path.join(installReal, entry.path));
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT' || (error as NodeJS.ErrnoException).code === 'ENOTDIR')
       return false;
     throw error;
   }
+  if (entry.type === 'dir') return stats.isDirectory();
+  if (entry.type === 'symlink') return stats.isSymbolicLink() && stats.size === Buffer.byteLength(entry.target);
+  return (
+    stats.isFile() &&
+    stats.size === entry.size &&
+    (stats.mode & 0o7777) === entry.mode &&
+    Math.floor(stats.mtimeMs / 1000) === entry.mtime
+  );
 }
 
 /** True when the install dir is the very tree a manifest was written for (same root inode). */

@@ -93,14 +93,55 @@ export function entryHostPath(
   return path.posix.join(manifest.installDir, entry.path);
 }
 
+/** True for a relative path that stays below the dir it is joined to: no `..`, no `/` start, normalised. */
+function isPlainRelative(rel: unknown): boolean {
+  return (
+    typeof rel === 'string' &&
+    rel !== '' &&
+    !rel.startsWith('/') &&
+    path.posix.normalize(rel) === rel &&
+    !rel.split('/').includes('..') &&
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what is refused
+    !/[\u0000-\u001f\u007f]/.test(rel)
+  );
+}
+
+/**
+ * Refuses (exit 5) a manifest whose paths leave the install dir: uninstall unlinks what it lists as
+ * root, so an entry `../../etc/passwd`, a `/` install dir or a created dir that is not an ancestor of
+ * the install dir would reach any file on the node.
+ */
+function assertManifestInScope(manifest: PayloadManifest, hostPath: string): void {
+  const dir = manifest.installDir;
+  const dirOk = typeof dir === 'string' && dir.startsWith('/') && dir !== '/' && isPlainRelative(dir.slice(1));
+  const bad = [
+    ...(dirOk ? [] : [`installDir ${String(dir)}`]),
+    ...manifest.entries.filter((entry) => !isPlainRelative(entry?.path)).map((entry) => `entry ${String(entry?.path)}`),
+    ...(manifest.createdDirs ?? [])
+      .filter(
+        (created) =>
+          !dirOk || !(dir === created || dir.startsWith(`${created}/`)) || !isPlainRelative(created.slice(1)),
+      )
+      .map((created) => `created dir ${String(created)}`),
+  ];
+  if (bad.length === 0) return;
+  throw new KataDeployError(
+    'config-refused',
+    `payload manifest ${hostPath} names ${bad.slice(0, 5).join(', ')}, outside the install dir; refusing to act on it`,
+    { hint: 'nothing was changed; the manifest was edited or planted: inspect the state dir by hand' },
+  );
+}
+
 async function readManifestFile(fs: HostFs, hostPath: string): Promise<PayloadManifest | undefined> {
   if (!(await fs.exists(hostPath))) return undefined;
   const bytes = readNoAtime(await fs.realPath(hostPath));
   try {
     const parsed = JSON.parse(bytes.toString('utf8')) as PayloadManifest;
     if (parsed.version !== 1 || !Array.isArray(parsed.entries)) throw new Error('unknown manifest version');
+    assertManifestInScope(parsed, hostPath);
     return parsed;
   } catch (error) {
+    if (error instanceof KataDeployError) throw error;
     throw new KataDeployError('internal', `payload manifest ${hostPath} is unreadable: ${(error as Error).message}`, {
       hint: `move ${hostPath} aside and reinstall; files it listed will then be treated as foreign`,
       cause: error,

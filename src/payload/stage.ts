@@ -12,6 +12,7 @@ import {
 import { installedFacts, isRootOf, treeIntact } from './installed-tree.js';
 import { fileIdentity } from './local-archive.js';
 import { entriesFromIndex, readManifests, sameTree, type PayloadManifest, type PayloadSource } from './manifest.js';
+import { assertInstallDirIsOurs, assertNoForeignCollisions } from './ownership.js';
 import { isRemote, pumpPayload } from './pump-payload.js';
 import { checkShimRequirements } from './requirements.js';
 import { resolveInterruptedSwitch } from './switch-recovery.js';
@@ -89,6 +90,7 @@ export async function stagePayload(
   const source: PayloadSource = { location: settings.payload, sha256: expected, identity: local?.identity };
   if (!validateOnly) await resolveInterruptedSwitch(settings, ports);
   const { current, pending } = await readManifests(settings, ports.fs);
+  await assertInstallDirIsOurs(ports.fs, settings.installDir, [current, pending]);
 
   if (
     current !== undefined &&
@@ -153,6 +155,11 @@ export async function stagePayload(
       configs: writer.kept,
       elfMachines: writer.elfMachines,
     });
+    const entries = entriesFromIndex(writer.index);
+    if (location.installExists) {
+      const ours = new Set([...(current?.entries ?? []), ...(pending?.entries ?? [])].map((entry) => entry.path));
+      assertNoForeignCollisions(settings.installDir, location.installReal, entries, ours);
+    }
     ports.log.info(
       {
         payload: settings.payload,
@@ -168,7 +175,7 @@ export async function stagePayload(
       rootInode: stagingDir === undefined ? undefined : statSync(stagingDir).ino,
       source: { ...source, sha256: facts.sha256 ?? expected, identity: facts.identity ?? source.identity },
       createdDirs: current?.installDir === settings.installDir ? current.createdDirs : location.createdDirs,
-      entries: entriesFromIndex(writer.index),
+      entries,
     };
     if (
       current !== undefined &&

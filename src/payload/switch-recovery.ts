@@ -77,23 +77,23 @@ export interface RecoveryOptions {
  * brings back the tree an unfinished switch replaced (or the tree a crash between two renames left
  * aside), drops the pending manifest, then deletes the other staging/old trees. A tree that is the only
  * copy of the committed or replaced install is never deleted. Safe because the caller holds the
- * node-wide kata-deploy lock.
+ * node-wide kata-deploy lock. Returns the real paths of the leftover trees it deleted.
  */
 export async function resolveInterruptedSwitch(
   settings: Pick<PayloadSettings, 'installDir' | 'multiInstallSuffix'>,
   ports: PayloadPorts,
   options: RecoveryOptions = {},
-): Promise<void> {
+): Promise<string[]> {
   if (!(await ports.fs.exists(pendingManifestPath(settings)))) {
     const real = await locateInstallDir(ports.fs, settings.installDir);
-    if (real === undefined || listLeftovers(real).length === 0) return;
+    if (real === undefined || listLeftovers(real).length === 0) return [];
   }
   const { current, pending } = await readManifests(settings, ports.fs);
   const installDir = pending?.installDir ?? current?.installDir ?? settings.installDir;
   const installReal = await locateInstallDir(ports.fs, installDir);
-  if (installReal === undefined) return;
+  if (installReal === undefined) return [];
   const leftovers = listLeftovers(installReal);
-  if (leftovers.length === 0 && pending === undefined) return;
+  if (leftovers.length === 0 && pending === undefined) return [];
   const installIno = inodeOf(installReal);
   const finishing = pending !== undefined && installIno === pending.rootInode && options.committed?.(pending) === true;
   if (finishing) {
@@ -141,6 +141,7 @@ export async function resolveInterruptedSwitch(
   const inPlace = inodeOf(installReal);
   const committed = (await readManifests(settings, ports.fs)).current?.rootInode;
   const precious = new Set([committed, keep].filter((ino) => typeof ino === 'number'));
+  const deleted: string[] = [];
   for (const leftover of listLeftovers(installReal)) {
     if (precious.has(leftover.ino)) {
       ports.log.warn(
@@ -151,7 +152,9 @@ export async function resolveInterruptedSwitch(
     }
     ports.log.info({ path: leftover.path }, 'removing a tree left by an interrupted run');
     rmSync(leftover.path, { recursive: true, force: true });
+    deleted.push(leftover.path);
   }
   if (inPlace === undefined && keep === null && pending !== undefined)
     await removeCreatedDirs(ports.fs, pending.createdDirs);
+  return deleted;
 }

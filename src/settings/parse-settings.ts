@@ -1,5 +1,6 @@
 import { type Arch, archEnvSuffix } from '../core/arch.js';
 import { DEFAULT_SHIM, DEFAULT_SHIMS, SHIM_CATALOGUE } from '../core/shims.js';
+import { suffixCollision } from '../core/install-suffix.js';
 import type { LogFormat, LogLevel, RestartMode, RuntimeFlavour, Settings } from './settings.js';
 import { RUNTIME_FLAVOURS } from './settings.js';
 import { FAILPOINTS } from '../core/failpoints.js';
@@ -133,6 +134,9 @@ function parseSuffix(input: SettingsInput): string | undefined {
       'lower-case letters, digits and inner dashes, 1 to 20 characters',
     );
   }
+  const collision = suffixCollision(value);
+  if (collision !== undefined)
+    throw settingsError(found!.source, `"${value}" is reserved: ${collision}`, 'any other suffix, e.g. "blue"');
   return value;
 }
 

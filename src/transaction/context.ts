@@ -15,6 +15,8 @@ export interface TransactionContext {
   readonly payload: PayloadPart;
   readonly kataConfig: KataConfigPart;
   readonly runtimeConfig: RuntimeConfigPart;
+  /** Directories the runtime's config and drop-ins live in: with the install and state dirs, the ledger's scope. */
+  readonly runtimeConfigDirs: readonly string[];
   /** How to restart and ask the runtime; undefined only in tests that exercise files alone. */
   readonly control: RuntimeControl | undefined;
   /** How the runtime finds each handler's shim; undefined in tests that exercise files alone. */

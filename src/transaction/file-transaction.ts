@@ -3,6 +3,7 @@ import type { FileChange } from '../core/file-change.js';
 import { isNoop } from '../core/file-change.js';
 import type { Clock } from '../host/clock.js';
 import type { HostFs } from '../host/host-fs.js';
+import { changedWhileInstalling, sameBytes } from '../core/concurrent-edit.js';
 import type { JournalEntry, Ledger, LedgerFile, LedgerStore, OriginalState } from './ledger.js';
 import { sha256 } from '../core/digest.js';
 import { removeLinks } from './shim-links.js';
@@ -11,6 +12,16 @@ import { removeLinks } from './shim-links.js';
 export interface RestoreResult {
   readonly restored: readonly string[];
   readonly runtimeReadsChanged: boolean;
+  /** Files left as they are: someone changed them since kata-deploy wrote them, so they are not ours to undo. */
+  readonly left: readonly string[];
+}
+
+function digestOf(bytes: Buffer | undefined): string {
+  return bytes === undefined ? 'absent' : sha256(bytes);
+}
+
+function stateDigest(state: OriginalState): string {
+  return state.kind === 'absent' ? 'absent' : state.sha256;
 }
 
 /**
@@ -61,18 +72,37 @@ export class FileTransaction {
     return { kind: 'present', sha256: await this.store.saveBackup(existing), mode: (stats?.mode ?? 0o644) & 0o7777 };
   }
 
-  /** Writes every non-noop change, recording originals first; `runtimeReads` marks files the runtime reads. */
+  private async assertUnchanged(change: FileChange): Promise<void> {
+    if (!sameBytes(await this.fs.readIfExists(change.path), change.before)) throw changedWhileInstalling(change.path);
+  }
+
+  /**
+   * Writes every non-noop change, recording originals first; `runtimeReads` marks files the runtime
+   * reads. A file that no longer holds the bytes its change was planned from (checked before the backup
+   * and again just before the rename) is refused with exit 5: someone else wrote it meanwhile.
+   */
   async apply(changes: readonly FileChange[], runtimeReads: boolean): Promise<string[]> {
     const todo = changes.filter((change) => !isNoop(change));
     if (todo.length === 0) return [];
     const files = [...this.current.files];
     const createdDirs = [...this.current.createdDirs];
-    const journal = [...this.current.journal];
+    for (const change of todo) await this.assertUnchanged(change);
+    const intended = new Map(todo.map((change) => [change.path, digestOf(change.after)]));
+    const journal = this.current.journal.map((entry) =>
+      intended.has(entry.path) ? { ...entry, intended: intended.get(entry.path) } : entry,
+    );
     for (const change of todo) {
       for (const dir of await this.missingDirs(change.path)) if (!createdDirs.includes(dir)) createdDirs.push(dir);
-      const tracked = files.some((file) => file.path === change.path);
+      const known = files.find((file) => file.path === change.path);
+      const tracked = known !== undefined;
       if (!journal.some((entry) => entry.path === change.path))
-        journal.push({ path: change.path, before: await this.snapshot(change.path), tracked });
+        journal.push({
+          path: change.path,
+          before: await this.snapshot(change.path),
+          tracked,
+          writtenBefore: known?.written,
+          intended: intended.get(change.path),
+        });
       if (!tracked)
         files.push({
           path: change.path,
@@ -83,14 +113,16 @@ export class FileTransaction {
     }
     await this.update({ files, createdDirs, journal });
     for (const change of todo) {
-      if (change.after === undefined) await this.fs.remove(change.path);
-      else {
+      const expected = change.before ?? null;
+      if (change.after === undefined) {
+        await this.assertUnchanged(change);
+        await this.fs.remove(change.path);
+      } else {
         await this.fs.mkdirp(path.posix.dirname(change.path));
-        await this.fs.writeFileAtomic(
-          change.path,
-          change.after,
-          change.mode === undefined ? {} : { mode: change.mode },
-        );
+        await this.fs.writeFileAtomic(change.path, change.after, {
+          ...(change.mode === undefined ? {} : { mode: change.mode }),
+          expected,
+        });
       }
     }
     const written = new Map(
@@ -120,40 +152,67 @@ export class FileTransaction {
     return true;
   }
 
-  /** Undoes the run in progress (or a run that died): every journalled file back to its state at run start. */
+  /**
+   * Undoes the run in progress (or a run that died): every journalled file back to its state at run
+   * start — unless it holds neither that state nor what this run wrote (someone else wrote it during
+   * the run): their bytes stand, and the file is reported as left.
+   */
   async rollback(): Promise<RestoreResult> {
     const restored: string[] = [];
+    const left: string[] = [];
     let runtimeReadsChanged = false;
     const journal: readonly JournalEntry[] = this.current.journal;
     for (const entry of [...journal].reverse()) {
+      const now = digestOf(await this.fs.readIfExists(entry.path));
+      if (entry.intended !== undefined && now !== stateDigest(entry.before) && now !== entry.intended) {
+        left.push(entry.path);
+        continue;
+      }
       if (await this.putBack(entry.path, entry.before)) {
         restored.push(entry.path);
         runtimeReadsChanged ||= this.current.files.find((file) => file.path === entry.path)?.runtimeReads ?? false;
       }
     }
     const untracked = new Set(journal.filter((entry) => !entry.tracked).map((entry) => entry.path));
+    const writtenBefore = new Map(
+      journal.map((entry) => [entry.path, entry.writtenBefore ?? stateDigest(entry.before)]),
+    );
+    const files = this.current.files
+      .filter((file) => !untracked.has(file.path))
+      .map((file) => (writtenBefore.has(file.path) ? { ...file, written: writtenBefore.get(file.path) } : file));
     const shimLinks = await removeLinks(this.fs, this.current.shimLinks ?? [], (link) => !link.committed);
     await this.update({
-      files: this.current.files.filter((file) => !untracked.has(file.path)),
+      files,
       journal: [],
       ...(this.current.shimLinks === undefined ? {} : { shimLinks }),
     });
     await this.removeEmptyDirs();
-    return { restored, runtimeReadsChanged };
+    return { restored, runtimeReadsChanged, left };
   }
 
-  /** Puts files back as they were before kata-deploy first touched them (all, or those matching `which`). */
+  /**
+   * Puts files back as they were before kata-deploy first touched them (all, or those matching `which`).
+   * A file whose bytes are neither what we last wrote nor its original was changed or replaced by
+   * someone else since (an operator's own tree where ours was): it is left alone and reported.
+   */
   async restoreOriginals(which: (file: LedgerFile) => boolean = () => true): Promise<RestoreResult> {
     const restored: string[] = [];
     let runtimeReadsChanged = false;
+    const left: string[] = [];
     for (const file of [...this.current.files].reverse().filter(which)) {
+      const now = digestOf(await this.fs.readIfExists(file.path));
+      const original = stateDigest(file.original);
+      if (file.written !== undefined && now !== file.written && now !== original) {
+        left.push(file.path);
+        continue;
+      }
       if (await this.putBack(file.path, file.original)) {
         restored.push(file.path);
         runtimeReadsChanged ||= file.runtimeReads;
       }
     }
     await this.forget(which);
-    return { restored, runtimeReadsChanged };
+    return { restored, runtimeReadsChanged, left };
   }
 
   /** Stops tracking files (after another planner restored them), then removes directories left empty. */

@@ -10,6 +10,7 @@ import type { Readiness, StagedPayloadHandle } from './parts.js';
 import { decideRestart, type RestartDecision } from './restart-decision.js';
 import { restartAndConfirm } from './restart-and-confirm.js';
 import { failpoint } from './failpoint.js';
+import { assertLedgerInScope, ledgerScopeFor } from './ledger-scope.js';
 import { assertLaunchable, commitShimLinks, writeShimLinks } from './shim-launch.js';
 import type { ShimLink } from '../core/shim-lookup.js';
 import { staleCandidates, staleKataConfigChanges } from './stale-kata-configs.js';
@@ -91,6 +92,8 @@ export async function install(ctx: TransactionContext): Promise<InstallResult> {
   try {
     const store = new LedgerStore(fs, stateDir(settings));
     const previous = await store.read();
+    if (previous !== undefined)
+      assertLedgerInScope(previous, ledgerScopeFor(settings, ctx.runtimeConfigDirs), store.path);
     const tx = new FileTransaction(fs, store, previous ?? emptyLedger(new Date(ctx.clock.now())), ctx.clock);
     const recovered = previous !== undefined && runInProgress(previous);
     if (!settings.dryRun) await ctx.payload.recover(committedPayloadDigest(previous));

@@ -1,6 +1,7 @@
 import { sha256 } from '../core/digest.js';
 import { KataDeployError } from '../core/errors.js';
 import type { HostFs } from '../host/host-fs.js';
+import { isBackupDigest, readOwnBackup } from './backup-file.js';
 import type { ShimLinkRecord } from './shim-links.js';
 
 /** What a file was before our first write to it: its bytes' digest and mode, or absent. */
@@ -24,6 +25,10 @@ export interface JournalEntry {
   readonly before: OriginalState;
   /** Whether the ledger already tracked the file before this run. */
   readonly tracked: boolean;
+  /** The ledger's `written` for a tracked file when this run started: what a rollback makes it again. */
+  readonly writtenBefore?: string | undefined;
+  /** Digest of the bytes this run writes (`absent` for a removal): a rollback undoes only those bytes. */
+  readonly intended?: string | undefined;
 }
 
 /** Where an install or uninstall stands; a run that finds `installing` or `uninstalling` was interrupted. */
@@ -167,7 +172,16 @@ export class LedgerStore {
   }
 
   async loadBackup(digest: string): Promise<Buffer> {
-    const bytes = await this.fs.readIfExists(this.backupPath(digest));
+    if (!isBackupDigest(digest))
+      throw new KataDeployError(
+        'config-refused',
+        `${this.path} names a backup "${String(digest)}" that is not a sha256`,
+        {
+          hint: 'nothing was restored; the ledger was edited or planted: inspect the state dir by hand',
+        },
+      );
+    const dir = await this.fs.realPath(`${this.dir}/backups`);
+    const bytes = readOwnBackup(`${dir}/${digest}`, this.backupPath(digest));
     if (bytes === undefined || sha256(bytes) !== digest) {
       throw new KataDeployError('internal', `backup ${this.backupPath(digest)} is missing or damaged`, {
         hint: 'the original file cannot be restored automatically; restore it from your configuration management',

@@ -1,4 +1,5 @@
 import type { FileChange } from '../core/file-change.js';
+import type { LiveRuntime } from '../containerd/cri-status.js';
 import type { HandlerSpec } from '../core/handlers.js';
 import type { ShimLink } from '../core/shim-lookup.js';
 import type { ShimLinkRecord } from './shim-links.js';
@@ -22,14 +23,17 @@ export interface PayloadPart {
    * Resolves a payload switch a killed run left half-done, before anything else touches the install
    * dir: finishes it when the ledger committed `committedDigest`, else puts the replaced tree back.
    */
-  recover(committedDigest: string | undefined): Promise<void>;
+  recover(committedDigest: string | undefined): Promise<{ removedLeftovers: readonly string[] }>;
   installedDigest(): Promise<string | undefined>;
+  /** Host paths of installed payload files that are missing or no longer as installed (stat only). */
+  damagedFiles(): Promise<readonly string[]>;
   stage(): Promise<StagedPayloadHandle>;
   commit(staged: StagedPayloadHandle): Promise<{ changed: boolean }>;
   finalize(staged: StagedPayloadHandle): Promise<void>;
   revert(staged: StagedPayloadHandle): Promise<void>;
   discard(staged: StagedPayloadHandle): Promise<void>;
-  remove(): Promise<{ removed: number }>;
+  /** Removes what is still ours; `kept` names what was left because it is not (changed or replaced since). */
+  remove(): Promise<{ removed: number; kept: readonly string[] }>;
 }
 
 /** The per-handler Kata configuration files (ours entirely), planned from the payload's pristine configs. */
@@ -68,6 +72,11 @@ export interface RuntimeControl {
   restart(): Promise<void>;
   /** The handlers the live runtime serves, or undefined when it does not answer. */
   liveHandlers(): Promise<readonly string[] | undefined>;
+  /**
+   * Shim and Kata config path of each live handler, where the runtime shows them (containerd's CRI
+   * config), so status can tell our handler from another drop-in's handler of the same name.
+   */
+  liveRuntimes?(): Promise<ReadonlyMap<string, LiveRuntime> | undefined>;
   waitForHandlers(handlers: readonly string[], deadlineMs: number): Promise<Readiness>;
 }
 

@@ -1,6 +1,7 @@
 import { stateDir } from '../core/paths.js';
 import type { TransactionContext } from './context.js';
 import { sha256 } from '../core/digest.js';
+import { liveHandlerDrift } from './live-handler-drift.js';
 import { LedgerStore, runInProgress } from './ledger.js';
 import type { ShimResolution } from './parts.js';
 
@@ -24,7 +25,11 @@ export interface StatusReport {
   readonly healthy: boolean;
 }
 
-/** Compares the ledger with the host and the live runtime; read-only. */
+/**
+ * Compares the ledger with the host and the live runtime; read-only. Healthy means a pod would run our
+ * Kata: the files we wrote are as written, every payload file is in place, and each handler we promised
+ * is live with our shim and our Kata config.
+ */
 export async function status(ctx: TransactionContext): Promise<StatusReport> {
   const ledger = await new LedgerStore(ctx.fs, stateDir(ctx.settings)).read();
   const liveHandlers = ctx.control === undefined ? undefined : await ctx.control.liveHandlers().catch(() => undefined);
@@ -66,6 +71,11 @@ export async function status(ctx: TransactionContext): Promise<StatusReport> {
     drift.push(
       `installed payload ${installedDigest ?? 'missing'} differs from the recorded ${ledger.payloadDigest ?? 'none'}`,
     );
+  for (const damaged of (await ctx.payload.damagedFiles()).slice(0, 20))
+    drift.push(`${damaged} is missing or changed since kata-deploy installed it`);
+  const liveRuntimes =
+    liveHandlers === undefined ? undefined : await ctx.control?.liveRuntimes?.().catch(() => undefined);
+  if (liveRuntimes !== undefined) drift.push(...liveHandlerDrift(ledger.handlers, ctx.handlers, liveRuntimes));
   const missing =
     liveHandlers === undefined ? [...ledger.handlers] : ledger.handlers.filter((name) => !liveHandlers.includes(name));
   if (liveHandlers === undefined) drift.push('the runtime did not answer over its socket');

@@ -6,12 +6,13 @@ import { KataDeployError } from '../core/errors.js';
 import { SHIM_CATALOGUE, shimConfigRelPath, shimInfos } from '../core/shims.js';
 import {
   commitStagedPayload,
+  damagedPayloadFiles,
   discardStagedPayload,
   finalizePayload,
   loadPristineConfigs,
   planKataConfigFiles,
   readInstalledManifest,
-  removeInstalledPayload,
+  removeOwnPayload,
   resolveInterruptedSwitch,
   revertPayload,
   stagePayload,
@@ -40,13 +41,20 @@ export function payloadDigest(manifest: PayloadManifest): string {
 export function payloadPart(settings: Settings, ports: PayloadPorts): PayloadPart {
   return {
     async recover(committedDigest) {
-      await resolveInterruptedSwitch(settings, ports, {
+      const removedLeftovers = await resolveInterruptedSwitch(settings, ports, {
         committed: (pending) => committedDigest !== undefined && payloadDigest(pending) === committedDigest,
       });
+      const root = ports.fs.root === '/' ? '' : ports.fs.root;
+      return {
+        removedLeftovers: removedLeftovers.map((real) => (real.startsWith(root) ? real.slice(root.length) : real)),
+      };
     },
     async installedDigest() {
       const manifest = await readInstalledManifest(settings, ports);
       return manifest === undefined ? undefined : payloadDigest(manifest);
+    },
+    async damagedFiles() {
+      return damagedPayloadFiles(settings, ports);
     },
     async stage() {
       const staged = await stagePayload(settings, ports, { validateOnly: settings.dryRun });
@@ -78,7 +86,8 @@ export function payloadPart(settings: Settings, ports: PayloadPorts): PayloadPar
       await discardStagedPayload((handle as Handle).staged, ports);
     },
     async remove() {
-      return { removed: (await removeInstalledPayload(settings, ports)).length };
+      const removal = await removeOwnPayload(settings, ports);
+      return { removed: removal.removed.length, kept: removal.kept };
     },
   };
 }

@@ -16,6 +16,8 @@ import { installerScratch } from '../host/scratch-space.js';
 import { STATE_ROOT } from '../core/paths.js';
 import type { RuntimeConfigPart } from '../transaction/parts.js';
 import { SharedValidations } from '../containerd/config/shared-validations.js';
+import { isNoop } from '../core/file-change.js';
+import { keepImportedDropIns } from '../containerd/config/unprovable-removal.js';
 import type { ValidatorChoice } from './validator-binary.js';
 
 /**
@@ -69,26 +71,28 @@ export function runtimeConfigPart(
       const recorded = record as RuntimeConfigRecord;
       const full: RuntimeConfigRequest = { ...request, handlers: [] };
       const current = await readRuntimeConfigInputs(fs, full, recorded);
-      const removal = planRuntimeConfigRemoval(recorded, current);
-      if (
-        request.flavour !== 'crio' &&
-        removal.some(
-          (change) => change.before === undefined || change.after === undefined || !change.before.equals(change.after),
-        )
-      ) {
-        const main = validatedMainConfig(full);
-        const verdict = await validator.validate(main, filesForValidation(full, applyChanges(current, removal)));
-        if (!verdict.ok) {
-          throw new KataDeployError(
-            'config-refused',
-            `containerd would refuse ${main} with the Kata handlers removed: ${verdict.message}`,
-            {
-              hint:
-                'nothing was changed; the config was edited since install in a way kata-deploy cannot undo ' +
-                'safely: remove the kata-* runtimes by hand',
-            },
-          );
-        }
+      const planned = planRuntimeConfigRemoval(recorded, current);
+      if (request.flavour === 'crio' || planned.every(isNoop)) return planned;
+      const main = validatedMainConfig(full);
+      const removal = keepImportedDropIns(planned, main, applyChanges(current, planned).get(main));
+      const verdict = await validator.validate(main, filesForValidation(full, applyChanges(current, removal)));
+      const already = verdict.ok ? verdict : await validator.validate(main, filesForValidation(full, current));
+      if (!already.ok) {
+        const unproven =
+          `${main}: containerd refuses it on its own (${already.message}); kata-deploy removed its handlers ` +
+          'without proof that containerd accepts the result';
+        return removal.map((change) => ({ ...change, unproven }));
+      }
+      if (!verdict.ok) {
+        throw new KataDeployError(
+          'config-refused',
+          `containerd would refuse ${main} with the Kata handlers removed: ${verdict.message}`,
+          {
+            hint:
+              'nothing was changed; the config was edited since install in a way kata-deploy cannot undo ' +
+              'safely: remove the kata-* runtimes by hand',
+          },
+        );
       }
       return removal;
     },

@@ -74,6 +74,13 @@ export function runtimeControl(options: RuntimeControlOptions, fs: HostFs, clock
         return undefined;
       }
     },
+    async liveRuntimes() {
+      try {
+        return (await criStatus(await realSocket(), 3000)).runtimes;
+      } catch {
+        return undefined;
+      }
+    },
     async waitForHandlers(handlers, deadlineMs): Promise<Readiness> {
       const result = await waitForHandlers(socketProbe(await realSocket()), handlers, deadlineMs, clock, log);
       return result.ready ? { ready: true, elapsedMs: result.elapsedMs } : { ready: false, reason: result.reason };

@@ -2,6 +2,8 @@ import { customHandlers, withGuestPull } from '../core/custom-handlers.js';
 import { warnMissingModules } from './kernel-modules-part.js';
 import { checkUpstreamNodeFacts } from './upstream-node-checks.js';
 import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { DEFAULT_CONF_D } from '../containerd/config/default-imports.js';
 import { parseSemVer } from '../core/containerd-version.js';
 import { KataDeployError } from '../core/errors.js';
 import { handlersFor } from '../core/handlers.js';
@@ -116,6 +118,7 @@ export async function wireTransaction(
     ),
     payload: payloadPart(settings, payloadPorts),
     kataConfig: kataConfigPart(settings, payloadPorts, node.modules),
+    runtimeConfigDirs: [path.posix.dirname(runtime.configPath), DEFAULT_CONF_D],
     runtimeConfig: runtimeConfigPart(
       {
         flavour: runtime.flavour,

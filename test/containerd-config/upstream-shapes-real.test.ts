@@ -14,6 +14,7 @@ import type { KataDeployError } from '../../src/core/errors.js';
 import { execaRunner } from '../../src/host/command-runner.js';
 import { NodeHostFs } from '../../src/host/node-host-fs.js';
 import { containerdBinaries } from '../helpers/containerd-binaries.js';
+import { privateScratch } from '../helpers/private-scratch.js';
 import { makeTempRoot } from '../helpers/temp-root.js';
 import { applied, corpusBytes, corpusFiles, request, sameFiles, semver, testHandlers } from './fixtures.js';
 
@@ -39,7 +40,7 @@ afterAll(() => {
 });
 
 describe.each(binaries)('containerd $version with DEBUG, a custom runtime and pod_annotations', (binary) => {
-  const validator = containerdValidator({ runner: execaRunner, binary: binary.path });
+  const validator = containerdValidator({ runner: execaRunner, scratch: privateScratch(), binary: binary.path });
   const daemon = semver(binary.version);
 
   it.concurrent.each(files)(

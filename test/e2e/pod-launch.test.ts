@@ -39,9 +39,15 @@ async function shimExecs(node: ThrowawayNode): Promise<ShimExec[]> {
     });
 }
 
-/** The exec of the shim's `start` for the sandbox of one handler (ConfigPath on stdin names the handler). */
+/**
+ * The exec of the shim's `start` for the sandbox of one handler: the ConfigPath on stdin is the handler's own,
+ * `runtimes/<shim>/` for a shim's handler, `custom-runtimes/<handler>/` for its debug variant (upstream's layout).
+ */
 function startOf(execs: readonly ShimExec[], handler: string): ShimExec | undefined {
-  return execs.find((entry) => / start$/.test(entry.args) && entry.stdin.includes(`/handlers/${handler}/`));
+  const dir = handler.endsWith('-debug')
+    ? `/custom-runtimes/${handler}/`
+    : `/runtimes/${handler.slice('kata-'.length)}/`;
+  return execs.find((entry) => / start$/.test(entry.args) && entry.stdin.includes(dir));
 }
 
 const missingImage = pauseImageMissing();

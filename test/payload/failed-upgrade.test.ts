@@ -9,6 +9,7 @@ import { NodeHostFs } from '../../src/host/node-host-fs.js';
 import { parseSettings } from '../../src/settings/parse-settings.js';
 import type { TransactionContext } from '../../src/transaction/context.js';
 import { install } from '../../src/transaction/install.js';
+import { status } from '../../src/transaction/status.js';
 import type { Readiness, RuntimeConfigPart, RuntimeControl } from '../../src/transaction/parts.js';
 import { kataConfigPart, payloadPart } from '../../src/wiring/payload-parts.js';
 import { compress, craftTar } from '../helpers/tar-craft.js';
@@ -68,6 +69,7 @@ function context(root: string, payload: string, ready: boolean, line: string): T
     payload: payloadPart(settings, ports),
     kataConfig: kataConfigPart(settings, ports),
     runtimeConfig: appendingRuntimeConfig(fs, line),
+    runtimeConfigDirs: ['/etc/containerd'],
     control: runtime(ready),
   };
 }
@@ -103,6 +105,15 @@ describe('an upgrade whose runtime never comes back', () => {
     expect(readdirSync(path.join(host.root, 'var/lib/kata-deploy/default'))).not.toContain(
       'payload-manifest.next.json',
     );
+  });
+
+  it('leaves no drift: status is healthy on the old install (no stale digest of the rolled-back one)', async () => {
+    host = await makeTempRoot({ '/etc/containerd/config.toml': CONFIG, '/run/lock': { dir: true } });
+    await install(context(host.root, v1, true, '# v1'));
+    await expect(install(context(host.root, v2, false, '# v2'))).rejects.toMatchObject({ code: 'restart-failed' });
+    const report = await status(context(host.root, v1, true, '# v1'));
+    expect(report.drift).toEqual([]);
+    expect(report.healthy).toBe(true);
   });
 
   it('removes a first install whose runtime never comes back', async () => {

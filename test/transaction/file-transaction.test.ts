@@ -93,6 +93,7 @@ describe('FileTransaction', () => {
     expect(result).toEqual({
       restored: ['/etc/containerd/conf.d/kata.toml', '/etc/containerd/config.toml'],
       runtimeReadsChanged: true,
+      left: [],
     });
     expect((await fs.readFile('/etc/containerd/config.toml')).equals(original)).toBe(true);
     expect((await stat(await fs.realPath('/etc/containerd/config.toml'))).mode & 0o777).toBe(0o640);

@@ -31,7 +31,8 @@ function appendingRuntimeConfig(fs: NodeHostFs): RuntimeConfigPart {
       return { changes: [{ path: '/etc/containerd/config.toml', before, after, reason: 'test' }], record: {} };
     },
     async planRemoval() {
-      return [{ path: '/etc/containerd/config.toml', before: undefined, after: Buffer.from(CONFIG), reason: 'test' }];
+      const before = await fs.readFile('/etc/containerd/config.toml');
+      return [{ path: '/etc/containerd/config.toml', before, after: Buffer.from(CONFIG), reason: 'test' }];
     },
   };
 }
@@ -73,6 +74,7 @@ function context(
     payload: payloadPart(settings, ports),
     kataConfig: kataConfigPart(settings, ports),
     runtimeConfig: appendingRuntimeConfig(fs),
+    runtimeConfigDirs: ['/etc/containerd'],
     control: runtime(onRestart),
     // No process to read: the daemon's PATH is systemd's default, its working directory `/`.
     shims: shimLaunchPart(

@@ -3,6 +3,7 @@ import { isNoop, type FileChange } from '../../core/file-change.js';
 import { removeOurImport, removeTables } from './in-place-edit.js';
 import { sha256 } from '../../core/digest.js';
 import type { RecordedConfigFile, RuntimeConfigRecord } from './record.js';
+import { cutInsertedBlock } from './unprovable-removal.js';
 import {
   firstDifference,
   getPath,
@@ -46,7 +47,14 @@ export function removeRecordedFile(file: RecordedConfigFile, bytes: Buffer | und
   }
   if (file.ownedWhole)
     return { path: file.path, before: bytes, after: undefined, reason: 'delete the drop-in kata-deploy created' };
-  const doc = parseTomlDocument(file.path, bytes);
+  let doc: ReturnType<typeof parseTomlDocument>;
+  try {
+    doc = parseTomlDocument(file.path, bytes);
+  } catch (error) {
+    const cut = cutInsertedBlock(file, bytes);
+    if (cut === undefined) throw error;
+    return cut;
+  }
   const keepRunc = runcStillNeeded(file, doc.value);
   const text = removeOurs(
     keepRunc ? { ...file, tables: file.tables.filter((table) => !table.includes('runc')), inserted: null } : file,
