@@ -121,13 +121,14 @@ export class TreeWriter {
 
   /** Waits for every issued syscall; throws the first failure. Also used to quiesce before cleanup. */
   async settle(): Promise<void> {
+    // Digests still queued (a member ended in the chunk that failed) resolve only once posted.
+    if (this.digests !== undefined) this.track(this.digests.flush());
     while (this.outstanding.size > 0) await Promise.all([...this.outstanding]);
     if (this.failure !== undefined) throw this.failure;
   }
 
   /** Applies directory modes last (a read-only dir must not block its own children) and checks links. */
   async finish(): Promise<void> {
-    if (this.digests !== undefined) this.track(this.digests.flush());
     await this.settle();
     this.index.checkLinks();
     if (this.root === undefined) return;

@@ -113,6 +113,15 @@ describe('the unpack with the digest worker running', () => {
     expect(sha256(readFileSync(path.join(root, 'bin/big')))).toBe(sha256(big));
   });
 
+  it('gives up promptly when a member is refused in the chunk where a hashed file ended', async () => {
+    await expect(
+      unpack([
+        { name: `${K}/bin/small`, body: small },
+        { name: `${K}/dev-null`, type: 'char' },
+      ]),
+    ).rejects.toMatchObject({ code: 'bad-payload' });
+  });
+
   it('refuses a duplicate whose bytes differ from the first copy, naming the member', async () => {
     await expect(
       unpack([
