@@ -1,172 +1,178 @@
-// Payload benchmark (issue 3): unpack + install of a ~600 MB, ~2,000-file kata-static-shaped .tar.zst
-// against `zstd -dc | tar -x` (GNU tar) on the same archive in the same run, alternating, median of
-// ROUNDS; peak RSS of the installing process for two payload sizes; a second install of the same
-// payload (time and bytes written). Runs the compiled dist/ (`npm run bench` builds first).
+// Payload benchmark (issue 15): the whole `kata-deploy install --restart none` process (start to exit:
+// node detected, handlers planned and validated by containerd, payload staged and switched, configs
+// written) on a fresh throwaway node, against `zstd -dc | tar -x` of the same file into the same tmpfs
+// (the node's /opt), alternating, median of ROUNDS with the spread of the pair-by-pair ratios; peak RSS
+// beside each; a converged reinstall (time, bytes written, paths changed); a .tar.xz payload against
+// `xz -dc | tar -x`; and, in a plain process on a disk-backed root, the second install's write_bytes.
+// Runs the compiled dist/ (`npm run bench` builds first).
 //
-//   node scripts/bench/payload.mjs            (ROUNDS=5 BENCH_SIZE=600M BENCH_FILES=2000 to change)
-import { spawn, spawnSync } from 'node:child_process';
+//   npm run bench -- payload   (ROUNDS=5 XZ_ROUNDS=3 BENCH_SIZE=600M BENCH_FILES=2000
+//                               BENCH_CONTAINERD=/usr/bin/containerd BENCH_CPU_PROF=<dir> to change)
+import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { createReadStream, lstatSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
-import { benchPayload as payload } from './support/bench-payload.mjs';
-import { loadAverage, median, printTable, settle } from './support/figures.mjs';
+import { startThrowawayNode, throwawayNodeUnsupported } from '../../test/helpers/throwaway-node/node.mjs';
+import { benchPayload } from './support/bench-payload.mjs';
+import { loadAverage, median, printTable } from './support/figures.mjs';
+import { changedPaths, cliRun, gnuPipeline, nodeStamps } from './support/node-runs.mjs';
 
 const repo = path.resolve(import.meta.dirname, '../..');
-const scratch = path.join(repo, '.cache/bench-scratch');
 const rounds = Number(process.env.ROUNDS ?? 5);
-const child = path.join(import.meta.dirname, 'support/payload-child.mjs');
+const xzRounds = Number(process.env.XZ_ROUNDS ?? 3);
+const containerd = process.env.BENCH_CONTAINERD ?? '/usr/bin/containerd';
+const cpuProf = process.env.BENCH_CPU_PROF === undefined ? undefined : path.resolve(process.env.BENCH_CPU_PROF);
+const size = process.env.BENCH_SIZE ?? '600M';
+const files = Number(process.env.BENCH_FILES ?? 2000);
+const OPERATOR_CONFIG = `version = 2
+[plugins."io.containerd.grpc.v1.cri".containerd]
+  default_runtime_name = "runc"
+[plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc]
+  runtime_type = "io.containerd.runc.v2"
+`;
 
-async function sha256(file) {
-  const hash = createHash('sha256');
-  for await (const chunk of createReadStream(file, { highWaterMark: 1 << 20 })) hash.update(chunk);
-  return hash.digest('hex');
+const missing = throwawayNodeUnsupported();
+if (missing !== undefined) {
+  console.log(`skipped: ${missing}`);
+  process.exit(0);
 }
 
-function freshDir(name) {
-  const dir = mkdtempSync(path.join(scratch, `${name}-`));
-  return dir;
-}
+const s = (value) => value.toFixed(2);
+const mb = (value) => value.toFixed(0);
+const spread = (values) => `${s(Math.min(...values))}–${s(Math.max(...values))}`;
+const sha256 = (file) => createHash('sha256').update(readFileSync(file)).digest('hex');
 
-/** `zstd -dc FILE | tar -x -C DIR`, wired with real pipes (no shell), wall time in seconds. */
-function baseline(file) {
-  const dir = freshDir('tar');
-  settle();
-  const started = performance.now();
-  return new Promise((resolve, reject) => {
-    const zstd = spawn('zstd', ['-dc', '-q', file], { stdio: ['ignore', 'pipe', 'inherit'] });
-    const tar = spawn('tar', ['-x', '-C', dir], { stdio: [zstd.stdout, 'inherit', 'inherit'] });
-    tar.on('exit', (code) => {
-      const seconds = (performance.now() - started) / 1000;
-      rmSync(dir, { recursive: true, force: true });
-      if (code !== 0) reject(new Error(`tar exited ${code}`));
-      else resolve(seconds);
-    });
-  });
-}
-
-/** One install in a child process; wall time measured here (Node start-up included) and inside. */
-function install(root, file, sha) {
-  settle();
-  const started = performance.now();
-  const result = spawnSync(process.execPath, [child, root, file, sha ?? '-'], { encoding: 'utf8' });
-  const wall = (performance.now() - started) / 1000;
-  if (result.status !== 0) throw new Error(`install child failed: ${result.stderr}`);
-  return { wall, ...JSON.parse(result.stdout.trim().split('\n').pop()) };
-}
-
-/** Every path under a dir with its ctime and mtime: any write, chmod, rename or unlink changes the map. */
-function stamps(dir) {
-  const out = new Map();
-  const walk = (rel) => {
-    for (const entry of readdirSync(path.join(dir, rel), { withFileTypes: true })) {
-      const childRel = path.join(rel, entry.name);
-      const stats = lstatSync(path.join(dir, childRel));
-      out.set(childRel, `${stats.ctimeMs}:${stats.mtimeMs}:${stats.ino}`);
-      if (entry.isDirectory()) walk(childRel);
-    }
-  };
-  walk('');
+/** Alternating rounds of the GNU pipeline and our install (then an untimed uninstall): figures per run. */
+async function pairedRounds(node, payload, decompressor, count, extra = {}) {
+  const out = { tar: [], ours: [], ratios: [], tarRss: [], oursRss: [], tarCpu: [], oursCpu: [] };
+  for (let round = 0; round < count; round += 1) {
+    const tar = await gnuPipeline(node, payload, decompressor);
+    const ours = await cliRun(node, 'install', { payload, containerd, ...extra });
+    if (!ours.result.payload?.changed) throw new Error('a first install reported the payload unchanged');
+    out.tar.push(tar.seconds);
+    out.ours.push(ours.seconds);
+    out.ratios.push(ours.seconds / tar.seconds);
+    out.tarRss.push(tar.maxRssMb);
+    out.oursRss.push(ours.maxRssMb);
+    out.tarCpu.push(tar.cpuSeconds);
+    out.oursCpu.push(ours.cpuSeconds);
+    if (round === 0 && extra.reinstall) out.reinstall = await reinstall(node, payload);
+    await cliRun(node, 'uninstall', { payload, containerd });
+  }
   return out;
 }
 
-mkdirSync(scratch, { recursive: true });
-try {
-  const big = payload(process.env.BENCH_SIZE ?? '600M', Number(process.env.BENCH_FILES ?? 2000));
-  const small = payload('150M', 500);
-  const digest = await sha256(big);
-  const tar = [];
-  const ours = [];
-  const oursInner = [];
-  const oursVerified = [];
-  let rss = 0;
-  let second;
-  for (let round = 0; round < rounds; round += 1) {
-    tar.push(await baseline(big));
-    const root = freshDir('root');
-    const first = install(root, big);
-    ours.push(first.wall);
-    oursInner.push(first.seconds);
-    rss = Math.max(rss, first.maxRssMb);
-    if (round === 0) {
-      const before = stamps(root);
-      second = install(root, big);
-      const after = stamps(root);
-      second.filesChanged = [...new Set([...before.keys(), ...after.keys()])].filter(
-        (key) => before.get(key) !== after.get(key),
-      ).length;
-    }
-    rmSync(root, { recursive: true, force: true });
-    const verifiedRoot = freshDir('root');
-    oursVerified.push(install(verifiedRoot, big, digest).wall);
-    rmSync(verifiedRoot, { recursive: true, force: true });
-  }
-  const smallRoot = freshDir('root');
-  const smallRun = install(smallRoot, small);
-  rmSync(smallRoot, { recursive: true, force: true });
-
-  const tarMedian = median(tar);
-  const rows = [
-    [
-      'unpack+install 600 MB .tar.zst, s (median, whole process)',
-      median(ours).toFixed(2),
-      `${tarMedian.toFixed(2)} (zstd -dc | tar -x)`,
-      (median(ours) / tarMedian).toFixed(2),
-    ],
-    [
-      '  same, stage+commit only (no Node start-up/imports), s',
-      median(oursInner).toFixed(2),
-      `${tarMedian.toFixed(2)} (zstd -dc | tar -x)`,
-      (median(oursInner) / tarMedian).toFixed(2),
-    ],
-    [
-      '  same, with --payload-sha256 verified, s',
-      median(oursVerified).toFixed(2),
-      `${tarMedian.toFixed(2)} (no checksum)`,
-      (median(oursVerified) / tarMedian).toFixed(2),
-    ],
-    ['peak RSS, 600 MB payload, MB', rss.toFixed(0), '150 (limit)', (rss / 150).toFixed(2)],
-    [
-      'peak RSS, 150 MB payload, MB',
-      smallRun.maxRssMb.toFixed(0),
-      `${rss.toFixed(0)} (600 MB payload)`,
-      (smallRun.maxRssMb / rss).toFixed(2),
-    ],
-    ['second install of same payload, s', second.wall.toFixed(2), '1.00 (limit)', second.wall.toFixed(2)],
-    [
-      '  same, inside the process (no Node start-up), s',
-      second.seconds.toFixed(3),
-      '1.00 (limit)',
-      second.seconds.toFixed(3),
-    ],
-    [
-      'second install: bytes written (/proc/<pid>/io write_bytes)',
-      String(second.writeBytes),
-      '0',
-      second.writeBytes === 0 ? '-' : 'FAIL',
-    ],
-    [
-      'second install: paths created/changed/removed under host root',
-      String(second.filesChanged),
-      '0',
-      second.filesChanged === 0 ? '-' : 'FAIL',
-    ],
-  ];
-  console.log(
-    `payload: ${path.relative(repo, big)}; rounds: ${rounds}; GNU tar runs: ` +
-      `${tar.map((s) => s.toFixed(2)).join(' ')}; ours: ${ours.map((s) => s.toFixed(2)).join(' ')}`,
-  );
-  console.log(
-    `machine load average at the end: ${loadAverage()} (other processes share these cores; rerun when it is high)`,
-  );
-  printTable(rows);
-  const ok =
-    median(ours) / tarMedian <= 1.3 &&
-    rss <= 150 &&
-    second.wall <= 1 &&
-    second.writeBytes === 0 &&
-    second.filesChanged === 0 &&
-    second.unchanged;
-  console.log(ok ? 'payload targets met' : 'payload targets NOT met');
-} finally {
-  rmSync(scratch, { recursive: true, force: true });
+/** The same install again on the installed node: it must converge without writing anything. */
+async function reinstall(node, payload) {
+  const before = await nodeStamps(node);
+  const again = await cliRun(node, 'install', { payload, containerd });
+  const after = await nodeStamps(node);
+  return { ...again, filesChanged: changedPaths(before, after), converged: again.result.payload?.changed === false };
 }
+
+/** A second payload install in plain processes on a disk-backed root: write_bytes means disk here, not tmpfs. */
+function diskSecondInstall(payload) {
+  const scratch = path.join(repo, '.cache/bench-scratch');
+  mkdirSync(scratch, { recursive: true });
+  const root = mkdtempSync(path.join(scratch, 'root-'));
+  const child = path.join(import.meta.dirname, 'support/payload-child.mjs');
+  const once = () => {
+    const result = spawnSync(process.execPath, [child, root, payload, '-'], { encoding: 'utf8' });
+    if (result.status !== 0) throw new Error(`payload child failed: ${result.stderr}`);
+    return JSON.parse(result.stdout.trim().split('\n').pop());
+  };
+  try {
+    once();
+    spawnSync('sync');
+    return once();
+  } finally {
+    rmSync(scratch, { recursive: true, force: true });
+  }
+}
+
+const big = benchPayload(size, files);
+const bigXz = benchPayload(size, files, 'xz');
+const small = benchPayload('150M', 500);
+const digest = sha256(big);
+const begun = performance.now();
+const node = await startThrowawayNode({ containerd, config: OPERATOR_CONFIG });
+let zst;
+let verified;
+let xz;
+let smallRun;
+try {
+  await pairedRounds(node, big, 'zstd', 1);
+  zst = await pairedRounds(node, big, 'zstd', rounds, { reinstall: true, cpuProf });
+  verified = await pairedRounds(node, big, 'zstd', Math.min(rounds, 3), { sha256: digest });
+  xz = await pairedRounds(node, bigXz, 'xz', xzRounds);
+  smallRun = await pairedRounds(node, small, 'zstd', 1);
+} finally {
+  await node.stop();
+}
+const disk = diskSecondInstall(big);
+
+const ratio = (figures) => median(figures.ours) / median(figures.tar);
+const again = zst.reinstall;
+const rssBig = Math.max(...zst.oursRss);
+const rssSmall = smallRun.oursRss[0];
+const rows = [
+  [
+    `whole install, ${size} .tar.zst, s (median of ${rounds}; pair ratios ${spread(zst.ratios)})`,
+    s(median(zst.ours)),
+    `${s(median(zst.tar))} (zstd -dc | tar -x)`,
+    s(ratio(zst)),
+  ],
+  [
+    '  CPU seconds, user+sys of the whole process tree (median)',
+    s(median(zst.oursCpu)),
+    `${s(median(zst.tarCpu))} (GNU pipeline)`,
+    s(median(zst.oursCpu) / median(zst.tarCpu)),
+  ],
+  [
+    '  peak RSS, MB (largest process of the run, max of the rounds)',
+    mb(rssBig),
+    `${mb(Math.max(...zst.tarRss))} (GNU pipeline)`,
+    s(rssBig / 150),
+  ],
+  [
+    `  same with --payload-sha256, s (pair ratios ${spread(verified.ratios)})`,
+    s(median(verified.ours)),
+    `${s(median(verified.tar))} (zstd -dc | tar -x)`,
+    s(ratio(verified)),
+  ],
+  [
+    `whole install, ${size} .tar.xz, s (median of ${xzRounds}; pair ratios ${spread(xz.ratios)})`,
+    s(median(xz.ours)),
+    `${s(median(xz.tar))} (xz -dc | tar -x)`,
+    s(ratio(xz)),
+  ],
+  [
+    '  CPU seconds (median)',
+    s(median(xz.oursCpu)),
+    `${s(median(xz.tarCpu))} (GNU pipeline)`,
+    s(median(xz.oursCpu) / median(xz.tarCpu)),
+  ],
+  ['  peak RSS, MB', mb(Math.max(...xz.oursRss)), `${mb(Math.max(...xz.tarRss))} (GNU pipeline)`, '-'],
+  ['peak RSS, 150 MB payload, MB', mb(rssSmall), `${mb(rssBig)} (${size} payload)`, s(rssSmall / rssBig)],
+  ['converged reinstall, s (whole process)', s(again.seconds), '0.30 (limit)', s(again.seconds / 0.3)],
+  ['  CPU seconds', s(again.cpuSeconds), '-', '-'],
+  ['  paths created/changed/removed in the node', String(again.filesChanged), '0', '-'],
+  ['  wchar (write() bytes incl. its stdout/stderr)', String(again.wchar), '-', '-'],
+  ['second payload install on a disk root: write_bytes', String(disk.writeBytes), '0', '-'],
+];
+const total = ((performance.now() - begun) / 1000).toFixed(0);
+console.log(`payload ${path.relative(repo, big)}; containerd ${containerd}; total ${total} s`);
+console.log(`zst rounds, s: GNU ${zst.tar.map(s).join(' ')}; ours ${zst.ours.map(s).join(' ')}`);
+console.log(`xz rounds, s: GNU ${xz.tar.map(s).join(' ')}; ours ${xz.ours.map(s).join(' ')}`);
+console.log(`machine load average at the end: ${loadAverage()} (other processes share these cores)`);
+printTable(rows);
+const ok =
+  ratio(zst) <= 1.3 &&
+  rssBig <= 150 &&
+  again.converged &&
+  again.seconds <= 0.3 &&
+  again.filesChanged === 0 &&
+  disk.unchanged &&
+  disk.writeBytes === 0;
+console.log(ok ? 'payload targets met' : 'payload targets NOT met');
+process.exitCode = ok ? 0 : 1;

@@ -3,7 +3,7 @@ import { unexpectedRunFailure } from '../core/host-error.js';
 import { containerdVersion } from '../containerd/client.js';
 import { ioctlKvmProber } from '../detect/kvm-prober.js';
 import { systemClock } from '../host/clock.js';
-import { execaRunner } from '../host/command-runner.js';
+import { childProcessRunner } from '../host/command-runner.js';
 import { createLogger, type Logger } from '../host/logger.js';
 import { NodeHostFs } from '../host/node-host-fs.js';
 import { prettyLogger } from '../host/pretty-logger.js';
@@ -15,7 +15,6 @@ import { underRestartBudget } from '../modes/restart-budget-scope.js';
 import type { RawFlags } from '../settings/options.js';
 import { settingsFromProcess } from '../settings/from-process.js';
 import type { Settings } from '../settings/settings.js';
-import { formatInstallPlan } from '../transaction/format-plan.js';
 import { install } from '../transaction/install.js';
 import { status } from '../transaction/status.js';
 import { uninstall } from '../transaction/uninstall.js';
@@ -67,7 +66,7 @@ function logsAndProgress(settings: Settings): { log: Logger; progress: ProgressP
 function realPorts(settings: Settings, progress: ProgressPort): WiringPorts {
   return {
     fs: new NodeHostFs(settings.hostRoot),
-    runner: execaRunner,
+    runner: childProcessRunner,
     kvmProber: ioctlKvmProber,
     socketVersion: async (socket) => (await containerdVersion(socket)).version,
     clock: systemClock,
@@ -135,8 +134,15 @@ async function runCommand(name: CommandName, flags: RawFlags): Promise<number> {
       }
       case 'install': {
         const result = await runInstall(settings, ports, log);
-        const plan = () => colourPlan(formatInstallPlan(result), paintFor(process.stdout));
-        print(settings.json ? json(installJson(result)) : result.dryRun ? plan() : installText(result));
+        // The plan formatter pulls in `diff`; only a --dry-run without --json prints it.
+        const plan = !settings.json && result.dryRun ? await import('../transaction/format-plan.js') : undefined;
+        print(
+          settings.json
+            ? json(installJson(result))
+            : plan === undefined
+              ? installText(result)
+              : colourPlan(plan.formatInstallPlan(result), paintFor(process.stdout)),
+        );
         return 0;
       }
       case 'uninstall': {

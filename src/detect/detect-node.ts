@@ -28,12 +28,22 @@ export interface DetectPorts {
   readonly socketVersion: SocketVersionProbe;
 }
 
-/** Reads the node (never writes) and judges what it can run. */
+/**
+ * Reads the node (never writes) and judges what it can run. The reads are independent, so the runtime's
+ * socket and binaries are asked while KVM, TEE and PCI are read; a failure is reported in that order.
+ */
 export async function detectNode(settings: Settings, ports: DetectPorts): Promise<NodeReport> {
-  const kvm = assessKvm(await gatherKvmFacts(ports.fs, ports.kvmProber));
-  const tee = await detectTee(ports.fs);
-  const gpu = await hasNvidiaGpu(ports.fs);
-  const runtime = await detectRuntime(ports.fs, ports.runner, settings, ports.socketVersion);
-  const modules = await detectKernelModules(ports.fs, settings);
+  const runtimeRead = detectRuntime(ports.fs, ports.runner, settings, ports.socketVersion);
+  runtimeRead.catch(() => undefined);
+  const kvmRead = gatherKvmFacts(ports.fs, ports.kvmProber);
+  const teeRead = detectTee(ports.fs);
+  const gpuRead = hasNvidiaGpu(ports.fs);
+  const modulesRead = detectKernelModules(ports.fs, settings);
+  await Promise.allSettled([kvmRead, teeRead, gpuRead, runtimeRead, modulesRead]);
+  const kvm = assessKvm(await kvmRead);
+  const tee = await teeRead;
+  const gpu = await gpuRead;
+  const runtime = await runtimeRead;
+  const modules = await modulesRead;
   return { arch: settings.arch, kvm, tee, shims: assessShims(settings.shims, kvm, tee, gpu), runtime, modules };
 }

@@ -1,6 +1,6 @@
-import type { ResultPromise } from 'execa';
+import type { ChildProcess } from 'node:child_process';
 
-const running = new Set<ResultPromise>();
+const running = new Set<ChildProcess>();
 let exitHookInstalled = false;
 
 function killRunning(): void {
@@ -8,17 +8,11 @@ function killRunning(): void {
 }
 
 /**
- * Execa options every host program starts with. execa's own `cleanup` hooks SIGTERM through
- * signal-exit, which re-raises the signal once our listener has run: a SIGTERM landing while
- * `containerd config dump` runs killed the daemon before its teardown. We keep the children ourselves.
+ * Registers a started child so it is killed if this process exits before it does; returns it. The hook
+ * is an `exit` listener only, so it never changes what a signal does to this process: a library hook
+ * that re-raised SIGTERM (execa's signal-exit cleanup) once killed the daemon before its teardown.
  */
-export const OWNED_CHILD_OPTIONS = { cleanup: false } as const;
-
-/**
- * Registers a started child so it is killed if this process exits before it does; returns it. The
- * hook is an `exit` listener only, so it never changes what a signal does to this process.
- */
-export function ownChild<T extends ResultPromise>(child: T): T {
+export function ownChild<T extends ChildProcess>(child: T): T {
   if (!exitHookInstalled) {
     process.on('exit', killRunning);
     exitHookInstalled = true;
@@ -27,6 +21,7 @@ export function ownChild<T extends ResultPromise>(child: T): T {
   const forget = (): void => {
     running.delete(child);
   };
-  child.then(forget, forget);
+  child.once('exit', forget);
+  child.once('error', forget);
   return child;
 }

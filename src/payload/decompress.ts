@@ -1,8 +1,8 @@
+import { spawn } from 'node:child_process';
 import { createGunzip } from 'node:zlib';
 import type { Readable, Writable } from 'node:stream';
-import { execa } from 'execa';
 import { KataDeployError } from '../core/errors.js';
-import { OWNED_CHILD_OPTIONS, ownChild } from '../host/owned-children.js';
+import { ownChild } from '../host/owned-children.js';
 
 /** The container formats a kata-static payload comes in, told apart by magic bytes, never by name. */
 export type Compression = 'tar' | 'gzip' | 'xz' | 'zstd';
@@ -38,36 +38,36 @@ export function startDecompressor(compression: Exclude<Compression, 'tar'>): Dec
     return { input: gunzip, output: gunzip, done, abort: () => gunzip.destroy() };
   }
   const program = compression === 'xz' ? 'xz' : 'zstd';
-  const child = ownChild(
-    execa(program, ['-d', '-c', '-q'], {
-      ...OWNED_CHILD_OPTIONS,
-      stdin: 'pipe',
-      stdout: 'pipe',
-      stderr: 'pipe',
-      buffer: { stdout: false, stderr: true },
-      reject: false,
-      stripFinalNewline: true,
-    }),
-  );
-  const done = child.then((result) => {
-    if (result.failed && (result.cause as NodeJS.ErrnoException | undefined)?.code === 'ENOENT') {
-      throw new KataDeployError(
-        'bad-payload',
-        `the payload is ${compression}-compressed but "${program}" is not installed`,
-        {
-          hint: `install ${program} on the node image, or use a .tar/.tar.gz payload`,
-        },
+  const child = ownChild(spawn(program, ['-d', '-c', '-q'], { stdio: ['pipe', 'pipe', 'pipe'] }));
+  let stderr = '';
+  child.stderr.on('data', (chunk: Buffer) => {
+    if (stderr.length < 4096) stderr += chunk.toString('utf8');
+  });
+  let killed = false;
+  const done = new Promise<void>((resolve, reject) => {
+    child.on('error', (error: NodeJS.ErrnoException) => {
+      if (error.code !== 'ENOENT') return reject(corrupt(compression, error.message));
+      reject(
+        new KataDeployError(
+          'bad-payload',
+          `the payload is ${compression}-compressed but "${program}" is not installed`,
+          {
+            hint: `install ${program} on the node image, or use a .tar/.tar.gz payload`,
+          },
+        ),
       );
-    }
-    if (result.isTerminated) return;
-    if (result.exitCode !== 0)
-      throw corrupt(compression, String(result.stderr ?? '').trim() || `${program} exited ${result.exitCode}`);
+    });
+    child.on('close', (code, signal) => {
+      if (killed || code === 0) return resolve();
+      reject(corrupt(compression, stderr.trim() || `${program} exited ${code ?? signal}`));
+    });
   });
   return {
-    input: child.stdin!,
-    output: child.stdout!,
+    input: child.stdin,
+    output: child.stdout,
     done,
     abort: () => {
+      killed = true;
       child.kill('SIGKILL');
     },
   };

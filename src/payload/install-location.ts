@@ -1,8 +1,9 @@
-import { lstatSync, readdirSync, rmdirSync, statSync } from 'node:fs';
+import { lstatSync, rmdirSync, statSync } from 'node:fs';
 import { KataDeployError } from '../core/errors.js';
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import type { HostFs } from '../host/host-fs.js';
+import { readDirNoAtime } from './no-atime.js';
 
 /** Where an install dir really is, and what we had to create to put a staging dir beside it. */
 export interface InstallLocation {
@@ -97,7 +98,7 @@ export function listLeftovers(installReal: string): Leftover[] {
   const base = path.basename(installReal);
   let names: string[];
   try {
-    names = readdirSync(parentReal);
+    names = readDirNoAtime(parentReal);
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
     throw error;

@@ -3,6 +3,7 @@ import path from 'node:path';
 import { DEFAULT_LIMITS } from './entry-policy.js';
 import { openNoAtime, readNoAtime } from './no-atime.js';
 import type { ManifestEntry } from './manifest.js';
+import { elfMachineOf } from './member-bytes.js';
 import { PayloadIndex } from './payload-index.js';
 import type { UnpackedFacts } from './requirements.js';
 
@@ -53,8 +54,7 @@ function elfMachine(file: string): number | undefined {
   const fd = openNoAtime(file);
   try {
     const head = Buffer.alloc(20);
-    if (readSync(fd, head, 0, 20, 0) < 20 || head.readUInt32BE(0) !== 0x7f454c46) return undefined;
-    return head[5] === 2 ? head.readUInt16BE(18) : head.readUInt16LE(18);
+    return elfMachineOf(head.subarray(0, readSync(fd, head, 0, 20, 0)));
   } finally {
     closeSync(fd);
   }

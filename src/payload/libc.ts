@@ -26,6 +26,7 @@ interface Libc {
   pipe2(fds: number[], flags: number): number;
   fcntl(fd: number, command: number, argument: number): number;
   syncfs(fd: number): number;
+  getdents64(fd: number, buffer: Buffer, length: number): number;
   syncFileRange: {
     async(
       fd: number,
@@ -59,6 +60,7 @@ function load(call: string): Libc {
     pipe2: lib.func('int pipe2(_Out_ int *fds, int flags)') as unknown as Libc['pipe2'],
     fcntl: lib.func('int fcntl(int, int, int)'),
     syncfs: lib.func('int syncfs(int)'),
+    getdents64: lib.func('long getdents64(int, void *buf, size_t)') as unknown as Libc['getdents64'],
     syncFileRange: lib.func(
       'int sync_file_range(int, int64_t, int64_t, unsigned int)',
     ) as unknown as Libc['syncFileRange'],
@@ -118,4 +120,29 @@ export async function startWriteback(fd: number): Promise<void> {
   return new Promise((resolve) => {
     load('sync_file_range').syncFileRange.async(fd, 0, 0, SYNC_FILE_RANGE_WRITE, () => resolve());
   });
+}
+
+/**
+ * The names in a directory read through an fd the caller opened (getdents64). Listing a directory with
+ * readdir(3) updates its atime; through an O_NOATIME fd it does not.
+ */
+export function directoryNames(fd: number): string[] {
+  const names: string[] = [];
+  const buffer = Buffer.alloc(32 * 1024);
+  for (;;) {
+    const length = Number(load('getdents64').getdents64(fd, buffer, buffer.length));
+    if (length < 0) throw errnoError('getdents64');
+    if (length === 0) return names;
+    for (let offset = 0; offset < length; ) {
+      const recordLength = buffer.readUInt16LE(offset + 16);
+      const nameEnd = buffer.indexOf(0, offset + 19);
+      const name = buffer.toString(
+        'utf8',
+        offset + 19,
+        nameEnd < 0 || nameEnd > offset + recordLength ? offset + recordLength : nameEnd,
+      );
+      if (name !== '.' && name !== '..') names.push(name);
+      offset += recordLength;
+    }
+  }
 }

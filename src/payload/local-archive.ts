@@ -20,8 +20,9 @@ export interface WriteFlow {
 
 /**
  * Reads a blocking fd until EOF into a small pool of reused buffers, handing each filled slice to
- * `onChunk`. A buffer goes back to the pool once the writes issued for it have settled, so reading,
- * parsing and writing overlap while memory stays at POOL MiB.
+ * `onChunk`. A buffer goes back to the pool once the writes (and digests) issued for it have settled,
+ * so reading, parsing and writing overlap while memory stays at POOL MiB. The buffers are shared
+ * memory, so the digest worker hashes the very bytes without a copy.
  */
 async function drain(
   fd: number,
@@ -29,7 +30,9 @@ async function drain(
   flow?: WriteFlow,
   positional = false,
 ): Promise<number> {
-  const free: Buffer[] = Array.from({ length: flow === undefined ? 1 : POOL }, () => Buffer.allocUnsafe(CHUNK));
+  const free: Buffer[] = Array.from({ length: flow === undefined ? 1 : POOL }, () =>
+    Buffer.from(new SharedArrayBuffer(CHUNK)),
+  );
   const waiting: ((buffer: Buffer) => void)[] = [];
   const release = (buffer: Buffer): void => {
     const next = waiting.shift();
@@ -131,7 +134,13 @@ export interface LocalArchiveFacts extends ArchiveFacts {
 export async function pumpLocalArchive(
   file: string,
   parser: TarParser,
-  options: { hash: boolean; flow?: WriteFlow; onOpened?: () => void; onConsumed?: (bytes: number) => void },
+  options: {
+    hash: boolean;
+    flow?: WriteFlow;
+    onOpened?: () => void;
+    onConsumed?: (bytes: number) => void;
+    hashFile?: (fd: number) => Promise<string>;
+  },
 ): Promise<LocalArchiveFacts> {
   let fd: number;
   try {
@@ -166,7 +175,12 @@ async function pumpOpen(
   fd: number,
   file: string,
   parser: TarParser,
-  options: { hash: boolean; flow?: WriteFlow; onConsumed?: (bytes: number) => void },
+  options: {
+    hash: boolean;
+    flow?: WriteFlow;
+    onConsumed?: (bytes: number) => void;
+    hashFile?: (fd: number) => Promise<string>;
+  },
 ): Promise<ArchiveFacts> {
   const head = headOf(fd);
   if (head.length === 0)
@@ -185,24 +199,26 @@ async function pumpOpen(
   let bytes = 0;
   let sha256: string | undefined;
   if (compression === 'tar') {
+    const digest = hash === undefined ? undefined : options.hashFile?.(fd);
+    digest?.catch(() => undefined);
     try {
       bytes = await drain(
         fd,
         (chunk) => {
-          hash?.update(chunk);
+          if (digest === undefined) hash?.update(chunk);
           parser.push(chunk);
           bytes += chunk.length;
           options.onConsumed?.(bytes);
         },
         options.flow,
       );
-      sha256 = hash?.digest('hex');
+      sha256 = digest === undefined ? hash?.digest('hex') : await digest;
     } catch (error) {
       throw asPayloadError(error);
     }
   } else {
     const program = compression === 'xz' ? 'xz' : 'zstd';
-    const digest = hash === undefined ? Promise.resolve(undefined) : hashAt(fd);
+    const digest = hash === undefined ? Promise.resolve(undefined) : (options.hashFile ?? hashAt)(fd);
     digest.catch(() => undefined);
     const [readFd, writeFd] = openPipe(CHUNK);
     let child: ReturnType<typeof runDecompressor>;

@@ -1,4 +1,5 @@
-import { closeSync, constants, fstatSync, openSync, readSync } from 'node:fs';
+import { closeSync, constants, fstatSync, openSync, readdirSync, readSync } from 'node:fs';
+import { directoryNames } from './libc.js';
 
 /**
  * Opens a file for reading without updating its access time (O_NOATIME, allowed to the file's owner
@@ -27,6 +28,30 @@ export function readNoAtime(file: string): Buffer {
       offset += n;
     }
     return data.subarray(0, offset);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/**
+ * The names in a directory, listed without touching its atime: a converged reinstall looks for
+ * leftovers beside the install dir, and a plain readdir there would dirty the parent's inode once
+ * after every install (relatime). Falls back to readdir where O_NOATIME is refused.
+ */
+export function readDirNoAtime(dir: string): string[] {
+  let fd: number;
+  try {
+    fd = openSync(dir, constants.O_RDONLY | constants.O_DIRECTORY | constants.O_NOATIME);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EPERM') throw error;
+    return readdirSync(dir);
+  }
+  try {
+    return directoryNames(fd);
+  } catch (error) {
+    // Without koffi's native module there is no getdents64: list it the ordinary way (the atime moves).
+    if ((error as NodeJS.ErrnoException).code !== 'ENOSYS') throw error;
+    return readdirSync(dir);
   } finally {
     closeSync(fd);
   }

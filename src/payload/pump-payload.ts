@@ -3,6 +3,7 @@ import { pumpArchive, type ArchiveFacts } from './archive-stream.js';
 import { pumpLocalArchive } from './local-archive.js';
 import type { TarParser } from './tar-parser.js';
 import type { TreeWriter } from './tree-writer.js';
+import type { DigestWorker } from './digest-worker.js';
 import type { PayloadPorts, PayloadSettings } from './types.js';
 
 /**
@@ -35,6 +36,7 @@ export async function pumpPayload(
   writer: TreeWriter,
   hashLocal: boolean,
   localSize: number | undefined,
+  archiveDigest?: DigestWorker,
 ): Promise<ArchiveFacts & { identity?: string }> {
   if (isRemote(settings.payload)) {
     const { openRemotePayload } = await import('./remote-source.js');
@@ -51,6 +53,7 @@ export async function pumpPayload(
   const pumped = pumpLocalArchive(settings.payload, parser, {
     hash: hashLocal,
     flow: writer,
+    ...(archiveDigest === undefined ? {} : { hashFile: (fd: number) => archiveDigest.hashFile(fd) }),
     ...(task === undefined ? {} : { onConsumed: (bytes: number) => task.update(bytes) }),
   });
   return reporting(task, pumped);

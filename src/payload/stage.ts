@@ -19,6 +19,7 @@ import { resolveInterruptedSwitch } from './switch-recovery.js';
 import { TarParser } from './tar-parser.js';
 import { redactUrl } from '../core/redact.js';
 import { TreeWriter } from './tree-writer.js';
+import { DigestWorker } from './digest-worker.js';
 import type { PayloadPorts, PayloadSettings, StagedPayload } from './types.js';
 
 /** Size, mtime, ctime and inode of a local payload (equal identity, equal bytes), and its size. */
@@ -124,12 +125,22 @@ export async function stagePayload(
     ? await plannedLocation(ports.fs, settings.installDir)
     : await prepareLocation(ports.fs, settings.installDir);
   const stagingDir = validateOnly ? undefined : stagingPathFor(location);
-  const writer = new TreeWriter(stagingDir, ports.limits ?? DEFAULT_LIMITS);
+  const digests = validateOnly ? undefined : DigestWorker.tryStart();
+  const archiveDigest = expected === undefined || remote ? undefined : DigestWorker.tryStart();
+  const writer = new TreeWriter(stagingDir, ports.limits ?? DEFAULT_LIMITS, digests);
   try {
     if (stagingDir !== undefined) mkdirSync(stagingDir, { mode: 0o755 });
     const started = ports.clock.now();
     const parser = new TarParser(writer.onEntry);
-    const facts = await pumpPayload(settings, ports, parser, writer, expected !== undefined, local?.size);
+    const facts = await pumpPayload(
+      settings,
+      ports,
+      parser,
+      writer,
+      expected !== undefined,
+      local?.size,
+      archiveDigest,
+    );
     if (expected !== undefined && facts.sha256 !== expected) {
       throw new KataDeployError(
         'bad-payload',
@@ -204,6 +215,8 @@ export async function stagePayload(
       );
     }
     throw error;
+  } finally {
+    await Promise.all([digests?.close(), archiveDigest?.close()]);
   }
 }
 

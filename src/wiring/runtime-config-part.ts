@@ -20,6 +20,7 @@ import type { HostFs } from '../host/host-fs.js';
 import { installerScratch } from '../host/scratch-space.js';
 import { STATE_ROOT } from '../core/paths.js';
 import type { RuntimeConfigPart } from '../transaction/parts.js';
+import { SharedValidations } from '../containerd/config/shared-validations.js';
 import { isNoop } from '../core/file-change.js';
 import { keepImportedDropIns } from '../containerd/config/unprovable-removal.js';
 import type { ValidatorChoice } from './validator-binary.js';
@@ -27,8 +28,10 @@ import type { ValidatorChoice } from './validator-binary.js';
 /**
  * The runtime-config area (src/containerd/config) as the transaction's RuntimeConfigPart: read the
  * host's files, have the host's containerd accept the current config, plan, and have it accept the
- * result too — all before the transaction writes anything. The scratch copies containerd reads go to
- * per-run dirs under /var/lib/kata-deploy; `onScratchWritten` is the crash tests' failpoint there.
+ * result too — all before the transaction writes anything. Both containerd runs overlap, and a plan
+ * that changes nothing (a converged reinstall) runs containerd once. The scratch copies containerd
+ * reads go to per-run dirs under /var/lib/kata-deploy; `onScratchWritten` is the crash tests' failpoint
+ * there.
  */
 export function runtimeConfigPart(
   request: Omit<RuntimeConfigRequest, 'handlers'>,
@@ -49,11 +52,18 @@ export function runtimeConfigPart(
       const full: RuntimeConfigRequest = { ...request, handlers };
       const previous = previousRecord as RuntimeConfigRecord | undefined;
       const current = await readRuntimeConfigInputs(fs, full, previous);
-      const currentDump = await assertCurrentConfigAccepted(validator, full, current);
-      const planned = withEffectiveRunc(full, currentDump);
-      const plan = planRuntimeConfig(planned, current, previous);
-      await assertChangedConfigAccepted(validator, planned, current, plan, currentDump, previous);
-      return { changes: plan.changes, record: plan.record };
+      // One containerd run per distinct candidate: a converged plan validates the current config once. The
+      // plan waits for the current dump, since it copies the effective runc from it on containerd 1.x.
+      const shared = new SharedValidations(validator);
+      try {
+        const currentDump = await assertCurrentConfigAccepted(shared, full, current);
+        const planned = withEffectiveRunc(full, currentDump);
+        const plan = planRuntimeConfig(planned, current, previous);
+        await assertChangedConfigAccepted(shared, planned, current, plan, currentDump, previous);
+        return { changes: plan.changes, record: plan.record };
+      } finally {
+        await shared.settled();
+      }
     },
     async planRemoval(record) {
       const recorded = record as RuntimeConfigRecord;

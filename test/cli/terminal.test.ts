@@ -9,6 +9,10 @@ import { makeTempRoot, type TempRoot } from '../helpers/temp-root.js';
 import { samplePayload } from '../helpers/sample-payload.js';
 import { makeSelfSignedCert } from '../helpers/self-signed-cert.js';
 
+/** `status` on a node whose runtime does not answer: the handler table with the launch column. */
+const UNANSWERED_STATUS =
+  /^HANDLER {4}RUNTIME {31}LAUNCH\nkata-qemu {2}unknown \(the runtime did not answer\) {2}runs \/opt\/kata\/bin\//m;
+
 const CLI = path.resolve(import.meta.dirname, '../../dist/cli/main.js');
 const CLEAR = '\r\x1b[2K';
 const ESC = '\x1b[';
@@ -168,9 +172,7 @@ describe('status for people', () => {
       writeFileSync(path.join(host.root, 'etc/containerd/config.toml'), CONFIG);
       const run = await onPipes(['status', ...args]);
       expect(run.code, run.stderr).toBe(8);
-      expect(run.stdout).toMatch(
-        /^HANDLER {4}RUNTIME {31}LAUNCH\nkata-qemu {2}unknown \(the runtime did not answer\) {2}runs \/opt\/kata\/bin\//m,
-      );
+      expect(run.stdout).toMatch(UNANSWERED_STATUS);
       expect(run.stdout).toMatch(/^\/etc\/containerd\/config\.toml +DRIFTED \(changed\)$/m);
       expect(run.stdout).toMatch(/^\/opt\/kata\/\S+configuration-qemu\.toml +as written$/m);
     } finally {

@@ -13,13 +13,13 @@ export function parseSize(text) {
   return Number(match[1]) * { '': 1, K: 1024, M: 1 << 20, G: 1 << 30 }[match[2].toUpperCase()];
 }
 
-/** Path of the cached `.tar.zst` of `size` bytes and `files` files; generated on first use. */
-export function benchPayload(size, files) {
-  const file = path.join(cache, `payload-${size}-${files}.tar.zst`);
+/** Path of the cached `.tar.<compression>` of `size` bytes and `files` files; generated on first use. */
+export function benchPayload(size, files, compression = 'zst') {
+  const file = path.join(cache, `payload-${size}-${files}.tar.${compression}`);
   if (!existsSync(file)) {
     mkdirSync(cache, { recursive: true });
     console.log(`generating ${file} ...`);
-    makeSamplePayload({ out: file, size: parseSize(size), files, compression: 'zst' });
+    makeSamplePayload({ out: file, size: parseSize(size), files, compression });
   }
   return file;
 }

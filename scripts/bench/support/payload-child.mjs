@@ -1,10 +1,12 @@
-// One install in a fresh process, against the compiled dist/: prints JSON with its own wall time, peak
-// RSS and the bytes it wrote (/proc/self/io), so the parent measures exactly one run.
+// One payload install in a fresh process, against the compiled dist/, the way the install transaction
+// drives it (stage, commit, finalize: the pending manifest is promoted and the old tree dropped, so the
+// next run sees a committed install): prints JSON with its own wall time, peak RSS and the bytes it wrote
+// (/proc/self/io), so the parent measures exactly one run.
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 
 const repo = path.resolve(import.meta.dirname, '../../..');
-const { stagePayload, commitStagedPayload } = await import(path.join(repo, 'dist/payload/index.js'));
+const { stagePayload, commitStagedPayload, finalizePayload } = await import(path.join(repo, 'dist/payload/index.js'));
 const { NodeHostFs } = await import(path.join(repo, 'dist/host/node-host-fs.js'));
 const { silentLogger } = await import(path.join(repo, 'dist/host/logger.js'));
 const { systemClock } = await import(path.join(repo, 'dist/host/clock.js'));
@@ -35,6 +37,7 @@ const before = io();
 const started = performance.now();
 const staged = await stagePayload(settings, ports);
 const result = await commitStagedPayload(staged, settings, ports);
+await finalizePayload(result, settings, ports);
 const seconds = (performance.now() - started) / 1000;
 const after = io();
 console.log(
