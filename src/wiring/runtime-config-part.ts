@@ -52,13 +52,25 @@ export function runtimeConfigPart(
       const full: RuntimeConfigRequest = { ...request, handlers };
       const previous = previousRecord as RuntimeConfigRecord | undefined;
       const current = await readRuntimeConfigInputs(fs, full, previous);
-      // One containerd run per distinct candidate: a converged plan validates the current config once. The
-      // plan waits for the current dump, since it copies the effective runc from it on containerd 1.x.
+      // One containerd run per distinct candidate (a converged plan validates the current config once), and
+      // the changed config goes through containerd while the current one does. Only a plan that adds runc
+      // (containerd 1.x, none configured) waits: it copies the effective runc from the current dump.
       const shared = new SharedValidations(validator);
       try {
-        const currentDump = await assertCurrentConfigAccepted(shared, full, current);
+        const currentAccepted = assertCurrentConfigAccepted(shared, full, current);
+        currentAccepted.catch(() => undefined);
+        let early: ReturnType<typeof planRuntimeConfig>;
+        try {
+          early = planRuntimeConfig(full, current, previous);
+        } catch (error) {
+          await currentAccepted;
+          throw error;
+        }
+        if (!early.record.addedRunc && request.flavour !== 'crio')
+          shared.prefetch(validatedMainConfig(full), filesForValidation(full, applyChanges(current, early.changes)));
+        const currentDump = await currentAccepted;
         const planned = withEffectiveRunc(full, currentDump);
-        const plan = planRuntimeConfig(planned, current, previous);
+        const plan = early.record.addedRunc ? planRuntimeConfig(planned, current, previous) : early;
         await assertChangedConfigAccepted(shared, planned, current, plan, currentDump, previous);
         return { changes: plan.changes, record: plan.record };
       } finally {

@@ -58,6 +58,23 @@ describe.skipIf(binary === undefined)('the runtime config part validates with th
     }
   });
 
+  it('waits for the current dump when it must add runc, and copies runc from it', async () => {
+    const bare = 'version = 2\n[plugins."io.containerd.grpc.v1.cri"]\n  sandbox_image = "local/pause:3.9"\n';
+    const root = await makeTempRoot({ [CONFIG]: bare });
+    try {
+      const runner = countingRunner();
+      const { handlers, ...rest } = request({ daemonVersion: semver(binary!.version) });
+      const choice = { binary: binary!.path, chrootRoot: undefined };
+      const plan = await runtimeConfigPart(rest, new NodeHostFs(root.root), runner, choice).plan(handlers, undefined);
+      expect(runner).toMatchObject({ dumps: 2, overlapped: 0 });
+      const written = plan.changes.find((change) => change.path === CONFIG)?.after?.toString() ?? '';
+      expect(written).toContain('[plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc.options]');
+      expect(written).toMatch(/SystemdCgroup = false/);
+    } finally {
+      await root.cleanup();
+    }
+  });
+
   it('runs containerd once when the plan changes nothing (a converged reinstall)', async () => {
     const root = await makeTempRoot({ [CONFIG]: OPERATOR });
     try {
