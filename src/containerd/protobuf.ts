@@ -84,8 +84,18 @@ export function encodeBool(field: number, value: boolean): Buffer {
 
 /** Encodes a string field (e.g. a repeated filter). */
 export function encodeString(field: number, value: string): Buffer {
-  const bytes = Buffer.from(value, 'utf8');
+  return encodeBytes(field, Buffer.from(value, 'utf8'));
+}
+
+/** Encodes a length-delimited field: bytes, a string, or an embedded message already encoded. */
+export function encodeBytes(field: number, value: Buffer | string): Buffer {
+  const bytes = Buffer.from(value);
   return Buffer.concat([varint((field << 3) | 2), varint(bytes.length), bytes]);
+}
+
+/** Encodes a varint field (an enum or a non-negative integer), even when it is 0. */
+export function encodeVarint(field: number, value: number): Buffer {
+  return Buffer.concat([varint(field << 3), varint(value)]);
 }
 
 /** The first varint in a field (bools, enums, int32s), or 0 as protobuf's default. */

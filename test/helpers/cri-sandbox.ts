@@ -1,25 +1,10 @@
 import { grpcUnary } from '../../src/containerd/grpc-unary.js';
-import { decodeFields, stringField } from '../../src/containerd/protobuf.js';
-
-function varint(value: number): Buffer {
-  const bytes: number[] = [];
-  let rest = value;
-  while (rest > 0x7f) {
-    bytes.push((rest & 0x7f) | 0x80);
-    rest = Math.floor(rest / 128);
-  }
-  bytes.push(rest);
-  return Buffer.from(bytes);
-}
-
-function bytesField(field: number, value: Buffer | string): Buffer {
-  const bytes = Buffer.from(value);
-  return Buffer.concat([varint((field << 3) | 2), varint(bytes.length), bytes]);
-}
-
-function varintField(field: number, value: number): Buffer {
-  return Buffer.concat([varint(field << 3), varint(value)]);
-}
+import {
+  decodeFields,
+  encodeBytes as bytesField,
+  encodeVarint as varintField,
+  stringField,
+} from '../../src/containerd/protobuf.js';
 
 /** NamespaceMode.NODE in the CRI API: the pod shares the host's network namespace (no CNI needed). */
 const NAMESPACE_MODE_NODE = 2;
