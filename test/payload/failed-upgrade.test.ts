@@ -2,19 +2,14 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { handlersFor } from '../../src/core/handlers.js';
-import { systemClock } from '../../src/host/clock.js';
-import { silentLogger } from '../../src/host/logger.js';
-import { NodeHostFs } from '../../src/host/node-host-fs.js';
-import { parseSettings } from '../../src/settings/parse-settings.js';
+import type { NodeHostFs } from '../../src/host/node-host-fs.js';
 import type { TransactionContext } from '../../src/transaction/context.js';
 import { install } from '../../src/transaction/install.js';
 import { status } from '../../src/transaction/status.js';
 import type { Readiness, RuntimeConfigPart, RuntimeControl } from '../../src/transaction/parts.js';
-import { kataConfigPart, payloadPart } from '../../src/wiring/payload-parts.js';
 import { compress, craftTar } from '../helpers/tar-craft.js';
 import { makeTempRoot, type TempRoot } from '../helpers/temp-root.js';
-import { minimalPayload, snapshot, writeArchive } from './fixtures.js';
+import { minimalPayload, realPayloadContext, snapshot, writeArchive } from './fixtures.js';
 
 const CONFIG = 'version = 2\n';
 
@@ -52,26 +47,8 @@ function runtime(ready: boolean): RuntimeControl {
 }
 
 function context(root: string, payload: string, ready: boolean, line: string): TransactionContext {
-  const settings = parseSettings({
-    env: {},
-    arch: 'x86_64',
-    flags: { hostRoot: root, payload, shims: 'qemu qemu-runtime-rs', requireKvm: 'false', readinessTimeout: '1' },
-  });
-  const fs = new NodeHostFs(root);
-  const ports = { fs, log: silentLogger(), clock: systemClock };
-  return {
-    settings,
-    handlers: handlersFor(settings),
-    fs,
-    clock: systemClock,
-    log: ports.log,
-    lockTimeoutMs: 1000,
-    payload: payloadPart(settings, ports),
-    kataConfig: kataConfigPart(settings, ports),
-    runtimeConfig: appendingRuntimeConfig(fs, line),
-    runtimeConfigDirs: ['/etc/containerd'],
-    control: runtime(ready),
-  };
+  const real = realPayloadContext(root, payload, 'qemu qemu-runtime-rs');
+  return { ...real, runtimeConfig: appendingRuntimeConfig(real.fs, line), control: runtime(ready) };
 }
 
 let work: string;

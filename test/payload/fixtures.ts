@@ -5,6 +5,10 @@ import { SHIM_CATALOGUE } from '../../src/core/shims.js';
 import { systemClock } from '../../src/host/clock.js';
 import { silentLogger } from '../../src/host/logger.js';
 import { NodeHostFs } from '../../src/host/node-host-fs.js';
+import { handlersFor } from '../../src/core/handlers.js';
+import { parseSettings } from '../../src/settings/parse-settings.js';
+import type { TransactionContext } from '../../src/transaction/context.js';
+import { kataConfigPart, payloadPart } from '../../src/wiring/payload-parts.js';
 import type { PayloadSettings } from '../../src/payload/types.js';
 import type { CommitResult, PayloadPorts, StagedPayload } from '../../src/payload/types.js';
 import { commitStagedPayload, finalizePayload } from '../../src/payload/commit.js';
@@ -108,4 +112,29 @@ export async function commitAndFinalize(
   const result = await commitStagedPayload(staged, settings, ports);
   await finalizePayload(result, settings, ports);
   return result;
+}
+
+/**
+ * The part of a TransactionContext that installs a real payload and real Kata configs on a temp host root,
+ * for transaction tests that bring their own runtime config part and runtime control.
+ */
+export function realPayloadContext(root: string, payload: string, shims: string) {
+  const settings = parseSettings({
+    env: {},
+    arch: 'x86_64',
+    flags: { hostRoot: root, payload, shims, requireKvm: 'false', readinessTimeout: '1' },
+  });
+  const fs = new NodeHostFs(root);
+  const ports = { fs, log: silentLogger(), clock: systemClock };
+  return {
+    settings,
+    handlers: handlersFor(settings),
+    fs,
+    clock: systemClock,
+    log: ports.log,
+    lockTimeoutMs: 1000,
+    payload: payloadPart(settings, ports),
+    kataConfig: kataConfigPart(settings, ports),
+    runtimeConfigDirs: ['/etc/containerd'],
+  } satisfies Partial<TransactionContext>;
 }

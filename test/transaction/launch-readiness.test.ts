@@ -4,21 +4,16 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { parseSemVer } from '../../src/core/containerd-version.js';
-import { handlersFor } from '../../src/core/handlers.js';
-import { systemClock } from '../../src/host/clock.js';
-import { silentLogger } from '../../src/host/logger.js';
-import { NodeHostFs } from '../../src/host/node-host-fs.js';
-import { parseSettings } from '../../src/settings/parse-settings.js';
+import type { NodeHostFs } from '../../src/host/node-host-fs.js';
 import type { TransactionContext } from '../../src/transaction/context.js';
 import { install } from '../../src/transaction/install.js';
 import type { RuntimeConfigPart, RuntimeControl } from '../../src/transaction/parts.js';
 import { status } from '../../src/transaction/status.js';
 import { uninstall } from '../../src/transaction/uninstall.js';
-import { kataConfigPart, payloadPart } from '../../src/wiring/payload-parts.js';
 import { shimLaunchPart } from '../../src/wiring/shim-launch-part.js';
 import { compress, craftTar } from '../helpers/tar-craft.js';
 import { makeTempRoot, type TempRoot } from '../helpers/temp-root.js';
-import { minimalPayload, writeArchive } from '../payload/fixtures.js';
+import { minimalPayload, realPayloadContext, writeArchive } from '../payload/fixtures.js';
 
 const CONFIG = 'version = 2\n';
 const LINK = '/usr/local/sbin/containerd-shim-kata-qemu-v2';
@@ -57,24 +52,11 @@ function context(
   onRestart = () => undefined,
   unit: string | undefined = undefined,
 ): TransactionContext {
-  const settings = parseSettings({
-    env: {},
-    arch: 'x86_64',
-    flags: { hostRoot: root, payload, shims: 'qemu', requireKvm: 'false', readinessTimeout: '1' },
-  });
-  const fs = new NodeHostFs(root);
-  const ports = { fs, log: silentLogger(), clock: systemClock };
+  const real = realPayloadContext(root, payload, 'qemu');
+  const fs = real.fs;
   return {
-    settings,
-    handlers: handlersFor(settings),
-    fs,
-    clock: systemClock,
-    log: ports.log,
-    lockTimeoutMs: 1000,
-    payload: payloadPart(settings, ports),
-    kataConfig: kataConfigPart(settings, ports),
+    ...real,
     runtimeConfig: appendingRuntimeConfig(fs),
-    runtimeConfigDirs: ['/etc/containerd'],
     control: runtime(onRestart),
     // No process to read: the daemon's PATH is systemd's default, its working directory `/`.
     shims: shimLaunchPart(
