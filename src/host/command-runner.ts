@@ -64,6 +64,3 @@ export const childProcessRunner: CommandRunner = {
     });
   },
 };
-
-/** @deprecated the runner no longer uses execa; kept so callers written against the old name still build. */
-export const execaRunner: CommandRunner = childProcessRunner;

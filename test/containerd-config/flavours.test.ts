@@ -6,7 +6,7 @@ import { runtimesPath } from '../../src/containerd/config/handler-tables.js';
 import { validateRuntimeConfigPlan } from '../../src/containerd/config/validate-plan.js';
 import { containerdValidator } from '../../src/containerd/config/validator.js';
 import { getPath, type TomlTable } from '../../src/containerd/config/toml-document.js';
-import { execaRunner } from '../../src/host/command-runner.js';
+import { childProcessRunner } from '../../src/host/command-runner.js';
 import { privateScratch } from '../helpers/private-scratch.js';
 import { containerdBinaries } from '../helpers/containerd-binaries.js';
 import { applied, corpusBytes, request, sameFiles, semver, testHandlers } from './fixtures.js';
@@ -65,7 +65,7 @@ describe('k3s and rke2', () => {
     expect(after.get(K3S)).toEqual(rendered);
     if (v21 !== undefined) {
       const dump = await validateRuntimeConfigPlan(
-        containerdValidator({ runner: execaRunner, scratch: privateScratch(), binary: v21.path }),
+        containerdValidator({ runner: childProcessRunner, scratch: privateScratch(), binary: v21.path }),
         req,
         current,
         plan,
@@ -93,7 +93,7 @@ describe('k0s', () => {
     expect(JSON.stringify(dropIn)).not.toContain('io.containerd.grpc.v1.cri');
     if (v21 !== undefined) {
       const dump = await validateRuntimeConfigPlan(
-        containerdValidator({ runner: execaRunner, scratch: privateScratch(), binary: v21.path }),
+        containerdValidator({ runner: childProcessRunner, scratch: privateScratch(), binary: v21.path }),
         req,
         current,
         plan,
@@ -319,7 +319,7 @@ describe('vanilla containerd', () => {
         if (v21 !== undefined) {
           // containerd 2.1 lacks the implicit import; the validator writes it out, which 2.1 then honours.
           const dump = await validateRuntimeConfigPlan(
-            containerdValidator({ runner: execaRunner, scratch: privateScratch(), binary: v21.path }),
+            containerdValidator({ runner: childProcessRunner, scratch: privateScratch(), binary: v21.path }),
             req,
             current,
             plan,
@@ -382,7 +382,7 @@ describe('vanilla containerd', () => {
     const [v16] = containerdBinaries();
     if (v16 !== undefined) {
       const result = await containerdValidator({
-        runner: execaRunner,
+        runner: childProcessRunner,
         scratch: privateScratch(),
         binary: v16.path,
       }).validate('/etc/containerd/config.toml', withoutA);

@@ -9,7 +9,7 @@ import {
 } from '../../src/containerd/config/validate-plan.js';
 import { containerdValidator } from '../../src/containerd/config/validator.js';
 import { KataDeployError } from '../../src/core/errors.js';
-import { execaRunner } from '../../src/host/command-runner.js';
+import { childProcessRunner } from '../../src/host/command-runner.js';
 import { privateScratch } from '../helpers/private-scratch.js';
 import { containerdBinaries } from '../helpers/containerd-binaries.js';
 import { request, semver } from './fixtures.js';
@@ -19,7 +19,7 @@ const CONFIG = '/etc/containerd/config.toml';
 
 describe.each(containerdBinaries())('generated configs on containerd $version', (binary) => {
   const daemon = semver(binary.version);
-  const validator = containerdValidator({ runner: execaRunner, scratch: privateScratch(), binary: binary.path });
+  const validator = containerdValidator({ runner: childProcessRunner, scratch: privateScratch(), binary: binary.path });
   const versions: (1 | 2 | 3)[] = daemon.major >= 2 ? [1, 2, 3] : [1, 2];
 
   // containerd 2.1 refuses a UTF-8 byte-order mark (1.6 and 1.7 accept it), so only 1.x gets BOM files.

@@ -10,7 +10,7 @@ import {
   readRuntimeConfigInputs,
 } from '../../src/containerd/config/index.js';
 import type { FileChange } from '../../src/core/file-change.js';
-import { execaRunner } from '../../src/host/command-runner.js';
+import { childProcessRunner } from '../../src/host/command-runner.js';
 import type { HostFs } from '../../src/host/host-fs.js';
 import { NodeHostFs } from '../../src/host/node-host-fs.js';
 import { privateScratch } from '../helpers/private-scratch.js';
@@ -56,7 +56,11 @@ describe.each(containerdBinaries())('install then uninstall on a host root with 
     root = await makeTempRoot({ '/etc/containerd/config.toml': corpusBytes('containerd', main) });
     const before = await snapshot(root.root);
     const fs = new NodeHostFs(root.root);
-    const validator = containerdValidator({ runner: execaRunner, scratch: privateScratch(), binary: binary.path });
+    const validator = containerdValidator({
+      runner: childProcessRunner,
+      scratch: privateScratch(),
+      binary: binary.path,
+    });
     const req = request({ daemonVersion: semver(binary.version) });
 
     const current = await readRuntimeConfigInputs(fs, req);

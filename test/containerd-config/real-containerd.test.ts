@@ -11,7 +11,7 @@ import {
 import { containerdValidator } from '../../src/containerd/config/validator.js';
 import { maxConfigVersion } from '../../src/core/containerd-version.js';
 import { KataDeployError } from '../../src/core/errors.js';
-import { execaRunner } from '../../src/host/command-runner.js';
+import { childProcessRunner } from '../../src/host/command-runner.js';
 import { privateScratch } from '../helpers/private-scratch.js';
 import { containerdBinaries } from '../helpers/containerd-binaries.js';
 import { makeTempRoot } from '../helpers/temp-root.js';
@@ -47,7 +47,7 @@ describe('the real containerd binaries', () => {
 
 describe.each(binaries)('containerd $version', (binary) => {
   const daemon = semver(binary.version);
-  const validator = containerdValidator({ runner: execaRunner, scratch: privateScratch(), binary: binary.path });
+  const validator = containerdValidator({ runner: childProcessRunner, scratch: privateScratch(), binary: binary.path });
 
   it.concurrent.each(files)(
     'accepts %s with our handlers after install, or we refuse it before changing anything',

@@ -12,7 +12,7 @@ import {
 } from '../../src/containerd/config/validate-plan.js';
 import { containerdValidator } from '../../src/containerd/config/validator.js';
 import type { KataDeployError } from '../../src/core/errors.js';
-import { execaRunner } from '../../src/host/command-runner.js';
+import { childProcessRunner } from '../../src/host/command-runner.js';
 import { NodeHostFs } from '../../src/host/node-host-fs.js';
 import { containerdBinaries } from '../helpers/containerd-binaries.js';
 import { privateScratch } from '../helpers/private-scratch.js';
@@ -41,7 +41,7 @@ afterAll(() => {
 });
 
 describe.each(binaries)('containerd $version with DEBUG, a custom runtime and pod_annotations', (binary) => {
-  const validator = containerdValidator({ runner: execaRunner, scratch: privateScratch(), binary: binary.path });
+  const validator = containerdValidator({ runner: childProcessRunner, scratch: privateScratch(), binary: binary.path });
   const daemon = semver(binary.version);
 
   it.concurrent.each(files)(

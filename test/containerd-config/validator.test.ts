@@ -15,7 +15,7 @@ import {
   rebaseImports,
 } from '../../src/containerd/config/validator.js';
 import { containerdCommand } from '../../src/containerd/config/validator.js';
-import { execaRunner } from '../../src/host/command-runner.js';
+import { childProcessRunner } from '../../src/host/command-runner.js';
 import { privateScratch } from '../helpers/private-scratch.js';
 import { containerdBinaries } from '../helpers/containerd-binaries.js';
 import { makeTempRoot, type TempRoot } from '../helpers/temp-root.js';
@@ -59,7 +59,7 @@ describe('the containerd config validator', () => {
 
   it('refuses before any change when containerd rejects the current config, quoting containerd', async () => {
     const validator = containerdValidator({
-      runner: execaRunner,
+      runner: childProcessRunner,
       scratch: privateScratch(),
       binary: v16?.path ?? '/usr/bin/containerd',
     });
@@ -82,7 +82,7 @@ describe('the containerd config validator', () => {
 
   it('catches a containerd 1.x import that replaces the CRI section and would hide our handlers', async () => {
     const validator = containerdValidator({
-      runner: execaRunner,
+      runner: childProcessRunner,
       scratch: privateScratch(),
       binary: v16?.path ?? '/usr/bin/containerd',
     });
@@ -106,7 +106,7 @@ describe('the containerd config validator', () => {
     async () => {
       const v21 = containerdBinaries().find((binary) => binary.version.startsWith('2.1'));
       const validator = containerdValidator({
-        runner: execaRunner,
+        runner: childProcessRunner,
         scratch: privateScratch(),
         binary: v21?.path ?? 'containerd',
       });
@@ -145,7 +145,7 @@ describe('the containerd config validator', () => {
     root = await makeTempRoot({ '/bin/containerd': '#!/bin/sh\necho "boom: cannot start" >&2\nexit 3\n' });
     await chmod(path.join(root.root, '/bin/containerd'), 0o755);
     const validator = containerdValidator({
-      runner: execaRunner,
+      runner: childProcessRunner,
       scratch: privateScratch(),
       binary: path.join(root.root, '/bin/containerd'),
     });

@@ -4,7 +4,7 @@ import { planRuntimeConfig } from '../../src/containerd/config/plan.js';
 import { planRuntimeConfigRemoval } from '../../src/containerd/config/removal.js';
 import { getPath, type TomlTable } from '../../src/containerd/config/toml-document.js';
 import { detectRuntime } from '../../src/detect/runtime.js';
-import { execaRunner } from '../../src/host/command-runner.js';
+import { childProcessRunner } from '../../src/host/command-runner.js';
 import { NodeHostFs } from '../../src/host/node-host-fs.js';
 import { parseSettings } from '../../src/settings/parse-settings.js';
 import { applied, corpusBytes, corpusFiles, request, sameFiles } from '../containerd-config/fixtures.js';
@@ -56,7 +56,7 @@ describe('K8S_DISTRIBUTION=microk8s forces the microk8s flavour, as upstream', (
     const fs = new NodeHostFs(root.root);
     const probe = async () => undefined;
     const settings = parseSettings({ env: { K8S_DISTRIBUTION: 'microk8s' }, flags: {}, arch: 'x86_64' });
-    const report = await detectRuntime(fs, execaRunner, settings, probe);
+    const report = await detectRuntime(fs, childProcessRunner, settings, probe);
     expect(report).toMatchObject({ flavour: 'microk8s', detectedBy: 'K8S_DISTRIBUTION=microk8s' });
     expect(report.configPath).toBe('/var/snap/microk8s/current/args/containerd-template.toml');
     const explicit = parseSettings({
@@ -64,6 +64,6 @@ describe('K8S_DISTRIBUTION=microk8s forces the microk8s flavour, as upstream', (
       flags: { runtime: 'containerd' },
       arch: 'x86_64',
     });
-    expect((await detectRuntime(fs, execaRunner, explicit, probe)).flavour).toBe('containerd');
+    expect((await detectRuntime(fs, childProcessRunner, explicit, probe)).flavour).toBe('containerd');
   });
 });

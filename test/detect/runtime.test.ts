@@ -4,7 +4,7 @@ import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { detectFlavour, detectRuntime, readConfigVersion } from '../../src/detect/runtime.js';
 import { containerdVersion } from '../../src/containerd/client.js';
-import { execaRunner } from '../../src/host/command-runner.js';
+import { childProcessRunner } from '../../src/host/command-runner.js';
 import { NodeHostFs } from '../../src/host/node-host-fs.js';
 import { parseSettings } from '../../src/settings/parse-settings.js';
 import { configVersionMismatch, parseSemVer } from '../../src/core/containerd-version.js';
@@ -84,7 +84,7 @@ describe('configVersionMismatch', () => {
 
 describe('detectRuntime', () => {
   it('reports a missing config and no daemon on an empty host', async () => {
-    const report = await detectRuntime(await root({}), execaRunner, settings(), noSocket);
+    const report = await detectRuntime(await root({}), childProcessRunner, settings(), noSocket);
     expect(report).toMatchObject({
       flavour: 'containerd',
       configPath: '/etc/containerd/config.toml',
@@ -99,7 +99,7 @@ describe('detectRuntime', () => {
     async () => {
       const fs = await root({ '/etc/containerd/config.toml': 'version = 3\n' });
       await placeRealContainerd(temp!.root);
-      const report = await detectRuntime(fs, execaRunner, settings(), noSocket);
+      const report = await detectRuntime(fs, childProcessRunner, settings(), noSocket);
       expect(report.daemonVersionSource).toBe('binary');
       expect(report.daemonVersion).toMatch(/^1\.6\./);
       expect(report.configVersion).toBe(3);
@@ -110,7 +110,7 @@ describe('detectRuntime', () => {
   it('reports a broken config without failing detection', async () => {
     const report = await detectRuntime(
       await root({ '/etc/containerd/config.toml': 'version = = 2\n' }),
-      execaRunner,
+      childProcessRunner,
       settings(),
       noSocket,
     );
@@ -120,7 +120,7 @@ describe('detectRuntime', () => {
   it('uses the flavour layout and flag overrides', async () => {
     const report = await detectRuntime(
       await root({}),
-      execaRunner,
+      childProcessRunner,
       settings({ KATA_RUNTIME_FLAVOUR: 'k3s-agent', CONTAINERD_UNIT: 'custom.service' }),
       noSocket,
     );
@@ -142,7 +142,7 @@ describe('detectRuntime', () => {
     try {
       const report = await detectRuntime(
         fs,
-        execaRunner,
+        childProcessRunner,
         settings(),
         async (socket) => (await containerdVersion(socket)).version,
       );

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { containerdValidator } from '../../src/containerd/config/validator.js';
 import { STATE_ROOT } from '../../src/core/paths.js';
-import { execaRunner } from '../../src/host/command-runner.js';
+import { childProcessRunner } from '../../src/host/command-runner.js';
 import { NodeHostFs } from '../../src/host/node-host-fs.js';
 import { installerScratch, SCRATCH_PREFIX } from '../../src/host/scratch-space.js';
 import { makeTempRoot, type TempRoot } from '../helpers/temp-root.js';
@@ -73,7 +73,7 @@ describe('the containerd validator', () => {
     await chmod(path.join(temp.root, '/bin/containerd'), 0o755);
     const fs = new NodeHostFs(temp.root);
     const validator = containerdValidator({
-      runner: execaRunner,
+      runner: childProcessRunner,
       binary: path.join(temp.root, '/bin/containerd'),
       scratch: installerScratch(fs, STATE_ROOT),
     });

@@ -35,13 +35,13 @@ describe('SIGTERM while a host program runs', () => {
   it('reaches the teardown: the signal is ours, not a re-raise by a child-process cleanup hook', async () => {
     const script = `
       import { terminationSignal } from '${DIST}/modes/daemon-signals.js';
-      import { execaRunner } from '${DIST}/host/command-runner.js';
+      import { childProcessRunner } from '${DIST}/host/command-runner.js';
       const termination = terminationSignal();
-      const inFlight = execaRunner.run('sleep', ['1']);
+      const inFlight = childProcessRunner.run('sleep', ['1']);
       process.kill(process.pid, 'SIGTERM');
       const signal = await termination.signal;
       // The teardown runs host programs too; a second signal must not cut it short either.
-      const teardown = execaRunner.run('sleep', ['1']);
+      const teardown = childProcessRunner.run('sleep', ['1']);
       process.kill(process.pid, 'SIGTERM');
       const [first, second] = await Promise.all([inFlight, teardown]);
       termination.dispose();
@@ -57,8 +57,8 @@ describe('SIGTERM while a host program runs', () => {
     const pidFile = path.join(scratch, 'child.pid');
     const script = `
       import { existsSync } from 'node:fs';
-      import { execaRunner } from '${DIST}/host/command-runner.js';
-      void execaRunner.run('sh', ['-c', 'echo $$ > "$0"; exec sleep 30', '${pidFile}']);
+      import { childProcessRunner } from '${DIST}/host/command-runner.js';
+      void childProcessRunner.run('sh', ['-c', 'echo $$ > "$0"; exec sleep 30', '${pidFile}']);
       while (!existsSync('${pidFile}')) await new Promise((resolve) => setTimeout(resolve, 10));
       await new Promise((resolve) => setTimeout(resolve, 50));
       process.exit(0);

@@ -2,7 +2,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { handlersFor, legacyKataConfigRoot, type HandlerSpec } from '../../src/core/handlers.js';
-import { execaRunner } from '../../src/host/command-runner.js';
+import { childProcessRunner } from '../../src/host/command-runner.js';
 import { systemClock } from '../../src/host/clock.js';
 import { silentLogger } from '../../src/host/logger.js';
 import { NodeHostFs } from '../../src/host/node-host-fs.js';
@@ -85,7 +85,7 @@ function context(root: string, binary: string, version: string, restarts: { coun
         debugLevel: true,
       },
       fs,
-      execaRunner,
+      childProcessRunner,
       { binary, chrootRoot: undefined },
     ),
     control: countingRuntime(root, restarts),
