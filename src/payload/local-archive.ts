@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { closeSync, createReadStream, fstatSync, openSync, read, readFileSync, readSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, read, readFileSync, readSync } from 'node:fs';
+import { Readable } from 'node:stream';
 import { promisify } from 'node:util';
 import { KataDeployError } from '../core/errors.js';
 import { pumpArchive, type ArchiveFacts } from './archive-stream.js';
@@ -29,6 +30,7 @@ async function drain(
   onChunk: (chunk: Buffer) => void,
   flow?: WriteFlow,
   positional = false,
+  stop?: { readonly stopped: boolean },
 ): Promise<number> {
   const free: Buffer[] = Array.from({ length: flow === undefined ? 1 : POOL }, () =>
     Buffer.from(new SharedArrayBuffer(CHUNK)),
@@ -40,7 +42,7 @@ async function drain(
     else free.push(buffer);
   };
   let total = 0;
-  for (;;) {
+  while (stop?.stopped !== true) {
     const buffer = free.pop() ?? (await new Promise<Buffer>((resolve) => waiting.push(resolve)));
     const { bytesRead } = await readAsync(fd, buffer, 0, CHUNK, positional ? total : null);
     if (bytesRead === 0) return total;
@@ -49,6 +51,7 @@ async function drain(
     if (flow === undefined) release(buffer);
     else void Promise.all(flow.takeIssued()).then(() => release(buffer));
   }
+  return total;
 }
 
 /** Size, mtime, ctime and inode of an open file: equal identity, equal bytes. */
@@ -61,11 +64,39 @@ function headOf(fd: number): Buffer {
   return head.subarray(0, readSync(fd, head, 0, 8, 0));
 }
 
-/** sha256 of an open file, read at explicit offsets: the fd's own offset belongs to the decompressor. */
-async function hashAt(fd: number): Promise<string> {
+/**
+ * sha256 of an open file, read at explicit offsets: the fd's own offset belongs to the decompressor.
+ * A failed unpack sets `stop`, so the hash ends at the next chunk instead of reading the rest of the file.
+ */
+async function hashAt(fd: number, stop: { readonly stopped: boolean }): Promise<string> {
   const hash = createHash('sha256');
-  await drain(fd, (chunk) => hash.update(chunk), undefined, true);
+  await drain(fd, (chunk) => hash.update(chunk), undefined, true, stop);
   return hash.digest('hex');
+}
+
+/**
+ * The file's bytes from offset 0 as a stream that never closes the fd. An fs.ReadStream closes its fd when
+ * it is destroyed, as a failed unpack destroys its source, even with autoClose false; our own close then
+ * hit EBADF, or a later run's file that had been given the same number was closed under it.
+ * `settled` resolves once no read is in flight, so the fd may be closed.
+ */
+function streamFrom(fd: number): { stream: Readable; settled(): Promise<unknown> } {
+  let position = 0;
+  let reading: Promise<unknown> = Promise.resolve();
+  const stream = new Readable({
+    highWaterMark: CHUNK,
+    read() {
+      const buffer = Buffer.allocUnsafe(CHUNK);
+      reading = readAsync(fd, buffer, 0, CHUNK, position).then(
+        ({ bytesRead }) => {
+          position += bytesRead;
+          stream.push(bytesRead === 0 ? null : buffer.subarray(0, bytesRead));
+        },
+        (error: unknown) => stream.destroy(error as Error),
+      );
+    },
+  });
+  return { stream, settled: () => reading };
 }
 
 interface Exit {
@@ -171,16 +202,35 @@ export async function pumpLocalArchive(
   }
 }
 
-async function pumpOpen(
+interface PumpOptions {
+  readonly hash: boolean;
+  readonly flow?: WriteFlow;
+  readonly onConsumed?: (bytes: number) => void;
+  readonly hashFile?: (fd: number) => Promise<string>;
+}
+
+/** What still reads the fd once the unpack has ended (or failed); it is closed only after they settle. */
+interface FdReaders {
+  readonly pending: (() => Promise<unknown>)[];
+  readonly stop: { stopped: boolean };
+}
+
+async function pumpOpen(fd: number, file: string, parser: TarParser, options: PumpOptions): Promise<ArchiveFacts> {
+  const readers: FdReaders = { pending: [], stop: { stopped: false } };
+  try {
+    return await pumpReading(fd, file, parser, options, readers);
+  } finally {
+    readers.stop.stopped = true;
+    await Promise.allSettled(readers.pending.map((settled) => settled()));
+  }
+}
+
+async function pumpReading(
   fd: number,
   file: string,
   parser: TarParser,
-  options: {
-    hash: boolean;
-    flow?: WriteFlow;
-    onConsumed?: (bytes: number) => void;
-    hashFile?: (fd: number) => Promise<string>;
-  },
+  options: PumpOptions,
+  readers: FdReaders,
 ): Promise<ArchiveFacts> {
   const head = headOf(fd);
   if (head.length === 0)
@@ -188,8 +238,9 @@ async function pumpOpen(
   const compression = detectCompression(head);
   // Without koffi there is no pipe2 for the fd-to-fd decompressor: xz and zstd go through streams too.
   if (compression === 'gzip' || (compression !== 'tar' && !(await loadLibc()))) {
-    const source = createReadStream('', { fd, start: 0, autoClose: false, highWaterMark: CHUNK });
-    return pumpArchive(source, parser, {
+    const source = streamFrom(fd);
+    readers.pending.push(source.settled);
+    return pumpArchive(source.stream, parser, {
       hash: options.hash,
       backpressure: () => options.flow?.backpressure(),
       ...(options.onConsumed === undefined ? {} : { onBytes: options.onConsumed }),
@@ -201,6 +252,7 @@ async function pumpOpen(
   if (compression === 'tar') {
     const digest = hash === undefined ? undefined : options.hashFile?.(fd);
     digest?.catch(() => undefined);
+    if (digest !== undefined) readers.pending.push(() => digest);
     try {
       bytes = await drain(
         fd,
@@ -218,8 +270,10 @@ async function pumpOpen(
     }
   } else {
     const program = compression === 'xz' ? 'xz' : 'zstd';
-    const digest = hash === undefined ? Promise.resolve(undefined) : (options.hashFile ?? hashAt)(fd);
+    const hashFile = options.hashFile ?? ((open: number) => hashAt(open, readers.stop));
+    const digest = hash === undefined ? Promise.resolve(undefined) : hashFile(fd);
     digest.catch(() => undefined);
+    readers.pending.push(() => digest);
     const [readFd, writeFd] = openPipe(CHUNK);
     let child: ReturnType<typeof runDecompressor>;
     try {

@@ -1,4 +1,6 @@
+import { closeSync, fstatSync, openSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -242,6 +244,22 @@ describe('stagePayload refuses unsafe or unusable payloads', () => {
     expect((error as KataDeployError).code).toBe('bad-payload');
     expect((error as Error).message).toContain(`has sha256 ${sha256(next)}, expected ${wrong} (checksum mismatch)`);
     expect(snapshot(host.root)).toEqual(before);
+  });
+
+  it('closes the archive only once, and only its own fd, when it refuses data that is not tar', async () => {
+    // A destroyed fs.ReadStream closed the archive's fd on its own: our close then failed with EBADF (a raw
+    // error instead of exit 4), or closed whichever file had been given the number next.
+    const file = writeArchive(archives, 'bad.gz', compress(Buffer.from('not a tarball, '.repeat(4000)), 'gz'));
+    for (let round = 0; round < 20; round++) {
+      const error = await stagePayload(payloadSettings(file), payloadPorts(host.root)).catch(
+        (caught: unknown) => caught,
+      );
+      expect((error as KataDeployError).code).toBe('bad-payload');
+      const sentinel = openSync(file, 'r');
+      await sleep(5);
+      expect(() => fstatSync(sentinel)).not.toThrow();
+      closeSync(sentinel);
+    }
   });
 
   it('refuses a truncated archive and data that is not tar at all', async () => {
