@@ -18,10 +18,11 @@ const CONFIG_FILE = '/etc/containerd/config.toml';
  * it must say. A capability added to the manifest without an entry here fails the first test.
  */
 const NEEDED_BY: Record<string, { readonly state: string; readonly step: RegExp }> = {
-  // An operator's config owned by group 1234 (mode 0640): the rewrite must keep that group (fchown).
+  // An operator's config owned by another user and group: the rewrite must keep them (fchown). Its mode is
+  // set while the replacement is still root's, so no CAP_FOWNER is needed on top.
   CHOWN: {
-    state: `chown 0:1234 ${CONFIG_FILE} && chmod 0640 ${CONFIG_FILE}`,
-    step: /cannot keep the owner 0:1234 of \/etc\/containerd\/config\.toml .*needs CAP_CHOWN/,
+    state: `chown 1000:1234 ${CONFIG_FILE} && chmod 0644 ${CONFIG_FILE}`,
+    step: /cannot keep the owner 1000:1234 of \/etc\/containerd\/config\.toml .*needs CAP_CHOWN/,
   },
 };
 
@@ -98,7 +99,7 @@ describe.skipIf(debian.missing !== undefined)(
       expect(removed.exitCode, logOf(removed)).toBe(0);
       expect(await node.readFile(CONFIG_FILE)).toBe(CONFIG);
       const owner = await node.run(['stat', '-c', '%u:%g %a', CONFIG_FILE]);
-      expect(owner.stdout.trim()).toBe(grant.capabilities.includes('CHOWN') ? '0:1234 640' : '0:0 644');
+      expect(owner.stdout.trim()).toBe(grant.capabilities.includes('CHOWN') ? '1000:1234 644' : '0:0 644');
       expect((await node.stat('/opt/kata')).exists).toBe(false);
       expect((await node.stat('/var/lib/kata-deploy/default')).exists).toBe(false);
     });
