@@ -42,8 +42,10 @@ const KVM_MINOR = 232;
 
 /**
  * Judges KVM from facts: the device must be the misc char device 10:232 and the kernel must answer a
- * KVM ioctl and create a VM. Modules and cpu flags are reported as evidence only, because built-in KVM
- * has no module directory and nested hosts hide vmx/svm.
+ * KVM ioctl and create a VM (proven). Where the device cannot be opened at all (an unprivileged pod),
+ * the device plus a loaded kvm module count as usable but unproven (withoutProof). Modules and cpu
+ * flags are never proof on their own: a loaded module does not show the device works, and nested hosts hide
+ * vmx/svm. (Built-in KVM still has /sys/module/kvm: the kernel lists built-in code with parameters there.)
  */
 export function assessKvm(facts: KvmFacts): KvmReport {
   const evidence: string[] = [];
@@ -57,11 +59,7 @@ export function assessKvm(facts: KvmFacts): KvmReport {
   const { device } = facts;
   if (device.kind === 'missing') {
     return {
-      present: false,
-      usable: false,
-      proven: false,
-      unproven: undefined,
-      evidence,
+      ...notUsable(false, evidence),
       reason:
         '/dev/kvm does not exist: enable virtualisation in firmware and load kvm_intel or kvm_amd (or mount /dev/kvm ' +
         'into the pod)',
