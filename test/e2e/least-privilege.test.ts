@@ -44,9 +44,9 @@ describe.skipIf(debian.missing !== undefined)(
     const podDir = '/run/kata-containers/pod';
 
     const sources = () => ({ '/run/systemd/private': node.systemdSocket });
-    const inPod = (command: string, without: readonly string[] = []): Promise<RunResult> => {
+    const inPod = (command: string, without: readonly string[] = [], flags: string[] = []): Promise<RunResult> => {
       const argv = [process.execPath, CLI, command, '--host-root', `${podDir}/host`, '--payload', payload];
-      const extra = ['--shims', 'qemu clh', '--log-format', 'json', '--readiness-timeout', '30'];
+      const extra = ['--shims', 'qemu clh', '--log-format', 'json', '--readiness-timeout', '30', ...flags];
       const script = podScript(grant, podDir, [...argv, ...extra], { sources: sources(), without });
       return node.run(script, { timeoutMs: 120_000 });
     };
@@ -89,12 +89,15 @@ describe.skipIf(debian.missing !== undefined)(
       expect(run.stdout).toContain(`writable ${podDir}/host/opt/kata-probe`);
     });
 
-    it('installs with handlers live and uninstalls to the exact bytes and owner', async () => {
+    it('installs with handlers live (status agrees) and uninstalls to the exact bytes and owner', async () => {
       const installed = await inPod('install');
       expect(installed.exitCode, logOf(installed)).toBe(0);
       expect(installed.stderr).not.toMatch(/EROFS|read-only file system/);
       expect(await node.readFile(CONFIG_FILE)).toContain('kata-qemu');
       expect(await node.containerdStarts()).toBe(2);
+      const status = await inPod('status', [], ['--json']);
+      expect(status.exitCode, status.stdout).toBe(0);
+      expect(JSON.parse(status.stdout).live.handlers).toEqual(expect.arrayContaining(['kata-qemu', 'kata-clh']));
       const removed = await inPod('uninstall');
       expect(removed.exitCode, logOf(removed)).toBe(0);
       expect(await node.readFile(CONFIG_FILE)).toBe(CONFIG);
