@@ -107,6 +107,20 @@ describe.skipIf(debian.missing !== undefined)(
       expect((await node.stat('/var/lib/kata-deploy/default')).exists).toBe(false);
     });
 
+    it('names the path, not a stack trace, where root without CAP_DAC_OVERRIDE may not write (exit 5)', async () => {
+      await node.run(['chmod', '0555', '/opt']);
+      try {
+        const run = await inPod('install');
+        expect(run.exitCode, logOf(run)).toBe(5);
+        expect(logOf(run)).toMatch(/EACCES: permission denied, mkdir '\S*\/host\/opt\/\.kata-deploy-staging/);
+        expect(run.stderr).toContain('root has no CAP_DAC_OVERRIDE');
+        expect(run.stderr).not.toMatch(/\n\s+at /);
+        expect(await node.readFile(CONFIG_FILE)).toBe(CONFIG);
+      } finally {
+        await node.run(['chmod', '0755', '/opt']);
+      }
+    });
+
     for (const cap of grant.capabilities) {
       it(`without CAP_${cap} the install stops at the step that needs it, saying so, and changes nothing`, async () => {
         const starts = await node.containerdStarts();
