@@ -1,4 +1,5 @@
 import { SHIM_CATALOGUE, shimBinaryRelPath, shimConfigDirRel, type ShimInfo } from './shims.js';
+import { containerdSnapshotter } from './snapshotter-name.js';
 import type { Settings } from '../settings/settings.js';
 
 /**
@@ -20,7 +21,7 @@ export interface HandlerSpec {
   readonly runtimePath: string;
   /** Host path of this handler's own Kata configuration file (a copy of the pristine one; see kataConfigDir). */
   readonly configPath: string;
-  /** containerd snapshotter from SNAPSHOTTER_HANDLER_MAPPING, if any. */
+  /** containerd snapshotter from SNAPSHOTTER_HANDLER_MAPPING, if any (`nydus` as upstream's proxy plugin name). */
   readonly snapshotter: string | undefined;
   /** CRI-O pulls this handler's images in the guest (PULL_TYPE_MAPPING `guest-pull`, custom runtime pull type). */
   readonly guestPull?: boolean;
@@ -70,7 +71,10 @@ export function handlersFor(
         runtimeType: `io.containerd.${name}.v2`,
         runtimePath: `${settings.installDir}/${shimBinaryRelPath(shim)}`,
         configPath: `${kataConfigDir(settings.installDir, shim, name, debug)}/configuration-${shimName}.toml`,
-        snapshotter: settings.snapshotterHandlerMapping.get(shimName),
+        snapshotter: containerdSnapshotter(
+          settings.snapshotterHandlerMapping.get(shimName),
+          settings.multiInstallSuffix,
+        ),
       });
     }
   }

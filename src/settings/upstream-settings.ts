@@ -1,4 +1,5 @@
 import type { Arch } from '../core/arch.js';
+import { NYDUS_FOR_KATA_TEE } from '../core/snapshotter-name.js';
 import { parseBoolean, parseWords, settingsError } from './parse-values.js';
 import { parseK8sDistribution, type K8sDistribution } from './k8s-distribution.js';
 import { CUSTOM_CONFIGS_DIR, parseCustomRuntimes, type CustomRuntime } from './custom-runtimes.js';
@@ -191,12 +192,19 @@ function refuseUnsupported(env: Env, arch: Arch, debug: boolean): string[] {
   if (setup.includes('erofs'))
     refuse('EXPERIMENTAL_SETUP_SNAPSHOTTER', 'setting up the erofs snapshotter is not supported', 'nydus or unset');
   const mapping = archValue(env, 'SNAPSHOTTER_HANDLER_MAPPING', arch)?.value ?? '';
+  const mapsNydus = /:\s*nydus\s*(,|$)/.test(mapping);
+  const proxy = `containerd's proxy plugin ${NYDUS_FOR_KATA_TEE}[-<MULTI_INSTALL_SUFFIX>]`;
   if (setup.includes('nydus'))
     notices.push(
-      /:\s*nydus\b/.test(mapping)
+      mapsNydus
         ? 'EXPERIMENTAL_SETUP_SNAPSHOTTER=nydus: nydus-snapshotter is not installed by this kata-deploy; ' +
-            'the handlers mapped to nydus need one already running on the node'
+            `the handlers mapped to nydus use ${proxy}, which must already be registered on the node`
         : 'EXPERIMENTAL_SETUP_SNAPSHOTTER=nydus: no selected handler uses nydus, nothing to set up',
+    );
+  else if (mapsNydus)
+    notices.push(
+      `SNAPSHOTTER_HANDLER_MAPPING: handlers mapped to nydus use ${proxy} (as upstream); register a ` +
+        'nydus-snapshotter under that name, or their pods cannot pull images',
     );
   for (const name of ['EROFS_MERGE_MODE', 'EROFS_SNAPSHOTTER_MODE', 'EROFS_DMVERITY']) {
     const value = upstreamValue(env, name);

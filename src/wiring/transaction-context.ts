@@ -73,7 +73,7 @@ export async function wireTransaction(
   const runtime = node.runtime;
   const handlers = [
     ...withGuestPull(handlersFor(settings), settings.upstream.pullTypeMapping),
-    ...customHandlers(settings.installDir, settings.upstream.customRuntimes),
+    ...customHandlers(settings.installDir, settings.upstream.customRuntimes, settings.multiInstallSuffix),
   ];
   const payloadPorts = {
     fs: ports.fs,

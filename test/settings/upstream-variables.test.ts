@@ -12,7 +12,9 @@ import { upstreamConfigPath } from '../../src/core/upstream-config-path.js';
 import { planKataConfigFiles } from '../../src/payload/index.js';
 import { parseSettings } from '../../src/settings/parse-settings.js';
 import type { RuntimeFlavour, Settings } from '../../src/settings/settings.js';
-import { upstreamNodeProblems } from '../../src/wiring/upstream-node-checks.js';
+import { checkUpstreamNodeFacts, upstreamNodeProblems } from '../../src/wiring/upstream-node-checks.js';
+import { NodeHostFs } from '../../src/host/node-host-fs.js';
+import { tmpdir } from 'node:os';
 // @ts-expect-error plain ESM script without types
 import { renderSampleConfig } from '../../scripts/sample-kata-config.mjs';
 
@@ -144,6 +146,33 @@ describe('settings-level upstream variables: value → setting, or the refusal n
       'EROFS_MERGE_MODE is noticed',
       { EROFS_MERGE_MODE: 'merged' },
       (s) => s.upstream.notices.some((n) => n.startsWith('EROFS_MERGE_MODE=merged has no effect')),
+      true,
+    ],
+    [
+      'SNAPSHOTTER_HANDLER_MAPPING_X86_64 nydus → upstream proxy plugin, variants too',
+      { SNAPSHOTTER_HANDLER_MAPPING_X86_64: 'qemu:nydus,qemu-snp:overlayfs', DEBUG: 'true' },
+      (s) => handlersFor(s).map((handler) => [handler.name, handler.snapshotter]),
+      [
+        ['kata-qemu', 'nydus-for-kata-tee'],
+        ['kata-qemu-debug', 'nydus-for-kata-tee'],
+        ['kata-qemu-runtime-rs', undefined],
+        ['kata-qemu-runtime-rs-debug', undefined],
+        ['kata-qemu-nvidia-gpu', undefined],
+        ['kata-qemu-nvidia-gpu-debug', undefined],
+        ['kata-qemu-snp', 'overlayfs'],
+        ['kata-qemu-snp-debug', 'overlayfs'],
+      ],
+    ],
+    [
+      'SNAPSHOTTER_HANDLER_MAPPING_X86_64 nydus with MULTI_INSTALL_SUFFIX',
+      { SNAPSHOTTER_HANDLER_MAPPING_X86_64: 'qemu:nydus', MULTI_INSTALL_SUFFIX: 'beta' },
+      (s) => handlersFor(s).find((handler) => handler.name === 'kata-qemu-beta')?.snapshotter,
+      'nydus-for-kata-tee-beta',
+    ],
+    [
+      'SNAPSHOTTER_HANDLER_MAPPING_X86_64 nydus names the proxy plugin to register',
+      { SNAPSHOTTER_HANDLER_MAPPING_X86_64: 'qemu:nydus' },
+      (s) => s.upstream.notices.some((n) => n.includes('proxy plugin nydus-for-kata-tee[-<MULTI_INSTALL_SUFFIX>]')),
       true,
     ],
     ['HOST_OS is read by nobody', { HOST_OS: 'cbl-mariner' }, (s) => s.upstream.notices, []],
@@ -334,7 +363,7 @@ describe('SNAPSHOTTER_HANDLER_MAPPING needs containerd 1.7 or newer (upstream N0
       upstream,
       { runtime: { flavour: 'containerd', daemonVersion: version } as never },
       undefined,
-      mapped,
+      mapped ? 'SNAPSHOTTER_HANDLER_MAPPING' : undefined,
     );
 
   it.each(['1.6.0', '1.6.28', '1.6.999', 'containerd://1.6.28', 'v1.6.28'])('refuses a mapping on %s', (version) => {
@@ -349,6 +378,24 @@ describe('SNAPSHOTTER_HANDLER_MAPPING needs containerd 1.7 or newer (upstream N0
 
   it('accepts containerd 1.6 without a mapping', () => {
     expect(problems('1.6.28', false)).toEqual([]);
+  });
+
+  it("refuses a custom runtime's snapshotter on 1.6 too, naming custom-runtimes.list and the handler", async () => {
+    const withCustom = (snapshotter: string | undefined) => ({
+      snapshotterHandlerMapping: new Map<string, string>(),
+      upstream: {
+        ...upstream,
+        customRuntimes: [
+          { handler: 'kata-tee', baseShim: 'qemu', snapshotter, crioPullType: undefined, dropIn: undefined },
+        ],
+      },
+    });
+    const node = { runtime: { flavour: 'containerd', daemonVersion: '1.6.20' } as never };
+    const fs = new NodeHostFs(tmpdir());
+    await expect(checkUpstreamNodeFacts(withCustom('nydus'), node, fs)).rejects.toThrow(
+      'custom-runtimes.list (kata-tee): kata-deploy only supports snapshotter configuration with containerd 1.7',
+    );
+    await expect(checkUpstreamNodeFacts(withCustom(undefined), node, fs)).resolves.toBeUndefined();
   });
 });
 
