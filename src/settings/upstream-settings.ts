@@ -6,6 +6,7 @@ import { CUSTOM_CONFIGS_DIR, parseCustomRuntimes, type CustomRuntime } from './c
 import { parseOverheads, type OverheadOverride } from './overhead-overrides.js';
 import { archValue, commaList, upstreamValue } from './upstream-values.js';
 import type { LogLevel } from './settings.js';
+import { parseUserDropIn, type ContainerFileReader, type UserDropInSource } from './user-drop-in.js';
 
 /** The chart's custom-configs ConfigMap as files: the list and each `dropin-<handler>.toml`; undefined if absent. */
 export type CustomConfigsReader = () => { list: string; dropIns: ReadonlyMap<string, string> } | undefined;
@@ -40,6 +41,8 @@ export interface UpstreamSettings {
   readonly customRuntimes: readonly CustomRuntime[];
   /** RUNTIMECLASS_OVERHEAD_<ARCH>: PodOverhead values replacing the derived ones, per RuntimeClass handler. */
   readonly runtimeClassOverhead: ReadonlyMap<string, OverheadOverride>;
+  /** CONTAINERD_USER_DROP_IN_SOURCE_FILE: copied verbatim to `zz-kata-deploy-user[-<suffix>].toml`. */
+  readonly containerdUserDropIn: UserDropInSource | undefined;
   /** Things an operator should know (an upstream variable with no effect here), logged once at start. */
   readonly notices: readonly string[];
 }
@@ -145,6 +148,7 @@ export function parseUpstreamSettings(
   shims: readonly string[],
   debug: boolean,
   readCustomConfigs: CustomConfigsReader = () => undefined,
+  readContainerFile: ContainerFileReader = () => undefined,
 ): UpstreamSettings {
   const notices: string[] = [];
   const customRuntimes = readCustomRuntimes(env, arch, shims, readCustomConfigs, notices);
@@ -175,6 +179,7 @@ export function parseUpstreamSettings(
     rustLogLevel: rustLevel,
     customRuntimes,
     runtimeClassOverhead: parseOverheads(env, arch),
+    containerdUserDropIn: parseUserDropIn(env, readContainerFile),
     notices: Object.freeze([...notices, ...refuseUnsupported(env, arch, debug)]),
   };
 }
@@ -213,8 +218,6 @@ function refuseUnsupported(env: Env, arch: Arch, debug: boolean): string[] {
   const rootless = archValue(env, 'ROOTLESS', arch);
   if (rootless !== undefined)
     refuse(rootless.source, 'rootless runtimes (upstream job mode) are not supported', 'unset it');
-  if (upstreamValue(env, 'CONTAINERD_USER_DROP_IN_SOURCE_FILE') !== undefined)
-    refuse('CONTAINERD_USER_DROP_IN_SOURCE_FILE', 'a user containerd drop-in is not supported yet', 'unset it');
   if (parseBoolean('DEVKIT', upstreamValue(env, 'DEVKIT') ?? '')) {
     if (debug) refuse('DEVKIT', 'devkit variants (kata-<shim>-devkit) are not supported', 'false, or unset');
     notices.push('DEVKIT=true ignored: it requires DEBUG=true to take effect');

@@ -122,6 +122,9 @@ export async function wireTransaction(
         daemonVersion: runtime.daemonVersion === undefined ? undefined : parseSemVer(runtime.daemonVersion),
         suffix: settings.multiInstallSuffix,
         debugLevel: settings.debug,
+        ...(settings.upstream.containerdUserDropIn === undefined
+          ? {}
+          : { userDropIn: settings.upstream.containerdUserDropIn }),
       },
       ports.fs,
       ports.runner,

@@ -239,9 +239,14 @@ describe('settings-level upstream variables: value → setting, or the refusal n
     ],
     ['ROOTLESS_X86_64', { ROOTLESS_X86_64: 'qemu-runtime-rs' }, 'ROOTLESS_X86_64'],
     [
-      'CONTAINERD_USER_DROP_IN_SOURCE_FILE',
+      'CONTAINERD_USER_DROP_IN_SOURCE_FILE that does not exist',
       { CONTAINERD_USER_DROP_IN_SOURCE_FILE: '/custom-configs/user.toml' },
-      'CONTAINERD_USER_DROP_IN_SOURCE_FILE',
+      'CONTAINERD_USER_DROP_IN_SOURCE_FILE: /custom-configs/user.toml does not exist',
+    ],
+    [
+      'CONTAINERD_USER_DROP_IN_SOURCE_FILE relative',
+      { CONTAINERD_USER_DROP_IN_SOURCE_FILE: 'user.toml' },
+      'CONTAINERD_USER_DROP_IN_SOURCE_FILE: "user.toml" is not an absolute, normalised path',
     ],
     ['DEVKIT with DEBUG', { DEVKIT: 'true', DEBUG: 'true' }, 'DEVKIT'],
     ['SHIMS_X86_64 shim of another arch', { SHIMS_X86_64: 'qemu qemu-se' }, 'SHIMS_X86_64'],
@@ -265,6 +270,32 @@ describe('settings-level upstream variables: value → setting, or the refusal n
   ];
   it.each(refused)('refuses %s', (_name, env, variable) => {
     expect(refusal(env).message).toContain(variable);
+  });
+});
+
+describe('CONTAINERD_USER_DROP_IN_SOURCE_FILE: read from this container, kept verbatim', () => {
+  const bytes = Buffer.from('version = 3\n# kept\n');
+  const withFile = (env: Record<string, string>) =>
+    parseSettings({
+      env: { SHIMS_X86_64: SHIMS, ...env },
+      flags: {},
+      arch: 'x86_64',
+      readContainerFile: (file) =>
+        file === '/custom-containerd-config/containerd-user-dropin.toml' ? bytes : undefined,
+    });
+
+  it('reads the named file once, bytes as they are', () => {
+    const settings = withFile({
+      CONTAINERD_USER_DROP_IN_SOURCE_FILE: ' /custom-containerd-config/containerd-user-dropin.toml ',
+    });
+    expect(settings.upstream.containerdUserDropIn).toEqual({
+      source: '/custom-containerd-config/containerd-user-dropin.toml',
+      bytes,
+    });
+  });
+
+  it('is unset when empty, as upstream', () => {
+    expect(withFile({ CONTAINERD_USER_DROP_IN_SOURCE_FILE: '  ' }).upstream.containerdUserDropIn).toBeUndefined();
   });
 });
 
