@@ -41,6 +41,11 @@ export interface UpstreamSettings {
   readonly customRuntimes: readonly CustomRuntime[];
   /** RUNTIMECLASS_OVERHEAD_<ARCH>: PodOverhead values replacing the derived ones, per RuntimeClass handler. */
   readonly runtimeClassOverhead: ReadonlyMap<string, OverheadOverride>;
+  /**
+   * DEVKIT with DEBUG (upstream ignores it without): a `kata-<shim>[-sfx]-devkit` debug variant per shim, its
+   * config adding the payload's devkit extension image and the agent debug console.
+   */
+  readonly devkit: boolean;
   /** CONTAINERD_USER_DROP_IN_SOURCE_FILE: copied verbatim to `zz-kata-deploy-user[-<suffix>].toml`. */
   readonly containerdUserDropIn: UserDropInSource | undefined;
   /** Things an operator should know (an upstream variable with no effect here), logged once at start. */
@@ -180,6 +185,7 @@ export function parseUpstreamSettings(
     customRuntimes,
     runtimeClassOverhead: parseOverheads(env, arch),
     containerdUserDropIn: parseUserDropIn(env, readContainerFile),
+    devkit: debug && parseBoolean('DEVKIT', upstreamValue(env, 'DEVKIT') ?? ''),
     notices: Object.freeze([...notices, ...refuseUnsupported(env, arch, debug)]),
   };
 }
@@ -218,10 +224,8 @@ function refuseUnsupported(env: Env, arch: Arch, debug: boolean): string[] {
   const rootless = archValue(env, 'ROOTLESS', arch);
   if (rootless !== undefined)
     refuse(rootless.source, 'rootless runtimes (upstream job mode) are not supported', 'unset it');
-  if (parseBoolean('DEVKIT', upstreamValue(env, 'DEVKIT') ?? '')) {
-    if (debug) refuse('DEVKIT', 'devkit variants (kata-<shim>-devkit) are not supported', 'false, or unset');
+  if (parseBoolean('DEVKIT', upstreamValue(env, 'DEVKIT') ?? '') && !debug)
     notices.push('DEVKIT=true ignored: it requires DEBUG=true to take effect');
-  }
   return notices;
 }
 
@@ -238,6 +242,6 @@ function readCustomRuntimes(
     notices.push(`CUSTOM_RUNTIMES_ENABLED=true but ${CUSTOM_CONFIGS_DIR}/custom-runtimes.list is absent: none added`);
     return [];
   }
-  const shimHandlers = shims.flatMap((shim) => [`kata-${shim}`, `kata-${shim}-debug`]);
+  const shimHandlers = shims.flatMap((shim) => [`kata-${shim}`, `kata-${shim}-debug`, `kata-${shim}-devkit`]);
   return parseCustomRuntimes(files.list, arch, shimHandlers, files.dropIns);
 }

@@ -175,6 +175,53 @@ describe('settings-level upstream variables: value → setting, or the refusal n
       (s) => s.upstream.notices.some((n) => n.includes('proxy plugin nydus-for-kata-tee[-<MULTI_INSTALL_SUFFIX>]')),
       true,
     ],
+    [
+      'DEVKIT with DEBUG: a -devkit debug variant per shim, after -debug (upstream N15)',
+      { SHIMS_X86_64: 'qemu clh', DEVKIT: 'true', DEBUG: 'true' },
+      (s) => handlersFor(s).map((handler) => [handler.name, handler.debug, handler.devkit === true]),
+      [
+        ['kata-qemu', false, false],
+        ['kata-qemu-debug', true, false],
+        ['kata-qemu-devkit', true, true],
+        ['kata-clh', false, false],
+        ['kata-clh-debug', true, false],
+        ['kata-clh-devkit', true, true],
+      ],
+    ],
+    [
+      'DEVKIT with DEBUG and MULTI_INSTALL_SUFFIX, inheriting the snapshotter',
+      {
+        SHIMS_X86_64: 'qemu',
+        DEVKIT: 'true',
+        DEBUG: 'true',
+        MULTI_INSTALL_SUFFIX: 'dev',
+        SNAPSHOTTER_HANDLER_MAPPING_X86_64: 'qemu:erofs',
+      },
+      (s) => handlersFor(s).map((handler) => [handler.name, handler.snapshotter, handler.configPath]),
+      [
+        [
+          'kata-qemu-dev',
+          'erofs',
+          '/opt/kata-dev/share/defaults/kata-containers/runtimes/qemu/configuration-qemu.toml',
+        ],
+        [
+          'kata-qemu-dev-debug',
+          'erofs',
+          '/opt/kata-dev/share/defaults/kata-containers/custom-runtimes/kata-qemu-dev-debug/configuration-qemu.toml',
+        ],
+        [
+          'kata-qemu-dev-devkit',
+          'erofs',
+          '/opt/kata-dev/share/defaults/kata-containers/custom-runtimes/kata-qemu-dev-devkit/configuration-qemu.toml',
+        ],
+      ],
+    ],
+    [
+      'DEVKIT without DEBUG adds no handler',
+      { SHIMS_X86_64: 'qemu', DEVKIT: 'true' },
+      (s) => handlersFor(s).map((handler) => handler.name),
+      ['kata-qemu'],
+    ],
     ['HOST_OS is read by nobody', { HOST_OS: 'cbl-mariner' }, (s) => s.upstream.notices, []],
     ['DEBUG=true', { DEBUG: 'true' }, (s) => s.debug, true],
     [
@@ -248,7 +295,8 @@ describe('settings-level upstream variables: value → setting, or the refusal n
       { CONTAINERD_USER_DROP_IN_SOURCE_FILE: 'user.toml' },
       'CONTAINERD_USER_DROP_IN_SOURCE_FILE: "user.toml" is not an absolute, normalised path',
     ],
-    ['DEVKIT with DEBUG', { DEVKIT: 'true', DEBUG: 'true' }, 'DEVKIT'],
+    ['DEVKIT not a boolean', { DEVKIT: 'maybe', DEBUG: 'true' }, 'DEVKIT'],
+    ['MULTI_INSTALL_SUFFIX ending in devkit', { MULTI_INSTALL_SUFFIX: 'x-devkit' }, 'devkit handlers'],
     ['SHIMS_X86_64 shim of another arch', { SHIMS_X86_64: 'qemu qemu-se' }, 'SHIMS_X86_64'],
     ['DEFAULT_SHIM_X86_64 not selected', { DEFAULT_SHIM_X86_64: 'clh' }, 'DEFAULT_SHIM_X86_64'],
     [
