@@ -25,15 +25,16 @@ const files = corpusFiles('containerd');
 const tally = { accepted: 0, refusedOn1x: 0, versionRetried: 0, v3IdsInV2: 0, refusedOther: 0 };
 
 /**
- * What an operator puts in the chart's containerd.userDropIn: an extra runtime (gVisor) and a GC tweak, in
- * the config version the node's drop-ins use, with a comment and odd spacing that must survive verbatim.
+ * What an operator puts in the chart's containerd.userDropIn: an extra runtime (gVisor, under a name no
+ * corpus file uses) and a GC tweak, in the config version the node's drop-ins use, with a comment and odd
+ * spacing that must survive verbatim.
  */
 function userDropIn(version: 2 | 3, ids: 2 | 3 = version): Buffer {
   const cri = ids === 3 ? 'io.containerd.cri.v1.runtime' : 'io.containerd.grpc.v1.cri';
   return Buffer.from(
     `# operator's drop-in, kept byte for byte\nversion = ${version}\n\n` +
       `[plugins."io.containerd.gc.v1.scheduler"]\n    pause_threshold   = 0.03\n\n` +
-      `[plugins."${cri}".containerd.runtimes.runsc]\n  runtime_type = "io.containerd.runsc.v1"\n`,
+      `[plugins."${cri}".containerd.runtimes.operator-gvisor]\n  runtime_type = "io.containerd.runsc.v1"\n`,
   );
 }
 
@@ -102,7 +103,7 @@ describe.each(binaries)('containerd $version with CONTAINERD_USER_DROP_IN_SOURCE
       expect(userFile?.path.replace('zz-kata-deploy-user', 'kata-deploy')).toBe(ours?.path);
       const merged = parseTomlText('dump', dump);
       expect(getPath(merged, ['plugins', 'io.containerd.gc.v1.scheduler', 'pause_threshold'])).toBe(0.03);
-      for (const name of ['runsc', 'runc', ...wanted.handlers.map((handler) => handler.name)])
+      for (const name of ['operator-gvisor', 'runc', ...wanted.handlers.map((handler) => handler.name)])
         expect(dumpedRuntimes(dump).has(name), name).toBe(true);
       expect(plan.record.files.find((recorded) => recorded.path === userFile?.path)?.ownedWhole).toBe(true);
 
@@ -112,8 +113,18 @@ describe.each(binaries)('containerd $version with CONTAINERD_USER_DROP_IN_SOURCE
         again.changes.filter((change) => !isNoop(change)),
         'converged',
       ).toEqual([]);
+      const againDump =
+        (await assertChangedConfigAccepted(validator, wanted, installed, again, dump, plan.record)) ?? '';
+      expect(dumpedRuntimes(againDump).has('operator-gvisor'), 'a reinstall validates with the drop-in in place').toBe(
+        true,
+      );
       const { userDropIn: _unset, ...withoutUser } = wanted;
       const dropped = planRuntimeConfig(withoutUser, installed, plan.record);
+      const droppedDump =
+        (await assertChangedConfigAccepted(validator, withoutUser, installed, dropped, dump, plan.record)) ?? '';
+      expect(dumpedRuntimes(droppedDump).has('operator-gvisor'), 'the operator runtime leaves with its drop-in').toBe(
+        false,
+      );
       const afterUnset = applied(installed, dropped.changes);
       expect(afterUnset.get(userFile?.path ?? '')).toBeUndefined();
       expect(sameFiles(applied(afterUnset, planRuntimeConfigRemoval(dropped.record, afterUnset)), current)).toEqual([]);

@@ -119,7 +119,6 @@ export async function assertChangedConfigAccepted(
   plan: RuntimeConfigPlan,
   currentDump: string | undefined,
   previous?: RuntimeConfigRecord,
-  tolerated?: TomlTable,
 ): Promise<string | undefined> {
   if (request.flavour === 'crio') return undefined;
   if (request.userDropIn !== undefined)
@@ -160,6 +159,8 @@ export async function assertChangedConfigAccepted(
       ]),
     ];
     const debugOurs = plan.record.debugLevel === true || previous?.debugLevel === true;
+    // The operator's drop-in a previous install put there: its settings leave with it when this plan drops it.
+    const tolerated = installedUserDropIn(request, current, previous);
     const currentValue = withoutOurs(parseTomlText('containerd config dump', currentDump), ours, debugOurs);
     const afterValue = withoutOurs(parseTomlText('containerd config dump', after.dump), ours, debugOurs);
     const difference =
@@ -232,15 +233,7 @@ async function assertUserDropInAccepted(
   const { userDropIn, ...withoutUser } = request;
   if (userDropIn === undefined) throw new Error('no user drop-in');
   const basePlan = planRuntimeConfig(withoutUser, current, previous);
-  const baseDump = await assertChangedConfigAccepted(
-    validator,
-    withoutUser,
-    current,
-    basePlan,
-    currentDump,
-    previous,
-    installedUserDropIn(request, current, previous),
-  );
+  const baseDump = await assertChangedConfigAccepted(validator, withoutUser, current, basePlan, currentDump, previous);
   const main = validatedMainConfig(request);
   const after = await validator.validate(main, filesForValidation(request, applyChanges(current, plan.changes)));
   const refuse = (problem: string): KataDeployError =>
@@ -264,7 +257,8 @@ async function assertUserDropInAccepted(
 
 /**
  * The operator's drop-in an earlier install of ours put on the node, parsed: the current dump has its
- * settings, which the plan without it takes away, so those differences are not ours to refuse.
+ * settings, which a plan without it (the variable unset, or the first stage above) takes away, so those
+ * differences are not ours to refuse. A plan that keeps it changes nothing there either.
  */
 function installedUserDropIn(
   request: RuntimeConfigRequest,
