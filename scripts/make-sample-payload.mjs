@@ -4,7 +4,7 @@
 // Binaries start with a real ELF header for the chosen arch so arch checks have something to read.
 //
 //   node scripts/make-sample-payload.mjs --out /tmp/p.tar.zst [--size 600M] [--files 2000]
-//        [--arch x86_64] [--compression zst|xz|gz|tar] [--recording-shim /run/marker.log]
+//        [--arch x86_64] [--compression zst|xz|gz|tar] [--recording-shim /run/marker.log] [--devkit yes]
 import { closeSync, mkdirSync, mkdtempSync, openSync, rmSync, symlinkSync, writeFileSync, writeSync } from 'node:fs';
 import { randomFillSync } from 'node:crypto';
 import { spawnSync } from 'node:child_process';
@@ -164,7 +164,10 @@ export function recordingShim(marker) {
  * Builds the tree under `<dir>/opt/kata`; returns the number of regular files written. With
  * `recordingShimMarker`, both shim binaries are recordingShim scripts writing to that host path.
  */
-export function buildSampleTree(dir, { size = 5 << 20, files = 120, arch = 'x86_64', recordingShimMarker } = {}) {
+export function buildSampleTree(
+  dir,
+  { size = 5 << 20, files = 120, arch = 'x86_64', recordingShimMarker, devkit = false } = {},
+) {
   const root = path.join(dir, 'opt/kata');
   const put = (rel, data, mode = 0o644) => {
     mkdirSync(path.dirname(path.join(root, rel)), { recursive: true });
@@ -195,6 +198,12 @@ export function buildSampleTree(dir, { size = 5 << 20, files = 120, arch = 'x86_
     writeSized(file, Math.floor((budget * weight) / totalWeight), blocks, state, elf ? elfHeader(arch) : undefined);
     if (elf) spawnSync('chmod', ['0755', file]);
     count += 1;
+  }
+  if (devkit) {
+    // Upstream's rootfs-image-devkit-extension artifact: the image and its dm-verity root hash.
+    put('share/kata-containers/kata-containers-devkit-extension.img', Buffer.alloc(4096));
+    put('share/kata-containers/root_hash_devkit-extension.txt', 'root_hash=5a5a salt=01 data_blocks=1\n');
+    count += 2;
   }
   if (recordingShimMarker !== undefined) {
     for (const rel of ['bin/containerd-shim-kata-v2', 'runtime-rs/bin/containerd-shim-kata-v2'])
@@ -227,10 +236,18 @@ export function packTree(dir, out, compression = 'zst') {
 }
 
 /** Makes a sample payload archive; returns its path and file count. */
-export function makeSamplePayload({ out, size, files, arch = 'x86_64', compression = 'zst', recordingShimMarker }) {
+export function makeSamplePayload({
+  out,
+  size,
+  files,
+  arch = 'x86_64',
+  compression = 'zst',
+  recordingShimMarker,
+  devkit,
+}) {
   const dir = mkdtempSync(path.join(tmpdir(), 'kata-sample-'));
   try {
-    const count = buildSampleTree(dir, { size, files, arch, recordingShimMarker });
+    const count = buildSampleTree(dir, { size, files, arch, recordingShimMarker, devkit });
     packTree(dir, out, compression);
     return { out, files: count };
   } finally {
@@ -257,6 +274,7 @@ if (import.meta.url === `file://${process.argv[1]}`) {
     arch: args.arch ?? 'x86_64',
     compression: args.compression ?? 'zst',
     recordingShimMarker: args['recording-shim'],
+    devkit: args.devkit === 'yes',
   });
   console.log(`${result.out}: ${result.files} files`);
 }

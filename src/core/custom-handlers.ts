@@ -1,13 +1,18 @@
 import type { CustomRuntime } from '../settings/custom-runtimes.js';
 import { kataConfigDir, type HandlerSpec } from './handlers.js';
 import { shimBinaryRelPath, shimInfos } from './shims.js';
+import { containerdSnapshotter } from './snapshotter-name.js';
 
 /**
  * The handlers of the operator's custom runtimes: each runs its base shim's binary on a copy of that shim's
  * pristine config in `custom-runtimes/<handler>/` (upstream's layout), with the operator's drop-in as
  * `config.d/50-overrides.toml`. Uninstall and stale-file removal treat them like any handler of ours.
  */
-export function customHandlers(installDir: string, runtimes: readonly CustomRuntime[]): HandlerSpec[] {
+export function customHandlers(
+  installDir: string,
+  runtimes: readonly CustomRuntime[],
+  suffix: string | undefined,
+): HandlerSpec[] {
   return runtimes.map((runtime) => {
     const shim = shimInfos([runtime.baseShim])[0]!;
     return {
@@ -17,7 +22,7 @@ export function customHandlers(installDir: string, runtimes: readonly CustomRunt
       runtimeType: `io.containerd.kata-${shim.name}.v2`,
       runtimePath: `${installDir}/${shimBinaryRelPath(shim)}`,
       configPath: `${kataConfigDir(installDir, shim, runtime.handler, true)}/configuration-${shim.name}.toml`,
-      snapshotter: runtime.snapshotter,
+      snapshotter: containerdSnapshotter(runtime.snapshotter, suffix),
       ...(runtime.dropIn === undefined ? {} : { overrides: runtime.dropIn }),
       ...(runtime.crioPullType === 'guest-pull' ? { guestPull: true } : {}),
     };

@@ -1,4 +1,5 @@
 import { SHIM_CATALOGUE, shimBinaryRelPath, shimConfigDirRel, type ShimInfo } from './shims.js';
+import { containerdSnapshotter } from './snapshotter-name.js';
 import type { Settings } from '../settings/settings.js';
 
 /**
@@ -9,8 +10,10 @@ export interface HandlerSpec {
   /** `kata-<shim>[-<suffix>][-debug]`. */
   readonly name: string;
   readonly shim: ShimInfo;
-  /** Guest debug on (only in `-debug` handlers, never in the plain one). */
+  /** Guest debug on (only in `-debug` and `-devkit` handlers, never in the plain one). */
   readonly debug: boolean;
+  /** DEVKIT: the `-devkit` debug variant, whose guest also gets the payload's devkit extension image. */
+  readonly devkit?: boolean;
   /**
    * `io.containerd.<name>.v2`: one per handler, because containerd releases that ignore runtime_path
    * exec `containerd-shim-<name>-v2` from their PATH, and handlers must not share (or fight over) that file.
@@ -20,7 +23,7 @@ export interface HandlerSpec {
   readonly runtimePath: string;
   /** Host path of this handler's own Kata configuration file (a copy of the pristine one; see kataConfigDir). */
   readonly configPath: string;
-  /** containerd snapshotter from SNAPSHOTTER_HANDLER_MAPPING, if any. */
+  /** containerd snapshotter from SNAPSHOTTER_HANDLER_MAPPING, if any (`nydus` as upstream's proxy plugin name). */
   readonly snapshotter: string | undefined;
   /** CRI-O pulls this handler's images in the guest (PULL_TYPE_MAPPING `guest-pull`, custom runtime pull type). */
   readonly guestPull?: boolean;
@@ -45,32 +48,49 @@ export function legacyKataConfigRoot(installDir: string): string {
   return `${installDir}/share/defaults/kata-containers/handlers`;
 }
 
-/** The handler name for a shim, as upstream names it (suffix before `-debug`). */
-export function handlerName(shim: string, suffix: string | undefined, debug: boolean): string {
-  return `kata-${shim}${suffix === undefined ? '' : `-${suffix}`}${debug ? '-debug' : ''}`;
+/** A shim's handlers: the plain one and upstream's debug variants (DEBUG, DEVKIT with DEBUG). */
+export type HandlerVariant = 'plain' | 'debug' | 'devkit';
+
+/** The handler name for a shim, as upstream names it (suffix before `-debug` / `-devkit`). */
+export function handlerName(shim: string, suffix: string | undefined, variant: boolean | HandlerVariant): string {
+  const kind = variant === true ? 'debug' : variant === false ? 'plain' : variant;
+  return `kata-${shim}${suffix === undefined ? '' : `-${suffix}`}${kind === 'plain' ? '' : `-${kind}`}`;
+}
+
+function variantsFor(debug: boolean, devkit: boolean): HandlerVariant[] {
+  if (!debug) return ['plain'];
+  return devkit ? ['plain', 'debug', 'devkit'] : ['plain', 'debug'];
 }
 
 /**
  * Every handler the settings ask for, in a stable order: one per shim, plus a `-debug` twin per shim
- * when DEBUG is on. Install adds exactly these; anything else we wrote earlier is stale.
+ * when DEBUG is on (and a `-devkit` one with DEVKIT too, as upstream). Install adds exactly these; anything
+ * else we wrote earlier is stale.
  */
 export function handlersFor(
-  settings: Pick<Settings, 'shims' | 'multiInstallSuffix' | 'debug' | 'installDir' | 'snapshotterHandlerMapping'>,
+  settings: Pick<Settings, 'shims' | 'multiInstallSuffix' | 'debug' | 'installDir' | 'snapshotterHandlerMapping'> & {
+    readonly upstream?: { readonly devkit?: boolean };
+  },
 ): HandlerSpec[] {
   const handlers: HandlerSpec[] = [];
   for (const shimName of settings.shims) {
     const shim = SHIM_CATALOGUE.get(shimName);
     if (shim === undefined) throw new Error(`shim ${shimName} missing from the catalogue`);
-    for (const debug of settings.debug ? [false, true] : [false]) {
-      const name = handlerName(shimName, settings.multiInstallSuffix, debug);
+    for (const variant of variantsFor(settings.debug, settings.upstream?.devkit === true)) {
+      const name = handlerName(shimName, settings.multiInstallSuffix, variant);
+      const debug = variant !== 'plain';
       handlers.push({
         name,
         shim,
         debug,
+        ...(variant === 'devkit' ? { devkit: true } : {}),
         runtimeType: `io.containerd.${name}.v2`,
         runtimePath: `${settings.installDir}/${shimBinaryRelPath(shim)}`,
         configPath: `${kataConfigDir(settings.installDir, shim, name, debug)}/configuration-${shimName}.toml`,
-        snapshotter: settings.snapshotterHandlerMapping.get(shimName),
+        snapshotter: containerdSnapshotter(
+          settings.snapshotterHandlerMapping.get(shimName),
+          settings.multiInstallSuffix,
+        ),
       });
     }
   }

@@ -81,25 +81,42 @@ async function lockedScratchDir(parent: string): Promise<{ real: string; fd: num
  */
 export function installerScratch(fs: HostFs, hostDir: string): ScratchSpace {
   let swept = false;
+  // Shared by this run's overlapping validations: whichever opens first may create the ancestors, and they
+  // are removed when the last one is released. Per-open bookkeeping left them behind when the creator
+  // released while another scratch dir still held them (and the ledger then took them for the operator's).
+  const created: string[] = [];
+  let open = 0;
   return {
     async open() {
-      const created = await missingDirs(fs, hostDir);
-      await fs.mkdirp(hostDir);
-      const parent = await fs.realPath(hostDir);
-      if (!swept) await sweepLeftovers(parent);
-      swept = true;
-      const { real, fd } = await lockedScratchDir(parent);
-      return {
-        path: real,
-        async release() {
-          await rm(real, { recursive: true, force: true });
-          closeSync(fd);
-          for (const dir of created.reverse()) {
-            // Not empty or gone: another run is using it (or removed it); either way not ours to touch now.
-            await fs.rmdir(dir).catch(() => undefined);
-          }
-        },
-      };
+      open += 1;
+      try {
+        for (const dir of await missingDirs(fs, hostDir)) if (!created.includes(dir)) created.push(dir);
+        await fs.mkdirp(hostDir);
+        const parent = await fs.realPath(hostDir);
+        if (!swept) await sweepLeftovers(parent);
+        swept = true;
+        const { real, fd } = await lockedScratchDir(parent);
+        return {
+          path: real,
+          async release() {
+            await rm(real, { recursive: true, force: true });
+            closeSync(fd);
+            await releaseOne();
+          },
+        };
+      } catch (error) {
+        await releaseOne();
+        throw error;
+      }
     },
   };
+
+  async function releaseOne(): Promise<void> {
+    open -= 1;
+    if (open > 0) return;
+    for (const dir of created.splice(0).sort().reverse()) {
+      // Not empty or gone: another run is using it (or removed it); either way not ours to touch now.
+      await fs.rmdir(dir).catch(() => undefined);
+    }
+  }
 }

@@ -55,7 +55,11 @@ export async function readGuestSizes(
     }
     sizes.set(handler.shim.name, guestSizeFromConfig(text.toString('utf8'), found));
   }
-  for (const handler of customHandlers(settings.installDir, settings.upstream?.customRuntimes ?? [])) {
+  for (const handler of customHandlers(
+    settings.installDir,
+    settings.upstream?.customRuntimes ?? [],
+    settings.multiInstallSuffix,
+  )) {
     const dir = handler.configPath.slice(0, handler.configPath.lastIndexOf('/'));
     const base = await fs.readIfExists(handler.configPath);
     if (base === undefined)

@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
 import type { WorkerDigest } from './digest-worker.js';
 
-/** Small files kept in memory while unpacking: the pristine Kata configs the planners read. */
-const KEEP = /^share\/defaults\/kata-containers\/.*\.toml$/;
+/** Small files kept in memory while unpacking: the pristine Kata configs and root hashes the planners read. */
+const KEEP = /^(share\/defaults\/kata-containers\/.*\.toml|share\/kata-containers\/root_hash_[^/]*\.txt)$/;
 const KEEP_LIMIT = 1 << 20;
 /** Where the executables whose ELF machine we check live. */
 const EXECUTABLE_DIRS = /^(bin|libexec|runtime-rs\/bin)\//;

@@ -7,7 +7,7 @@ import type { RawFlags } from './options.js';
 import { parseSettings } from './parse-settings.js';
 import type { Settings } from './settings.js';
 
-/** The one place the program reads its environment: process.env, the platform and the custom-configs mount. */
+/** The one place the program reads its environment: process.env, the platform and the chart's config mounts. */
 export function settingsFromProcess(flags: RawFlags): Settings {
   const arch = archFromPlatform(process.arch, endianness());
   return parseSettings({
@@ -15,7 +15,18 @@ export function settingsFromProcess(flags: RawFlags): Settings {
     flags,
     arch,
     readCustomConfigs: () => readCustomConfigs(CUSTOM_CONFIGS_DIR),
+    readContainerFile,
   });
+}
+
+/** A file of this container (a ConfigMap mount), not of the host; undefined when it does not exist. */
+function readContainerFile(file: string): Buffer | undefined {
+  try {
+    return readFileSync(file);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw error;
+  }
 }
 
 /** The chart's custom-configs ConfigMap as mounted in this container (not under the host root). */

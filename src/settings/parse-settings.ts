@@ -14,6 +14,7 @@ import {
   settingsError,
 } from './parse-values.js';
 import { parseUpstreamSettings, type CustomConfigsReader } from './upstream-settings.js';
+import type { ContainerFileReader } from './user-drop-in.js';
 import { checkNoProxyList, checkPayloadLocation, checkPerShim, checkProxyUrl, checkRawValue } from './value-checks.js';
 
 /** Where the compiled image keeps its payload; documented in the README. */
@@ -28,6 +29,8 @@ export interface SettingsInput {
   readonly arch: Arch;
   /** Reads the chart's custom-configs mount (CUSTOM_RUNTIMES_ENABLED); absent in tests that do not need it. */
   readonly readCustomConfigs?: CustomConfigsReader;
+  /** Reads a file of this container (CONTAINERD_USER_DROP_IN_SOURCE_FILE); absent in tests that do not need it. */
+  readonly readContainerFile?: ContainerFileReader;
 }
 
 interface Lookup {
@@ -225,7 +228,14 @@ export function parseSettings(input: SettingsInput): Settings {
   const multiInstallSuffix = parseSuffix(input);
   const runtimeRaw = choice<RuntimeFlavour | 'auto'>(input, 'runtime', ['auto', ...RUNTIME_FLAVOURS]);
   const debug = flagOrEnvBoolean(input, 'debug', false);
-  const upstream = parseUpstreamSettings(input.env, input.arch, shims, debug, input.readCustomConfigs);
+  const upstream = parseUpstreamSettings(
+    input.env,
+    input.arch,
+    shims,
+    debug,
+    input.readCustomConfigs,
+    input.readContainerFile,
+  );
   const settings: Settings = {
     arch: input.arch,
     nodeName: text(lookup(input, 'nodeName')),

@@ -1,10 +1,12 @@
 import type { Arch } from '../core/arch.js';
+import { NYDUS_FOR_KATA_TEE } from '../core/snapshotter-name.js';
 import { parseBoolean, parseWords, settingsError } from './parse-values.js';
 import { parseK8sDistribution, type K8sDistribution } from './k8s-distribution.js';
 import { CUSTOM_CONFIGS_DIR, parseCustomRuntimes, type CustomRuntime } from './custom-runtimes.js';
 import { parseOverheads, type OverheadOverride } from './overhead-overrides.js';
 import { archValue, commaList, upstreamValue } from './upstream-values.js';
 import type { LogLevel } from './settings.js';
+import { parseUserDropIn, type ContainerFileReader, type UserDropInSource } from './user-drop-in.js';
 
 /** The chart's custom-configs ConfigMap as files: the list and each `dropin-<handler>.toml`; undefined if absent. */
 export type CustomConfigsReader = () => { list: string; dropIns: ReadonlyMap<string, string> } | undefined;
@@ -39,6 +41,13 @@ export interface UpstreamSettings {
   readonly customRuntimes: readonly CustomRuntime[];
   /** RUNTIMECLASS_OVERHEAD_<ARCH>: PodOverhead values replacing the derived ones, per RuntimeClass handler. */
   readonly runtimeClassOverhead: ReadonlyMap<string, OverheadOverride>;
+  /**
+   * DEVKIT with DEBUG (upstream ignores it without): a `kata-<shim>[-sfx]-devkit` debug variant per shim, its
+   * config adding the payload's devkit extension image and the agent debug console.
+   */
+  readonly devkit: boolean;
+  /** CONTAINERD_USER_DROP_IN_SOURCE_FILE: copied verbatim to `zz-kata-deploy-user[-<suffix>].toml`. */
+  readonly containerdUserDropIn: UserDropInSource | undefined;
   /** Things an operator should know (an upstream variable with no effect here), logged once at start. */
   readonly notices: readonly string[];
 }
@@ -144,6 +153,7 @@ export function parseUpstreamSettings(
   shims: readonly string[],
   debug: boolean,
   readCustomConfigs: CustomConfigsReader = () => undefined,
+  readContainerFile: ContainerFileReader = () => undefined,
 ): UpstreamSettings {
   const notices: string[] = [];
   const customRuntimes = readCustomRuntimes(env, arch, shims, readCustomConfigs, notices);
@@ -174,6 +184,8 @@ export function parseUpstreamSettings(
     rustLogLevel: rustLevel,
     customRuntimes,
     runtimeClassOverhead: parseOverheads(env, arch),
+    containerdUserDropIn: parseUserDropIn(env, readContainerFile),
+    devkit: debug && parseBoolean('DEVKIT', upstreamValue(env, 'DEVKIT') ?? ''),
     notices: Object.freeze([...notices, ...refuseUnsupported(env, arch, debug)]),
   };
 }
@@ -191,12 +203,19 @@ function refuseUnsupported(env: Env, arch: Arch, debug: boolean): string[] {
   if (setup.includes('erofs'))
     refuse('EXPERIMENTAL_SETUP_SNAPSHOTTER', 'setting up the erofs snapshotter is not supported', 'nydus or unset');
   const mapping = archValue(env, 'SNAPSHOTTER_HANDLER_MAPPING', arch)?.value ?? '';
+  const mapsNydus = /:\s*nydus\s*(,|$)/.test(mapping);
+  const proxy = `containerd's proxy plugin ${NYDUS_FOR_KATA_TEE}[-<MULTI_INSTALL_SUFFIX>]`;
   if (setup.includes('nydus'))
     notices.push(
-      /:\s*nydus\b/.test(mapping)
+      mapsNydus
         ? 'EXPERIMENTAL_SETUP_SNAPSHOTTER=nydus: nydus-snapshotter is not installed by this kata-deploy; ' +
-            'the handlers mapped to nydus need one already running on the node'
+            `the handlers mapped to nydus use ${proxy}, which must already be registered on the node`
         : 'EXPERIMENTAL_SETUP_SNAPSHOTTER=nydus: no selected handler uses nydus, nothing to set up',
+    );
+  else if (mapsNydus)
+    notices.push(
+      `SNAPSHOTTER_HANDLER_MAPPING: handlers mapped to nydus use ${proxy} (as upstream); register a ` +
+        'nydus-snapshotter under that name, or their pods cannot pull images',
     );
   for (const name of ['EROFS_MERGE_MODE', 'EROFS_SNAPSHOTTER_MODE', 'EROFS_DMVERITY']) {
     const value = upstreamValue(env, name);
@@ -205,12 +224,8 @@ function refuseUnsupported(env: Env, arch: Arch, debug: boolean): string[] {
   const rootless = archValue(env, 'ROOTLESS', arch);
   if (rootless !== undefined)
     refuse(rootless.source, 'rootless runtimes (upstream job mode) are not supported', 'unset it');
-  if (upstreamValue(env, 'CONTAINERD_USER_DROP_IN_SOURCE_FILE') !== undefined)
-    refuse('CONTAINERD_USER_DROP_IN_SOURCE_FILE', 'a user containerd drop-in is not supported yet', 'unset it');
-  if (parseBoolean('DEVKIT', upstreamValue(env, 'DEVKIT') ?? '')) {
-    if (debug) refuse('DEVKIT', 'devkit variants (kata-<shim>-devkit) are not supported', 'false, or unset');
+  if (parseBoolean('DEVKIT', upstreamValue(env, 'DEVKIT') ?? '') && !debug)
     notices.push('DEVKIT=true ignored: it requires DEBUG=true to take effect');
-  }
   return notices;
 }
 
@@ -227,6 +242,6 @@ function readCustomRuntimes(
     notices.push(`CUSTOM_RUNTIMES_ENABLED=true but ${CUSTOM_CONFIGS_DIR}/custom-runtimes.list is absent: none added`);
     return [];
   }
-  const shimHandlers = shims.flatMap((shim) => [`kata-${shim}`, `kata-${shim}-debug`]);
+  const shimHandlers = shims.flatMap((shim) => [`kata-${shim}`, `kata-${shim}-debug`, `kata-${shim}-devkit`]);
   return parseCustomRuntimes(files.list, arch, shimHandlers, files.dropIns);
 }

@@ -141,7 +141,7 @@ async function planAndApply(
   const staged = await ctx.payload.stage();
   try {
     const kataChanges = [
-      ...(await ctx.kataConfig.plan(ctx.handlers, staged.readPristine)),
+      ...(await ctx.kataConfig.plan(ctx.handlers, staged.readPristine, staged.files)),
       ...(await staleKataConfigs(ctx, tx)),
     ];
     const stale = new Set(kataChanges.filter((change) => change.after === undefined).map((change) => change.path));

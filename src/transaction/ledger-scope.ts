@@ -2,7 +2,7 @@ import path from 'node:path';
 import { KataDeployError } from '../core/errors.js';
 import { modulesLoadPath } from '../core/kernel-modules.js';
 import { stateDir } from '../core/paths.js';
-import { dropInName } from '../containerd/config/request.js';
+import { dropInName, userDropInName } from '../containerd/config/request.js';
 import type { Settings } from '../settings/settings.js';
 import type { Ledger } from './ledger.js';
 
@@ -65,7 +65,11 @@ export function ledgerScopeFor(
     installDir: settings.installDir,
     stateDir: stateDir(settings),
     runtimeConfigDirs,
-    dropInNames: [dropInName(settings.multiInstallSuffix), dropInName(settings.multiInstallSuffix, '.conf')],
+    dropInNames: [
+      dropInName(settings.multiInstallSuffix),
+      dropInName(settings.multiInstallSuffix, '.conf'),
+      userDropInName(settings.multiInstallSuffix),
+    ],
     ownFiles: [modulesLoadPath(settings.multiInstallSuffix)],
   };
 }

@@ -11,6 +11,14 @@ export interface StagedPayloadHandle {
   readonly digest: string;
   /** Reads a file of the payload by its path relative to the install dir (staged or installed tree). */
   readPristine(relPath: string): Promise<Buffer | undefined>;
+  /** What the Kata configs need from the rest of the payload (DEVKIT's extension image). */
+  readonly files?: PayloadFiles;
+}
+
+/** The payload's tree by path relative to the install dir: what it has, and the small files kept while unpacking. */
+export interface PayloadFiles {
+  has(relPath: string): boolean;
+  readSmall(relPath: string): Promise<Buffer | undefined>;
 }
 
 /**
@@ -38,7 +46,11 @@ export interface PayloadPart {
 
 /** The per-handler Kata configuration files (ours entirely), planned from the payload's pristine configs. */
 export interface KataConfigPart {
-  plan(handlers: readonly HandlerSpec[], readPristine: StagedPayloadHandle['readPristine']): Promise<FileChange[]>;
+  plan(
+    handlers: readonly HandlerSpec[],
+    readPristine: StagedPayloadHandle['readPristine'],
+    files?: PayloadFiles,
+  ): Promise<FileChange[]>;
   /** The handlers with the containerd `pod_annotations` their Kata configs (after `changes`) enable. */
   annotate(
     handlers: readonly HandlerSpec[],

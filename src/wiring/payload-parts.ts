@@ -1,5 +1,6 @@
 import type { ModulesReport } from '../detect/kernel-modules.js';
 import { modulesLoadChange } from './kernel-modules-part.js';
+import { devkitFactsFor, payloadFilesOf } from './devkit-part.js';
 import { withPodAnnotations } from '../payload/kata-config/handler-annotations.js';
 import { createHash } from 'node:crypto';
 import { KataDeployError } from '../core/errors.js';
@@ -64,6 +65,7 @@ export function payloadPart(settings: Settings, ports: PayloadPorts): PayloadPar
         unchanged: staged.unchanged,
         digest: payloadDigest(staged.manifest),
         readPristine: async (shim) => pristine.get(shim),
+        files: payloadFilesOf(staged, ports.fs),
       };
       return handle;
     },
@@ -99,7 +101,8 @@ export function kataConfigPart(
   modules?: ModulesReport,
 ): KataConfigPart {
   return {
-    async plan(handlers, readPristine) {
+    async plan(handlers, readPristine, files) {
+      const devkit = await devkitFactsFor(handlers, files, settings.installDir);
       const pristine = new Map<string, Buffer>();
       for (const handler of handlers) {
         const bytes = await readPristine(handler.shim.name);
@@ -135,6 +138,7 @@ export function kataConfigPart(
           return bytes;
         },
         (hostPath) => current.get(hostPath),
+        devkit,
       );
       return [...kataFiles, ...moduleFiles];
     },

@@ -68,7 +68,7 @@ export async function wireTransaction(
   const runtime = node.runtime;
   const handlers = [
     ...withGuestPull(handlersFor(settings), settings.upstream.pullTypeMapping),
-    ...customHandlers(settings.installDir, settings.upstream.customRuntimes),
+    ...customHandlers(settings.installDir, settings.upstream.customRuntimes, settings.multiInstallSuffix),
   ];
   const payloadPorts = {
     fs: ports.fs,
@@ -117,6 +117,9 @@ export async function wireTransaction(
         daemonVersion: runtime.daemonVersion === undefined ? undefined : parseSemVer(runtime.daemonVersion),
         suffix: settings.multiInstallSuffix,
         debugLevel: settings.debug,
+        ...(settings.upstream.containerdUserDropIn === undefined
+          ? {}
+          : { userDropIn: settings.upstream.containerdUserDropIn }),
       },
       ports.fs,
       ports.runner,

@@ -20,7 +20,7 @@ export function upstreamNodeProblems(
   upstream: UpstreamSettings,
   node: Pick<NodeReport, 'runtime'>,
   machineId: string | undefined,
-  snapshotterMapped = false,
+  snapshotterSource: string | undefined = undefined,
 ): string[] {
   const problems: string[] = [];
   const { flavour, daemonVersion } = node.runtime;
@@ -29,9 +29,9 @@ export function upstreamNodeProblems(
     if (mismatch !== undefined) problems.push(mismatch);
   }
   const major = /^(\d+)\.(\d+)/.exec(bareVersion(daemonVersion ?? ''));
-  if (snapshotterMapped && flavour !== 'crio' && major?.[1] === '1' && major[2] === '6')
+  if (snapshotterSource !== undefined && flavour !== 'crio' && major?.[1] === '1' && major[2] === '6')
     problems.push(
-      `SNAPSHOTTER_HANDLER_MAPPING: kata-deploy only supports snapshotter configuration with containerd 1.7 or ` +
+      `${snapshotterSource}: kata-deploy only supports snapshotter configuration with containerd 1.7 or ` +
         `newer (this node runs ${daemonVersion}); unset it or upgrade containerd`,
     );
   const declared = upstream.containerRuntimeVersion;
@@ -49,6 +49,16 @@ export function upstreamNodeProblems(
   return problems;
 }
 
+/**
+ * What asks for a per-handler snapshotter, if anything: containerd 1.6 has no such key and would silently pull
+ * with its default, so a custom runtime's snapshotter is refused there like the mapping upstream refuses.
+ */
+function snapshotterSource(settings: Pick<Settings, 'upstream' | 'snapshotterHandlerMapping'>): string | undefined {
+  if (settings.snapshotterHandlerMapping.size > 0) return 'SNAPSHOTTER_HANDLER_MAPPING';
+  const custom = settings.upstream.customRuntimes.find((runtime) => runtime.snapshotter !== undefined);
+  return custom === undefined ? undefined : `custom-runtimes.list (${custom.handler})`;
+}
+
 /** Reads /etc/machine-id when NODE_MACHINE_ID asks for it, and refuses (exit 2) on any problem above. */
 export async function checkUpstreamNodeFacts(
   settings: Pick<Settings, 'upstream' | 'snapshotterHandlerMapping'>,
@@ -58,7 +68,7 @@ export async function checkUpstreamNodeFacts(
   const { upstream } = settings;
   const machineId =
     upstream.nodeMachineId === undefined ? undefined : (await fs.readIfExists('/etc/machine-id'))?.toString().trim();
-  const problems = upstreamNodeProblems(upstream, node, machineId, settings.snapshotterHandlerMapping.size > 0);
+  const problems = upstreamNodeProblems(upstream, node, machineId, snapshotterSource(settings));
   if (problems.length > 0)
     throw new KataDeployError('usage', problems.join('; '), {
       hint: 'fix the named variable (the chart sets it from its values); nothing was changed',

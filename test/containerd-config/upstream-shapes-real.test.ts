@@ -23,9 +23,11 @@ const CONFIG = '/etc/containerd/config.toml';
 const binaries = containerdBinaries();
 const files = corpusFiles('containerd');
 const tally = { raised: 0, operatorsKept: 0, skipped: 0 };
-const CUSTOM = customHandlers('/opt/kata', [
-  { handler: 'kata-big', baseShim: 'qemu', snapshotter: undefined, crioPullType: undefined, dropIn: undefined },
-]);
+const CUSTOM = customHandlers(
+  '/opt/kata',
+  [{ handler: 'kata-big', baseShim: 'qemu', snapshotter: undefined, crioPullType: undefined, dropIn: undefined }],
+  undefined,
+);
 const ANNOTATED = [...testHandlers(), ...CUSTOM].map((handler) => ({
   ...handler,
   podAnnotations: ['io.katacontainers.config.hypervisor.default_vcpus', 'example.com/extra'],

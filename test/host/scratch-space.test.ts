@@ -40,6 +40,18 @@ describe('the installer scratch space', () => {
     expect(await snapshotTree(temp.root), 'the dirs it created on the way are gone too').toEqual(before);
   });
 
+  it('removes the dirs it created once the last of overlapping scratch dirs is released', async () => {
+    temp = await makeTempRoot({ '/etc/hostname': 'node\n' });
+    const before = await snapshotTree(temp.root);
+    const scratch = installerScratch(new NodeHostFs(temp.root), STATE_ROOT);
+    const first = await scratch.open();
+    const second = await scratch.open();
+    await first.release();
+    expect(existsSync(second.path), 'the later one is still in use').toBe(true);
+    await second.release();
+    expect(await snapshotTree(temp.root), 'no empty /var/lib/kata-deploy left behind').toEqual(before);
+  });
+
   it("removes a killed run's leftover on first use, and keeps a dir whose run still holds it", async () => {
     temp = await makeTempRoot({ '/var/lib/kata-deploy/default/ledger.json': '{}' });
     const parent = path.join(temp.root, STATE_ROOT);

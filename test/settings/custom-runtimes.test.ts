@@ -100,7 +100,7 @@ describe('CUSTOM_RUNTIMES_ENABLED and custom-runtimes.list (upstream format, 5th
 
 describe('a custom runtime on the node and in the cluster', () => {
   const settings = parse({ CREATE_RUNTIMECLASSES: 'true', RUNTIMECLASS_OVERHEAD_X86_64: 'kata-any:cpu=900m' });
-  const customs = customHandlers(settings.installDir, settings.upstream.customRuntimes);
+  const customs = customHandlers(settings.installDir, settings.upstream.customRuntimes, settings.multiInstallSuffix);
 
   it("gets its own handler on its base shim's binary, config under custom-runtimes/<handler>/", () => {
     expect(customs[0]).toMatchObject({
@@ -108,7 +108,7 @@ describe('a custom runtime on the node and in the cluster', () => {
       runtimePath: '/opt/kata/bin/containerd-shim-kata-v2',
       configPath: '/opt/kata/share/defaults/kata-containers/custom-runtimes/kata-qemu-big/configuration-qemu.toml',
     });
-    expect(customs[1]!.snapshotter).toBe('nydus');
+    expect(customs[1]!.snapshotter).toBe('nydus-for-kata-tee');
     expect(customs[2]!.runtimePath).toBe('/opt/kata/runtime-rs/bin/containerd-shim-kata-v2');
   });
 

@@ -12,7 +12,9 @@ import { upstreamConfigPath } from '../../src/core/upstream-config-path.js';
 import { planKataConfigFiles } from '../../src/payload/index.js';
 import { parseSettings } from '../../src/settings/parse-settings.js';
 import type { RuntimeFlavour, Settings } from '../../src/settings/settings.js';
-import { upstreamNodeProblems } from '../../src/wiring/upstream-node-checks.js';
+import { checkUpstreamNodeFacts, upstreamNodeProblems } from '../../src/wiring/upstream-node-checks.js';
+import { NodeHostFs } from '../../src/host/node-host-fs.js';
+import { tmpdir } from 'node:os';
 // @ts-expect-error plain ESM script without types
 import { renderSampleConfig } from '../../scripts/sample-kata-config.mjs';
 
@@ -146,6 +148,80 @@ describe('settings-level upstream variables: value → setting, or the refusal n
       (s) => s.upstream.notices.some((n) => n.startsWith('EROFS_MERGE_MODE=merged has no effect')),
       true,
     ],
+    [
+      'SNAPSHOTTER_HANDLER_MAPPING_X86_64 nydus → upstream proxy plugin, variants too',
+      { SNAPSHOTTER_HANDLER_MAPPING_X86_64: 'qemu:nydus,qemu-snp:overlayfs', DEBUG: 'true' },
+      (s) => handlersFor(s).map((handler) => [handler.name, handler.snapshotter]),
+      [
+        ['kata-qemu', 'nydus-for-kata-tee'],
+        ['kata-qemu-debug', 'nydus-for-kata-tee'],
+        ['kata-qemu-runtime-rs', undefined],
+        ['kata-qemu-runtime-rs-debug', undefined],
+        ['kata-qemu-nvidia-gpu', undefined],
+        ['kata-qemu-nvidia-gpu-debug', undefined],
+        ['kata-qemu-snp', 'overlayfs'],
+        ['kata-qemu-snp-debug', 'overlayfs'],
+      ],
+    ],
+    [
+      'SNAPSHOTTER_HANDLER_MAPPING_X86_64 nydus with MULTI_INSTALL_SUFFIX',
+      { SNAPSHOTTER_HANDLER_MAPPING_X86_64: 'qemu:nydus', MULTI_INSTALL_SUFFIX: 'beta' },
+      (s) => handlersFor(s).find((handler) => handler.name === 'kata-qemu-beta')?.snapshotter,
+      'nydus-for-kata-tee-beta',
+    ],
+    [
+      'SNAPSHOTTER_HANDLER_MAPPING_X86_64 nydus names the proxy plugin to register',
+      { SNAPSHOTTER_HANDLER_MAPPING_X86_64: 'qemu:nydus' },
+      (s) => s.upstream.notices.some((n) => n.includes('proxy plugin nydus-for-kata-tee[-<MULTI_INSTALL_SUFFIX>]')),
+      true,
+    ],
+    [
+      'DEVKIT with DEBUG: a -devkit debug variant per shim, after -debug (upstream N15)',
+      { SHIMS_X86_64: 'qemu clh', DEVKIT: 'true', DEBUG: 'true' },
+      (s) => handlersFor(s).map((handler) => [handler.name, handler.debug, handler.devkit === true]),
+      [
+        ['kata-qemu', false, false],
+        ['kata-qemu-debug', true, false],
+        ['kata-qemu-devkit', true, true],
+        ['kata-clh', false, false],
+        ['kata-clh-debug', true, false],
+        ['kata-clh-devkit', true, true],
+      ],
+    ],
+    [
+      'DEVKIT with DEBUG and MULTI_INSTALL_SUFFIX, inheriting the snapshotter',
+      {
+        SHIMS_X86_64: 'qemu',
+        DEVKIT: 'true',
+        DEBUG: 'true',
+        MULTI_INSTALL_SUFFIX: 'dev',
+        SNAPSHOTTER_HANDLER_MAPPING_X86_64: 'qemu:erofs',
+      },
+      (s) => handlersFor(s).map((handler) => [handler.name, handler.snapshotter, handler.configPath]),
+      [
+        [
+          'kata-qemu-dev',
+          'erofs',
+          '/opt/kata-dev/share/defaults/kata-containers/runtimes/qemu/configuration-qemu.toml',
+        ],
+        [
+          'kata-qemu-dev-debug',
+          'erofs',
+          '/opt/kata-dev/share/defaults/kata-containers/custom-runtimes/kata-qemu-dev-debug/configuration-qemu.toml',
+        ],
+        [
+          'kata-qemu-dev-devkit',
+          'erofs',
+          '/opt/kata-dev/share/defaults/kata-containers/custom-runtimes/kata-qemu-dev-devkit/configuration-qemu.toml',
+        ],
+      ],
+    ],
+    [
+      'DEVKIT without DEBUG adds no handler',
+      { SHIMS_X86_64: 'qemu', DEVKIT: 'true' },
+      (s) => handlersFor(s).map((handler) => handler.name),
+      ['kata-qemu'],
+    ],
     ['HOST_OS is read by nobody', { HOST_OS: 'cbl-mariner' }, (s) => s.upstream.notices, []],
     ['DEBUG=true', { DEBUG: 'true' }, (s) => s.debug, true],
     [
@@ -210,11 +286,17 @@ describe('settings-level upstream variables: value → setting, or the refusal n
     ],
     ['ROOTLESS_X86_64', { ROOTLESS_X86_64: 'qemu-runtime-rs' }, 'ROOTLESS_X86_64'],
     [
-      'CONTAINERD_USER_DROP_IN_SOURCE_FILE',
+      'CONTAINERD_USER_DROP_IN_SOURCE_FILE that does not exist',
       { CONTAINERD_USER_DROP_IN_SOURCE_FILE: '/custom-configs/user.toml' },
-      'CONTAINERD_USER_DROP_IN_SOURCE_FILE',
+      'CONTAINERD_USER_DROP_IN_SOURCE_FILE: /custom-configs/user.toml does not exist',
     ],
-    ['DEVKIT with DEBUG', { DEVKIT: 'true', DEBUG: 'true' }, 'DEVKIT'],
+    [
+      'CONTAINERD_USER_DROP_IN_SOURCE_FILE relative',
+      { CONTAINERD_USER_DROP_IN_SOURCE_FILE: 'user.toml' },
+      'CONTAINERD_USER_DROP_IN_SOURCE_FILE: "user.toml" is not an absolute, normalised path',
+    ],
+    ['DEVKIT not a boolean', { DEVKIT: 'maybe', DEBUG: 'true' }, 'DEVKIT'],
+    ['MULTI_INSTALL_SUFFIX ending in devkit', { MULTI_INSTALL_SUFFIX: 'x-devkit' }, 'devkit handlers'],
     ['SHIMS_X86_64 shim of another arch', { SHIMS_X86_64: 'qemu qemu-se' }, 'SHIMS_X86_64'],
     ['DEFAULT_SHIM_X86_64 not selected', { DEFAULT_SHIM_X86_64: 'clh' }, 'DEFAULT_SHIM_X86_64'],
     [
@@ -236,6 +318,32 @@ describe('settings-level upstream variables: value → setting, or the refusal n
   ];
   it.each(refused)('refuses %s', (_name, env, variable) => {
     expect(refusal(env).message).toContain(variable);
+  });
+});
+
+describe('CONTAINERD_USER_DROP_IN_SOURCE_FILE: read from this container, kept verbatim', () => {
+  const bytes = Buffer.from('version = 3\n# kept\n');
+  const withFile = (env: Record<string, string>) =>
+    parseSettings({
+      env: { SHIMS_X86_64: SHIMS, ...env },
+      flags: {},
+      arch: 'x86_64',
+      readContainerFile: (file) =>
+        file === '/custom-containerd-config/containerd-user-dropin.toml' ? bytes : undefined,
+    });
+
+  it('reads the named file once, bytes as they are', () => {
+    const settings = withFile({
+      CONTAINERD_USER_DROP_IN_SOURCE_FILE: ' /custom-containerd-config/containerd-user-dropin.toml ',
+    });
+    expect(settings.upstream.containerdUserDropIn).toEqual({
+      source: '/custom-containerd-config/containerd-user-dropin.toml',
+      bytes,
+    });
+  });
+
+  it('is unset when empty, as upstream', () => {
+    expect(withFile({ CONTAINERD_USER_DROP_IN_SOURCE_FILE: '  ' }).upstream.containerdUserDropIn).toBeUndefined();
   });
 });
 
@@ -334,7 +442,7 @@ describe('SNAPSHOTTER_HANDLER_MAPPING needs containerd 1.7 or newer (upstream N0
       upstream,
       { runtime: { flavour: 'containerd', daemonVersion: version } as never },
       undefined,
-      mapped,
+      mapped ? 'SNAPSHOTTER_HANDLER_MAPPING' : undefined,
     );
 
   it.each(['1.6.0', '1.6.28', '1.6.999', 'containerd://1.6.28', 'v1.6.28'])('refuses a mapping on %s', (version) => {
@@ -349,6 +457,24 @@ describe('SNAPSHOTTER_HANDLER_MAPPING needs containerd 1.7 or newer (upstream N0
 
   it('accepts containerd 1.6 without a mapping', () => {
     expect(problems('1.6.28', false)).toEqual([]);
+  });
+
+  it("refuses a custom runtime's snapshotter on 1.6 too, naming custom-runtimes.list and the handler", async () => {
+    const withCustom = (snapshotter: string | undefined) => ({
+      snapshotterHandlerMapping: new Map<string, string>(),
+      upstream: {
+        ...upstream,
+        customRuntimes: [
+          { handler: 'kata-tee', baseShim: 'qemu', snapshotter, crioPullType: undefined, dropIn: undefined },
+        ],
+      },
+    });
+    const node = { runtime: { flavour: 'containerd', daemonVersion: '1.6.20' } as never };
+    const fs = new NodeHostFs(tmpdir());
+    await expect(checkUpstreamNodeFacts(withCustom('nydus'), node, fs)).rejects.toThrow(
+      'custom-runtimes.list (kata-tee): kata-deploy only supports snapshotter configuration with containerd 1.7',
+    );
+    await expect(checkUpstreamNodeFacts(withCustom(undefined), node, fs)).resolves.toBeUndefined();
   });
 });
 

@@ -8,6 +8,7 @@ import { minimalConfig, stripPrevious, type FilePlan } from './in-place-plan.js'
 import { sha256 } from '../../core/digest.js';
 import type { RecordedConfigFile, RuntimeConfigRecord } from './record.js';
 import type { RuntimeConfigRequest } from './request.js';
+import { planUserDropIn, userDropInPath } from './user-drop-in.js';
 import { firstDifference, parseTomlDocument, parseTomlText, withPath, type TomlDocument } from './toml-document.js';
 
 /** Where our drop-in goes and how containerd gets to read it. */
@@ -51,8 +52,9 @@ export function planDropIn(
   previous: RuntimeConfigRecord | undefined,
   target: DropInTarget,
 ): FilePlan[] {
+  const userFile = userDropInPath(target.dropInPath, request.suffix);
   refuseForeignHandlers(
-    target.otherDocs.filter((doc) => doc.path !== target.dropInPath),
+    target.otherDocs.filter((doc) => doc.path !== target.dropInPath && doc.path !== userFile),
     request.handlers.map((handler) => handler.name),
   );
   const plans: FilePlan[] = [];
@@ -89,19 +91,28 @@ export function planDropIn(
       importEntry: null,
     },
   });
+  const user = planUserDropIn(request, current, previous, {
+    dropInPath: target.dropInPath,
+    version: target.version,
+    idVersion: target.idVersion,
+    explicitImport: target.importEntry !== undefined,
+  });
+  if (user !== undefined) plans.push(user.plan);
   const main = target.editableMain;
   const previousMain = previous?.files.find((file) => file.path === main && !file.ownedWhole);
   if (main !== undefined && (target.importEntry !== undefined || previousMain !== undefined)) {
-    plans.push(planImport(main, current, previousMain, target.importEntry, target.dropInPath));
+    const entries = [target.importEntry, user?.importEntry].filter((entry) => entry !== undefined);
+    plans.push(planImport(main, current, previousMain, entries, target.dropInPath));
   }
   return plans;
 }
 
+/** `entries`: ours first, then the operator's drop-in's; each added only where no entry already reads it. */
 function planImport(
   path: string,
   current: ReadonlyMap<string, Buffer | undefined>,
   previous: RecordedConfigFile | undefined,
-  entry: string | undefined,
+  entries: readonly string[],
   dropIn: string,
 ): FilePlan {
   const bytes = current.get(path);
@@ -111,14 +122,18 @@ function planImport(
   const created = currentText === undefined || (previous?.original === null && base === minimal);
   const baseDoc = parseTomlDocument(path, base);
   const existing = rootImports(base) ?? [];
-  const needed = entry !== undefined && !existing.some((item) => resolveImport(path, item) === dropIn);
+  const wanted = entries.filter((entry) => !existing.some((item) => resolveImport(path, item) === entry));
+  const entry = wanted.find((item) => item === dropIn);
+  const userEntry = wanted.find((item) => item !== dropIn);
+  const needed = wanted.length > 0;
   // First, not last: containerd 2.1 stops reading imports at a missing file, and whether one is missing
-  // can change after we validated. Nobody else may define our handlers, so the merge order cannot matter.
-  const added = needed ? addImport(base, entry, 'first') : { text: base, insertedLine: undefined };
+  // can change after we validated. Nobody else may define our handlers, so the merge order cannot matter;
+  // the operator's drop-in comes right after ours so that its settings win, as its `zz-` name says.
+  const added = needed ? addImport(base, wanted, 'first') : { text: base, insertedLine: undefined };
   const text = added.text;
   if (needed) {
     const after = parseTomlText(path, text);
-    const expected = withPath(baseDoc.value, ['imports'], [entry, ...existing]);
+    const expected = withPath(baseDoc.value, ['imports'], [...wanted, ...existing]);
     const difference = firstDifference(expected, after);
     if (difference !== undefined) {
       throw new KataDeployError('config-refused', `${path}: adding our imports entry would also change ${difference}`, {
@@ -129,7 +144,12 @@ function planImport(
   const finalText = created && !needed ? undefined : text;
   const after = finalText === undefined ? undefined : Buffer.from(finalText);
   return {
-    change: { path, before: bytes, after, reason: needed ? `import ${dropIn}` : `drop our imports entry from ${path}` },
+    change: {
+      path,
+      before: bytes,
+      after,
+      reason: needed ? `import ${wanted.join(', ')}` : `drop our imports entry from ${path}`,
+    },
     recorded: {
       path,
       original: created ? null : Buffer.from(base).toString('base64'),
@@ -137,7 +157,8 @@ function planImport(
       ownedWhole: false,
       tables: [],
       inserted: added.insertedLine ?? null,
-      importEntry: needed ? entry : null,
+      importEntry: entry ?? null,
+      ...(userEntry === undefined ? {} : { userImportEntry: userEntry }),
     },
   };
 }

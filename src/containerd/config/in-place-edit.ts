@@ -89,16 +89,17 @@ export function rootImports(text: string): string[] | undefined {
  * Adds one entry to the root `imports` array, keeping its layout (one line or many, trailing comma, comments),
  * or adds an `imports` line after the root keys when there is none (never above a leading comment such as
  * k0s's `# k0s_managed=true`, which must stay the first line). `first` puts it before the other entries.
+ * Several entries go in together, in the order given.
  */
 export function addImport(
   text: string,
-  entry: string,
+  entry: string | readonly string[],
   position: 'first' | 'last' = 'last',
 ): { text: string; insertedLine: string | undefined } {
   const layout = scanToml(text);
   const eol = lineEnding(text);
   const kv = layout.keyValues.find(isRootImports);
-  const quoted = renderString(entry);
+  const quoted = (typeof entry === 'string' ? [entry] : entry).map(renderString).join(', ');
   if (kv === undefined) {
     const rootKeys = layout.keyValues.filter((item) => item.table.length === 0);
     const firstTable = layout.tables[0];
@@ -135,7 +136,11 @@ export function addImport(
  * Takes our `imports` entry out again: the whole line when we added the key ourselves and it is still
  * there verbatim, else just the element.
  */
-export function removeOurImport(text: string, entry: string, insertedLine: string | undefined): string {
+export function removeOurImport(
+  text: string,
+  entry: string | readonly string[],
+  insertedLine: string | undefined,
+): string {
   const kv = insertedLine === undefined ? undefined : importsStatement(text);
   if (kv !== undefined && insertedLine !== undefined) {
     const lead = /^\r?\n/.exec(insertedLine)?.[0].length ?? 0;
@@ -143,7 +148,7 @@ export function removeOurImport(text: string, entry: string, insertedLine: strin
     if (text.startsWith(insertedLine, lineStart))
       return text.slice(0, lineStart) + text.slice(lineStart + insertedLine.length);
   }
-  return removeImport(text, entry);
+  return (typeof entry === 'string' ? [entry] : entry).reduce(removeImport, text);
 }
 
 /** Removes every `imports` element equal to `entry` with its separating comma; the rest is left as is. */

@@ -13,7 +13,8 @@ import { planInPlace, stripPrevious, type FilePlan } from './in-place-plan.js';
 import type { RuntimeConfigRecord } from './record.js';
 import { removeRecordedFile } from './removal.js';
 import { runtimesPath, type ConfigVersion } from './handler-tables.js';
-import { dropInName, type RuntimeConfigRequest } from './request.js';
+import { dropInName, userDropInName, type RuntimeConfigRequest } from './request.js';
+import { refuseUserDropIn } from './user-drop-in.js';
 import { getPath, parseTomlDocument, type TomlDocument } from './toml-document.js';
 
 /** The file changes one install wants, and the ledger entry uninstall will need. */
@@ -37,6 +38,7 @@ export function planRuntimeConfig(
   previous: RuntimeConfigRecord | undefined,
 ): RuntimeConfigPlan {
   const effective = request.flavour === 'crio' ? request : withDebugLevel(request, current, previous);
+  if (request.flavour === 'crio') refuseUserDropIn(request, 'CRI-O reads no containerd config');
   const plans =
     request.flavour === 'crio'
       ? planCrioConfig(request, current, previous)
@@ -50,7 +52,7 @@ export function planRuntimeConfig(
   );
   const files = plans
     .map((plan) => plan.recorded)
-    .filter((file) => file.ownedWhole || file.tables.length > 0 || file.importEntry !== null);
+    .filter((file) => file.ownedWhole || file.tables.length > 0 || file.importEntry !== null || !!file.userImportEntry);
   const addedRunc = files.some((file) => file.tables.some((table) => table.at(-1) === 'runc'));
   return {
     changes,
@@ -94,7 +96,10 @@ function planContainerd(
   const bytes = current.get(configPath);
   const previousFile = previous?.files.find((file) => file.path === configPath);
   const strategy = FLAVOUR_LAYOUTS[request.flavour].strategy;
-  if (strategy === 'microk8s-template') return [planInPlace(request, configPath, bytes, previousFile, 2)];
+  if (strategy === 'microk8s-template') {
+    refuseUserDropIn(request, 'microk8s renders its containerd config from a template kata-deploy edits in place');
+    return [planInPlace(request, configPath, bytes, previousFile, 2)];
+  }
   const parsedMain = bytes === undefined ? undefined : parseTomlDocument(configPath, bytes);
   const main =
     parsedMain === undefined
@@ -124,9 +129,17 @@ function planContainerd(
   }
   if (strategy === 'k3s-drop-in') return planDropIn(request, current, previous, k3sTarget(request, main, current));
   const useDropIn = daemonVersion !== undefined ? daemonVersion.major >= 2 : (version ?? 2) >= 3;
-  if (!useDropIn) return [planInPlace(request, configPath, bytes, previousFile, 2)];
+  if (!useDropIn) {
+    refuseUserDropIn(request, inPlaceReason(request));
+    return [planInPlace(request, configPath, bytes, previousFile, 2)];
+  }
   const imports = effectiveImports(configPath, main, daemonVersion);
   const viaGlob = dropInFromGlobs(imports, name);
+  if (viaGlob !== undefined && dropInFromGlobs(imports, userDropInName(request.suffix)) === undefined)
+    refuseUserDropIn(
+      request,
+      `the imports glob of ${configPath} that reads ${viaGlob} does not match ${userDropInName(request.suffix)}`,
+    );
   if (
     viaGlob === undefined &&
     daemonVersion === undefined &&
@@ -145,6 +158,19 @@ function planContainerd(
   });
 }
 
+/** Why a node whose main config we edit in place takes no user drop-in (containerd 1.x merge rules). */
+function inPlaceReason(request: RuntimeConfigRequest): string {
+  const version = request.daemonVersion;
+  const release =
+    version === undefined
+      ? 'this containerd (version unknown, config v2)'
+      : `containerd ${version.major}.${version.minor}`;
+  return (
+    `${release} merges an imported file by replacing each plugin section it names as a whole (its CRI section ` +
+    `would wipe sandbox_image, runc and the Kata handlers of ${request.configPath}); drop-ins need containerd 2.0+`
+  );
+}
+
 /**
  * Without the daemon's version we cannot tell whether containerd imports conf.d by default (2.2+); adding
  * an `imports` key would then switch that default off and unload the other drop-ins there.
@@ -155,7 +181,10 @@ function refuseUnknownDefaultImports(
 ): void {
   const others = [...current.entries()].filter(
     ([file, bytes]) =>
-      bytes !== undefined && file.startsWith(`${DEFAULT_CONF_D}/`) && !file.endsWith(`/${dropInName(request.suffix)}`),
+      bytes !== undefined &&
+      file.startsWith(`${DEFAULT_CONF_D}/`) &&
+      !file.endsWith(`/${dropInName(request.suffix)}`) &&
+      !file.endsWith(`/${userDropInName(request.suffix)}`),
   );
   if (others.length === 0) return;
   throw new KataDeployError(

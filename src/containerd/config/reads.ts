@@ -7,7 +7,7 @@ import { globDirectory, globMatches, isGlob, resolveImport } from './imports.js'
 import { rootImports } from './in-place-edit.js';
 import { K0S_DROP_IN_DIR, k3sTemplates } from './plan.js';
 import type { RuntimeConfigRecord } from './record.js';
-import { dropInName, type RuntimeConfigRequest } from './request.js';
+import { dropInName, userDropInName, type RuntimeConfigRequest } from './request.js';
 
 /**
  * The host paths whose bytes the planner needs before it can decide (including every file the previous
@@ -24,8 +24,12 @@ function fixedReads(request: RuntimeConfigRequest): string[] {
   if (request.flavour === 'crio') return [configPath, crioDropInPath(configPath, request.suffix)];
   const strategy = FLAVOUR_LAYOUTS[request.flavour].strategy;
   if (strategy === 'k3s-drop-in') return [configPath, ...k3sTemplates(configPath)];
-  if (strategy === 'k0s-drop-in') return [configPath, `${K0S_DROP_IN_DIR}/${dropInName(request.suffix)}`];
-  return [configPath, `${DEFAULT_CONF_D}/${dropInName(request.suffix)}`];
+  const names = [
+    dropInName(request.suffix),
+    ...(request.userDropIn === undefined ? [] : [userDropInName(request.suffix)]),
+  ];
+  if (strategy === 'k0s-drop-in') return [configPath, ...names.map((name) => `${K0S_DROP_IN_DIR}/${name}`)];
+  return [configPath, ...names.map((name) => `${DEFAULT_CONF_D}/${name}`)];
 }
 
 /** Directories whose every file the planner must see (drop-in dirs read by the runtime itself). */
@@ -69,6 +73,8 @@ export async function readRuntimeConfigInputs(
       const dir = globDirectory(entry);
       if (dir === undefined) continue;
       for (const file of await listFiles(fs, dir)) if (globMatches(entry, file)) await read(file);
+      // Our drop-in may go here: the planner must know whether the operator's drop-in's name is taken too.
+      if (request.userDropIn !== undefined) await read(`${dir}/${userDropInName(request.suffix)}`);
     }
   }
   return files;

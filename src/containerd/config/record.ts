@@ -18,6 +18,8 @@ export interface RecordedConfigFile {
   readonly inserted: string | null;
   /** The `imports` entry we added to make our drop-in visible, if any. */
   readonly importEntry: string | null;
+  /** The entry we added after it for the operator's drop-in (CONTAINERD_USER_DROP_IN_SOURCE_FILE), if any. */
+  readonly userImportEntry?: string | null;
 }
 
 /** The ledger entry of the runtime-config step of one install. */

@@ -112,8 +112,8 @@ export function removeOurs(file: RecordedConfigFile, doc: TomlDocument): string 
   let failure: unknown;
   for (const inserted of attempts) {
     let text = file.tables.length === 0 ? doc.text : removeTables(doc.text, file.tables, inserted);
-    if (file.importEntry !== null)
-      text = removeOurImport(text, file.importEntry, file.tables.length > 0 ? undefined : inserted);
+    if (ourImports(file).length > 0)
+      text = removeOurImport(text, ourImports(file), file.tables.length > 0 ? undefined : inserted);
     try {
       checkOnlyOursRemoved(file, doc.value, text);
       return text;
@@ -140,8 +140,9 @@ function checkOnlyOursRemoved(file: RecordedConfigFile, before: TomlTable, after
   }
   let expected = file.tables.reduce((value, table) => withoutPath(value, table), before);
   const imported = before.imports;
-  if (file.importEntry !== null && Array.isArray(imported)) {
-    const wanted = imported.filter((item) => item !== file.importEntry);
+  const ours = ourImports(file);
+  if (ours.length > 0 && Array.isArray(imported)) {
+    const wanted = imported.filter((item) => !ours.includes(item as string));
     expected =
       after.imports === undefined && wanted.length === 0
         ? withoutPath(expected, ['imports'])
@@ -157,6 +158,11 @@ function checkOnlyOursRemoved(file: RecordedConfigFile, before: TomlTable, after
       },
     );
   }
+}
+
+/** The `imports` entries one install added to a file: its drop-in's, then the operator's drop-in's. */
+function ourImports(file: RecordedConfigFile): string[] {
+  return [file.importEntry, file.userImportEntry].filter((entry): entry is string => typeof entry === 'string');
 }
 
 /** Drops empty tables, which exist or not depending on whether a header or only a sub-table names them. */

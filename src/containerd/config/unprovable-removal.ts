@@ -9,7 +9,7 @@ import type { RecordedConfigFile } from './record.js';
  * ours; undefined when that cannot be done without guessing (no block, or an imports entry to drop).
  */
 export function cutInsertedBlock(file: RecordedConfigFile, bytes: Buffer): FileChange | undefined {
-  if (file.inserted === null || file.importEntry !== null) return undefined;
+  if (file.inserted === null || file.importEntry !== null || !!file.userImportEntry) return undefined;
   const parts = bytes.toString('utf8').split(file.inserted);
   if (parts.length !== 2) return undefined;
   return {

@@ -4,11 +4,12 @@ import type { FileChange } from '../../core/file-change.js';
 import { FLAVOUR_LAYOUTS } from '../../core/flavours.js';
 import { withExplicitDefaultImports } from './default-imports.js';
 import { runtimePlatformsPath, runtimesPath } from './handler-tables.js';
-import type { RuntimeConfigPlan } from './plan.js';
+import { planRuntimeConfig, type RuntimeConfigPlan } from './plan.js';
 import { pruneEmpty } from './removal.js';
 import type { RuntimeConfigRecord } from './record.js';
-import type { RuntimeConfigRequest } from './request.js';
+import { userDropInName, type RuntimeConfigRequest } from './request.js';
 import { firstDifference, getPath, isTable, parseTomlText, withoutPath, type TomlTable } from './toml-document.js';
+import { userDropInOverreach } from './user-drop-in-dump.js';
 import type { ConfigValidator } from './validator.js';
 
 /** The file containerd is started with for a flavour (k0s: its generated main config, which imports ours). */
@@ -120,6 +121,8 @@ export async function assertChangedConfigAccepted(
   previous?: RuntimeConfigRecord,
 ): Promise<string | undefined> {
   if (request.flavour === 'crio') return undefined;
+  if (request.userDropIn !== undefined)
+    return assertUserDropInAccepted(validator, request, current, plan, currentDump, previous);
   const main = validatedMainConfig(request);
   const after = await validator.validate(main, filesForValidation(request, applyChanges(current, plan.changes)));
   if (!after.ok) {
@@ -156,10 +159,14 @@ export async function assertChangedConfigAccepted(
       ]),
     ];
     const debugOurs = plan.record.debugLevel === true || previous?.debugLevel === true;
-    const difference = firstDifference(
-      withoutOurs(parseTomlText('containerd config dump', currentDump), ours, debugOurs),
-      withoutOurs(parseTomlText('containerd config dump', after.dump), ours, debugOurs),
-    );
+    // The operator's drop-in a previous install put there: its settings leave with it when this plan drops it.
+    const tolerated = installedUserDropIn(request, current, previous);
+    const currentValue = withoutOurs(parseTomlText('containerd config dump', currentDump), ours, debugOurs);
+    const afterValue = withoutOurs(parseTomlText('containerd config dump', after.dump), ours, debugOurs);
+    const difference =
+      tolerated === undefined
+        ? firstDifference(currentValue, afterValue)
+        : userDropInOverreach(currentValue, afterValue, tolerated);
     if (difference !== undefined) {
       throw new KataDeployError(
         'config-refused',
@@ -208,4 +215,58 @@ export async function validateRuntimeConfigPlan(
 ): Promise<string | undefined> {
   const currentDump = await assertCurrentConfigAccepted(validator, request, current);
   return assertChangedConfigAccepted(validator, request, current, plan, currentDump);
+}
+
+/**
+ * With the operator's drop-in: first the plan without it must pass every check above (our change alone is
+ * exactly our handlers), then containerd must accept the config with it, still load our handlers and runc,
+ * and change nothing the drop-in does not name. Each refusal names the operator's file.
+ */
+async function assertUserDropInAccepted(
+  validator: ConfigValidator,
+  request: RuntimeConfigRequest,
+  current: ReadonlyMap<string, Buffer | undefined>,
+  plan: RuntimeConfigPlan,
+  currentDump: string | undefined,
+  previous: RuntimeConfigRecord | undefined,
+): Promise<string | undefined> {
+  const { userDropIn, ...withoutUser } = request;
+  if (userDropIn === undefined) throw new Error('no user drop-in');
+  const basePlan = planRuntimeConfig(withoutUser, current, previous);
+  const baseDump = await assertChangedConfigAccepted(validator, withoutUser, current, basePlan, currentDump, previous);
+  const main = validatedMainConfig(request);
+  const after = await validator.validate(main, filesForValidation(request, applyChanges(current, plan.changes)));
+  const refuse = (problem: string): KataDeployError =>
+    new KataDeployError('config-refused', `CONTAINERD_USER_DROP_IN_SOURCE_FILE: ${userDropIn.source} ${problem}`, {
+      hint: 'fix the drop-in (its ConfigMap) or unset the variable; nothing was changed',
+    });
+  if (!after.ok) throw refuse(`is refused by containerd: ${after.message}`);
+  const listed = dumpedRuntimes(after.dump);
+  const missing = [...request.handlers.map((handler) => handler.name), 'runc'].filter((name) => !listed.has(name));
+  if (missing.length > 0) throw refuse(`makes containerd drop runtime handler(s) ${missing.join(', ')}`);
+  if (baseDump === undefined) return after.dump;
+  const overreach = userDropInOverreach(
+    parseTomlText('containerd config dump', baseDump),
+    parseTomlText('containerd config dump', after.dump),
+    parseTomlText(userDropIn.source, userDropIn.bytes.toString('utf8')),
+  );
+  if (overreach !== undefined)
+    throw refuse(`also changes ${overreach}, which it does not name, once containerd merges it`);
+  return after.dump;
+}
+
+/**
+ * The operator's drop-in an earlier install of ours put on the node, parsed: the current dump has its
+ * settings, which a plan without it (the variable unset, or the first stage above) takes away, so those
+ * differences are not ours to refuse. A plan that keeps it changes nothing there either.
+ */
+function installedUserDropIn(
+  request: RuntimeConfigRequest,
+  current: ReadonlyMap<string, Buffer | undefined>,
+  previous: RuntimeConfigRecord | undefined,
+): TomlTable | undefined {
+  const name = userDropInName(request.suffix);
+  const file = previous?.files.find((recorded) => recorded.ownedWhole && recorded.path.endsWith(`/${name}`));
+  const bytes = file === undefined ? undefined : current.get(file.path);
+  return bytes === undefined ? undefined : parseTomlText(file?.path ?? name, bytes.toString('utf8'));
 }

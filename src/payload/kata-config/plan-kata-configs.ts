@@ -4,6 +4,7 @@ import type { HandlerSpec } from '../../core/handlers.js';
 import type { PerShimValue, Settings } from '../../settings/settings.js';
 import { parsePristine, type PristineConfig } from './pristine.js';
 import { renderDropIn, type DropInTable, type DropInValue } from './toml-text.js';
+import { renderDevkitDropIn, type DevkitFacts } from './devkit-drop-in.js';
 
 /** The settings the Kata configuration planner reads. */
 export type KataConfigSettings = Pick<
@@ -15,6 +16,7 @@ export type KataConfigSettings = Pick<
 export const DROP_IN_NAMES = [
   '10-installation-prefix.toml',
   '20-debug.toml',
+  '25-devkit.toml',
   '30-agent-proxy.toml',
   '35-nvrc-dcgm.toml',
   '40-annotations.toml',
@@ -80,6 +82,7 @@ function dropInsFor(
   handler: HandlerSpec,
   pristine: PristineConfig,
   settings: KataConfigSettings,
+  devkit: DevkitFacts | undefined,
 ): Map<DropInName, string> {
   const shim = handler.shim.name;
   const hv = ['hypervisor', pristine.hypervisorName];
@@ -122,6 +125,10 @@ function dropInsFor(
         { table: ['runtime'], values: [['enable_debug', true]] },
       ]),
     );
+  }
+  if (handler.devkit === true) {
+    if (devkit === undefined) throw new Error(`no devkit facts for handler ${handler.name}`);
+    out.set('25-devkit.toml', renderDevkitDropIn(handler.name, pristine, devkit));
   }
   const httpsProxy = perShim(settings.agentHttpsProxy, shim);
   const noProxy = perShim(settings.agentNoProxy, shim);
@@ -185,9 +192,10 @@ function dropInsFor(
 /**
  * Plans each handler's Kata configuration: a byte-for-byte copy of its shim's pristine file (comments
  * and all; the payload's own file is never edited) in the handler's own directory, plus the drop-ins in
- * `config.d/` next to it that DEBUG, AGENT_HTTPS_PROXY/AGENT_NO_PROXY, ALLOWED_HYPERVISOR_ANNOTATIONS and
- * INSTALLATION_PREFIX ask for. Both the Go runtime (katautils decodeDropIns) and runtime-rs (kata-types
- * drop_in) read every file of `config.d/` beside the config they were given, in name order.
+ * `config.d/` next to it that DEBUG, DEVKIT (`devkit`: the payload's extension image, for `-devkit` handlers),
+ * AGENT_HTTPS_PROXY/AGENT_NO_PROXY, ALLOWED_HYPERVISOR_ANNOTATIONS and INSTALLATION_PREFIX ask for. Both the
+ * Go runtime (katautils decodeDropIns) and runtime-rs (kata-types drop_in) read every file of `config.d/`
+ * beside the config they were given, in name order.
  * Pure: `readPristine` gives a shim's pristine bytes, `readCurrent` a host file's current bytes (the
  * caller reads them first). A drop-in of ours that is no longer wanted is planned for deletion; foreign
  * files in config.d are never touched. Returns only real changes.
@@ -197,6 +205,7 @@ export function planKataConfigFiles(
   settings: KataConfigSettings,
   readPristine: (shim: string) => Buffer,
   readCurrent: (hostPath: string) => Buffer | undefined,
+  devkit?: DevkitFacts,
 ): FileChange[] {
   const changes: FileChange[] = [];
   const want = (hostPath: string, after: Buffer | undefined, reason: string): void => {
@@ -215,7 +224,7 @@ export function planKataConfigFiles(
       bytes,
       `Kata configuration of handler ${handler.name} (copy of the ${handler.shim.name} pristine file)`,
     );
-    const dropIns = dropInsFor(handler, pristine, settings);
+    const dropIns = dropInsFor(handler, pristine, settings, devkit);
     for (const name of DROP_IN_NAMES) {
       const text = dropIns.get(name);
       want(
