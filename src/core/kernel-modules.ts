@@ -12,8 +12,9 @@ export type CpuVendor = 'intel' | 'amd' | undefined;
 
 /**
  * The modules upstream 4.2 loads for the selected shims (#13712): KVM and vhost per arch, none for a
- * remote-only install (the VM runs elsewhere). KVM modules are optional (built in, or /dev/kvm provided
- * otherwise); `vhost_vsock` is required with a QEMU shim only, the others use their own hybrid vsock.
+ * remote-only install (the VM runs elsewhere). `kvm` is required (built in, it still shows in /sys/module:
+ * it has parameters); the vendor's KVM module is judged by the KVM policy instead. `vhost_vsock` is required
+ * with a QEMU shim only, the others use their own hybrid vsock; the vhost and vhost_net are optional.
  */
 export function kernelModulesFor(arch: Arch, shims: readonly ShimInfo[], vendor: CpuVendor): KernelModule[] {
   const local = shims.filter((shim) => shim.hypervisor !== 'remote');
@@ -21,17 +22,18 @@ export function kernelModulesFor(arch: Arch, shims: readonly ShimInfo[], vendor:
   const vsockRequired = local.some((shim) => shim.hypervisor === 'qemu');
   const optional = (name: string): KernelModule => ({ name, required: false });
   const vsock: KernelModule = { name: 'vhost_vsock', required: vsockRequired };
+  const kvm: KernelModule = { name: 'kvm', required: true };
   switch (arch) {
     case 'x86_64': {
-      const kvm = vendor === 'amd' ? ['kvm', 'kvm_amd'] : vendor === 'intel' ? ['kvm', 'kvm_intel'] : ['kvm'];
-      return [...kvm.map(optional), optional('vhost'), optional('vhost_net'), vsock];
+      const vendorKvm = vendor === 'amd' ? ['kvm_amd'] : vendor === 'intel' ? ['kvm_intel'] : [];
+      return [kvm, ...vendorKvm.map(optional), optional('vhost'), optional('vhost_net'), vsock];
     }
     case 'aarch64':
-      return [optional('kvm'), optional('vhost'), optional('vhost_net'), vsock];
+      return [kvm, optional('vhost'), optional('vhost_net'), vsock];
     case 'ppc64le':
-      return [optional('kvm'), optional('kvm_hv'), vsock];
+      return [kvm, optional('kvm_hv'), vsock];
     case 's390x':
-      return [optional('kvm'), vsock];
+      return [kvm, vsock];
   }
 }
 

@@ -201,6 +201,7 @@ async function planAndApply(
       failpoint(settings, 'install:after-payload');
       await tx.apply(kataChanges, false);
       failpoint(settings, 'install:after-kata-configs');
+      await ctx.modules?.load();
       await tx.apply(runtimePlan.changes, true);
       failpoint(settings, 'install:after-runtime-config');
       await writeShimLinks(ctx, tx, linkPlan.toWrite);

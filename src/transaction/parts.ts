@@ -118,3 +118,8 @@ export interface ShimLaunchPart {
   ): Promise<{ readonly wanted: readonly ShimLink[]; readonly toWrite: readonly ShimLink[] }>;
   resolve(handlers: readonly HandlerSpec[]): Promise<ShimResolution[]>;
 }
+
+/** Kernel modules, once our modules-load.d file is written: loads them, and refuses (throws) a node without one. */
+export interface ModuleLoadPart {
+  load(): Promise<void>;
+}

@@ -1,5 +1,5 @@
 import { customHandlers, withGuestPull } from '../core/custom-handlers.js';
-import { warnMissingModules } from './kernel-modules-part.js';
+import { moduleLoadPart } from './module-load-part.js';
 import { checkUpstreamNodeFacts } from './upstream-node-checks.js';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -63,7 +63,6 @@ export async function wireTransaction(
 ): Promise<Wired> {
   const node = await detectNode(settings, ports);
   await checkUpstreamNodeFacts(settings, node, ports.fs);
-  if (needKvm) warnMissingModules(node.modules, log);
   if (needKvm) applyKvmPolicy(node.kvm, settings, log);
   const runtime = node.runtime;
   const handlers = [
@@ -108,6 +107,7 @@ export async function wireTransaction(
       ports.fs,
     ),
     payload: payloadPart(settings, payloadPorts),
+    modules: needKvm ? moduleLoadPart(node.modules, settings, ports.fs, log) : undefined,
     kataConfig: kataConfigPart(settings, payloadPorts, node.modules),
     runtimeConfigDirs: [path.posix.dirname(runtime.configPath), DEFAULT_CONF_D],
     runtimeConfig: runtimeConfigPart(

@@ -20,14 +20,14 @@ function names(arch: Arch, shims: string, vendor: CpuVendor = undefined): string
 
 describe('kernel modules per arch, as upstream 4.2 loads them (! = required)', () => {
   it.each([
-    ['x86_64', 'qemu', 'intel', ['kvm', 'kvm_intel', 'vhost', 'vhost_net', 'vhost_vsock!']],
-    ['x86_64', 'qemu-runtime-rs', 'amd', ['kvm', 'kvm_amd', 'vhost', 'vhost_net', 'vhost_vsock!']],
-    ['x86_64', 'clh dragonball', 'intel', ['kvm', 'kvm_intel', 'vhost', 'vhost_net', 'vhost_vsock']],
-    ['aarch64', 'qemu', undefined, ['kvm', 'vhost', 'vhost_net', 'vhost_vsock!']],
-    ['ppc64le', 'qemu', undefined, ['kvm', 'kvm_hv', 'vhost_vsock!']],
-    ['s390x', 'qemu-runtime-rs', undefined, ['kvm', 'vhost_vsock!']],
+    ['x86_64', 'qemu', 'intel', ['kvm!', 'kvm_intel', 'vhost', 'vhost_net', 'vhost_vsock!']],
+    ['x86_64', 'qemu-runtime-rs', 'amd', ['kvm!', 'kvm_amd', 'vhost', 'vhost_net', 'vhost_vsock!']],
+    ['x86_64', 'clh dragonball', 'intel', ['kvm!', 'kvm_intel', 'vhost', 'vhost_net', 'vhost_vsock']],
+    ['aarch64', 'qemu', undefined, ['kvm!', 'vhost', 'vhost_net', 'vhost_vsock!']],
+    ['ppc64le', 'qemu', undefined, ['kvm!', 'kvm_hv', 'vhost_vsock!']],
+    ['s390x', 'qemu-runtime-rs', undefined, ['kvm!', 'vhost_vsock!']],
     ['x86_64', 'remote', 'intel', []],
-    ['x86_64', 'remote qemu', 'intel', ['kvm', 'kvm_intel', 'vhost', 'vhost_net', 'vhost_vsock!']],
+    ['x86_64', 'remote qemu', 'intel', ['kvm!', 'kvm_intel', 'vhost', 'vhost_net', 'vhost_vsock!']],
   ] as const)('%s with %s (%s CPU) → %j', (arch, shims, vendor, expected) => {
     expect(names(arch, shims, vendor)).toEqual(expected);
   });

@@ -18,7 +18,7 @@ import path from 'node:path';
 import readline from 'node:readline';
 
 const spec = JSON.parse(process.argv[2]);
-const { stateDir, containerd, config, tmpfs, refuseKata, cgroupName } = spec;
+const { stateDir, containerd, config, tmpfs, refuseKata, cgroupName, missingModules = [] } = spec;
 const runtimeDir = path.join(stateDir, 'xdg-runtime');
 const configHome = path.join(stateDir, 'xdg-config');
 const env = { ...process.env, XDG_RUNTIME_DIR: runtimeDir, XDG_CONFIG_HOME: configHome };
@@ -83,10 +83,64 @@ function writeUnit() {
       '',
     ].join('\n'),
   );
+  writeModulesLoadUnit(unitDir);
+}
+
+// What a node's kernel could load (its /lib/modules); this machine has none, so modprobe cannot be used.
+const LOADABLE_MODULES = ['kvm', 'kvm_intel', 'kvm_amd', 'kvm_hv', 'vhost', 'vhost_net', 'vhost_vsock'];
+
+// A writable /sys/module that starts as the real one (each real entry bind-mounted into a tmpfs), so a
+// stand-in systemd-modules-load can "load" a module by creating its directory, as the kernel would.
+function standInSysModule() {
+  const real = path.join(stateDir, 'real-sys-module');
+  mkdirSync(real);
+  const bind = spawnSync('mount', ['--bind', '/sys/module', real], { encoding: 'utf8' });
+  if (bind.status !== 0) throw new Error(`bind /sys/module: ${bind.stderr}`);
+  mountTmpfs('/sys/module');
+  const binds = readdirSync(real)
+    .map((name) => `mkdir /sys/module/${name} && mount --bind ${real}/${name} /sys/module/${name}`)
+    .join(' && ');
+  const result = spawnSync('sh', ['-c', `${binds} && umount ${real}`], { encoding: 'utf8' });
+  if (result.status !== 0) throw new Error(`stand-in /sys/module: ${result.stderr}`);
+}
+
+// Plays the host's systemd-modules-load.service: reads modules-load.d, "loads" what the kernel could load,
+// and fails (as the real one does) when any listed module cannot be found. Every run is recorded.
+function writeModulesLoadUnit(unitDir) {
+  const loader = path.join(stateDir, 'modules-load.sh');
+  const loadable = LOADABLE_MODULES.filter((name) => !missingModules.includes(name)).join(' ');
+  writeFileSync(
+    loader,
+    [
+      '#!/bin/sh',
+      `date +%s%N >> ${stateDir}/modules-load-runs`,
+      'failed=0',
+      'for name in $(cat /etc/modules-load.d/*.conf 2>/dev/null | grep -v "^[#;]"); do',
+      `  case " ${loadable} " in *" $name "*) mkdir -p /sys/module/$name ;;`,
+      '  *) [ -d /sys/module/$name ] || { echo "Failed to find module \'$name\'" >&2; failed=1; } ;; esac',
+      'done',
+      'exit $failed',
+      '',
+    ].join('\n'),
+  );
+  chmodSync(loader, 0o755);
+  writeFileSync(
+    path.join(unitDir, 'systemd-modules-load.service'),
+    [
+      '[Unit]',
+      'Description=throwaway-node modules-load',
+      '[Service]',
+      'Type=oneshot',
+      'RemainAfterExit=yes',
+      `ExecStart=${loader}`,
+      '',
+    ].join('\n'),
+  );
 }
 
 async function startNode() {
   for (const dir of ['/run/systemd', ...tmpfs]) mountTmpfs(dir);
+  standInSysModule();
   mkdirSync('/run/systemd/system', { recursive: true });
   mkdirSync(runtimeDir, { recursive: true, mode: 0o700 });
   mkdirSync('/etc/containerd', { recursive: true });
@@ -210,6 +264,10 @@ const handlers = {
       ? readFileSync(path.join(stateDir, 'starts'), 'utf8').split('\n').filter(Boolean).length
       : 0,
   log: () => readLog(),
+  modulesLoadRuns: () =>
+    existsSync(path.join(stateDir, 'modules-load-runs'))
+      ? readFileSync(path.join(stateDir, 'modules-load-runs'), 'utf8').split('\n').filter(Boolean).length
+      : 0,
   stop: async () => {
     await stop();
     return true;

@@ -14,6 +14,8 @@ export interface ThrowawayNodeOptions {
   readonly refuseKata?: boolean;
   /** Directories mounted as private tmpfs in the node (default DEFAULT_TMPFS; /run/systemd always). */
   readonly tmpfs?: readonly string[];
+  /** Modules the stand-in systemd-modules-load.service cannot load (as on a kernel built without them). */
+  readonly missingModules?: readonly string[];
 }
 
 export interface RunResult {
@@ -57,6 +59,8 @@ export interface ThrowawayNode {
   containerdStarts(): Promise<number>;
   /** The last lines of containerd's stdout/stderr (the wrapper's refusal included). */
   containerdLog(): Promise<string>;
+  /** How many times the stand-in systemd-modules-load.service ran (it "loads" by creating /sys/module/<name>). */
+  modulesLoadRuns(): Promise<number>;
   closeStdin(): void;
   killNow(): void;
   /** Kills systemd, containerd, shims and commands still running, removes cgroups and temp dirs. */

@@ -51,11 +51,25 @@ process.on('exit', () => {
  * `systemd --user`, with `config` as /etc/containerd/config.toml. `refuseKata` makes the unit exit 1
  * whenever the merged config has kata handlers. Resolves once containerd reported ready to systemd.
  */
-export async function startThrowawayNode({ containerd, config, refuseKata = false, tmpfs = DEFAULT_TMPFS }) {
+export async function startThrowawayNode({
+  containerd,
+  config,
+  refuseKata = false,
+  tmpfs = DEFAULT_TMPFS,
+  missingModules = [],
+}) {
   const stateDir = mkdtempSync(path.join(tmpdir(), 'kata-throwaway-node-'));
   const cgroupName = path.basename(stateDir);
   const created = tmpfs.filter((dir) => !existsSync(dir));
-  const spec = { stateDir, containerd: path.resolve(containerd), config, tmpfs, refuseKata, cgroupName };
+  const spec = {
+    stateDir,
+    containerd: path.resolve(containerd),
+    config,
+    tmpfs,
+    refuseKata,
+    cgroupName,
+    missingModules,
+  };
   const child = spawn(
     'unshare',
     ['--mount', '--propagation', 'private', '--', process.execPath, AGENT, JSON.stringify(spec)],
@@ -132,6 +146,8 @@ export async function startThrowawayNode({ containerd, config, refuseKata = fals
     /** How many times the daemon has started since the node came up (1 right after start). */
     containerdStarts: () => request('starts'),
     containerdLog: () => request('log'),
+    /** How many times the stand-in systemd-modules-load.service ran. */
+    modulesLoadRuns: () => request('modulesLoadRuns'),
     /** What the agent sees when the test process dies: it must clean up on its own. For tests of this helper. */
     closeStdin: () => child.stdin.end(),
     killNow() {
