@@ -178,7 +178,7 @@ export const OPTION_SPECS: readonly OptionSpec[] = [
     key: 'requireKvm',
     flag: '--require-kvm <bool>',
     env: ['KATA_REQUIRE_KVM'],
-    description: 'refuse to install where KVM is not usable (default true)',
+    description: 'refuse to install where KVM is not usable or kvm/vhost_vsock cannot be loaded (default true)',
   },
   {
     key: 'requireKvmProof',
