@@ -56,6 +56,26 @@ describe('kata-deploy detect', () => {
     expect(run.stdout).toMatch(/^arch: {5}x86_64$/m);
     expect(run.stdout).toMatch(/^kvm: {6}not usable/m);
   });
+
+  it('names the kernel modules the node lacks, and those no Kata pod starts without', async () => {
+    temp = await makeTempRoot({
+      '/proc/cpuinfo': 'vendor_id\t: GenuineIntel\n',
+      '/sys/module/kvm': { dir: true },
+      '/sys/module/vhost': { dir: true },
+    });
+    const run = await cli(['detect', '--host-root', temp.root], { SHIMS_X86_64: 'qemu' });
+    expect(run.stdout).toContain(
+      'modules:  kvm kvm_intel vhost vhost_net vhost_vsock (missing: kvm_intel vhost_net vhost_vsock; no Kata pod ' +
+        'starts without vhost_vsock)',
+    );
+    const json = JSON.parse(
+      (await cli(['detect', '--json', '--host-root', temp.root], { SHIMS_X86_64: 'qemu' })).stdout,
+    );
+    expect(json.modules).toMatchObject({
+      missing: ['kvm_intel', 'vhost_net', 'vhost_vsock'],
+      missingRequired: ['vhost_vsock'],
+    });
+  });
 });
 
 describe('settings errors', () => {
