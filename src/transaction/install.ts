@@ -185,6 +185,7 @@ async function planAndApply(
       !recovered &&
       previous?.phase === 'installed'
     ) {
+      await ctx.modules?.load();
       const readiness = decision.skipReadiness
         ? undefined
         : await restartAndConfirm(ctx, tx, false, [...wanted, ...base]);

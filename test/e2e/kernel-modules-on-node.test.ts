@@ -67,6 +67,14 @@ describe.skipIf(first!.missing !== undefined)(
       const lab = await nodeCli(node, options(), 'install', [], { KATA_REQUIRE_KVM: 'false' });
       expect(lab.exitCode, logOf(lab)).toBe(0);
       expect(logOf(lab)).toMatch(/vhost_vsock missing \(KATA_REQUIRE_KVM=false\)/);
+      // Installed and unchanged, but still no vhost_vsock: refused (exit 3) again, nothing touched.
+      const config = await node.readFile('/etc/containerd/config.toml');
+      const unchanged = await nodeCli(node, options(), 'install', ['--json']);
+      expect(unchanged.exitCode, logOf(unchanged)).toBe(3);
+      expect(await node.modulesLoadRuns()).toBe(3);
+      expect(await node.readFile('/etc/containerd/config.toml')).toBe(config);
+      expect((await node.readFile(MODULES_FILE))?.split('\n')).toContain('vhost_vsock');
+      expect(await node.containerdStarts()).toBe(2);
     });
   },
 );
