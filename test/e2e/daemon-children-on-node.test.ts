@@ -243,6 +243,23 @@ describe('kata-deploy daemon: what its first child refuses ends the daemon with 
     expect((await daemon(['--no-such-flag'])).code).toBe(2);
   });
 
+  it('a health port already in use ends the daemon before its child installs (exit 1, naming the error)', async () => {
+    const taken = createServer();
+    await new Promise<void>((resolve) => taken.listen(0, '0.0.0.0', resolve));
+    const { port } = taken.address() as { port: number };
+    try {
+      const run = await daemon(['--health-port', String(port), '--log-format', 'json'], {
+        NODE_NAME: '',
+        KUBECONFIG: '',
+      });
+      expect(run.code, run.stderr).toBe(1);
+      expect(run.stderr).toContain('EADDRINUSE');
+      expect(run.stderr).not.toContain('"outcome"');
+    } finally {
+      await new Promise((resolve) => taken.close(resolve));
+    }
+  });
+
   it('a bad HEALTH_PORT exits 2 naming the variable, before anything is served or installed', async () => {
     const run = await daemon([], { HEALTH_PORT: 'eighty', NODE_NAME: '', KUBECONFIG: '' });
     expect(run.code).toBe(2);
