@@ -55,7 +55,9 @@ apt_install() {
   printf '#!/bin/sh\nexit 101\n' >"$root/usr/sbin/policy-rc.d"
   chmod 0755 "$root/usr/sbin/policy-rc.d"
   in_root "$root" sh -c 'apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
-    apt-get install -y -qq --no-install-recommends "$@" >/dev/null && apt-get clean' apt "$@"
+    apt-get install -y -qq --no-install-recommends "$@" && apt-get clean' apt "$@" >"$root.apt.log" 2>&1 ||
+    { tail -30 "$root.apt.log" >&2; rm -f "$root.apt.log"; exit 1; }
+  rm -f "$root.apt.log"
   rm -rf "$root/usr/sbin/policy-rc.d" "$root"/var/lib/apt/lists/* "$root"/var/cache/apt/*.bin
   : >"$root/etc/resolv.conf"
 }
@@ -198,8 +200,24 @@ build_image() {
   echo "image $out"
 }
 
+# Drops node roots and layers an earlier version of this script built, unless a booted node still uses them.
+prune_stale() {
+  local keep=" $* " dir
+  for dir in "$cache"/node-* "$cache"/layer-*; do
+    [ -d "$dir" ] || continue
+    case "$keep" in *" $dir "*) continue ;; esac
+    grep -qF "$dir" /proc/self/mountinfo && continue
+    rm -rf "$dir"
+  done
+}
+
 case "$target" in
-  node) build_node ;;
+  node)
+    built=$(build_node)
+    echo "$built"
+    # shellcheck disable=SC2046
+    prune_stale $(awk '{ print $2 }' <<<"$built")
+    ;;
   image) build_image ;;
   *) echo "build-rootfs: usage: build-rootfs.sh node | image --payload FILE" >&2; exit 2 ;;
 esac
