@@ -1,46 +1,23 @@
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { type CriStatus, criStatus } from '../../src/containerd/cri-status.js';
-import { type NodeKind, nodeRoots } from './testbed-roots.js';
+import {
+  collect,
+  containerInit,
+  type ExecOptions,
+  type ExecResult,
+  privateCgroups,
+  removeCgroups,
+  sleep,
+  unmount,
+} from './nspawn-host.js';
+import { NODE_RUNTIMES, type NodeKind, type NodeRuntime, nodeRoots } from './testbed-roots.js';
 
-export type { NodeKind } from './testbed-roots.js';
-
-/** Where a node kind's runtime lives: what kata-deploy is expected to find and restart there. */
-export interface NodeRuntime {
-  readonly unit: string;
-  /** The runtime's socket as the node sees it. */
-  readonly socket: string;
-  readonly configPath: string;
-  readonly binary: string;
-}
-
-const K3S_SOCKET = '/run/k3s/containerd/containerd.sock';
-const CONTAINERD: NodeRuntime = {
-  unit: 'containerd.service',
-  socket: '/run/containerd/containerd.sock',
-  configPath: '/etc/containerd/config.toml',
-  binary: '/usr/bin/containerd',
-};
-
-/** Each kind's runtime, as scripts/testbed/build-rootfs.sh lays it out. */
-export const NODE_RUNTIMES: Readonly<Record<NodeKind, NodeRuntime>> = {
-  'containerd-1.6': CONTAINERD,
-  'containerd-2.1': CONTAINERD,
-  k3s: {
-    unit: 'k3s.service',
-    socket: K3S_SOCKET,
-    configPath: '/var/lib/rancher/k3s/agent/etc/containerd/config.toml',
-    binary: '/var/lib/rancher/k3s/data/current/bin/containerd',
-  },
-  'rke2-agent': {
-    unit: 'rke2-agent.service',
-    socket: K3S_SOCKET,
-    configPath: '/var/lib/rancher/rke2/agent/etc/containerd/config.toml',
-    binary: '/var/lib/rancher/rke2/bin/containerd',
-  },
-};
+export type { ExecOptions, ExecResult } from './nspawn-host.js';
+export { NODE_RUNTIMES, type NodeKind, type NodeRuntime } from './testbed-roots.js';
 
 /** A host directory or file made visible inside the node (systemd-nspawn --bind / --bind-ro). */
 export interface NodeBind {
@@ -60,21 +37,6 @@ export interface BootNodeOptions {
   readonly bootTimeoutMs?: number;
 }
 
-export interface ExecOptions {
-  /** Added to the clean environment (PATH, HOME=/root, LANG=C.UTF-8) every command gets. */
-  readonly env?: Readonly<Record<string, string>>;
-  readonly input?: string | Buffer;
-  /** Killed (SIGKILL) after this long; default 120 s. */
-  readonly timeoutMs?: number;
-}
-
-export interface ExecResult {
-  readonly exitCode: number | null;
-  readonly signal: NodeJS.Signals | null;
-  readonly stdout: string;
-  readonly stderr: string;
-}
-
 /** A booted node: systemd as PID 1 in its own PID namespace, the runtime as a system service. */
 export interface NspawnNode {
   readonly kind: NodeKind;
@@ -85,8 +47,12 @@ export interface NspawnNode {
   /** Host PID of the node's PID 1 (systemd): its namespaces are /proc/<pid>/ns/*. */
   readonly pid: number;
   readonly runtime: NodeRuntime;
+  /** Milliseconds from starting nspawn to systemd up (startup finished) and to the runtime answering CRI Status. */
+  readonly bootMs: { readonly systemd: number; readonly runtime: number };
   /** A node path as seen from the host, through /proc/<pid>/root (its /run tmpfs included). */
   hostPath(file: string): string;
+  /** A file of the node (read through hostPath), or undefined if it does not exist. */
+  readFile(file: string): Promise<string | undefined>;
   /** Runs argv inside the node's mount, UTS, IPC, network, PID and cgroup namespaces; never throws on exit codes. */
   exec(argv: readonly string[], options?: ExecOptions): Promise<ExecResult>;
   systemctl(...args: string[]): Promise<ExecResult>;
@@ -113,52 +79,6 @@ export function nspawnNodeUnsupported(): string | undefined {
 }
 
 const PATH_INSIDE = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-function collect(child: ChildProcess, options: ExecOptions): Promise<ExecResult> {
-  const out: Buffer[] = [];
-  const err: Buffer[] = [];
-  child.stdout?.on('data', (chunk: Buffer) => out.push(chunk));
-  child.stderr?.on('data', (chunk: Buffer) => err.push(chunk));
-  child.stdin?.on('error', () => undefined);
-  child.stdin?.end(options.input ?? '');
-  const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 120_000);
-  return new Promise((resolve, reject) => {
-    child.on('error', reject);
-    child.on('close', (exitCode, signal) => {
-      clearTimeout(timer);
-      resolve({ exitCode, signal, stdout: Buffer.concat(out).toString(), stderr: Buffer.concat(err).toString() });
-    });
-  });
-}
-
-/** The child of `parent` that is PID 1 of its own PID namespace (nspawn's container init). */
-function containerInit(parent: number): number | undefined {
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const status = readFileSync(`/proc/${entry}/status`, 'utf8');
-      const ppid = /^PPid:\s+(\d+)/m.exec(status)?.[1];
-      const nspid = /^NSpid:\s+([\d\s]+)$/m.exec(status)?.[1].trim().split(/\s+/);
-      if (Number(ppid) === parent && nspid !== undefined && nspid.length > 1 && nspid.at(-1) === '1') {
-        return Number(entry);
-      }
-    } catch {
-      // the process exited while we looked
-    }
-  }
-  return undefined;
-}
-
-function unmount(dir: string): void {
-  for (let attempt = 0; attempt < 20; attempt++) {
-    if (spawnSync('umount', [dir]).status === 0) return;
-    if (spawnSync('mountpoint', ['-q', dir]).status !== 0) return;
-    spawnSync('sleep', ['0.1']);
-  }
-  spawnSync('umount', ['-l', dir]);
-}
-
 /**
  * Boots a node of the given kind: an overlay of the cached root (scripts/testbed/build-rootfs.sh) under a temp
  * dir, systemd-nspawn --boot in a private mount namespace with a tmpfs on /run/systemd (the recipe in
@@ -179,9 +99,11 @@ export async function bootNode(options: BootNodeOptions): Promise<NspawnNode> {
   }
   let child: ChildProcess | undefined;
   let pid = 0;
+  const cgroups = privateCgroups(path.basename(dir));
   const emergency = () => {
     if (pid > 0) spawnSync('kill', ['-KILL', String(pid)]);
     child?.kill('SIGKILL');
+    removeCgroups(cgroups);
     unmount(root);
     rmSync(dir, { recursive: true, force: true });
   };
@@ -196,18 +118,20 @@ export async function bootNode(options: BootNodeOptions): Promise<NspawnNode> {
     );
     if (options.kvm ?? existsSync('/dev/kvm')) binds.push('--bind=/dev/kvm');
     const nspawn = ['systemd-nspawn', '-D', root, '--boot', '--register=no', '--keep-unit', '--console=pipe'];
-    const script = 'mount -t tmpfs tmpfs /run/systemd && exec "$@"';
+    const script =
+      'for g in $CGROUPS; do echo $$ >"$g/cgroup.procs"; done; mount -t tmpfs tmpfs /run/systemd && exec "$@"';
     child = spawn(
       'unshare',
       ['--mount', '--propagation', 'private', '--', 'sh', '-c', script, 'sh', ...nspawn, '-M', name, ...binds],
-      { stdio: ['pipe', 'pipe', 'pipe'] },
+      { stdio: ['pipe', 'pipe', 'pipe'], env: { PATH: process.env.PATH, CGROUPS: cgroups.join(' ') } },
     );
     const log: Buffer[] = [];
     child.stdout?.on('data', (chunk: Buffer) => log.push(chunk));
     child.stderr?.on('data', (chunk: Buffer) => log.push(chunk));
     const exited = new Promise<void>((resolve) => child?.once('exit', () => resolve()));
-    const node = nodeHandle({ kind: options.kind, name, root, dir, child, exited, emergency });
-    const deadline = Date.now() + (options.bootTimeoutMs ?? 60_000);
+    const node = nodeHandle({ kind: options.kind, name, root, dir, cgroups, child, exited, emergency });
+    const started = Date.now();
+    const deadline = started + (options.bootTimeoutMs ?? 60_000);
     const bootLog = () => Buffer.concat(log).toString().slice(-4000);
     while (pid === 0) {
       if (child.exitCode !== null || Date.now() > deadline) throw new Error(`nspawn did not boot:\n${bootLog()}`);
@@ -222,7 +146,15 @@ export async function bootNode(options: BootNodeOptions): Promise<NspawnNode> {
         throw new Error(`systemd in the node is "${state.stdout.trim()}":\n${bootLog()}`);
       await sleep(50);
     }
+    const systemdMs = Date.now() - started;
     await node.waitForRuntime(Math.max(deadline - Date.now(), 1000));
+    node.setBootMs({ systemd: systemdMs, runtime: Date.now() - started });
+    if (process.env.KATA_TESTBED_TIMINGS === '1') {
+      process.stderr.write(
+        `nspawn node ${options.kind}: systemd up ${systemdMs} ms, runtime answers ` +
+          `${node.handle.bootMs.runtime} ms after start\n`,
+      );
+    }
     return node.handle;
   } catch (error) {
     emergency();
@@ -236,6 +168,7 @@ interface NodeParts {
   readonly name: string;
   readonly root: string;
   readonly dir: string;
+  readonly cgroups: readonly string[];
   readonly child: ChildProcess;
   readonly exited: Promise<void>;
   readonly emergency: () => void;
@@ -243,6 +176,7 @@ interface NodeParts {
 
 function nodeHandle(parts: NodeParts) {
   let pid = 0;
+  let bootMs = { systemd: 0, runtime: 0 };
   let stopping: Promise<void> | undefined;
   const runtime = NODE_RUNTIMES[parts.kind];
   const hostPath = (file: string) => path.join(`/proc/${pid}/root`, file);
@@ -263,7 +197,18 @@ function nodeHandle(parts: NodeParts) {
       return pid;
     },
     runtime,
+    get bootMs() {
+      return bootMs;
+    },
     hostPath,
+    async readFile(file) {
+      try {
+        return await readFile(hostPath(file), 'utf8');
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+        throw error;
+      }
+    },
     exec,
     systemctl: (...args) => exec(['systemctl', '--no-pager', ...args]),
     unitProperty: async (unit, property) =>
@@ -296,6 +241,7 @@ function nodeHandle(parts: NodeParts) {
         }, 15_000);
         await parts.exited;
         clearTimeout(timer);
+        removeCgroups(parts.cgroups);
         unmount(parts.root);
         rmSync(parts.dir, { recursive: true, force: true });
         process.removeListener('exit', parts.emergency);
@@ -309,6 +255,9 @@ function nodeHandle(parts: NodeParts) {
     waitForRuntime: handle.waitForRuntime,
     setPid(value: number) {
       pid = value;
+    },
+    setBootMs(value: { systemd: number; runtime: number }) {
+      bootMs = value;
     },
   };
 }

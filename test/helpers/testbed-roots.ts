@@ -11,6 +11,41 @@ const run = promisify(execFile);
 /** The kinds of node the test bed boots: which runtime runs as a system service, under which unit. */
 export type NodeKind = 'containerd-1.6' | 'containerd-2.1' | 'k3s' | 'rke2-agent';
 
+/** Where a node kind's runtime lives: what kata-deploy is expected to find and restart there. */
+export interface NodeRuntime {
+  readonly unit: string;
+  /** The runtime's socket as the node sees it. */
+  readonly socket: string;
+  readonly configPath: string;
+  readonly binary: string;
+}
+
+const K3S_SOCKET = '/run/k3s/containerd/containerd.sock';
+const CONTAINERD: NodeRuntime = {
+  unit: 'containerd.service',
+  socket: '/run/containerd/containerd.sock',
+  configPath: '/etc/containerd/config.toml',
+  binary: '/usr/bin/containerd',
+};
+
+/** Each kind's runtime, as scripts/testbed/build-rootfs.sh lays it out (a change there is a change here). */
+export const NODE_RUNTIMES: Readonly<Record<NodeKind, NodeRuntime>> = {
+  'containerd-1.6': CONTAINERD,
+  'containerd-2.1': CONTAINERD,
+  k3s: {
+    unit: 'k3s.service',
+    socket: K3S_SOCKET,
+    configPath: '/var/lib/rancher/k3s/agent/etc/containerd/config.toml',
+    binary: '/var/lib/rancher/k3s/data/current/bin/containerd',
+  },
+  'rke2-agent': {
+    unit: 'rke2-agent.service',
+    socket: K3S_SOCKET,
+    configPath: '/var/lib/rancher/rke2/agent/etc/containerd/config.toml',
+    binary: '/var/lib/rancher/rke2/bin/containerd',
+  },
+};
+
 /** The cached directories an nspawn node is overlaid from: the common root, and the kind's layer above it. */
 export interface NodeRoots {
   readonly node: string;
@@ -29,10 +64,21 @@ async function build(args: readonly string[]): Promise<Map<string, string>> {
 }
 
 /**
- * The node roots from scripts/testbed/build-rootfs.sh, built on first use and cached in .cache/testbed; the
- * script is the one place that knows what a node holds (shell, so CI and the demo can run it alone).
+ * The node roots from scripts/testbed/build-rootfs.sh, built on first use and cached in .cache/testbed (and asked
+ * for once per test process); the script is the one place that knows what a node holds (shell, so CI and the
+ * demo can run it alone).
  */
-export async function nodeRoots(): Promise<NodeRoots> {
+export function nodeRoots(): Promise<NodeRoots> {
+  built ??= buildNodeRoots();
+  built.catch(() => {
+    built = undefined;
+  });
+  return built;
+}
+
+let built: Promise<NodeRoots> | undefined;
+
+async function buildNodeRoots(): Promise<NodeRoots> {
   const paths = await build(['node']);
   const get = (name: string) => {
     const dir = paths.get(name);

@@ -1,4 +1,4 @@
-import { realpathSync } from 'node:fs';
+import { readFileSync, realpathSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bootNode, type NodeKind, type NspawnNode, nspawnNodeUnsupported } from '../helpers/nspawn-node.js';
@@ -29,27 +29,47 @@ interface Restarted {
   readonly after: { readonly invocationId: string; readonly mainPid: number; readonly activeState: string };
 }
 
-for (const kind of ['containerd-1.6', 'containerd-2.1', 'k3s', 'rke2-agent'] as const) {
-  describe.skipIf(unsupported !== undefined)(
-    `nspawn node: ${kind}${unsupported ? ` (skipped: ${unsupported})` : ''}`,
-    () => {
-      let node: NspawnNode;
-      let image: string;
+const KINDS = ['containerd-1.6', 'containerd-2.1', 'k3s', 'rke2-agent'] as const;
 
-      beforeAll(async () => {
-        image = await imageRoot(samplePayload());
-        node = await bootNode({
-          kind,
-          binds: [
-            { source: realpathSync(process.execPath), target: IN_NODE.node, readOnly: true },
-            { source: path.join(REPO, 'dist'), target: IN_NODE.dist, readOnly: true },
-            { source: import.meta.dirname, target: IN_NODE.dir, readOnly: true },
-            { source: image, target: IN_NODE.image, readOnly: true },
-          ],
-        });
-      }, 900_000);
-      afterAll(async () => {
-        await node?.stop();
+describe.skipIf(unsupported !== undefined)(`nspawn nodes${unsupported ? ` (skipped: ${unsupported})` : ''}`, () => {
+  const nodes = new Map<NodeKind, NspawnNode>();
+
+  // All kinds at once, as parallel test files boot them: each must stay out of the others' way.
+  beforeAll(async () => {
+    const image = await imageRoot(samplePayload());
+    const binds = [
+      { source: realpathSync(process.execPath), target: IN_NODE.node, readOnly: true },
+      { source: path.join(REPO, 'dist'), target: IN_NODE.dist, readOnly: true },
+      { source: import.meta.dirname, target: IN_NODE.dir, readOnly: true },
+      { source: image, target: IN_NODE.image, readOnly: true },
+    ];
+    const booted = await Promise.allSettled(KINDS.map((kind) => bootNode({ kind, binds })));
+    booted.forEach((result, index) => {
+      if (result.status === 'fulfilled') nodes.set(KINDS[index]!, result.value);
+    });
+    const failed = booted.find((result) => result.status === 'rejected');
+    if (failed !== undefined) throw failed.reason;
+  }, 900_000);
+  afterAll(async () => {
+    await Promise.all([...nodes.values()].map((node) => node.stop()));
+  });
+
+  it('gives every node its own cgroup, so restarting a unit in one leaves the others alone', async () => {
+    const cgroups = [...nodes.values()].map((node) => readFileSync(`/proc/${node.pid}/cgroup`, 'utf8'));
+    expect(new Set(cgroups).size).toBe(nodes.size);
+    const [first, second] = [nodes.get('containerd-1.6')!, nodes.get('containerd-2.1')!];
+    const untouched = await second.unitProperty('containerd.service', 'MainPID');
+    expect((await first.systemctl('restart', 'containerd.service')).exitCode).toBe(0);
+    expect(await second.unitProperty('containerd.service', 'MainPID')).toBe(untouched);
+    expect(await second.unitProperty('containerd.service', 'NRestarts')).toBe('0');
+    await first.waitForRuntime();
+  });
+
+  for (const kind of KINDS) {
+    describe(kind, () => {
+      let node: NspawnNode;
+      beforeAll(() => {
+        node = nodes.get(kind)!;
       });
 
       it('runs systemd as PID 1 of its own PID namespace', async () => {
@@ -132,6 +152,6 @@ for (const kind of ['containerd-1.6', 'containerd-2.1', 'k3s', 'rke2-agent'] as 
         expect(after.handlers).not.toContain('kata-qemu');
         expect((await node.exec(['test', '-e', '/opt/kata'])).exitCode).not.toBe(0);
       });
-    },
-  );
-}
+    });
+  }
+});
