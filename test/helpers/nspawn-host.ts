@@ -45,7 +45,7 @@ export function containerInit(parent: number): number | undefined {
     try {
       const status = readFileSync(`/proc/${entry}/status`, 'utf8');
       const ppid = /^PPid:\s+(\d+)/m.exec(status)?.[1];
-      const nspid = /^NSpid:\s+([\d\s]+)$/m.exec(status)?.[1].trim().split(/\s+/);
+      const nspid = /^NSpid:[\t ]+([\d\t ]+)$/m.exec(status)?.[1]?.trim().split(/\s+/);
       if (Number(ppid) === parent && nspid !== undefined && nspid.length > 1 && nspid.at(-1) === '1') {
         return Number(entry);
       }

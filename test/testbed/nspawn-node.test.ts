@@ -1,4 +1,5 @@
 import { readFileSync, realpathSync } from 'node:fs';
+import { rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bootNode, type NodeKind, type NspawnNode, nspawnNodeUnsupported } from '../helpers/nspawn-node.js';
@@ -101,6 +102,26 @@ describe.skipIf(unsupported !== undefined)(`nspawn nodes${unsupported ? ` (skipp
             `imports = ["${path.posix.dirname(node.runtime.configPath)}/config-v3.toml.d/*.toml"]`,
           );
           expect((await node.exec(['containerd', '--version'])).exitCode).not.toBe(0);
+        },
+      );
+
+      it.runIf(kind === 'k3s' || kind === 'rke2-agent')(
+        're-renders from config-v3.toml.tmpl on restart, and refuses template actions it cannot run',
+        async () => {
+          const template = `${path.posix.dirname(node.runtime.configPath)}/config-v3.toml.tmpl`;
+          const extra = `[plugins.'io.containerd.cri.v1.runtime'.containerd.runtimes.extra]\n  runtime_type = "io.containerd.runc.v2"\n`;
+          await writeFile(node.hostPath(template), `{{ template "base" . }}\n${extra}`);
+          expect((await node.systemctl('restart', node.runtime.unit)).exitCode).toBe(0);
+          const rendered = await node.readFile(node.runtime.configPath);
+          expect(rendered).toContain('config-v3.toml.d/*.toml"]');
+          expect(rendered?.endsWith(extra)).toBe(true);
+          expect((await node.waitForRuntime()).handlers).toContain('extra');
+          await writeFile(node.hostPath(template), '{{ .NodeConfig.AgentConfig.Snapshotter }}\n');
+          expect((await node.systemctl('restart', node.runtime.unit)).exitCode).not.toBe(0);
+          expect(await node.journal(node.runtime.unit)).toContain('uses Go template actions other than');
+          await rm(node.hostPath(template));
+          expect((await node.systemctl('restart', node.runtime.unit)).exitCode).toBe(0);
+          expect((await node.waitForRuntime()).handlers).not.toContain('extra');
         },
       );
 
