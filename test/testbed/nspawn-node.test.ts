@@ -109,7 +109,9 @@ describe.skipIf(unsupported !== undefined)(`nspawn nodes${unsupported ? ` (skipp
         're-renders from config-v3.toml.tmpl on restart, and refuses template actions it cannot run',
         async () => {
           const template = `${path.posix.dirname(node.runtime.configPath)}/config-v3.toml.tmpl`;
-          const extra = `[plugins.'io.containerd.cri.v1.runtime'.containerd.runtimes.extra]\n  runtime_type = "io.containerd.runc.v2"\n`;
+          const extra =
+            `[plugins.'io.containerd.cri.v1.runtime'.containerd.runtimes.extra]\n` +
+            `  runtime_type = "io.containerd.runc.v2"\n`;
           await writeFile(node.hostPath(template), `{{ template "base" . }}\n${extra}`);
           expect((await node.systemctl('restart', node.runtime.unit)).exitCode).toBe(0);
           const rendered = await node.readFile(node.runtime.configPath);
