@@ -1,8 +1,16 @@
-import { readFileSync, realpathSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, readFileSync, realpathSync, writeFileSync } from 'node:fs';
 import { rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { bootNode, type NodeKind, type NspawnNode, nspawnNodeUnsupported } from '../helpers/nspawn-node.js';
+import {
+  bootNode,
+  type NodeKind,
+  type NspawnNode,
+  nspawnNodeUnsupported,
+  sweepAbandonedNodes,
+} from '../helpers/nspawn-node.js';
 import { imageRoot } from '../helpers/testbed-roots.js';
 import { samplePayload } from '../helpers/sample-payload.js';
 import { snapshotTree } from '../helpers/tree-snapshot.js';
@@ -177,4 +185,34 @@ describe.skipIf(unsupported !== undefined)(`nspawn nodes${unsupported ? ` (skipp
       });
     });
   }
+});
+
+/** Whether pid runs (a zombie, dead and waiting for its parent to reap it, does not). */
+function running(pid: number): boolean {
+  try {
+    return !/^State:\s+Z/m.test(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  } catch {
+    return false;
+  }
+}
+
+describe.skipIf(unsupported !== undefined)('an nspawn node whose test process died without stop()', () => {
+  it('is swept by the next boot: its processes, cgroups, overlay mount and temp dir are gone', async () => {
+    const node = await bootNode({ kind: 'containerd-1.6' });
+    const dir = path.dirname(node.root);
+    const cgroupOf = readFileSync(`/proc/${node.pid}/cgroup`, 'utf8').match(/^0::(\/[^/\n]+)/m)?.[1];
+    try {
+      const record = JSON.parse(readFileSync(path.join(dir, 'node.json'), 'utf8'));
+      const gone = spawnSync('true').pid;
+      writeFileSync(path.join(dir, 'node.json'), JSON.stringify({ ...record, owner: gone }));
+      expect(sweepAbandonedNodes(tmpdir())).toEqual([dir]);
+      expect(running(node.pid)).toBe(false);
+      expect(existsSync(dir)).toBe(false);
+      expect(readFileSync('/proc/self/mountinfo', 'utf8')).not.toContain(node.root);
+      expect(cgroupOf).toBeDefined();
+      expect(existsSync(`/sys/fs/cgroup/unified${cgroupOf}`) || existsSync(`/sys/fs/cgroup${cgroupOf}`)).toBe(false);
+    } finally {
+      await node.stop();
+    }
+  });
 });
