@@ -4,6 +4,8 @@ import { rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { silentLogger } from '../../src/host/logger.js';
+import { connectSystemd } from '../../src/systemd/systemd-client.js';
 import {
   bootNode,
   type NodeKind,
@@ -132,6 +134,19 @@ describe.skipIf(unsupported !== undefined)(`nspawn nodes${unsupported ? ` (skipp
           await rm(node.hostPath(template));
           expect((await node.systemctl('restart', node.runtime.unit)).exitCode).toBe(0);
           expect((await node.waitForRuntime()).handlers).not.toContain('extra');
+        },
+      );
+
+      it.runIf(kind === 'containerd-1.6')(
+        'refuses the same client from the host, whose PID it cannot see',
+        async () => {
+          const quiet = silentLogger();
+          await expect(connectSystemd(node.hostPath('/run/systemd/private'), quiet)).rejects.toThrow(
+            /could not be used/,
+          );
+          expect(await node.journal('init.scope')).toContain(
+            'Incoming private connection from unprivileged client, refusing',
+          );
         },
       );
 
