@@ -47,6 +47,7 @@ describe.skipIf(unsupported !== undefined)(`nspawn nodes${unsupported ? ` (skipp
 
   // All kinds at once, as parallel test files boot them: each must stay out of the others' way.
   beforeAll(async () => {
+    if (!existsSync(path.join(REPO, 'dist/systemd/systemd-client.js'))) throw new Error('dist/ missing: npm run build');
     const image = await imageRoot(samplePayload());
     const binds = [
       { source: realpathSync(process.execPath), target: IN_NODE.node, readOnly: true },
@@ -134,6 +135,23 @@ describe.skipIf(unsupported !== undefined)(`nspawn nodes${unsupported ? ` (skipp
           await rm(node.hostPath(template));
           expect((await node.systemctl('restart', node.runtime.unit)).exitCode).toBe(0);
           expect((await node.waitForRuntime()).handlers).not.toContain('extra');
+        },
+      );
+
+      it.runIf(kind === 'containerd-1.6')(
+        'spawns a long-running command in the node and signals it there',
+        async () => {
+          const script = 'trap "echo stopped; exit 0" TERM; echo started; while :; do sleep 0.05; done';
+          const sleeper = node.spawn(['sh', '-c', script]);
+          await new Promise((resolve) => sleeper.child.stdout?.once('data', resolve));
+          const hostPid = await sleeper.hostPid();
+          const nspid = /^NSpid:\s+(.+)$/m.exec(readFileSync(`/proc/${hostPid}/status`, 'utf8'))?.[1];
+          expect(nspid?.split(/\s+/)).toHaveLength(2);
+          await sleeper.kill('SIGTERM');
+          const result = await sleeper.result;
+          expect(result.exitCode).toBe(0);
+          expect(result.stdout).toBe('started\nstopped\n');
+          expect(running(hostPid)).toBe(false);
         },
       );
 
