@@ -14,6 +14,7 @@ import {
   sweepAbandonedNodes,
 } from '../helpers/nspawn-node.js';
 import { imageRoot } from '../helpers/testbed-roots.js';
+import { corpusDir } from '../helpers/corpus.js';
 import { samplePayload } from '../helpers/sample-payload.js';
 import { snapshotTree } from '../helpers/tree-snapshot.js';
 
@@ -32,6 +33,24 @@ const IN_NODE = {
   dir: '/opt/kata-test/testbed',
   image: '/opt/kata-image',
 };
+
+/** The image's bundled CLI on the image's Node, run inside the node from a plain shell (no pod yet). */
+function kataDeploy(node: NspawnNode, command: string) {
+  return node.exec([
+    `${IN_NODE.image}/usr/local/bin/node`,
+    `${IN_NODE.image}/opt/kata-deploy/kata-deploy.mjs`,
+    command,
+    '--payload',
+    `${IN_NODE.image}/opt/kata-artifacts/kata-static.tar.zst`,
+    '--shims',
+    'qemu clh',
+    '--log-format',
+    'json',
+    '--readiness-timeout',
+    '30',
+    '--json',
+  ]);
+}
 
 interface Restarted {
   readonly pid: number;
@@ -168,6 +187,31 @@ describe.skipIf(unsupported !== undefined)(`nspawn nodes${unsupported ? ` (skipp
         },
       );
 
+      it.runIf(kind === 'k3s')(
+        "refuses (exit 5) a k3s whose template renders no drop-in import, as the corpus's v2-era k3s, untouched",
+        async () => {
+          const template = `${path.posix.dirname(node.runtime.configPath)}/config.toml.tmpl`;
+          await writeFile(
+            node.hostPath(template),
+            readFileSync(path.join(corpusDir(), 'containerd/k3s/config.rendered.toml')),
+          );
+          try {
+            expect((await node.systemctl('restart', node.runtime.unit)).exitCode).toBe(0);
+            await node.waitForRuntime();
+            const before = await snapshotTree(node.hostPath(path.posix.dirname(node.runtime.configPath)));
+            const install = await kataDeploy(node, 'install');
+            expect(install.exitCode, install.stderr.slice(-2000)).toBe(5);
+            expect(install.stderr).toContain('does not import the drop-in directory');
+            expect(await snapshotTree(node.hostPath(path.posix.dirname(node.runtime.configPath)))).toEqual(before);
+            expect((await node.exec(['test', '-e', '/opt/kata'])).exitCode).not.toBe(0);
+          } finally {
+            await rm(node.hostPath(template));
+            await node.systemctl('restart', node.runtime.unit);
+            await node.waitForRuntime();
+          }
+        },
+      );
+
       it.each([
         ['a shell', []],
         ['a child PID namespace (as a pod is)', ['unshare', '--pid', '--fork', '--mount-proc']],
@@ -187,29 +231,14 @@ describe.skipIf(unsupported !== undefined)(`nspawn nodes${unsupported ? ` (skipp
       it('survives kata-deploy install and uninstall from a shell: handlers live, then config as it was', async () => {
         const configDir = path.posix.dirname(node.runtime.configPath);
         const before = await snapshotTree(node.hostPath(configDir));
-        const cli = (command: string) =>
-          node.exec([
-            `${IN_NODE.image}/usr/local/bin/node`,
-            `${IN_NODE.image}/opt/kata-deploy/kata-deploy.mjs`,
-            command,
-            '--payload',
-            `${IN_NODE.image}/opt/kata-artifacts/kata-static.tar.zst`,
-            '--shims',
-            'qemu clh',
-            '--log-format',
-            'json',
-            '--readiness-timeout',
-            '30',
-            '--json',
-          ]);
-        const install = await cli('install');
+        const install = await kataDeploy(node, 'install');
         expect(install.exitCode, install.stderr.slice(-3000)).toBe(0);
         expect(JSON.parse(install.stdout).restart.performed).toBe(true);
         expect((await node.runtimeStatus()).handlers).toEqual(
           expect.arrayContaining(['runc', 'kata-qemu', 'kata-clh']),
         );
         expect((await node.exec(['test', '-x', '/opt/kata/bin/containerd-shim-kata-v2'])).exitCode).toBe(0);
-        const uninstall = await cli('uninstall');
+        const uninstall = await kataDeploy(node, 'uninstall');
         expect(uninstall.exitCode, uninstall.stderr.slice(-3000)).toBe(0);
         expect(await snapshotTree(node.hostPath(configDir))).toEqual(before);
         const after = await node.waitForRuntime();
