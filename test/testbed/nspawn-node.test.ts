@@ -267,7 +267,8 @@ describe.skipIf(unsupported !== undefined)('an nspawn node whose test process di
       const record = JSON.parse(readFileSync(path.join(dir, 'node.json'), 'utf8'));
       const gone = spawnSync('true').pid;
       writeFileSync(path.join(dir, 'node.json'), JSON.stringify({ ...record, owner: gone }));
-      expect(sweepAbandonedNodes(tmpdir())).toEqual([dir]);
+      // A boot in a parallel test file may sweep it first; either way it is gone afterwards.
+      sweepAbandonedNodes(tmpdir());
       expect(running(node.pid)).toBe(false);
       expect(existsSync(dir)).toBe(false);
       expect(readFileSync('/proc/self/mountinfo', 'utf8')).not.toContain(node.root);
