@@ -258,6 +258,14 @@ function running(pid: number): boolean {
   }
 }
 
+function startTime(pid: number): string | undefined {
+  try {
+    return readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ')[19];
+  } catch {
+    return undefined;
+  }
+}
+
 /** The node's own top cgroup (v2), as the host sees it. */
 function topCgroup(node: NspawnNode): string {
   const own = /^0::(\/[^/\n]+)/m.exec(readFileSync(`/proc/${node.pid}/cgroup`, 'utf8'))?.[1];
@@ -276,8 +284,10 @@ describe.skipIf(unsupported !== undefined)('stopping an nspawn node', () => {
     const pids = listed.stdout.split('\n').filter(Boolean).map(Number);
     expect(pids).toContain(node.pid);
     expect(pids.length).toBeGreaterThan(4);
+    // A PID with its start time: the same number may be reused by a new process once this one is gone.
+    const started = new Map(pids.map((pid) => [pid, startTime(pid)]));
     await node.stop();
-    expect(pids.filter(running)).toEqual([]);
+    expect(pids.filter((pid) => running(pid) && startTime(pid) === started.get(pid))).toEqual([]);
     expect(existsSync(cgroup)).toBe(false);
     expect(existsSync(dir)).toBe(false);
     expect(readFileSync('/proc/self/mountinfo', 'utf8')).not.toContain(node.root);
