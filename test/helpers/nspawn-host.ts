@@ -2,6 +2,7 @@ import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 
+/** How a command runs in a node: the rest of its environment is clean, so results do not depend on the host's. */
 export interface ExecOptions {
   /** Added to the clean environment (PATH, HOME=/root, LANG=C.UTF-8) every command gets. */
   readonly env?: Readonly<Record<string, string>>;
@@ -10,6 +11,7 @@ export interface ExecOptions {
   readonly timeoutMs?: number;
 }
 
+/** How a command in a node ended; exit codes are data here, never exceptions (tests assert on them). */
 export interface ExecResult {
   readonly exitCode: number | null;
   readonly signal: NodeJS.Signals | null;

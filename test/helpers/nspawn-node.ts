@@ -29,6 +29,7 @@ export interface NodeBind {
   readonly readOnly?: boolean;
 }
 
+/** What a test chooses about its node; everything else is what a real node of that kind would have. */
 export interface BootNodeOptions {
   readonly kind: NodeKind;
   readonly binds?: readonly NodeBind[];
@@ -69,7 +70,8 @@ export interface NspawnNode {
   runtimeStatus(): Promise<CriStatus>;
   /** Polls runtimeStatus until the runtime answers (after a restart, say); rejects with the journal on timeout. */
   waitForRuntime(timeoutMs?: number): Promise<CriStatus>;
-  /** Powers the node off (SIGKILL after 15 s), unmounts its root and removes its temp dir. Idempotent. */
+  /** Powers the node off (SIGKILL after 15 s), kills what is left in its cgroups, unmounts its root and removes its
+   * temp dir. Idempotent. */
   stop(): Promise<void>;
 }
 
