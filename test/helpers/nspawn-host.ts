@@ -206,3 +206,12 @@ export function sweepAbandonedNodes(tmp: string): string[] {
   }
   return swept;
 }
+
+/** Whether pid runs (a zombie, dead and waiting for its parent to reap it, does not). */
+export function processRunning(pid: number): boolean {
+  try {
+    return !/^State:\s+Z/m.test(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  } catch {
+    return false;
+  }
+}

@@ -19,7 +19,13 @@ import {
 } from './nspawn-host.js';
 import { NODE_RUNTIMES, type NodeKind, type NodeRuntime, nodeRoots } from './testbed-roots.js';
 
-export { type ExecOptions, type ExecResult, type NodeProcess, sweepAbandonedNodes } from './nspawn-host.js';
+export {
+  type ExecOptions,
+  type ExecResult,
+  type NodeProcess,
+  processRunning,
+  sweepAbandonedNodes,
+} from './nspawn-host.js';
 export { NODE_RUNTIMES, type NodeKind, type NodeRuntime } from './testbed-roots.js';
 
 /** A host directory or file made visible inside the node (systemd-nspawn --bind / --bind-ro). */
