@@ -202,6 +202,24 @@ export class StandinPod {
     return unshare === undefined ? undefined : childrenOf(unshare)[0];
   }
 
+  /** Resolves once the container's output has a line matching `pattern`; rejects if it exits first. */
+  logLine(pattern: RegExp): Promise<string> {
+    return new Promise((resolve, reject) => {
+      const check = () => {
+        const line = this.output.split('\n').find((entry) => pattern.test(entry));
+        if (line !== undefined) {
+          clearInterval(timer);
+          resolve(line);
+        } else if (this.eventAt('exited') !== undefined) {
+          clearInterval(timer);
+          reject(new Error(`the container exited before logging ${pattern}:\n${this.output.slice(-4000)}`));
+        }
+      };
+      const timer = setInterval(check, 5);
+      check();
+    });
+  }
+
   /** Everything the container (and the setup before it) wrote to stdout and stderr. */
   logs(): string {
     return this.output;

@@ -84,7 +84,17 @@ const VOLUME: Shape = {
   emptyDir: { medium: ['', 'Memory'], sizeLimit: 'string' },
 };
 
-const META: Shape = { name: 'string', namespace: 'string', labels: 'string-map', annotations: 'string-map' };
+const META: Shape = {
+  name: 'string',
+  namespace: 'string',
+  labels: 'string-map',
+  annotations: 'string-map',
+  // Set by the API server on what it stores; they name the object, they change nothing in its pods.
+  uid: 'string',
+  resourceVersion: 'string',
+  generation: 'number',
+  creationTimestamp: 'string',
+};
 
 /**
  * The DaemonSet as far as the stand-in understands it. Scheduling fields (tolerations, priorityClassName,
