@@ -38,8 +38,12 @@ export interface PodTestbed {
   setImage(tag: string): void;
   /** `kubectl delete ds`: the DaemonSet is gone from the API. */
   deleteDaemonSet(): void;
+  /** The DaemonSet as rendered in daemonset.yaml. */
+  manifest(): Obj;
   /** The DaemonSet's pod on this node, from the stored template. */
   startPod(): Promise<StandinPod>;
+  /** A pod of another DaemonSet (a variant of the manifest) on this node. */
+  startPodOf(daemonSet: Obj): Promise<StandinPod>;
   stop(): Promise<void>;
 }
 
@@ -70,6 +74,16 @@ export async function startPodTestbed(
     return ds;
   };
   const apiUrl = new URL(api.url);
+  const startPodOf = (daemonSet: Obj) => {
+    const tag = daemonSet.spec.template.spec.containers[0].image as string;
+    if (!roots.has(tag)) throw new Error(`image ${tag} is not on node ${node.name} (ErrImageNeverPull)`);
+    return startPod({
+      daemonSet,
+      node: { name: node.name, leaderPid: node.pid },
+      image: imageConfig(imageDir(tag)),
+      api: { host: apiUrl.hostname, port: Number(apiUrl.port), token: api.bearerToken(), caPem: api.caPem() },
+    });
+  };
   return {
     node,
     api,
@@ -82,17 +96,9 @@ export async function startPodTestbed(
     deleteDaemonSet() {
       api.removeDaemonSet(manifest.metadata.namespace, manifest.metadata.name);
     },
-    startPod() {
-      const daemonSet = current();
-      const tag = daemonSet.spec.template.spec.containers[0].image as string;
-      if (!roots.has(tag)) throw new Error(`image ${tag} is not on node ${node.name} (ErrImageNeverPull)`);
-      return startPod({
-        daemonSet,
-        node: { name: node.name, leaderPid: node.pid },
-        image: imageConfig(imageDir(tag)),
-        api: { host: apiUrl.hostname, port: Number(apiUrl.port), token: api.bearerToken(), caPem: api.caPem() },
-      });
-    },
+    manifest: () => structuredClone(manifest),
+    startPod: () => startPodOf(current()),
+    startPodOf,
     stop: () => node.stop(),
   };
 }
