@@ -8,8 +8,13 @@ const HINTS: Readonly<Record<string, string>> = {
   EROFS:
     'a host path is on a read-only filesystem: mount it read-write into the pod (or choose INSTALLATION_PREFIX on a ' +
     'writable one)',
-  EACCES: 'kata-deploy lacks permission on a host path: run it as root (privileged in the DaemonSet)',
-  EPERM: 'the host refused the operation (immutable file, SELinux or AppArmor?): check the path named above',
+  EACCES:
+    'kata-deploy lacks permission on a host path: it must run as root, and in the DaemonSet root has no ' +
+    'CAP_DAC_OVERRIDE, so it writes only where the owner bits let root write: check the owner and mode of the path ' +
+    'named above',
+  EPERM:
+    'the host refused the operation (immutable file, SELinux or AppArmor, or a capability the pod does not ' +
+    'grant?): check the path named above',
   EISDIR: 'a directory is where kata-deploy expects a file: check the path named above',
   ENOTDIR: 'a file is where kata-deploy expects a directory: check the path named above',
   EBUSY:

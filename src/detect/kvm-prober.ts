@@ -3,7 +3,15 @@ import { closeSync, constants, openSync } from 'node:fs';
 /** What the kernel answered when asked to act as a hypervisor through a device node. */
 export type KvmProbe =
   | { readonly ok: true; readonly apiVersion: number; readonly vmCreated: boolean }
-  | { readonly ok: false; readonly reason: string };
+  | {
+      readonly ok: false;
+      readonly reason: string;
+      /**
+       * Set when the device could not even be opened for lack of permission: EPERM is a device cgroup
+       * (an unprivileged pod), EACCES the file mode. Nothing is then known about the ioctls.
+       */
+      readonly openDenied?: 'EPERM' | 'EACCES';
+    };
 
 /**
  * The port that proves /dev/kvm is really KVM: it must answer KVM_GET_API_VERSION (12 on every kernel
@@ -34,10 +42,9 @@ export const ioctlKvmProber: KvmProber = {
     try {
       fd = openSync(realDevicePath, constants.O_RDWR | O_CLOEXEC);
     } catch (error) {
-      return {
-        ok: false,
-        reason: `cannot open ${realDevicePath}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`,
-      };
+      const code = (error as NodeJS.ErrnoException).code;
+      const reason = `cannot open ${realDevicePath}: ${code ?? (error as Error).message}`;
+      return code === 'EPERM' || code === 'EACCES' ? { ok: false, reason, openDenied: code } : { ok: false, reason };
     }
     try {
       const libc = koffi.load('libc.so.6');

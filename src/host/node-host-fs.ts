@@ -6,6 +6,7 @@ import { changedWhileInstalling, sameBytes } from '../core/concurrent-edit.js';
 import { KataDeployError } from '../core/errors.js';
 import type { HostFs, WriteOptions } from './host-fs.js';
 import { assertHostPath, resolveLinkTarget, staysInsideRoot } from './host-path.js';
+import { keepOwner } from './keep-owner.js';
 
 const MAX_LINKS = 40;
 
@@ -135,9 +136,10 @@ export class NodeHostFs implements HostFs {
     const handle = await fs.open(temp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, mode);
     try {
       await handle.writeFile(data);
-      if (existing !== undefined && (existing.uid !== process.getuid?.() || existing.gid !== process.getgid?.()))
-        await handle.chown(existing.uid, existing.gid);
+      // chmod while the file is still ours: after a chown to another owner it would need CAP_FOWNER too.
       await handle.chmod(mode);
+      if (existing !== undefined && (existing.uid !== process.getuid?.() || existing.gid !== process.getgid?.()))
+        await keepOwner(handle, hostPath, existing);
       await handle.sync();
     } catch (error) {
       await handle.close();

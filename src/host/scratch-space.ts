@@ -74,9 +74,10 @@ async function lockedScratchDir(parent: string): Promise<{ real: string; fd: num
 
 /**
  * Per-run scratch dirs under a host directory kata-deploy owns (default /var/lib/kata-deploy): 0700,
- * unguessable names, never in a world-writable directory, inside the host root so a containerd run
- * under chroot sees them. The first open sweeps what killed runs left. Directories it had to create on
- * the way are removed again on release when empty, so a dry run or a refused install leaves no trace.
+ * unguessable names, never in a world-writable directory, on the host (in the pod: the state dir's
+ * hostPath, never the container's read-only root). The first open sweeps what killed runs left.
+ * Directories it had to create on the way are removed again on release when empty, so a dry run or a
+ * refused install leaves no trace.
  */
 export function installerScratch(fs: HostFs, hostDir: string): ScratchSpace {
   let swept = false;

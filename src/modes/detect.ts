@@ -9,6 +9,7 @@ export async function runDetect(settings: Settings, ports: DetectPorts, log: Log
     { arch: report.arch, kvmUsable: report.kvm.usable },
     report.kvm.usable ? 'KVM is usable' : `KVM is not usable: ${report.kvm.reason}`,
   );
+  if (report.kvm.unproven !== undefined) log.warn({ kvmProven: false }, report.kvm.unproven);
   for (const warning of report.runtime.warnings) log.warn(warning);
   return report;
 }
@@ -17,7 +18,7 @@ export async function runDetect(settings: Settings, ports: DetectPorts, log: Log
 export function formatNodeReport(report: NodeReport): string {
   const lines = [
     `arch:     ${report.arch}`,
-    `kvm:      ${report.kvm.usable ? 'usable' : `not usable (${report.kvm.reason})`}`,
+    `kvm:      ${kvmLine(report.kvm)}`,
     ...report.kvm.evidence.map((line) => `          - ${line}`),
     `tee:      ${
       Object.entries(report.tee.available)
@@ -35,6 +36,11 @@ export function formatNodeReport(report: NodeReport): string {
     ...report.runtime.warnings.map((warning) => `warning: ${warning}`),
   ];
   return `${lines.join('\n')}\n`;
+}
+
+function kvmLine(kvm: NodeReport['kvm']): string {
+  if (!kvm.usable) return `not usable (${kvm.reason})`;
+  return kvm.proven ? 'usable' : 'usable, not proven by ioctls (see the evidence below)';
 }
 
 function shimLine(shim: NodeReport['shims'][number]): string {

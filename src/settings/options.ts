@@ -47,6 +47,7 @@ export type OptionKey =
   | 'daemonSetName'
   | 'podNamespace'
   | 'requireKvm'
+  | 'requireKvmProof'
   | 'httpsProxy'
   | 'noProxy'
   | 'payloadCa'
@@ -178,6 +179,12 @@ export const OPTION_SPECS: readonly OptionSpec[] = [
     flag: '--require-kvm <bool>',
     env: ['KATA_REQUIRE_KVM'],
     description: 'refuse to install where KVM is not usable (default true)',
+  },
+  {
+    key: 'requireKvmProof',
+    flag: '--require-kvm-proof <bool>',
+    env: ['KATA_REQUIRE_KVM_PROOF'],
+    description: 'also refuse where /dev/kvm cannot be opened to prove KVM by ioctl (default false)',
   },
   {
     key: 'runtime',

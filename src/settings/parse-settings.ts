@@ -276,6 +276,7 @@ export function parseSettings(input: SettingsInput): Settings {
     daemonSetName: parseName(input, 'daemonSetName', 'kata-deploy'),
     podNamespace: parseName(input, 'podNamespace', undefined),
     requireKvm: flagOrEnvBoolean(input, 'requireKvm', true),
+    requireKvmProof: flagOrEnvBoolean(input, 'requireKvmProof', false),
     httpsProxy: checkedText(input, 'httpsProxy', checkProxyUrl),
     noProxy: checkedText(input, 'noProxy', checkNoProxyList),
     payloadCa: parseAbsolute(input, 'payloadCa', undefined),

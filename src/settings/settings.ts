@@ -85,6 +85,11 @@ export interface Settings {
   readonly podNamespace: string | undefined;
   /** Refuse install (exit 3) where KVM is not usable; upstream never checks and leaves pods failing. */
   readonly requireKvm: boolean;
+  /**
+   * With requireKvm, also refuse (exit 3) where KVM is only shown by its device node and modules, not by
+   * ioctls: an unprivileged pod cannot open /dev/kvm. Off by default, so the DaemonSet installs (warning).
+   */
+  readonly requireKvmProof: boolean;
   readonly httpsProxy: string | undefined;
   readonly noProxy: string | undefined;
   /** Path (in this process's filesystem) of a PEM bundle trusted for https:// payloads. */

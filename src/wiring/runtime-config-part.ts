@@ -45,7 +45,7 @@ export function runtimeConfigPart(
     scratch: installerScratch(fs, STATE_ROOT),
     ...(onScratchWritten === undefined ? {} : { onScratchWritten }),
     binary: containerd.binary,
-    ...(containerd.chrootRoot === undefined ? {} : { chrootRoot: containerd.chrootRoot }),
+    ...(containerd.loaderRoot === undefined ? {} : { loaderRoot: containerd.loaderRoot }),
   });
   return {
     async plan(handlers, previousRecord) {

@@ -20,6 +20,7 @@ import { runtimeConfigPart } from './runtime-config-part.js';
 import { runtimeControl } from './runtime-control.js';
 import { shimLaunchPart, unitMainPid } from './shim-launch-part.js';
 import { validatorBinary } from './validator-binary.js';
+import { applyKvmPolicy } from '../detect/kvm-policy.js';
 
 /** The real ports a transaction is built from. */
 export interface WiringPorts extends DetectPorts {
@@ -63,13 +64,7 @@ export async function wireTransaction(
   const node = await detectNode(settings, ports);
   await checkUpstreamNodeFacts(settings, node, ports.fs);
   if (needKvm) warnMissingModules(node.modules, log);
-  if (needKvm && settings.requireKvm && !node.kvm.usable) {
-    throw new KataDeployError('node-unsupported', `this node cannot run Kata VMs: ${node.kvm.reason}`, {
-      hint:
-        'schedule kata-deploy only on nodes with KVM (or set KATA_REQUIRE_KVM=false to install anyway, e.g. for ' +
-        'a lab)',
-    });
-  }
+  if (needKvm) applyKvmPolicy(node.kvm, settings, log);
   const runtime = node.runtime;
   const handlers = [
     ...withGuestPull(handlersFor(settings), settings.upstream.pullTypeMapping),

@@ -6,18 +6,18 @@ import type { RuntimeReport } from '../detect/runtime.js';
 import type { CommandRunner } from '../host/command-runner.js';
 import type { RuntimeFlavour } from '../settings/settings.js';
 
-/** The containerd that validates configs, and the host root to chroot into for it (if that works). */
+/** The containerd that validates configs, and the host root whose loader runs it (if that works). */
 export interface ValidatorChoice {
   readonly binary: string;
-  readonly chrootRoot: string | undefined;
+  readonly loaderRoot: string | undefined;
 }
 
 /**
  * Picks the containerd that validates configs and checks it is the same release line as the daemon
  * that will read them: containerd 1.6 accepts drop-ins that 2.x merges differently (and the reverse),
- * so a validation by the wrong binary would approve a config the node then breaks on. A binary inside
- * a mounted host root runs under chroot when the mount carries its libraries (a whole-root mount), and
- * directly otherwise (the DaemonSet mounts /usr but not /lib).
+ * so a validation by the wrong binary would approve a config the node then breaks on. A dynamic binary
+ * inside a mounted host root runs through the host's loader and libraries when the mount carries them
+ * (the DaemonSet's /host/usr does on a merged-/usr host), and directly otherwise.
  */
 export async function validatorBinary(
   explicit: string | undefined,
@@ -27,18 +27,18 @@ export async function validatorBinary(
   runner: CommandRunner,
 ): Promise<ValidatorChoice> {
   const binary = containerdBinary({ hostRoot, flavour, ...(explicit === undefined ? {} : { binary: explicit }) });
-  const version = async (chrootRoot: string | undefined) => {
-    const command = containerdCommand(binary, chrootRoot, ['--version']);
+  const version = async (loaderRoot: string | undefined) => {
+    const command = containerdCommand(binary, loaderRoot, ['--version']);
     const result = await runner.run(command.file, command.args, { timeoutMs: 10_000 });
     return result.exitCode === 0 ? parseSemVer(result.stdout) : undefined;
   };
-  const chrooted = containerdCommand(binary, hostRoot, []).file === 'chroot' ? await version(hostRoot) : undefined;
-  const chrootRoot = chrooted === undefined ? undefined : hostRoot;
+  const viaLoader = containerdCommand(binary, hostRoot, []).file !== binary ? await version(hostRoot) : undefined;
+  const loaderRoot = viaLoader === undefined ? undefined : hostRoot;
   if (flavour === 'crio' || runtime.daemonVersionSource !== 'socket' || runtime.daemonVersion === undefined)
-    return { binary, chrootRoot };
-  const own = chrooted ?? (await version(undefined));
+    return { binary, loaderRoot };
+  const own = viaLoader ?? (await version(undefined));
   const daemon = parseSemVer(runtime.daemonVersion);
-  if (own === undefined || daemon === undefined) return { binary, chrootRoot };
+  if (own === undefined || daemon === undefined) return { binary, loaderRoot };
   if (own.major !== daemon.major || own.minor !== daemon.minor) {
     throw new KataDeployError(
       'config-refused',
@@ -49,5 +49,5 @@ export async function validatorBinary(
       },
     );
   }
-  return { binary, chrootRoot };
+  return { binary, loaderRoot };
 }

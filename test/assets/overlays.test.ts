@@ -67,10 +67,16 @@ for (const [overlay, flavours] of Object.entries(OVERLAYS)) {
       }
     });
 
-    it('keeps what every flavour needs: install dir, ledger, lock, systemd socket, devices and unit files', () => {
-      const writable = [settings.installDir, stateDir(settings), HOST_LOCK_PATH, settings.systemdSocket, '/dev/kvm'];
+    it('keeps what every flavour needs: install dir, ledger, lock, systemd socket, module list, devices, units', () => {
+      const writable = [
+        settings.installDir,
+        stateDir(settings),
+        HOST_LOCK_PATH,
+        settings.systemdSocket,
+        '/etc/modules-load.d/kata-containers-default.conf',
+      ];
       for (const file of writable) expect(covering(mounts, file), file).toMatchObject({ readOnly: false });
-      for (const file of ['/proc/cpuinfo', '/sys/bus/pci/devices', '/usr/bin', ...UNIT_DIRS.slice(0, 1)])
+      for (const file of ['/dev/kvm', '/proc/cpuinfo', '/sys/bus/pci/devices', '/usr/bin', ...UNIT_DIRS.slice(0, 1)])
         expect(covering(mounts, file), file).toBeDefined();
     });
 

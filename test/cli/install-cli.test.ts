@@ -201,7 +201,7 @@ describe('changing the shims of an installed node', () => {
 });
 
 describe('a host root that mounts /usr but not the libraries (the DaemonSet)', () => {
-  it("validates with the host's containerd run directly when chroot cannot start it", async () => {
+  it("validates with the host's containerd run directly when the host root lacks its loader", async () => {
     temp = await makeTempRoot({
       '/etc/containerd/config.toml': CONFIG,
       '/run/kata-deploy': { dir: true },

@@ -48,7 +48,7 @@ describe.skipIf(binary === undefined)('the runtime config part validates with th
       const { handlers, ...rest } = request({ daemonVersion: semver(binary!.version) });
       const part = runtimeConfigPart(rest, new NodeHostFs(root.root), runner, {
         binary: binary!.path,
-        chrootRoot: undefined,
+        loaderRoot: undefined,
       });
       const plan = await part.plan(handlers, undefined);
       expect(plan.changes.some((change) => !change.before?.equals(change.after ?? Buffer.alloc(0)))).toBe(true);
@@ -64,7 +64,7 @@ describe.skipIf(binary === undefined)('the runtime config part validates with th
     try {
       const runner = countingRunner();
       const { handlers, ...rest } = request({ daemonVersion: semver(binary!.version) });
-      const choice = { binary: binary!.path, chrootRoot: undefined };
+      const choice = { binary: binary!.path, loaderRoot: undefined };
       const plan = await runtimeConfigPart(rest, new NodeHostFs(root.root), runner, choice).plan(handlers, undefined);
       expect(runner).toMatchObject({ dumps: 2, overlapped: 0 });
       const written = plan.changes.find((change) => change.path === CONFIG)?.after?.toString() ?? '';
@@ -80,7 +80,7 @@ describe.skipIf(binary === undefined)('the runtime config part validates with th
     try {
       const fs = new NodeHostFs(root.root);
       const { handlers, ...rest } = request({ daemonVersion: semver(binary!.version), handlers: testHandlers() });
-      const choice = { binary: binary!.path, chrootRoot: undefined };
+      const choice = { binary: binary!.path, loaderRoot: undefined };
       const first = await runtimeConfigPart(rest, fs, countingRunner(), choice).plan(handlers, undefined);
       for (const change of first.changes) {
         if (change.after !== undefined) await fs.writeFileAtomic(change.path, change.after);

@@ -14,7 +14,6 @@ import {
   containerdValidator,
   rebaseImports,
 } from '../../src/containerd/config/validator.js';
-import { containerdCommand } from '../../src/containerd/config/validator.js';
 import { childProcessRunner } from '../../src/host/command-runner.js';
 import { privateScratch } from '../helpers/private-scratch.js';
 import { containerdBinaries } from '../helpers/containerd-binaries.js';
@@ -167,26 +166,5 @@ describe("containerd's complaint", () => {
       'containerd config version `3` is not "supported": bad\ncontainerd: failed to load TOML from ' +
         '/etc/containerd/config.toml: unsupported config version `3`',
     );
-  });
-});
-
-describe('containerdCommand', () => {
-  it('runs a binary inside a mounted host root under chroot, with the host view of its path', () => {
-    expect(containerdCommand('/host/usr/bin/containerd', '/host', ['--version'])).toEqual({
-      file: 'chroot',
-      args: ['/host', '/usr/bin/containerd', '--version'],
-    });
-  });
-
-  it('runs it directly on the real root or when it lives outside the host root', () => {
-    expect(containerdCommand('/usr/bin/containerd', '/', ['--version'])).toEqual({
-      file: '/usr/bin/containerd',
-      args: ['--version'],
-    });
-    expect(containerdCommand('/opt/bin/containerd', '/host', ['--version'])).toEqual({
-      file: '/opt/bin/containerd',
-      args: ['--version'],
-    });
-    expect(containerdCommand('/hostile/containerd', '/host', [])).toEqual({ file: '/hostile/containerd', args: [] });
   });
 });

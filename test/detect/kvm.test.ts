@@ -4,6 +4,7 @@ import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { assessKvm, gatherKvmFacts, type KvmFacts } from '../../src/detect/kvm.js';
 import { ioctlKvmProber } from '../../src/detect/kvm-prober.js';
+import { applyKvmPolicy } from '../../src/detect/kvm-policy.js';
 import { NodeHostFs } from '../../src/host/node-host-fs.js';
 import { makeTempRoot, type TempRoot } from '../helpers/temp-root.js';
 
@@ -50,6 +51,62 @@ describe('assessKvm', () => {
     expect(report.usable).toBe(false);
     expect(report.present).toBe(present);
     expect(report.reason).toMatch(reason);
+  });
+});
+
+describe('assessKvm when /dev/kvm cannot be opened (an unprivileged pod)', () => {
+  const denied = { ok: false, reason: 'cannot open /dev/kvm: EPERM', openDenied: 'EPERM' } as const;
+
+  it('takes the device node and the kvm module as usable but unproven, saying what the proof needs', () => {
+    const report = assessKvm(
+      facts({ probe: denied, modules: ['kvm', 'kvm_amd'], moduleParameters: { kvm_amd: { nested: '1', sev: 'N' } } }),
+    );
+    expect(report).toMatchObject({ present: true, usable: true, proven: false, reason: undefined });
+    expect(report.unproven).toMatch(/kvm, kvm_amd are loaded.*device cgroup.*needs a privileged pod or bare metal/);
+    expect(report.evidence).toContain('kvm_amd parameters: nested=1, sev=N');
+  });
+
+  it('calls it unusable when no kvm module shows that KVM is loaded (a device node alone can be mknod-ed)', () => {
+    const report = assessKvm(facts({ probe: denied, modules: [] }));
+    expect(report).toMatchObject({ present: true, usable: false, proven: false, unproven: undefined });
+    expect(report.reason).toMatch(/\/sys\/module\/kvm is not there/);
+  });
+
+  it('still calls a device that opens but refuses ioctls unusable', () => {
+    const report = assessKvm(facts({ probe: { ok: false, reason: 'KVM_GET_API_VERSION failed (errno 25)' } }));
+    expect(report).toMatchObject({ usable: false, proven: false });
+  });
+});
+
+describe('applyKvmPolicy', () => {
+  const unproven = assessKvm(
+    facts({ probe: { ok: false, reason: 'cannot open /dev/kvm: EPERM', openDenied: 'EPERM' } }),
+  );
+  const proven = assessKvm(facts({}));
+  const unusable = assessKvm(facts({ device: { kind: 'missing' }, probe: undefined }));
+  const warnings: string[] = [];
+  const log = { warn: (_fields: object, message: string) => warnings.push(message) };
+
+  it('installs unproven KVM with a warning by default, and proven KVM silently', () => {
+    warnings.length = 0;
+    applyKvmPolicy(proven, { requireKvm: true, requireKvmProof: false }, log as never);
+    expect(warnings).toEqual([]);
+    applyKvmPolicy(unproven, { requireKvm: true, requireKvmProof: false }, log as never);
+    expect(warnings).toEqual([unproven.unproven]);
+  });
+
+  it('refuses unproven KVM with exit 3 when KATA_REQUIRE_KVM_PROOF=true, and unusable KVM always', () => {
+    expect(() => applyKvmPolicy(unproven, { requireKvm: true, requireKvmProof: true }, log as never)).toThrow(
+      expect.objectContaining({ exitCode: 3, message: expect.stringMatching(/KVM is not proven/) }),
+    );
+    expect(() => applyKvmPolicy(proven, { requireKvm: true, requireKvmProof: true }, log as never)).not.toThrow();
+    expect(() => applyKvmPolicy(unusable, { requireKvm: true, requireKvmProof: false }, log as never)).toThrow(
+      expect.objectContaining({ exitCode: 3 }),
+    );
+  });
+
+  it('checks nothing with KATA_REQUIRE_KVM=false', () => {
+    expect(() => applyKvmPolicy(unusable, { requireKvm: false, requireKvmProof: true }, log as never)).not.toThrow();
   });
 });
 

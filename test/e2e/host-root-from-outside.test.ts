@@ -31,7 +31,7 @@ const first = containerdCases()[0]!;
 /**
  * The DaemonSet's situation: the node's filesystem mounted at a path (here /proc/<pid>/root of the
  * throwaway node) and every host path resolved under it — config, sockets, the host's own containerd
- * (run under chroot to validate), systemd's socket.
+ * (run through the host root's own loader to validate), systemd's socket.
  */
 describe.skipIf(first.missing !== undefined)(
   'install and uninstall with --host-root pointing at a mounted node',

@@ -75,10 +75,16 @@ describe('daemonset.yaml', () => {
   });
 
   it(
-    'runs privileged and node-critical, with NODE_NAME from the downward API, HOST_ROOT=/host and a long grace ' +
+    'runs unprivileged and node-critical, with NODE_NAME from the downward API, HOST_ROOT=/host and a long grace ' +
       'period',
     () => {
-      expect(container.securityContext.privileged).toBe(true);
+      expect(container.securityContext).toMatchObject({
+        privileged: false,
+        allowPrivilegeEscalation: false,
+        readOnlyRootFilesystem: true,
+        capabilities: { drop: ['ALL'] },
+      });
+      expect([pod.hostPID, pod.hostNetwork, pod.hostIPC]).toEqual([false, false, false]);
       expect(pod.priorityClassName).toBe('system-node-critical');
       expect(pod.terminationGracePeriodSeconds).toBeGreaterThanOrEqual(120);
       expect(container.env.find((e: Obj) => e.name === 'NODE_NAME').valueFrom.fieldRef.fieldPath).toBe('spec.nodeName');
@@ -121,13 +127,14 @@ describe('daemonset.yaml', () => {
       kataConfigDir(defaults.installDir, 'kata-qemu'),
       defaults.containerdSocket,
       defaults.systemdSocket,
-      '/dev/kvm',
+      '/etc/modules-load.d/kata-containers-default.conf',
       '/usr/local/sbin/containerd-shim-kata-qemu-v2',
     ];
     const readOnly = [
       ...UNIT_DIRS,
       ...FLAVOUR_MARKERS.flatMap((marker) => marker.files),
       '/proc/cpuinfo',
+      '/dev/kvm',
       '/sys/module/kvm_intel/parameters/tdx',
       '/sys/bus/pci/devices',
       '/usr/bin/containerd',

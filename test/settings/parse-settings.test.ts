@@ -224,6 +224,7 @@ describe('boolean variables', () => {
     ['CREATE_DEFAULT_RUNTIMECLASS', 'createDefaultRuntimeClass', false],
     ['KATA_ALLOW_UNVERIFIED_PAYLOAD', 'allowUnverifiedPayload', false],
     ['KATA_REQUIRE_KVM', 'requireKvm', true],
+    ['KATA_REQUIRE_KVM_PROOF', 'requireKvmProof', false],
   ] as const)('%s=false and =true set %s, and unset keeps the default %s', (name, key, fallback) => {
     expect(parse({ [name]: 'false' })[key]).toBe(false);
     expect(parse({ [name]: 'true' })[key]).toBe(true);

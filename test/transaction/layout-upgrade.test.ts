@@ -86,7 +86,7 @@ function context(root: string, binary: string, version: string, restarts: { coun
       },
       fs,
       childProcessRunner,
-      { binary, chrootRoot: undefined },
+      { binary, loaderRoot: undefined },
     ),
     control: countingRuntime(root, restarts),
   };

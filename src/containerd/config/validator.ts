@@ -5,6 +5,7 @@ import type { CommandRunner } from '../../host/command-runner.js';
 import type { ScratchSpace } from '../../host/scratch-space.js';
 import type { RuntimeFlavour } from '../../settings/settings.js';
 import { renderString } from './handler-tables.js';
+import { hostLoaderCommand } from './host-loader.js';
 import { resolveImport } from './imports.js';
 import { decodeString, scanArray, scanToml } from './toml-lexer.js';
 
@@ -37,22 +38,20 @@ export interface ContainerdValidatorOptions {
   readonly flavour?: RuntimeFlavour;
   readonly timeoutMs?: number;
   /**
-   * Real directory of a host root that is not `/` (the DaemonSet's /host): a binary inside it runs
-   * under `chroot` (the scratch space must then lie inside it), so the host's containerd finds its own
-   * libraries (a host linked against a newer glibc than this image's cannot run it otherwise).
+   * Real directory of a host root that is not `/` (the DaemonSet's /host): a dynamic binary inside it
+   * runs through that root's own dynamic loader and libraries (host-loader.ts), so the host's containerd
+   * never loads this image's glibc, and no chroot is needed (the pod has no CAP_SYS_CHROOT).
    */
-  readonly chrootRoot?: string;
+  readonly loaderRoot?: string;
 }
 
-/** How to run a containerd binary: directly, or under chroot of the host root when it lives there. */
+/** How to run a containerd binary: directly, or through the host root's loader when it lives there. */
 export function containerdCommand(
   binary: string,
-  chrootRoot: string | undefined,
+  loaderRoot: string | undefined,
   args: readonly string[],
 ): { file: string; args: string[] } {
-  if (chrootRoot === undefined || chrootRoot === '/' || !binary.startsWith(`${chrootRoot}/`))
-    return { file: binary, args: [...args] };
-  return { file: 'chroot', args: [chrootRoot, `/${path.relative(chrootRoot, binary)}`, ...args] };
+  return hostLoaderCommand(binary, loaderRoot, args);
 }
 
 const HOST_BINARIES = [
@@ -93,24 +92,21 @@ export function containerdValidator(options: ContainerdValidatorOptions): Config
   const binary = containerdBinary(options);
   return {
     async validate(mainConfigPath, files) {
-      const chrooted = containerdCommand(binary, options.chrootRoot, []).file === 'chroot';
       const scratchDir = await options.scratch.open();
-      const scratchReal = scratchDir.path;
-      const scratch = chrooted ? `/${path.relative(options.chrootRoot!, scratchReal)}` : scratchReal;
+      const scratch = scratchDir.path;
       try {
-        if (scratch.startsWith('/..')) throw new Error(`scratch dir ${scratchReal} is outside ${options.chrootRoot}`);
         for (const [hostPath, bytes] of files) {
           if (bytes === undefined) continue;
-          const real = path.join(scratchReal, hostPath);
+          const real = path.join(scratch, hostPath);
           await mkdir(path.dirname(real), { recursive: true });
           await writeFile(real, rebaseImports(hostPath, bytes, scratch));
         }
         if (!files.has(mainConfigPath) || files.get(mainConfigPath) === undefined) {
-          await mkdir(path.dirname(path.join(scratchReal, mainConfigPath)), { recursive: true });
-          await writeFile(path.join(scratchReal, mainConfigPath), '');
+          await mkdir(path.dirname(path.join(scratch, mainConfigPath)), { recursive: true });
+          await writeFile(path.join(scratch, mainConfigPath), '');
         }
         options.onScratchWritten?.();
-        const command = containerdCommand(binary, options.chrootRoot, [
+        const command = containerdCommand(binary, options.loaderRoot, [
           '--config',
           path.join(scratch, mainConfigPath),
           'config',
