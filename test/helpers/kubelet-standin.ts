@@ -9,6 +9,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
+import { UnsupportedManifestField } from './kubelet/known-fields.ts';
 import { createPodCgroups } from './kubelet/pod-cgroup.ts';
 import { writePodFiles } from './kubelet/pod-files.ts';
 import { type ImageConfig, type PodPlan, planPod } from './kubelet/pod-plan.ts';
@@ -57,6 +58,11 @@ export interface PodOptions {
   readonly api: PodApiServer;
   /** Where the pod listens, from the prober's side: the node's (= the host's) loopback. */
   readonly podIp?: string;
+  /**
+   * What the manifest asks for that the stand-in cannot enforce, accepted by name: `seccomp` (no seccomp
+   * loader here). Without it such a manifest stops the pod (UnsupportedManifestField).
+   */
+  readonly unenforced?: readonly 'seccomp'[];
 }
 
 const PROC_CHILDREN = (pid: number) => `/proc/${pid}/task/${pid}/children`;
@@ -95,6 +101,11 @@ export class StandinPod {
       apiHost: options.api.host,
       apiPort: options.api.port,
     });
+    if (this.plan.seccomp === 'RuntimeDefault' && !options.unenforced?.includes('seccomp'))
+      throw new UnsupportedManifestField(
+        'spec.template.spec.containers[0].securityContext.seccompProfile',
+        'the stand-in cannot load a seccomp filter; pass unenforced: ["seccomp"] to run the pod without one',
+      );
     this.exited = new Promise((resolve) => (this.settleExit = resolve));
   }
 

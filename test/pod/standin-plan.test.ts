@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { StandinPod } from '../helpers/kubelet-standin.js';
 import { boundingSet, RUNTIME_DEFAULT_CAPABILITIES } from '../helpers/kubelet/capabilities.js';
 import { UnsupportedManifestField } from '../helpers/kubelet/known-fields.js';
 import { daemonSetOf, readManifest } from '../helpers/kubelet/manifest.js';
@@ -96,8 +97,13 @@ describe('a manifest field the stand-in does not understand stops the pod before
     ['a pod-level field', (ds) => (ds.spec.template.spec.shareProcessNamespace = true), 'shareProcessNamespace'],
     ['a pod securityContext', (ds) => (ds.spec.template.spec.securityContext = { runAsUser: 0 }), 'securityContext'],
     [
-      'a seccomp profile',
-      (ds) => (container(ds).securityContext = { seccompProfile: { type: 'RuntimeDefault' } }),
+      'an AppArmor profile',
+      (ds) => (container(ds).securityContext.appArmorProfile = { type: 'RuntimeDefault' }),
+      'containers[0].securityContext.appArmorProfile',
+    ],
+    [
+      'a localhost seccomp profile',
+      (ds) => (container(ds).securityContext.seccompProfile = { type: 'Localhost', localhostProfile: 'x.json' }),
       'containers[0].securityContext.seccompProfile',
     ],
     ['a startup probe', (ds) => (container(ds).startupProbe = container(ds).readinessProbe), 'startupProbe'],
@@ -141,5 +147,24 @@ describe('a manifest field the stand-in does not understand stops the pod before
 
   it('the unchanged rendered manifest plans without an error (so each case above fails for its change)', () => {
     expect(() => planPod(rendered(), CONTEXT)).not.toThrow();
+  });
+});
+
+describe('seccomp: the stand-in has no loader, so the profile must be waived by name', () => {
+  const options = {
+    node: { name: 'worker-1', leaderPid: 1 },
+    image: IMAGE,
+    api: { host: '127.0.0.1', port: 6443, token: 't', caPem: 'ca' },
+  };
+  const seccompDaemonSet = () => {
+    const ds = rendered();
+    container(ds).securityContext = { ...container(ds).securityContext, seccompProfile: { type: 'RuntimeDefault' } };
+    return ds;
+  };
+
+  it('a RuntimeDefault profile stops the pod unless the caller names seccomp as unenforced', () => {
+    expect(() => new StandinPod({ ...options, daemonSet: seccompDaemonSet() })).toThrow(UnsupportedManifestField);
+    const waived = new StandinPod({ ...options, daemonSet: seccompDaemonSet(), unenforced: ['seccomp'] });
+    expect(waived.plan.seccomp).toBe('RuntimeDefault');
   });
 });

@@ -64,6 +64,7 @@ const CONTAINER: Shape = {
     runAsUser: [0],
     runAsNonRoot: [false],
     capabilities: { add: 'string-list', drop: 'string-list' },
+    seccompProfile: { type: ['RuntimeDefault', 'Unconfined'] },
   },
   volumeMounts: [
     {

@@ -66,6 +66,8 @@ export interface PodPlan {
   /** `undefined`: every capability (privileged). */
   readonly capabilities: readonly string[] | undefined;
   readonly noNewPrivs: boolean;
+  /** The seccomp profile asked for; the launcher has no seccomp loader (see PodOptions.unenforced). */
+  readonly seccomp: 'RuntimeDefault' | 'Unconfined' | undefined;
   /** Every volume the pod declares, mounted or not: the kubelet sets each up (and checks its type). */
   readonly volumes: readonly PodMount[];
   readonly serviceAccountName: string;
@@ -217,6 +219,7 @@ export function planPod(daemonSet: Obj, context: PodContext): PodPlan {
     privileged,
     capabilities: boundingSet(privileged, security.capabilities?.add, security.capabilities?.drop),
     noNewPrivs: security.allowPrivilegeEscalation === false,
+    seccomp: security.seccompProfile?.type,
     volumes: volumes(podSpec, container),
     serviceAccountName,
     memoryLimitBytes: memoryLimit === undefined ? undefined : quantityBytes(memoryLimit, `${at}.resources`),

@@ -82,6 +82,8 @@ export async function startPodTestbed(
       node: { name: node.name, leaderPid: node.pid },
       image: imageConfig(imageDir(tag)),
       api: { host: apiUrl.hostname, port: Number(apiUrl.port), token: api.bearerToken(), caPem: api.caPem() },
+      // Deviation, named: no seccomp filter (no loader on the test bed); everything else is enforced.
+      unenforced: ['seccomp'],
     });
   };
   return {
