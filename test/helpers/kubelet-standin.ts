@@ -10,6 +10,7 @@ import { randomUUID } from 'node:crypto';
 import { readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { UnsupportedManifestField } from './kubelet/known-fields.ts';
+import { setprivBoundingArg } from './kubelet/capabilities.ts';
 import { createPodCgroups } from './kubelet/pod-cgroup.ts';
 import { writePodFiles } from './kubelet/pod-files.ts';
 import { type ImageConfig, type PodPlan, planPod } from './kubelet/pod-plan.ts';
@@ -211,6 +212,32 @@ export class StandinPod {
     if (spawned === undefined) return undefined;
     const unshare = childrenOf(spawned)[0];
     return unshare === undefined ? undefined : childrenOf(unshare)[0];
+  }
+
+  /**
+   * `kubectl exec`: runs argv in the running container (its namespaces and root, its capabilities,
+   * no_new_privs and environment), as the runtime's exec does.
+   */
+  exec(argv: readonly string[]): Promise<{ readonly code: number | null; readonly stdout: string; stderr: string }> {
+    const pid = this.mainPid();
+    if (pid === undefined) return Promise.reject(new Error('the container is not running'));
+    const enter = ['--target', String(pid), '--mount', '--uts', '--ipc', '--net', '--pid', '--root', '--wd'];
+    const setpriv = ['/usr/bin/setpriv', '--inh-caps=-all', '--ambient-caps=-all'];
+    if (this.plan.capabilities !== undefined)
+      setpriv.push(`--bounding-set=${setprivBoundingArg(this.plan.capabilities)}`);
+    if (this.plan.noNewPrivs) setpriv.push('--no-new-privs');
+    const env = this.plan.env.map(([name, value]) => `${name}=${value}`);
+    const child = spawn('nsenter', [...enter, '--', ...setpriv, '--', '/usr/bin/env', '-i', ...env, ...argv], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    return new Promise((resolve, reject) => {
+      child.once('error', reject);
+      child.once('close', (code) => resolve({ code, stdout, stderr }));
+    });
   }
 
   /** Resolves once the container's output has a line matching `pattern`; rejects if it exits first. */

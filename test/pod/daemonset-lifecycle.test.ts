@@ -86,6 +86,12 @@ describe.skipIf(unsupported !== undefined)(
           pod = await readyPod(bed);
           expect(api.labels(bed.node.name)[KATA_RUNTIME_LABEL]).toBe('true');
           expect(await kataHandlers(bed)).toContain('kata-qemu');
+          // From inside the node: `kubectl exec` into the pod, whose status asks the runtime over /host's socket.
+          const status = await pod.exec(['kata-deploy', 'status', '--json']);
+          expect(status.code, status.stderr).toBe(0);
+          const live = JSON.parse(status.stdout).live;
+          expect(live).toMatchObject({ answered: true, missing: [] });
+          expect(live.handlers).toEqual(expect.arrayContaining(await kataHandlers(bed)));
           const installed = await installedFiles(bed);
           for (const file of payloadFiles(payloads[FIRST])) expect(installed).toContain(file);
         });
