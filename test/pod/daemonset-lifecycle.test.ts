@@ -113,6 +113,17 @@ describe.skipIf(unsupported !== undefined)(
           expect(await kataHandlers(bed)).toContain('kata-qemu');
         });
 
+        it('kubectl rollout restart: a new template, the same node state', async () => {
+          const runtimeBefore = await runtimeIdentity(bed);
+          const treeBefore = await snapshotTree(bed.node.hostPath('/opt/kata'));
+          bed.restartRollout();
+          expect(await pod!.terminate()).toMatchObject({ code: 0, killedAfterGrace: false });
+          pod = await readyPod(bed);
+          expect(await runtimeIdentity(bed)).toEqual(runtimeBefore);
+          expect(await snapshotTree(bed.node.hostPath('/opt/kata'))).toEqual(treeBefore);
+          expect(api.labels(bed.node.name)[KATA_RUNTIME_LABEL]).toBe('true');
+        });
+
         it('rolling update to a new payload: upgraded in place, stale files removed, no restart', async () => {
           const startsBefore = await runtimeStarts(bed);
           bed.setImage(UPGRADE);

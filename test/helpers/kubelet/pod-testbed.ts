@@ -36,6 +36,8 @@ export interface PodTestbed {
   daemonSet(): Obj;
   /** `kubectl set image`: the stored DaemonSet's template now names `tag`. */
   setImage(tag: string): void;
+  /** `kubectl rollout restart`: the template gets a restartedAt annotation, so its pods are replaced. */
+  restartRollout(): void;
   /** `kubectl delete ds`: the DaemonSet is gone from the API. */
   deleteDaemonSet(): void;
   /** The DaemonSet as rendered in daemonset.yaml. */
@@ -93,6 +95,14 @@ export async function startPodTestbed(
     setImage(tag) {
       const next = structuredClone(current());
       next.spec.template.spec.containers[0].image = tag;
+      store(next);
+    },
+    restartRollout() {
+      const next = structuredClone(current());
+      next.spec.template.metadata.annotations = {
+        ...next.spec.template.metadata.annotations,
+        'kubectl.kubernetes.io/restartedAt': new Date().toISOString(),
+      };
       store(next);
     },
     deleteDaemonSet() {
