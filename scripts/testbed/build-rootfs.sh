@@ -20,7 +20,7 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 repo=$PWD
 here=scripts/testbed
-cache=$repo/.cache/testbed
+cache=${KATA_TESTBED_CACHE:-$repo/.cache/testbed}
 mirror=${DEBIAN_MIRROR:-http://deb.debian.org/debian}
 node_packages=(systemd systemd-sysv dbus containerd runc tar zstd xz-utils kmod)
 
@@ -37,8 +37,19 @@ done
 mkdir -p "$cache"
 exec 9>"$cache/.lock"
 flock 9
+# Under the lock no other build runs in this cache: any *.partial left is from an interrupted run.
+rm -rf "$cache"/*.partial.*
 
 digest() { sha256sum | cut -c1-16; }
+# Each build step's wall time on stderr, for docs/TESTBED.md's figures.
+timed() {
+  local what=$1 start
+  shift
+  start=$(date +%s.%N)
+  "$@"
+  awk -v what="$what" -v start="$start" -v end="$(date +%s.%N)" \
+    'BEGIN { printf "build-rootfs: %s took %.1f s\n", what, end - start }' >&2
+}
 script_digest=$(cat "$0" "$here"/node/* | digest)
 
 # Runs a command chrooted in $1 with /proc mounted, in a private mount namespace (nothing to unmount after).
@@ -62,6 +73,9 @@ apt_install() {
   : >"$root/etc/resolv.conf"
 }
 
+debootstrap_into() { debootstrap --variant=minbase bookworm "$1/root" "$mirror" >"$1/debootstrap.log" 2>&1; }
+pack() { tar -C "$1" --numeric-owner -cf - . | zstd -q -T0 -o "$2"; }
+
 base_tar() {
   local key out
   key=$(printf 'bookworm minbase %s' "$mirror" | digest)
@@ -69,9 +83,9 @@ base_tar() {
   if [ ! -f "$out" ]; then
     local work
     work=$(mktemp -d "$cache/base.partial.XXXXXX")
-    debootstrap --variant=minbase bookworm "$work/root" "$mirror" >"$work/debootstrap.log" 2>&1 ||
+    timed "debootstrap bookworm minbase" debootstrap_into "$work" ||
       { tail -20 "$work/debootstrap.log" >&2; rm -rf "$work"; exit 1; }
-    tar -C "$work/root" --numeric-owner -cf - . | zstd -q -T0 -o "$work/base.tar.zst"
+    timed "base archive (tar | zstd)" pack "$work/root" "$work/base.tar.zst"
     mv "$work/base.tar.zst" "$out"
     rm -rf "$work"
   fi
@@ -102,6 +116,14 @@ whiteout() {
   done
 }
 
+# Hard links where the cache shares a file system with .cache/containerd (the layers never change them), else copies.
+sid_binaries() {
+  local name
+  for name in containerd containerd-shim-runc-v2 ctr; do
+    ln "$1/$name" "$2/$name" 2>/dev/null || cp "$1/$name" "$2/$name"
+  done
+}
+
 sid_containerd() {
   bash scripts/ci/containerd-binaries.sh >/dev/null
   echo "$repo/.cache/containerd/sid/usr/bin"
@@ -113,8 +135,8 @@ build_node() {
   key=$(printf '%s %s %s' "$base" "${node_packages[*]}" "$script_digest" | digest)
   out=$cache/node-$key
   if [ ! -d "$out" ]; then
-    root=$(fresh_root "$base" node)
-    apt_install "$root" "${node_packages[@]}"
+    root=$(timed "node root unpacked from the base" fresh_root "$base" node)
+    timed "node packages (apt-get in the root)" apt_install "$root" "${node_packages[@]}"
     # Test scenarios restart the runtime more often than 5 times in 10 s; nothing kata-deploy reads changes.
     mkdir -p "$root/etc/systemd/system/containerd.service.d"
     printf '[Unit]\nStartLimitIntervalSec=0\n' >"$root/etc/systemd/system/containerd.service.d/10-testbed.conf"
@@ -129,7 +151,7 @@ build_node() {
   if [ ! -d "$layer" ]; then
     root=$(mktemp -d "$cache/layer.partial.XXXXXX")
     mkdir -p "$root/usr/bin"
-    cp "$sid/containerd" "$sid/containerd-shim-runc-v2" "$sid/ctr" "$root/usr/bin/"
+    sid_binaries "$sid" "$root/usr/bin"
     whiteout "$root" /usr/bin/containerd-shim /usr/bin/containerd-shim-runc-v1
     finish "$root" "$layer"
   fi
@@ -161,7 +183,7 @@ distro_layer() {
       ;;
   esac
   mkdir -p "$root$bin" "$root/usr/local/bin" "$root$unit_dir" "$root/etc/systemd/system/multi-user.target.wants"
-  cp "$sid/containerd" "$sid/containerd-shim-runc-v2" "$sid/ctr" "$root$bin/"
+  sid_binaries "$sid" "$root$bin"
   install -m 0755 "$here/node/k3s-standin.sh" "$root/usr/local/bin/$program"
   install -m 0644 "$here/node/$kind.service" "$root$unit_dir/$kind.service"
   ln -s "$unit_dir/$kind.service" "$root/etc/systemd/system/multi-user.target.wants/$kind.service"
@@ -180,11 +202,11 @@ build_image() {
   node_bin=$(realpath node_modules/node/bin/node)
   key=$( (echo "$base $script_digest"; cat scripts/image/runtime.list "$node_bin" package-lock.json \
     scripts/bundle.mjs "$payload"; find src -type f | sort | xargs cat) | digest)
-  out=$cache/image-$key
+  out=$cache/image-$script_digest-$key
   if [ ! -d "$out" ]; then
     root=$(fresh_root "$base" image)
     mapfile -t packages < <(entries package)
-    apt_install "$root" "${packages[@]}"
+    timed "image packages (apt-get in the root)" apt_install "$root" "${packages[@]}"
     install -D -m 0755 "$node_bin" "$root$(entries node)"
     bundle=$(entries bundle)
     node_modules/.bin/node scripts/bundle.mjs "$root$bundle" >/dev/null
@@ -200,12 +222,14 @@ build_image() {
   echo "image $out"
 }
 
-# Drops node roots and layers an earlier version of this script built, unless a booted node still uses them.
+# Drops node roots, layers and images an earlier version of this script built, unless a node's overlay still
+# uses them (images are bind-mounted inside nodes, out of sight: only a script edit mid-run can hit one).
 prune_stale() {
   local keep=" $* " dir
-  for dir in "$cache"/node-* "$cache"/layer-*; do
+  for dir in "$cache"/node-* "$cache"/layer-* "$cache"/image-*; do
     [ -d "$dir" ] || continue
     case "$keep" in *" $dir "*) continue ;; esac
+    case "$dir" in "$cache/image-$script_digest-"*) continue ;; esac
     grep -qF "$dir" /proc/self/mountinfo && continue
     rm -rf "$dir"
   done

@@ -1,5 +1,5 @@
 import { type ChildProcess, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 
 export interface ExecOptions {
@@ -45,7 +45,7 @@ export function containerInit(parent: number): number | undefined {
     try {
       const status = readFileSync(`/proc/${entry}/status`, 'utf8');
       const ppid = /^PPid:\s+(\d+)/m.exec(status)?.[1];
-      const nspid = /^NSpid:\s+([\d\s]+)$/m.exec(status)?.[1].trim().split(/\s+/);
+      const nspid = /^NSpid:[\t ]+([\d\t ]+)$/m.exec(status)?.[1]?.trim().split(/\s+/);
       if (Number(ppid) === parent && nspid !== undefined && nspid.length > 1 && nspid.at(-1) === '1') {
         return Number(entry);
       }
@@ -80,11 +80,13 @@ export function privateCgroups(name: string): string[] {
   return dirs;
 }
 
-/** Kills whatever is left in the node's cgroups and removes them, deepest first. */
+/** Kills whatever is left in the node's cgroups, nested ones included (nspawn and the node's units live in
+ * sub-cgroups, never in the top one), and removes them deepest first. */
 export function removeCgroups(dirs: readonly string[]): void {
+  const killAll = 'find "$1" -name cgroup.procs -exec cat {} + | while read -r p; do kill -KILL "$p"; done';
   for (const dir of dirs) {
-    spawnSync('sh', ['-c', 'for p in $(cat "$1"/cgroup.procs); do kill -KILL "$p"; done', 'sh', dir]);
-    for (let attempt = 0; attempt < 50 && existsSync(dir); attempt++) {
+    for (let attempt = 0; attempt < 100 && existsSync(dir); attempt++) {
+      spawnSync('sh', ['-c', killAll, 'sh', dir]);
       const nested = spawnSync('find', [dir, '-depth', '-mindepth', '1', '-type', 'd'], { encoding: 'utf8' });
       for (const sub of nested.stdout.split('\n').filter(Boolean)) spawnSync('rmdir', [sub]);
       if (spawnSync('rmdir', [dir]).status !== 0) spawnSync('sleep', ['0.05']);
@@ -100,4 +102,50 @@ export function unmount(dir: string): void {
     spawnSync('sleep', ['0.1']);
   }
   spawnSync('umount', ['-l', dir]);
+}
+
+/** What a node's temp dir records, so a later run can clean up after a test process killed before stop(). */
+export interface NodeRecord {
+  readonly owner: number;
+  readonly cgroups: readonly string[];
+  readonly root: string;
+}
+
+const RECORD = 'node.json';
+
+/** Writes the record into the node's temp dir (before anything that would need cleaning up exists). */
+export function recordNode(dir: string, record: NodeRecord): void {
+  writeFileSync(path.join(dir, RECORD), JSON.stringify(record));
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * Removes nodes under `tmp` whose test process is gone (SIGKILLed, so no exit hook ran): kills what runs in their
+ * cgroups, unmounts their root, removes their temp dir. Nodes of live processes, any user's, are left alone.
+ */
+export function sweepAbandonedNodes(tmp: string): string[] {
+  const swept: string[] = [];
+  for (const entry of readdirSync(tmp).filter((name) => name.startsWith('kata-nspawn-'))) {
+    const dir = path.join(tmp, entry);
+    let record: NodeRecord;
+    try {
+      record = JSON.parse(readFileSync(path.join(dir, RECORD), 'utf8')) as NodeRecord;
+    } catch {
+      continue;
+    }
+    if (alive(record.owner)) continue;
+    removeCgroups(record.cgroups);
+    unmount(record.root);
+    rmSync(dir, { recursive: true, force: true });
+    swept.push(dir);
+  }
+  return swept;
 }

@@ -10,13 +10,15 @@ import {
   type ExecOptions,
   type ExecResult,
   privateCgroups,
+  recordNode,
   removeCgroups,
   sleep,
+  sweepAbandonedNodes,
   unmount,
 } from './nspawn-host.js';
 import { NODE_RUNTIMES, type NodeKind, type NodeRuntime, nodeRoots } from './testbed-roots.js';
 
-export type { ExecOptions, ExecResult } from './nspawn-host.js';
+export { type ExecOptions, type ExecResult, sweepAbandonedNodes } from './nspawn-host.js';
 export { NODE_RUNTIMES, type NodeKind, type NodeRuntime } from './testbed-roots.js';
 
 /** A host directory or file made visible inside the node (systemd-nspawn --bind / --bind-ro). */
@@ -86,20 +88,23 @@ const PATH_INSIDE = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bi
  */
 export async function bootNode(options: BootNodeOptions): Promise<NspawnNode> {
   const roots = await nodeRoots();
+  sweepAbandonedNodes(tmpdir());
   const lower = options.kind === 'containerd-1.6' ? [roots.node] : [roots.layers[options.kind], roots.node];
   const dir = mkdtempSync(path.join(tmpdir(), 'kata-nspawn-'));
   const root = path.join(dir, 'root');
   for (const sub of ['upper', 'work', 'root']) mkdirSync(path.join(dir, sub));
   const name = `kd-${path.basename(dir).slice('kata-nspawn-'.length).toLowerCase()}`;
+  const cgroups = privateCgroups(path.basename(dir));
+  recordNode(dir, { owner: process.pid, cgroups, root });
   const overlay = `lowerdir=${lower.join(':')},upperdir=${dir}/upper,workdir=${dir}/work`;
   const mounted = spawnSync('mount', ['-t', 'overlay', 'overlay', '-o', overlay, root], { encoding: 'utf8' });
   if (mounted.status !== 0) {
+    removeCgroups(cgroups);
     rmSync(dir, { recursive: true, force: true });
     throw new Error(`overlay mount of the node root failed: ${mounted.stderr}`);
   }
   let child: ChildProcess | undefined;
   let pid = 0;
-  const cgroups = privateCgroups(path.basename(dir));
   const emergency = () => {
     if (pid > 0) spawnSync('kill', ['-KILL', String(pid)]);
     child?.kill('SIGKILL');

@@ -1,7 +1,18 @@
-import { readFileSync, realpathSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, readFileSync, realpathSync, writeFileSync } from 'node:fs';
+import { rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { bootNode, type NodeKind, type NspawnNode, nspawnNodeUnsupported } from '../helpers/nspawn-node.js';
+import { silentLogger } from '../../src/host/logger.js';
+import { connectSystemd } from '../../src/systemd/systemd-client.js';
+import {
+  bootNode,
+  type NodeKind,
+  type NspawnNode,
+  nspawnNodeUnsupported,
+  sweepAbandonedNodes,
+} from '../helpers/nspawn-node.js';
 import { imageRoot } from '../helpers/testbed-roots.js';
 import { samplePayload } from '../helpers/sample-payload.js';
 import { snapshotTree } from '../helpers/tree-snapshot.js';
@@ -104,6 +115,41 @@ describe.skipIf(unsupported !== undefined)(`nspawn nodes${unsupported ? ` (skipp
         },
       );
 
+      it.runIf(kind === 'k3s' || kind === 'rke2-agent')(
+        're-renders from config-v3.toml.tmpl on restart, and refuses template actions it cannot run',
+        async () => {
+          const template = `${path.posix.dirname(node.runtime.configPath)}/config-v3.toml.tmpl`;
+          const extra =
+            `[plugins.'io.containerd.cri.v1.runtime'.containerd.runtimes.extra]\n` +
+            `  runtime_type = "io.containerd.runc.v2"\n`;
+          await writeFile(node.hostPath(template), `{{ template "base" . }}\n${extra}`);
+          expect((await node.systemctl('restart', node.runtime.unit)).exitCode).toBe(0);
+          const rendered = await node.readFile(node.runtime.configPath);
+          expect(rendered).toContain('config-v3.toml.d/*.toml"]');
+          expect(rendered?.endsWith(extra)).toBe(true);
+          expect((await node.waitForRuntime()).handlers).toContain('extra');
+          await writeFile(node.hostPath(template), '{{ .NodeConfig.AgentConfig.Snapshotter }}\n');
+          expect((await node.systemctl('restart', node.runtime.unit)).exitCode).not.toBe(0);
+          expect(await node.journal(node.runtime.unit)).toContain('uses Go template actions other than');
+          await rm(node.hostPath(template));
+          expect((await node.systemctl('restart', node.runtime.unit)).exitCode).toBe(0);
+          expect((await node.waitForRuntime()).handlers).not.toContain('extra');
+        },
+      );
+
+      it.runIf(kind === 'containerd-1.6')(
+        'refuses the same client from the host, whose PID it cannot see',
+        async () => {
+          const quiet = silentLogger();
+          await expect(connectSystemd(node.hostPath('/run/systemd/private'), quiet)).rejects.toThrow(
+            /could not be used/,
+          );
+          expect(await node.journal('init.scope')).toContain(
+            'Incoming private connection from unprivileged client, refusing',
+          );
+        },
+      );
+
       it.each([
         ['a shell', []],
         ['a child PID namespace (as a pod is)', ['unshare', '--pid', '--fork', '--mount-proc']],
@@ -154,4 +200,34 @@ describe.skipIf(unsupported !== undefined)(`nspawn nodes${unsupported ? ` (skipp
       });
     });
   }
+});
+
+/** Whether pid runs (a zombie, dead and waiting for its parent to reap it, does not). */
+function running(pid: number): boolean {
+  try {
+    return !/^State:\s+Z/m.test(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  } catch {
+    return false;
+  }
+}
+
+describe.skipIf(unsupported !== undefined)('an nspawn node whose test process died without stop()', () => {
+  it('is swept by the next boot: its processes, cgroups, overlay mount and temp dir are gone', async () => {
+    const node = await bootNode({ kind: 'containerd-1.6' });
+    const dir = path.dirname(node.root);
+    const cgroupOf = readFileSync(`/proc/${node.pid}/cgroup`, 'utf8').match(/^0::(\/[^/\n]+)/m)?.[1];
+    try {
+      const record = JSON.parse(readFileSync(path.join(dir, 'node.json'), 'utf8'));
+      const gone = spawnSync('true').pid;
+      writeFileSync(path.join(dir, 'node.json'), JSON.stringify({ ...record, owner: gone }));
+      expect(sweepAbandonedNodes(tmpdir())).toEqual([dir]);
+      expect(running(node.pid)).toBe(false);
+      expect(existsSync(dir)).toBe(false);
+      expect(readFileSync('/proc/self/mountinfo', 'utf8')).not.toContain(node.root);
+      expect(cgroupOf).toBeDefined();
+      expect(existsSync(`/sys/fs/cgroup/unified${cgroupOf}`) || existsSync(`/sys/fs/cgroup${cgroupOf}`)).toBe(false);
+    } finally {
+      await node.stop();
+    }
+  });
 });
