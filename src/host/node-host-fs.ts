@@ -158,7 +158,13 @@ export class NodeHostFs implements HostFs {
   }
 
   async mkdirp(hostPath: string, mode = 0o755): Promise<void> {
-    await fs.mkdir(await this.realPath(hostPath), { recursive: true, mode });
+    const real = await this.realPath(hostPath);
+    try {
+      await fs.mkdir(real, { recursive: true, mode });
+    } catch (error) {
+      if (!isNotFound(error)) throw error;
+      await mkdirEach(real, mode);
+    }
   }
 
   async remove(hostPath: string): Promise<void> {
@@ -201,6 +207,23 @@ async function assertStillHolds(real: string, hostPath: string, expected: Uint8A
 }
 
 /** fsyncs a directory so a rename in it survives a crash. */
+/**
+ * Creates a directory one level at a time. Recursive mkdir reports ENOENT where a level cannot be
+ * created on a read-only filesystem (a pod's read-only root where a hostPath is not mounted); creating
+ * each level on its own surfaces the real error (EROFS, EACCES) with the level's path.
+ */
+async function mkdirEach(real: string, mode: number): Promise<void> {
+  let current = '/';
+  for (const part of real.split('/').filter(Boolean)) {
+    current = path.join(current, part);
+    try {
+      await fs.mkdir(current, { mode });
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+    }
+  }
+}
+
 export async function syncDir(dir: string): Promise<void> {
   const handle = await fs.open(dir, constants.O_RDONLY | constants.O_DIRECTORY);
   try {

@@ -44,10 +44,15 @@ describe.skipIf(debian.missing !== undefined)(
     const podDir = '/run/kata-containers/pod';
 
     const sources = () => ({ '/run/systemd/private': node.systemdSocket });
-    const inPod = (command: string, without: readonly string[] = [], flags: string[] = []): Promise<RunResult> => {
+    const inPod = (
+      command: string,
+      without: readonly string[] = [],
+      flags: string[] = [],
+      omit: readonly string[] = [],
+    ): Promise<RunResult> => {
       const argv = [process.execPath, CLI, command, '--host-root', `${podDir}/host`, '--payload', payload];
       const extra = ['--shims', 'qemu clh', '--log-format', 'json', '--readiness-timeout', '30', ...flags];
-      const script = podScript(grant, podDir, [...argv, ...extra], { sources: sources(), without });
+      const script = podScript(grant, podDir, [...argv, ...extra], { sources: sources(), without, omit });
       return node.run(script, { timeoutMs: 120_000 });
     };
 
@@ -105,6 +110,14 @@ describe.skipIf(debian.missing !== undefined)(
       expect(owner.stdout.trim()).toBe(grant.capabilities.includes('CHOWN') ? '1000:1234 644' : '0:0 644');
       expect((await node.stat('/opt/kata')).exists).toBe(false);
       expect((await node.stat('/var/lib/kata-deploy/default')).exists).toBe(false);
+    });
+
+    it('names the path (exit 5, not "a bug") when a host path the install writes is not mounted', async () => {
+      const run = await inPod('install', [], [], ['/var/lib/kata-deploy']);
+      expect(run.exitCode, logOf(run)).toBe(5);
+      expect(logOf(run)).toMatch(/EROFS: read-only file system, mkdir '\S*\/host\/var\/lib\/kata-deploy'/);
+      expect(run.stderr).toContain('mount it read-write into the pod');
+      expect(await node.readFile(CONFIG_FILE)).toBe(CONFIG);
     });
 
     it('names the path, not a stack trace, where root without CAP_DAC_OVERRIDE may not write (exit 5)', async () => {

@@ -57,17 +57,20 @@ function sh(word: string): string {
  * DirectoryOrCreate path becomes an empty tmpfs so the node's real root gains no directory), the
  * container root and every other mount are made read-only, and then `argv` is exec'ed under setpriv
  * with the grant's capabilities as bounding set (minus `without`), no inheritable caps and no_new_privs.
- * `sources` maps a host path to the file that stands for it (the node's systemd socket).
+ * `sources` maps a host path to the file that stands for it (the node's systemd socket); `omit` leaves
+ * volumes out (a manifest that forgot one).
  */
 export function podScript(
   grant: PodGrant,
   podDir: string,
   argv: readonly string[],
-  options: { sources?: Record<string, string>; without?: readonly string[] } = {},
+  options: { sources?: Record<string, string>; without?: readonly string[]; omit?: readonly string[] } = {},
 ): string[] {
   const host = path.join(podDir, 'host');
   const lines = ['set -e', `mkdir -p ${sh(podDir)}`, `mount -t tmpfs pod ${sh(podDir)}`];
-  const byDepth = [...grant.mounts].sort((a, b) => a.at.split('/').length - b.at.split('/').length);
+  const byDepth = grant.mounts
+    .filter((mount) => !(options.omit ?? []).includes(mount.host))
+    .sort((a, b) => a.at.split('/').length - b.at.split('/').length);
   for (const mount of byDepth) {
     const at = path.join(podDir, mount.at);
     const source = options.sources?.[mount.host] ?? mount.host;
