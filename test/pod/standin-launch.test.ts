@@ -42,6 +42,15 @@ function daemonSet(script: string, volumes: Obj[], mounts: Obj[], security: Obj,
   };
 }
 
+function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const server = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
+
 const UNPRIVILEGED = {
   privileged: false,
   allowPrivilegeEscalation: false,
@@ -155,14 +164,38 @@ describe.skipIf(process.getuid?.() !== 0)('kubelet stand-in: the container it st
     expect(existsSync(path.join(dir, 'missing'))).toBe(false);
   });
 
-  it('denies /dev/kvm to an unprivileged container through the device cgroup, not to a privileged one', async () => {
-    const volumes = [{ name: 'dev', hostPath: { path: '/dev', type: 'Directory' } }];
-    const mounts = [{ name: 'dev', mountPath: '/host/dev' }];
-    const script = 'if (: < /host/dev/kvm) 2>/dev/null; then echo kvm=open; else echo kvm=denied; fi';
-    const unprivileged = await run(daemonSet(script, volumes, mounts, UNPRIVILEGED));
-    const privileged = await run(daemonSet(script, volumes, mounts, { privileged: true }));
-    expect(unprivileged.pod.logs()).toContain('kvm=denied');
-    expect(privileged.pod.logs()).toContain('kvm=open');
+  it.skipIf(!existsSync('/dev/kvm'))(
+    'denies /dev/kvm to an unprivileged container through the device cgroup, not to a privileged one',
+    async () => {
+      const volumes = [{ name: 'dev', hostPath: { path: '/dev', type: 'Directory' } }];
+      const mounts = [{ name: 'dev', mountPath: '/host/dev' }];
+      const script = 'if (: < /host/dev/kvm) 2>/dev/null; then echo kvm=open; else echo kvm=denied; fi';
+      const unprivileged = await run(daemonSet(script, volumes, mounts, UNPRIVILEGED));
+      const privileged = await run(daemonSet(script, volumes, mounts, { privileged: true }));
+      expect(unprivileged.pod.logs()).toContain('kvm=denied');
+      expect(privileged.pod.logs()).toContain('kvm=open');
+    },
+  );
+
+  it('polls the readiness probe on the named port until it passes, and kills on a failed liveness probe', async () => {
+    const port = await freePort();
+    const server =
+      `require('node:http').createServer((q, r) => { r.statusCode = q.url === '/' ? 200 : 404; r.end(); })` +
+      `.listen(${port}, '127.0.0.1')`;
+    // The image is this host's root, so the test's own Node binary is in it at the same path.
+    const ds = daemonSet(`exec '${process.execPath}' -e "${server}"`, [], [], UNPRIVILEGED, 1);
+    const container = ds.spec.template.spec.containers[0];
+    container.ports = [{ name: 'web', containerPort: port }];
+    container.readinessProbe = { httpGet: { path: '/', port: 'web' }, periodSeconds: 1 };
+    container.livenessProbe = { httpGet: { path: '/missing', port: 'web' }, periodSeconds: 1, failureThreshold: 2 };
+    const pod = await startPod({ daemonSet: ds, node: { name: 'node-a', leaderPid }, image: IMAGE, api: API });
+    expect(await pod.whenReady()).toBe(true);
+    const exit = await pod.exited;
+    expect(exit.code === 0 && exit.signal === null).toBe(false);
+    const kinds = pod.events.map((entry) => entry.event.kind);
+    expect(kinds.slice(0, 3)).toEqual(['created', 'started', 'ready']);
+    expect(kinds).toContain('liveness-failed');
+    expect(kinds.indexOf('sigterm')).toBeGreaterThan(kinds.indexOf('liveness-failed'));
   });
 
   it('SIGTERM first, SIGKILL once the grace period has passed', async () => {
