@@ -1,15 +1,17 @@
-import { type ChildProcess, spawnSync } from 'node:child_process';
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 
+/** How a command runs in a node: the rest of its environment is clean, so results do not depend on the host's. */
 export interface ExecOptions {
   /** Added to the clean environment (PATH, HOME=/root, LANG=C.UTF-8) every command gets. */
   readonly env?: Readonly<Record<string, string>>;
   readonly input?: string | Buffer;
-  /** Killed (SIGKILL) after this long; default 120 s. */
+  /** Killed (SIGKILL) after this long; default 120 s for exec, none for spawn (0 = none). */
   readonly timeoutMs?: number;
 }
 
+/** How a command in a node ended; exit codes are data here, never exceptions (tests assert on them). */
 export interface ExecResult {
   readonly exitCode: number | null;
   readonly signal: NodeJS.Signals | null;
@@ -28,7 +30,8 @@ export function collect(child: ChildProcess, options: ExecOptions): Promise<Exec
   child.stderr?.on('data', (chunk: Buffer) => err.push(chunk));
   child.stdin?.on('error', () => undefined);
   child.stdin?.end(options.input ?? '');
-  const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 120_000);
+  const timeoutMs = options.timeoutMs ?? 120_000;
+  const timer = timeoutMs > 0 ? setTimeout(() => child.kill('SIGKILL'), timeoutMs) : undefined;
   return new Promise((resolve, reject) => {
     child.on('error', reject);
     child.on('close', (exitCode, signal) => {
@@ -36,6 +39,60 @@ export function collect(child: ChildProcess, options: ExecOptions): Promise<Exec
       resolve({ exitCode, signal, stdout: Buffer.concat(out).toString(), stderr: Buffer.concat(err).toString() });
     });
   });
+}
+
+/** A command started in a node and still running: nsenter does not forward signals, so kill() goes to it directly. */
+export interface NodeProcess {
+  /** The nsenter process (its stdout/stderr are the command's). */
+  readonly child: ChildProcess;
+  /** Host PID of the command itself (nsenter's child). */
+  hostPid(): Promise<number>;
+  /** Sends a signal to the command itself (default SIGTERM). */
+  kill(signal?: NodeJS.Signals): Promise<void>;
+  /** Settles when the command exits; never rejects on exit codes. */
+  readonly result: Promise<ExecResult>;
+}
+
+const PATH_INSIDE = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+
+/** Starts argv in the namespaces of host PID `target` (its root and cwd too) with a clean environment. */
+export function spawnInNode(target: number, argv: readonly string[], options: ExecOptions): NodeProcess {
+  const env = Object.entries({ PATH: PATH_INSIDE, HOME: '/root', LANG: 'C.UTF-8', ...options.env });
+  const namespaces = ['--mount', '--uts', '--ipc', '--net', '--pid', '--cgroup', '--root', '--wd'];
+  const args = ['--target', String(target), ...namespaces, '--', 'env', '-i', ...env.map(([k, v]) => `${k}=${v}`)];
+  const child = spawn('nsenter', [...args, ...argv], { stdio: ['pipe', 'pipe', 'pipe'] });
+  const result = collect(child, options);
+  const hostPid = async () => {
+    for (;;) {
+      const found = childrenOf(child.pid ?? 0)[0];
+      if (found !== undefined) return found;
+      if (child.exitCode !== null || child.signalCode !== null) throw new Error(`${argv[0]} already exited`);
+      await sleep(5);
+    }
+  };
+  return {
+    child,
+    hostPid,
+    async kill(signal = 'SIGTERM') {
+      process.kill(await hostPid(), signal);
+    },
+    result,
+  };
+}
+
+function childrenOf(parent: number): number[] {
+  const children: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      if (Number(/^PPid:\s+(\d+)/m.exec(readFileSync(`/proc/${entry}/status`, 'utf8'))?.[1]) === parent) {
+        children.push(Number(entry));
+      }
+    } catch {
+      // the process exited while we looked
+    }
+  }
+  return children;
 }
 
 /** The child of `parent` that is PID 1 of its own PID namespace (nspawn's container init). */
@@ -148,4 +205,13 @@ export function sweepAbandonedNodes(tmp: string): string[] {
     swept.push(dir);
   }
   return swept;
+}
+
+/** Whether pid runs (a zombie, dead and waiting for its parent to reap it, does not). */
+export function processRunning(pid: number): boolean {
+  try {
+    return !/^State:\s+Z/m.test(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  } catch {
+    return false;
+  }
 }

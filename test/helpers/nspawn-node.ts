@@ -5,20 +5,27 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { type CriStatus, criStatus } from '../../src/containerd/cri-status.js';
 import {
-  collect,
   containerInit,
   type ExecOptions,
   type ExecResult,
+  type NodeProcess,
   privateCgroups,
   recordNode,
   removeCgroups,
   sleep,
+  spawnInNode,
   sweepAbandonedNodes,
   unmount,
 } from './nspawn-host.js';
 import { NODE_RUNTIMES, type NodeKind, type NodeRuntime, nodeRoots } from './testbed-roots.js';
 
-export { type ExecOptions, type ExecResult, sweepAbandonedNodes } from './nspawn-host.js';
+export {
+  type ExecOptions,
+  type ExecResult,
+  type NodeProcess,
+  processRunning,
+  sweepAbandonedNodes,
+} from './nspawn-host.js';
 export { NODE_RUNTIMES, type NodeKind, type NodeRuntime } from './testbed-roots.js';
 
 /** A host directory or file made visible inside the node (systemd-nspawn --bind / --bind-ro). */
@@ -28,6 +35,7 @@ export interface NodeBind {
   readonly readOnly?: boolean;
 }
 
+/** What a test chooses about its node; everything else is what a real node of that kind would have. */
 export interface BootNodeOptions {
   readonly kind: NodeKind;
   readonly binds?: readonly NodeBind[];
@@ -57,6 +65,8 @@ export interface NspawnNode {
   readFile(file: string): Promise<string | undefined>;
   /** Runs argv inside the node's mount, UTS, IPC, network, PID and cgroup namespaces; never throws on exit codes. */
   exec(argv: readonly string[], options?: ExecOptions): Promise<ExecResult>;
+  /** Starts argv like exec and returns at once (a daemon, a pod): its output, its host PID, kill(), result. */
+  spawn(argv: readonly string[], options?: ExecOptions): NodeProcess;
   systemctl(...args: string[]): Promise<ExecResult>;
   /** One property of a unit (`systemctl show -p NAME --value`). */
   unitProperty(unit: string, property: string): Promise<string>;
@@ -66,7 +76,8 @@ export interface NspawnNode {
   runtimeStatus(): Promise<CriStatus>;
   /** Polls runtimeStatus until the runtime answers (after a restart, say); rejects with the journal on timeout. */
   waitForRuntime(timeoutMs?: number): Promise<CriStatus>;
-  /** Powers the node off (SIGKILL after 15 s), unmounts its root and removes its temp dir. Idempotent. */
+  /** Powers the node off (SIGKILL after 15 s), kills what is left in its cgroups, unmounts its root and removes its
+   * temp dir. Idempotent. */
   stop(): Promise<void>;
 }
 
@@ -80,7 +91,6 @@ export function nspawnNodeUnsupported(): string | undefined {
   return undefined;
 }
 
-const PATH_INSIDE = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 /**
  * Boots a node of the given kind: an overlay of the cached root (scripts/testbed/build-rootfs.sh) under a temp
  * dir, systemd-nspawn --boot in a private mount namespace with a tmpfs on /run/systemd (the recipe in
@@ -185,12 +195,7 @@ function nodeHandle(parts: NodeParts) {
   let stopping: Promise<void> | undefined;
   const runtime = NODE_RUNTIMES[parts.kind];
   const hostPath = (file: string) => path.join(`/proc/${pid}/root`, file);
-  const exec = (argv: readonly string[], options: ExecOptions = {}) => {
-    const env = Object.entries({ PATH: PATH_INSIDE, HOME: '/root', LANG: 'C.UTF-8', ...options.env });
-    const nsenter = ['--target', String(pid), '--mount', '--uts', '--ipc', '--net', '--pid', '--cgroup'];
-    const args = [...nsenter, '--root', '--wd', '--', 'env', '-i', ...env.map(([k, v]) => `${k}=${v}`), ...argv];
-    return collect(spawn('nsenter', args, { stdio: ['pipe', 'pipe', 'pipe'] }), options);
-  };
+  const exec = (argv: readonly string[], options: ExecOptions = {}) => spawnInNode(pid, argv, options).result;
   const journal = async (unit: string) =>
     (await exec(['journalctl', '--no-pager', '-o', 'cat', '-n', '300', '-u', unit])).stdout;
   const runtimeStatus = () => criStatus(hostPath(runtime.socket));
@@ -215,6 +220,7 @@ function nodeHandle(parts: NodeParts) {
       }
     },
     exec,
+    spawn: (argv, options = {}) => spawnInNode(pid, argv, { timeoutMs: 0, ...options }),
     systemctl: (...args) => exec(['systemctl', '--no-pager', ...args]),
     unitProperty: async (unit, property) =>
       (await exec(['systemctl', 'show', '-p', property, '--value', unit])).stdout.trim(),

@@ -1,7 +1,5 @@
-import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, realpathSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, realpathSync } from 'node:fs';
 import { rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { silentLogger } from '../../src/host/logger.js';
@@ -11,9 +9,10 @@ import {
   type NodeKind,
   type NspawnNode,
   nspawnNodeUnsupported,
-  sweepAbandonedNodes,
+  processRunning,
 } from '../helpers/nspawn-node.js';
 import { imageRoot } from '../helpers/testbed-roots.js';
+import { corpusDir } from '../helpers/corpus.js';
 import { samplePayload } from '../helpers/sample-payload.js';
 import { snapshotTree } from '../helpers/tree-snapshot.js';
 
@@ -33,6 +32,24 @@ const IN_NODE = {
   image: '/opt/kata-image',
 };
 
+/** The image's bundled CLI on the image's Node, run inside the node from a plain shell (no pod yet). */
+function kataDeploy(node: NspawnNode, command: string) {
+  return node.exec([
+    `${IN_NODE.image}/usr/local/bin/node`,
+    `${IN_NODE.image}/opt/kata-deploy/kata-deploy.mjs`,
+    command,
+    '--payload',
+    `${IN_NODE.image}/opt/kata-artifacts/kata-static.tar.zst`,
+    '--shims',
+    'qemu clh',
+    '--log-format',
+    'json',
+    '--readiness-timeout',
+    '30',
+    '--json',
+  ]);
+}
+
 interface Restarted {
   readonly pid: number;
   readonly before: { readonly invocationId: string; readonly mainPid: number };
@@ -47,6 +64,7 @@ describe.skipIf(unsupported !== undefined)(`nspawn nodes${unsupported ? ` (skipp
 
   // All kinds at once, as parallel test files boot them: each must stay out of the others' way.
   beforeAll(async () => {
+    if (!existsSync(path.join(REPO, 'dist/systemd/systemd-client.js'))) throw new Error('dist/ missing: npm run build');
     const image = await imageRoot(samplePayload());
     const binds = [
       { source: realpathSync(process.execPath), target: IN_NODE.node, readOnly: true },
@@ -138,6 +156,23 @@ describe.skipIf(unsupported !== undefined)(`nspawn nodes${unsupported ? ` (skipp
       );
 
       it.runIf(kind === 'containerd-1.6')(
+        'spawns a long-running command in the node and signals it there',
+        async () => {
+          const script = 'trap "echo stopped; exit 0" TERM; echo started; while :; do sleep 0.05; done';
+          const sleeper = node.spawn(['sh', '-c', script]);
+          await new Promise((resolve) => sleeper.child.stdout?.once('data', resolve));
+          const hostPid = await sleeper.hostPid();
+          const nspid = /^NSpid:\s+(.+)$/m.exec(readFileSync(`/proc/${hostPid}/status`, 'utf8'))?.[1];
+          expect(nspid?.split(/\s+/)).toHaveLength(2);
+          await sleeper.kill('SIGTERM');
+          const result = await sleeper.result;
+          expect(result.exitCode).toBe(0);
+          expect(result.stdout).toBe('started\nstopped\n');
+          expect(processRunning(hostPid)).toBe(false);
+        },
+      );
+
+      it.runIf(kind === 'containerd-1.6')(
         'refuses the same client from the host, whose PID it cannot see',
         async () => {
           const quiet = silentLogger();
@@ -147,6 +182,31 @@ describe.skipIf(unsupported !== undefined)(`nspawn nodes${unsupported ? ` (skipp
           expect(await node.journal('init.scope')).toContain(
             'Incoming private connection from unprivileged client, refusing',
           );
+        },
+      );
+
+      it.runIf(kind === 'k3s')(
+        "refuses (exit 5) a k3s whose template renders no drop-in import, as the corpus's v2-era k3s, untouched",
+        async () => {
+          const template = `${path.posix.dirname(node.runtime.configPath)}/config.toml.tmpl`;
+          await writeFile(
+            node.hostPath(template),
+            readFileSync(path.join(corpusDir(), 'containerd/k3s/config.rendered.toml')),
+          );
+          try {
+            expect((await node.systemctl('restart', node.runtime.unit)).exitCode).toBe(0);
+            await node.waitForRuntime();
+            const before = await snapshotTree(node.hostPath(path.posix.dirname(node.runtime.configPath)));
+            const install = await kataDeploy(node, 'install');
+            expect(install.exitCode, install.stderr.slice(-2000)).toBe(5);
+            expect(install.stderr).toContain('does not import the drop-in directory');
+            expect(await snapshotTree(node.hostPath(path.posix.dirname(node.runtime.configPath)))).toEqual(before);
+            expect((await node.exec(['test', '-e', '/opt/kata'])).exitCode).not.toBe(0);
+          } finally {
+            await rm(node.hostPath(template));
+            await node.systemctl('restart', node.runtime.unit);
+            await node.waitForRuntime();
+          }
         },
       );
 
@@ -169,29 +229,14 @@ describe.skipIf(unsupported !== undefined)(`nspawn nodes${unsupported ? ` (skipp
       it('survives kata-deploy install and uninstall from a shell: handlers live, then config as it was', async () => {
         const configDir = path.posix.dirname(node.runtime.configPath);
         const before = await snapshotTree(node.hostPath(configDir));
-        const cli = (command: string) =>
-          node.exec([
-            `${IN_NODE.image}/usr/local/bin/node`,
-            `${IN_NODE.image}/opt/kata-deploy/kata-deploy.mjs`,
-            command,
-            '--payload',
-            `${IN_NODE.image}/opt/kata-artifacts/kata-static.tar.zst`,
-            '--shims',
-            'qemu clh',
-            '--log-format',
-            'json',
-            '--readiness-timeout',
-            '30',
-            '--json',
-          ]);
-        const install = await cli('install');
+        const install = await kataDeploy(node, 'install');
         expect(install.exitCode, install.stderr.slice(-3000)).toBe(0);
         expect(JSON.parse(install.stdout).restart.performed).toBe(true);
         expect((await node.runtimeStatus()).handlers).toEqual(
           expect.arrayContaining(['runc', 'kata-qemu', 'kata-clh']),
         );
         expect((await node.exec(['test', '-x', '/opt/kata/bin/containerd-shim-kata-v2'])).exitCode).toBe(0);
-        const uninstall = await cli('uninstall');
+        const uninstall = await kataDeploy(node, 'uninstall');
         expect(uninstall.exitCode, uninstall.stderr.slice(-3000)).toBe(0);
         expect(await snapshotTree(node.hostPath(configDir))).toEqual(before);
         const after = await node.waitForRuntime();
@@ -200,34 +245,4 @@ describe.skipIf(unsupported !== undefined)(`nspawn nodes${unsupported ? ` (skipp
       });
     });
   }
-});
-
-/** Whether pid runs (a zombie, dead and waiting for its parent to reap it, does not). */
-function running(pid: number): boolean {
-  try {
-    return !/^State:\s+Z/m.test(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  } catch {
-    return false;
-  }
-}
-
-describe.skipIf(unsupported !== undefined)('an nspawn node whose test process died without stop()', () => {
-  it('is swept by the next boot: its processes, cgroups, overlay mount and temp dir are gone', async () => {
-    const node = await bootNode({ kind: 'containerd-1.6' });
-    const dir = path.dirname(node.root);
-    const cgroupOf = readFileSync(`/proc/${node.pid}/cgroup`, 'utf8').match(/^0::(\/[^/\n]+)/m)?.[1];
-    try {
-      const record = JSON.parse(readFileSync(path.join(dir, 'node.json'), 'utf8'));
-      const gone = spawnSync('true').pid;
-      writeFileSync(path.join(dir, 'node.json'), JSON.stringify({ ...record, owner: gone }));
-      expect(sweepAbandonedNodes(tmpdir())).toEqual([dir]);
-      expect(running(node.pid)).toBe(false);
-      expect(existsSync(dir)).toBe(false);
-      expect(readFileSync('/proc/self/mountinfo', 'utf8')).not.toContain(node.root);
-      expect(cgroupOf).toBeDefined();
-      expect(existsSync(`/sys/fs/cgroup/unified${cgroupOf}`) || existsSync(`/sys/fs/cgroup${cgroupOf}`)).toBe(false);
-    } finally {
-      await node.stop();
-    }
-  });
 });
