@@ -3,7 +3,7 @@
 // and the rendered DaemonSet in it, and the kubelet stand-in to run the DaemonSet's pods there.
 import type { FakeKubeApi } from '../fake-kube-api.ts';
 import { bootNode, type NodeKind, type NspawnNode } from '../nspawn-node.ts';
-import { imageContents, imageRoot } from '../testbed-roots.ts';
+import { imageContents, imageEnv, imageRoot } from '../testbed-roots.ts';
 import { startPod, type StandinPod } from '../kubelet-standin.ts';
 import { daemonSetOf, readManifest } from './manifest.ts';
 import type { ImageConfig } from './pod-plan.ts';
@@ -16,17 +16,11 @@ const imageDir = (tag: string) => `/var/lib/kubelet-standin/images/${tag.replace
 
 /** The image's OCI config as scripts/image/runtime.list declares it (env, entrypoint), rooted at `root`. */
 export function imageConfig(root: string): ImageConfig {
-  const entries = imageContents();
-  const env = Object.fromEntries(
-    entries
-      .filter((entry) => entry.kind === 'env')
-      .map((entry) => [
-        entry.value.slice(0, entry.value.indexOf('=')),
-        entry.value.slice(entry.value.indexOf('=') + 1),
-      ]),
-  );
-  const entrypoint = entries.find((entry) => entry.kind === 'entrypoint')?.value.split(' ') ?? [];
-  return { root, entrypoint, cmd: [], env };
+  const entrypoint =
+    imageContents()
+      .find((entry) => entry.kind === 'entrypoint')
+      ?.value.split(' ') ?? [];
+  return { root, entrypoint, cmd: [], env: imageEnv() };
 }
 
 export interface PodTestbed {
