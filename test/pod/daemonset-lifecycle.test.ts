@@ -147,7 +147,9 @@ describe.skipIf(unsupported !== undefined)(
           const doomed = await bed.startPod();
           await doomed.logLine(/payload unpacked into staging/);
           doomed.kill();
-          expect((await doomed.exited).signal ?? (await doomed.exited).code).toBeTruthy();
+          const killed = await doomed.exited;
+          expect(killed.signal ?? killed.code).toBeTruthy();
+          expect(doomed.eventAt('ready'), 'killed before it was ready').toBeUndefined();
           pod = await readyPod(bed);
           const installed = await installedFiles(bed);
           const fresh = payloadFiles(payloads[FIRST]);
