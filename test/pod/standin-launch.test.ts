@@ -68,9 +68,13 @@ describe.skipIf(process.getuid?.() !== 0)('kubelet stand-in: the container it st
     dir = mkdtempSync(path.join(tmpdir(), 'kubelet-standin-'));
     mkdirSync(path.join(dir, 'dir'));
     socketServer = createServer().listen(path.join(dir, 'sock'));
-    node = spawn('unshare', ['--mount', '--propagation=private', '--pid', '--fork', '--mount-proc', 'sleep', '600'], {
-      stdio: 'ignore',
-    });
+    node = spawn(
+      'unshare',
+      ['--mount', '--propagation=private', '--pid', '--fork', '--kill-child', '--mount-proc', 'sleep', '600'],
+      {
+        stdio: 'ignore',
+      },
+    );
     for (let tries = 0; tries < 100 && leaderPid === undefined; tries += 1) {
       await new Promise((resolve) => setTimeout(resolve, 20));
       const children = readFileSync(`/proc/${node.pid}/task/${node.pid}/children`, 'utf8').trim();
