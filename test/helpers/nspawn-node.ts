@@ -72,6 +72,8 @@ export interface NspawnNode {
   unitProperty(unit: string, property: string): Promise<string>;
   /** The unit's journal (message text only), for assertion messages and log checks. */
   journal(unit: string): Promise<string>;
+  /** Polls the unit's journal until it contains `text` (journald takes a unit's stderr asynchronously). */
+  waitForJournal(unit: string, text: string, timeoutMs?: number): Promise<string>;
   /** CRI RuntimeService/Status from the runtime's socket, asked from the host through hostPath. */
   runtimeStatus(): Promise<CriStatus>;
   /** Polls runtimeStatus until the runtime answers (after a restart, say); rejects with the journal on timeout. */
@@ -225,6 +227,14 @@ function nodeHandle(parts: NodeParts) {
     unitProperty: async (unit, property) =>
       (await exec(['systemctl', 'show', '-p', property, '--value', unit])).stdout.trim(),
     journal,
+    async waitForJournal(unit, text, timeoutMs = 10_000) {
+      const deadline = Date.now() + timeoutMs;
+      for (;;) {
+        const log = await journal(unit);
+        if (log.includes(text) || Date.now() > deadline) return log;
+        await sleep(100);
+      }
+    },
     runtimeStatus,
     async waitForRuntime(timeoutMs = 30_000) {
       const deadline = Date.now() + timeoutMs;

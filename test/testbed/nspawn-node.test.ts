@@ -140,17 +140,21 @@ describe.skipIf(unsupported !== undefined)(`nspawn nodes${unsupported ? ` (skipp
           const extra =
             `[plugins.'io.containerd.cri.v1.runtime'.containerd.runtimes.extra]\n` +
             `  runtime_type = "io.containerd.runc.v2"\n`;
-          await writeFile(node.hostPath(template), `{{ template "base" . }}\n${extra}`);
-          expect((await node.systemctl('restart', node.runtime.unit)).exitCode).toBe(0);
-          const rendered = await node.readFile(node.runtime.configPath);
-          expect(rendered).toContain('config-v3.toml.d/*.toml"]');
-          expect(rendered?.endsWith(extra)).toBe(true);
-          expect((await node.waitForRuntime()).handlers).toContain('extra');
-          await writeFile(node.hostPath(template), '{{ .NodeConfig.AgentConfig.Snapshotter }}\n');
-          expect((await node.systemctl('restart', node.runtime.unit)).exitCode).not.toBe(0);
-          expect(await node.journal(node.runtime.unit)).toContain('uses Go template actions other than');
-          await rm(node.hostPath(template));
-          expect((await node.systemctl('restart', node.runtime.unit)).exitCode).toBe(0);
+          try {
+            await writeFile(node.hostPath(template), `{{ template "base" . }}\n${extra}`);
+            expect((await node.systemctl('restart', node.runtime.unit)).exitCode).toBe(0);
+            const rendered = await node.readFile(node.runtime.configPath);
+            expect(rendered).toContain('config-v3.toml.d/*.toml"]');
+            expect(rendered?.endsWith(extra)).toBe(true);
+            expect((await node.waitForRuntime()).handlers).toContain('extra');
+            await writeFile(node.hostPath(template), '{{ .NodeConfig.AgentConfig.Snapshotter }}\n');
+            expect((await node.systemctl('restart', node.runtime.unit)).exitCode).not.toBe(0);
+            const refusal = 'uses Go template actions other than';
+            expect(await node.waitForJournal(node.runtime.unit, refusal)).toContain(refusal);
+          } finally {
+            await rm(node.hostPath(template), { force: true });
+            expect((await node.systemctl('restart', node.runtime.unit)).exitCode).toBe(0);
+          }
           expect((await node.waitForRuntime()).handlers).not.toContain('extra');
         },
       );
@@ -179,9 +183,8 @@ describe.skipIf(unsupported !== undefined)(`nspawn nodes${unsupported ? ` (skipp
           await expect(connectSystemd(node.hostPath('/run/systemd/private'), quiet)).rejects.toThrow(
             /could not be used/,
           );
-          expect(await node.journal('init.scope')).toContain(
-            'Incoming private connection from unprivileged client, refusing',
-          );
+          const refusal = 'Incoming private connection from unprivileged client, refusing';
+          expect(await node.waitForJournal('init.scope', refusal)).toContain(refusal);
         },
       );
 
