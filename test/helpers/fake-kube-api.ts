@@ -92,6 +92,11 @@ export class FakeKubeApi {
     await new Promise<void>((resolve) => this.server!.close(() => resolve()));
   }
 
+  /** The ServiceAccount token the server accepts, what a pod finds in its ServiceAccount's token file. */
+  bearerToken(): string {
+    return TOKEN;
+  }
+
   /** The server's certificate, what a pod finds in its ServiceAccount's ca.crt. */
   caPem(): string {
     return this.ca;
