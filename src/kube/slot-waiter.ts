@@ -32,10 +32,16 @@ type Cache = Map<string, V1Lease>;
 const nameOf = (lease: V1Lease) => lease.metadata?.name ?? '';
 const slotName = (choice: SlotAttemptChoice) => `${SLOT_PREFIX}${choice.slot}`;
 
-/** The version a write would be checked against: a slot we lost on stays stale until an event moves it. */
-function versionKey(cache: Cache, choice: SlotAttemptChoice): string {
-  return `${slotName(choice)}@${cache.get(slotName(choice))?.metadata?.resourceVersion ?? 'absent'}`;
+/** The version a write would be checked against ('absent' for a create). */
+function versionOf(cache: Cache, name: string): string {
+  return cache.get(name)?.metadata?.resourceVersion ?? 'absent';
 }
+
+/**
+ * Slots we lost a write on, by name, with the version we wrote against: stale until the watch shows
+ * that slot again (the winner's write), so a loser does not write again on what it already knows is old.
+ */
+type Stale = Map<string, string>;
 
 /** Milliseconds until the first live claim in the cache lapses (a crashed holder), or undefined. */
 function untilFirstExpiry(cache: Cache, ports: SlotWaitPorts): number | undefined {
@@ -72,22 +78,25 @@ export async function waitForSlot(leases: LeasePort, attempt: SlotAttempt, ports
   for (;;) {
     const listed = await leases.listSlots();
     const cache: Cache = new Map(listed.items.map((lease) => [nameOf(lease), lease]));
-    const stale = new Set<string>();
+    const stale: Stale = new Map();
     const choose = (): SlotChoice => {
       const choice = ports.decide([...cache.values()].flatMap((lease) => ports.viewOf(lease) ?? []));
-      if (choice.kind !== 'wait' && stale.has(versionKey(cache, choice))) return { kind: 'wait', holders: [] };
-      return choice;
+      if (choice.kind === 'wait') return choice;
+      const name = slotName(choice);
+      return stale.get(name) === versionOf(cache, name) ? { kind: 'wait', holders: [] } : choice;
     };
     const tryChoice = async (choice: SlotAttemptChoice): Promise<boolean> => {
-      if ((await attempt(choice, cache.get(slotName(choice)))) === 'held') return true;
-      stale.add(versionKey(cache, choice));
+      const name = slotName(choice);
+      const version = versionOf(cache, name);
+      if ((await attempt(choice, cache.get(name))) === 'held') return true;
+      if (versionOf(cache, name) === version) stale.set(name, version);
       return false;
     };
     const now = choose();
     if (now.kind !== 'wait' && (await tryChoice(now))) return;
     let resourceVersion = listed.resourceVersion;
     for (;;) {
-      const session = await watchSession(leases, cache, resourceVersion, choose, tryChoice, announce, ports);
+      const session = await watchSession(leases, { cache, stale }, resourceVersion, choose, tryChoice, announce, ports);
       if (session.outcome === 'held') return;
       resourceVersion = session.resourceVersion;
       const end = session.outcome;
@@ -122,7 +131,7 @@ type SessionResult =
 /** One watch stream: keeps the cache current, tries a slot whenever one looks free, until held or ended. */
 async function watchSession(
   leases: LeasePort,
-  cache: Cache,
+  { cache, stale }: { readonly cache: Cache; readonly stale: Stale },
   from: string,
   choose: () => SlotChoice,
   tryChoice: (choice: SlotAttemptChoice) => Promise<boolean>,
@@ -136,6 +145,7 @@ async function watchSession(
   const watch = leases.watchSlots(from, (event) => {
     if (event.type === 'BOOKMARK') resourceVersion = event.resourceVersion;
     else {
+      stale.delete(nameOf(event.lease));
       if (event.type === 'DELETED') cache.delete(nameOf(event.lease));
       else cache.set(nameOf(event.lease), event.lease);
       resourceVersion = event.lease.metadata?.resourceVersion ?? resourceVersion;
@@ -168,9 +178,15 @@ async function watchSession(
         await changed(seen, untilFirstExpiry(cache, ports));
         continue;
       }
-      await ports.clock.sleep(Math.floor(ports.random() * ports.raceSpreadMs));
-      const again = choose();
-      if (again.kind !== 'wait' && (await tryChoice(again))) return { outcome: 'held' };
+      // Our moment within the spread; an event showing the slot taken before it comes drops it.
+      const moment = ports.clock.now() + Math.floor(ports.random() * ports.raceSpreadMs);
+      let again: SlotChoice = choice;
+      do {
+        await changed(generation, Math.max(0, moment - ports.clock.now()));
+        if (end !== undefined) break;
+        again = choose();
+      } while (again.kind !== 'wait' && ports.clock.now() < moment);
+      if (end === undefined && again.kind !== 'wait' && (await tryChoice(again))) return { outcome: 'held' };
     }
   } finally {
     watch.stop();

@@ -19,6 +19,8 @@ export interface RecordedRequest {
   readonly path: string;
   readonly contentType: string | undefined;
   readonly body: unknown;
+  /** The status answered (a watch: 200 once its stream opened); undefined until then or if dropped. */
+  status?: number;
 }
 
 /** What to do instead of (or before) serving a request that matches. */
@@ -199,7 +201,13 @@ export class FakeKubeApi {
     const body = text === '' ? undefined : JSON.parse(text);
     const method = req.method ?? 'GET';
     const contentType = req.headers['content-type']?.split(';')[0];
-    this.requests.push({ method, path: url.pathname, contentType, body });
+    const recorded: RecordedRequest = { method, path: url.pathname, contentType, body };
+    this.requests.push(recorded);
+    const answered = () => {
+      if (res.headersSent) recorded.status = res.statusCode;
+    };
+    res.once('finish', answered);
+    res.once('watching', answered);
     for (const fault of this.faults) {
       if (
         fault.times <= 0 ||

@@ -39,10 +39,13 @@ export class LeaseWatches {
   /** Bumped on every write to a stream, so the fleet benchmark's clock can tell the server is quiet. */
   activity = 0;
 
-  constructor(
-    private readonly window: number,
-    private readonly currentVersion: () => number,
-  ) {}
+  private readonly window: number;
+  private readonly currentVersion: () => number;
+
+  constructor(window: number, currentVersion: () => number) {
+    this.window = window;
+    this.currentVersion = currentVersion;
+  }
 
   /** Watch streams open now. */
   get open(): number {
@@ -92,6 +95,7 @@ export class LeaseWatches {
       timer: undefined,
     };
     res.writeHead(200, { 'content-type': 'application/json', 'transfer-encoding': 'chunked' });
+    res.flushHeaders();
     if (from === null || from === '' || from === '0') {
       for (const object of current) this.write(watcher, { type: 'ADDED', object });
     } else if (Number(from) < this.compactedTo) {
