@@ -3,7 +3,14 @@ import { asKataDeployError } from '../core/errors.js';
 import type { Clock } from '../host/clock.js';
 import type { Logger } from '../host/logger.js';
 import type { LeasePort, SlotWatchEnd } from './lease-port.js';
-import { pollDelay, type SlotChoice, type SlotLease, SLOT_PREFIX, slotExpired } from './restart-slots.js';
+import {
+  nextRaceSpread,
+  pollDelay,
+  type SlotChoice,
+  type SlotLease,
+  SLOT_PREFIX,
+  slotExpired,
+} from './restart-slots.js';
 
 /** A choice that writes: the slot is ours to take if our write wins. */
 export type SlotAttemptChoice = Exclude<SlotChoice, { kind: 'wait' }>;
@@ -19,7 +26,7 @@ export interface SlotWaitPorts {
   /** Between LISTs while the watch cannot be opened: from pollMs up to maxPollMs. */
   readonly pollMs: number;
   readonly maxPollMs: number;
-  /** Waiters woken by one release try it at a random moment within this spread. */
+  /** Waiters woken by one release try it at a random moment within this spread (it then adapts). */
   readonly raceSpreadMs: number;
   /** Reads a Lease the way chooseSlot needs it (undefined for one that is not a slot). */
   readonly viewOf: (lease: V1Lease) => SlotLease | undefined;
@@ -28,6 +35,25 @@ export interface SlotWaitPorts {
 }
 
 type Cache = Map<string, V1Lease>;
+
+/** The spread adapts between these multiples of the configured one (nextRaceSpread). */
+const MIN_SPREAD_FACTOR = 1 / 20;
+const MAX_SPREAD_FACTOR = 60;
+
+/** The waiter's pacing, carried across watch sessions: its current spread and round-trip estimate. */
+interface Pace {
+  spreadMs: number;
+  roundTripMs: number | undefined;
+}
+
+/** Times a request into the pace's round-trip estimate (a moving average). */
+async function timed<T>(pace: Pace, clock: Clock, call: () => Promise<T>): Promise<T> {
+  const started = clock.now();
+  const result = await call();
+  const sample = clock.now() - started;
+  pace.roundTripMs = pace.roundTripMs === undefined ? sample : 0.8 * pace.roundTripMs + 0.2 * sample;
+  return result;
+}
 
 const nameOf = (lease: V1Lease) => lease.metadata?.name ?? '';
 const slotName = (choice: SlotAttemptChoice) => `${SLOT_PREFIX}${choice.slot}`;
@@ -75,8 +101,9 @@ export async function waitForSlot(leases: LeasePort, attempt: SlotAttempt, ports
       );
     announced = text;
   };
+  const pace: Pace = { spreadMs: ports.raceSpreadMs, roundTripMs: undefined };
   for (;;) {
-    const listed = await leases.listSlots();
+    const listed = await timed(pace, clock, () => leases.listSlots());
     const cache: Cache = new Map(listed.items.map((lease) => [nameOf(lease), lease]));
     const stale: Stale = new Map();
     const choose = (): SlotChoice => {
@@ -88,7 +115,7 @@ export async function waitForSlot(leases: LeasePort, attempt: SlotAttempt, ports
     const tryChoice = async (choice: SlotAttemptChoice): Promise<boolean> => {
       const name = slotName(choice);
       const version = versionOf(cache, name);
-      if ((await attempt(choice, cache.get(name))) === 'held') return true;
+      if ((await timed(pace, clock, () => attempt(choice, cache.get(name)))) === 'held') return true;
       if (versionOf(cache, name) === version) stale.set(name, version);
       return false;
     };
@@ -96,7 +123,15 @@ export async function waitForSlot(leases: LeasePort, attempt: SlotAttempt, ports
     if (now.kind !== 'wait' && (await tryChoice(now))) return;
     let resourceVersion = listed.resourceVersion;
     for (;;) {
-      const session = await watchSession(leases, { cache, stale }, resourceVersion, choose, tryChoice, announce, ports);
+      const session = await watchSession(
+        leases,
+        { cache, stale, pace },
+        resourceVersion,
+        choose,
+        tryChoice,
+        announce,
+        ports,
+      );
       if (session.outcome === 'held') return;
       resourceVersion = session.resourceVersion;
       const end = session.outcome;
@@ -131,7 +166,7 @@ type SessionResult =
 /** One watch stream: keeps the cache current, tries a slot whenever one looks free, until held or ended. */
 async function watchSession(
   leases: LeasePort,
-  { cache, stale }: { readonly cache: Cache; readonly stale: Stale },
+  { cache, stale, pace }: { readonly cache: Cache; readonly stale: Stale; readonly pace: Pace },
   from: string,
   choose: () => SlotChoice,
   tryChoice: (choice: SlotAttemptChoice) => Promise<boolean>,
@@ -179,14 +214,20 @@ async function watchSession(
         continue;
       }
       // Our moment within the spread; an event showing the slot taken before it comes drops it.
-      const moment = ports.clock.now() + Math.floor(ports.random() * ports.raceSpreadMs);
+      const freedAt = ports.clock.now();
+      const moment = freedAt + Math.floor(ports.random() * pace.spreadMs);
       let again: SlotChoice = choice;
       do {
         await changed(generation, Math.max(0, moment - ports.clock.now()));
         if (end !== undefined) break;
         again = choose();
       } while (again.kind !== 'wait' && ports.clock.now() < moment);
-      if (end === undefined && again.kind !== 'wait' && (await tryChoice(again))) return { outcome: 'held' };
+      if (end !== undefined) continue;
+      const lostRace = again.kind !== 'wait' && !(await tryChoice(again));
+      if (again.kind !== 'wait' && !lostRace) return { outcome: 'held' };
+      const release = { freeForMs: ports.clock.now() - freedAt, lostRace, roundTripMs: pace.roundTripMs ?? 1 };
+      const bounds = [ports.raceSpreadMs * MIN_SPREAD_FACTOR, ports.raceSpreadMs * MAX_SPREAD_FACTOR] as const;
+      pace.spreadMs = nextRaceSpread(pace.spreadMs, release, ...bounds);
     }
   } finally {
     watch.stop();

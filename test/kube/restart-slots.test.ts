@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import {
+  nextRaceSpread,
   chooseSlot,
   defaultRestartBudget,
   firstGuess,
@@ -112,5 +113,22 @@ describe('budget defaults and pacing', () => {
 
   it('poll delays grow by half per fruitless read, up to the maximum', () => {
     expect([0, 1, 2, 10, 50].map((waits) => pollDelay(waits, 1000, 6000, 0.5))).toEqual([1000, 1500, 2250, 6000, 6000]);
+  });
+});
+
+describe('nextRaceSpread: the first write lands some 4–8 round trips after a release', () => {
+  const rtt = 10;
+  it.each([
+    ['re-taken within 4 round trips: too many raced, widen by half', { freeForMs: 30, lostRace: false }, 3_000],
+    ['our own write lost: widen by half', { freeForMs: 200, lostRace: true }, 3_000],
+    ['taken after 4–8 round trips: keep', { freeForMs: 60, lostRace: false }, 2_000],
+    ['free for more than 8 round trips: it sat idle, narrow by a third', { freeForMs: 500, lostRace: false }, 1_333],
+  ])('%s', (_name, seen, expected) => {
+    expect(nextRaceSpread(2_000, { ...seen, roundTripMs: rtt }, 100, 120_000)).toBe(expected);
+  });
+
+  it('stays within its bounds', () => {
+    expect(nextRaceSpread(110_000, { freeForMs: 0, lostRace: true, roundTripMs: rtt }, 100, 120_000)).toBe(120_000);
+    expect(nextRaceSpread(120, { freeForMs: 10_000, lostRace: false, roundTripMs: rtt }, 100, 120_000)).toBe(100);
   });
 });
