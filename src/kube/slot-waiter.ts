@@ -82,9 +82,10 @@ function untilFirstExpiry(cache: Cache, ports: SlotWaitPorts): number | undefine
 /**
  * Waits for a restart slot and takes it. It LISTs the slots once, then WATCHes them from that
  * resourceVersion (one long request): a release or an expiry wakes it, it waits a random moment within
- * raceSpreadMs — so of the many woken by one release only those whose moment comes before the winner's
- * write reaches them actually write — re-decides on what the watch has shown since, and writes with a
- * resourceVersion precondition. A loser goes back to watching. A watch the server closes is reopened
+ * its spread — so of the many woken by one release only those whose moment comes before the winner's
+ * write reaches them actually write; the spread adapts to how many there are (nextRaceSpread) —
+ * re-decides on what the watch has shown since, and writes with a resourceVersion precondition. A loser
+ * goes back to watching. A watch the server closes is reopened
  * from the last version seen; 410 Gone means LIST again; a broken watch falls back to a LIST after a
  * bounded poll delay (5 s growing to 30 s). A LIST that fails past its deadline throws: no slot, no restart.
  */
