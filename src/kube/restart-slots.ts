@@ -99,25 +99,22 @@ export function pollDelay(waits: number, baseMs: number, maxMs: number, jitter: 
   return Math.round(Math.min(maxMs, baseMs * 1.5 ** waits) * (0.5 + jitter));
 }
 
-/** What a waiter saw of one release: how long the slot stayed free, and whether it wrote and lost. */
-export interface ReleaseSeen {
-  readonly freeForMs: number;
-  readonly lostRace: boolean;
-  /** Our own recent round trip to the API server. */
-  readonly roundTripMs: number;
+/** What a waiter saw of one hand-over: how long the slot sat free before the winner wrote, and how long
+ * the winner's write took to reach us (both from the winner's `acquireTime`). */
+export interface HandOverSeen {
+  readonly idleMs: number;
+  readonly propagationMs: number;
 }
 
 /**
- * The next spread of waiters' moments, from the last release seen. Of N waiters spread over S, the first
- * writes about S/N after a release and the others hear of it one round trip later, so about N × RTT / S
- * write at all. A slot re-taken within 4 round trips (or a write of ours that lost) means the spread is
- * too short for the waiters there are: widen it by half. One free for more than 8 round trips means it
- * sat idle: narrow it by a third. Every waiter sees the same releases, so they all move together, and
- * the first write lands some 4–8 round trips after each release whatever the number of waiters.
+ * The next spread of waiters' moments, from the last hand-over seen. Of N waiters spread over S the
+ * first writes about S/N after a release (the idle part) and the others hear of it one propagation delay
+ * later, so about N × propagation / S write at all. Aiming at an idle part of twice the propagation
+ * (about 1.5 writers per release whatever N is), the spread moves by the ratio of the two, at most by
+ * half per hand-over. Every waiter sees the same hand-overs, so they all move together.
  */
-export function nextRaceSpread(spreadMs: number, seen: ReleaseSeen, minMs: number, maxMs: number): number {
-  const quick = 4 * Math.max(1, seen.roundTripMs);
-  if (seen.lostRace || seen.freeForMs < quick) return Math.min(maxMs, Math.round(spreadMs * 1.5));
-  if (seen.freeForMs > 2 * quick) return Math.max(minMs, Math.round(spreadMs / 1.5));
-  return spreadMs;
+export function nextRaceSpread(spreadMs: number, seen: HandOverSeen, minMs: number, maxMs: number): number {
+  const ratio = (2 * Math.max(1, seen.propagationMs)) / Math.max(1, seen.idleMs);
+  const next = spreadMs * Math.min(1.5, Math.max(1 / 1.5, ratio));
+  return Math.round(Math.min(maxMs, Math.max(minMs, next)));
 }

@@ -40,19 +40,16 @@ type Cache = Map<string, V1Lease>;
 const MIN_SPREAD_FACTOR = 1 / 20;
 const MAX_SPREAD_FACTOR = 60;
 
-/** The waiter's pacing, carried across watch sessions: its current spread and round-trip estimate. */
+/** The waiter's pacing, carried across watch sessions. */
 interface Pace {
   spreadMs: number;
-  roundTripMs: number | undefined;
 }
 
-/** Times a request into the pace's round-trip estimate (a moving average). */
-async function timed<T>(pace: Pace, clock: Clock, call: () => Promise<T>): Promise<T> {
-  const started = clock.now();
-  const result = await call();
-  const sample = clock.now() - started;
-  pace.roundTripMs = pace.roundTripMs === undefined ? sample : 0.8 * pace.roundTripMs + 0.2 * sample;
-  return result;
+/** When the winner of a slot wrote it (its `acquireTime`), in ms; undefined when unreadable. */
+function acquiredAt(lease: V1Lease | undefined): number | undefined {
+  const value = lease?.spec?.acquireTime;
+  const ms = value === undefined ? Number.NaN : new Date(value as unknown as string).getTime();
+  return Number.isNaN(ms) ? undefined : ms;
 }
 
 const nameOf = (lease: V1Lease) => lease.metadata?.name ?? '';
@@ -102,9 +99,9 @@ export async function waitForSlot(leases: LeasePort, attempt: SlotAttempt, ports
       );
     announced = text;
   };
-  const pace: Pace = { spreadMs: ports.raceSpreadMs, roundTripMs: undefined };
+  const pace: Pace = { spreadMs: ports.raceSpreadMs };
   for (;;) {
-    const listed = await timed(pace, clock, () => leases.listSlots());
+    const listed = await leases.listSlots();
     const cache: Cache = new Map(listed.items.map((lease) => [nameOf(lease), lease]));
     const stale: Stale = new Map();
     const choose = (): SlotChoice => {
@@ -116,7 +113,7 @@ export async function waitForSlot(leases: LeasePort, attempt: SlotAttempt, ports
     const tryChoice = async (choice: SlotAttemptChoice): Promise<boolean> => {
       const name = slotName(choice);
       const version = versionOf(cache, name);
-      if ((await timed(pace, clock, () => attempt(choice, cache.get(name)))) === 'held') return true;
+      if ((await attempt(choice, cache.get(name))) === 'held') return true;
       if (versionOf(cache, name) === version) stale.set(name, version);
       return false;
     };
@@ -224,11 +221,16 @@ async function watchSession(
         again = choose();
       } while (again.kind !== 'wait' && ports.clock.now() < moment);
       if (end !== undefined) continue;
-      const lostRace = again.kind !== 'wait' && !(await tryChoice(again));
-      if (again.kind !== 'wait' && !lostRace) return { outcome: 'held' };
-      const release = { freeForMs: ports.clock.now() - freedAt, lostRace, roundTripMs: pace.roundTripMs ?? 1 };
+      if (again.kind !== 'wait') {
+        if (await tryChoice(again)) return { outcome: 'held' };
+        continue;
+      }
+      // Taken before our moment came: how long it sat free, and how long the news took to reach us.
+      const wrote = acquiredAt(cache.get(`${SLOT_PREFIX}${choice.slot}`));
+      if (wrote === undefined) continue;
+      const handOver = { idleMs: wrote - freedAt, propagationMs: ports.clock.now() - wrote };
       const bounds = [ports.raceSpreadMs * MIN_SPREAD_FACTOR, ports.raceSpreadMs * MAX_SPREAD_FACTOR] as const;
-      pace.spreadMs = nextRaceSpread(pace.spreadMs, release, ...bounds);
+      pace.spreadMs = nextRaceSpread(pace.spreadMs, handOver, ...bounds);
     }
   } finally {
     watch.stop();

@@ -116,19 +116,19 @@ describe('budget defaults and pacing', () => {
   });
 });
 
-describe('nextRaceSpread: the first write lands some 4–8 round trips after a release', () => {
-  const rtt = 10;
+describe('nextRaceSpread: aims at an idle part of twice the propagation delay', () => {
   it.each([
-    ['re-taken within 4 round trips: too many raced, widen by half', { freeForMs: 30, lostRace: false }, 3_000],
-    ['our own write lost: widen by half', { freeForMs: 200, lostRace: true }, 3_000],
-    ['taken after 4–8 round trips: keep', { freeForMs: 60, lostRace: false }, 2_000],
-    ['free for more than 8 round trips: it sat idle, narrow by a third', { freeForMs: 500, lostRace: false }, 1_333],
-  ])('%s', (_name, seen, expected) => {
-    expect(nextRaceSpread(2_000, { ...seen, roundTripMs: rtt }, 100, 120_000)).toBe(expected);
+    ['taken 5 ms after the release, heard of 50 ms later: too many raced, widen by half', 5, 50, 3_000],
+    ['idle as long as twice the propagation: keep', 100, 50, 2_000],
+    ['idle 150 ms for a 50 ms propagation: narrow to two thirds', 150, 50, 1_333],
+    ['idle 2 s for 10 ms: narrow by a third at most', 2_000, 10, 1_333],
+    ['a clock skew making the idle part negative counts as no idle: widen', -30, 20, 3_000],
+  ])('%s', (_name, idleMs, propagationMs, expected) => {
+    expect(nextRaceSpread(2_000, { idleMs, propagationMs }, 100, 120_000)).toBe(expected);
   });
 
   it('stays within its bounds', () => {
-    expect(nextRaceSpread(110_000, { freeForMs: 0, lostRace: true, roundTripMs: rtt }, 100, 120_000)).toBe(120_000);
-    expect(nextRaceSpread(120, { freeForMs: 10_000, lostRace: false, roundTripMs: rtt }, 100, 120_000)).toBe(100);
+    expect(nextRaceSpread(110_000, { idleMs: 0, propagationMs: 50 }, 100, 120_000)).toBe(120_000);
+    expect(nextRaceSpread(120, { idleMs: 10_000, propagationMs: 5 }, 100, 120_000)).toBe(100);
   });
 });
