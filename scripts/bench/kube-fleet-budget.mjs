@@ -1,7 +1,8 @@
 // Fleet rollout under the restart budget, run from the compiled dist/ (npm run bench builds it).
 // 1. Measures one node's restart time: a throwaway node (real systemd user manager, real containerd),
 //    restart over D-Bus until CRI serves a new handler, median of 7 rounds.
-// 2. Starts a fleet of simulated nodes within a second (1,000; 200 for budget 1), each running the real daemon
+// 2. Starts a fleet of simulated nodes (1,000; 200 for budget 1; at most 100 awaiting their first answer at
+//    once), each running the real daemon
 //    (claim → install → label → event) through the real @kubernetes/client-node against the local HTTPS
 //    fake API server; the install takes a restart slot through the real budget with its production
 //    settings (budgetedControl over restartBudget: create, LIST, WATCH, the 2 s race spread, the renewals,
@@ -34,10 +35,32 @@ const { socketProbe, waitForHandlers } = await import(dist('containerd/readiness
 const NODES = Number(process.env.FLEET_NODES ?? 1000);
 // Budget 1 hands the slot over once per node, each hand-over a round of events to every waiter.
 const SERIAL_NODES = Number(process.env.FLEET_SERIAL_NODES ?? Math.min(NODES, 200));
-// Pods start over about a second, 50 every 50 ms: 1,000 TLS handshakes in the same instant time out
-// (undici's 10 s connect timeout) on this shared 2-core machine before any of them gets a slot.
-const WAVE = 50;
-const WAVE_MS = 50;
+// Pods start as fast as the API server takes them: at most 100 awaiting their first answer at once.
+// 1,000 TLS handshakes in the same instant time out (undici's 10 s connect timeout) on this shared
+// 2-core machine before any node gets a slot.
+const STARTING = 100;
+
+/** Resolves once fewer than STARTING of the nodes started so far still await their first answer. */
+function startGate(api, prefix) {
+  let scanned = api.requests.length;
+  let answered = 0;
+  const pending = [];
+  const count = () => {
+    for (; scanned < api.requests.length; scanned += 1) {
+      const request = api.requests[scanned];
+      if (request.method === 'GET' && request.path.startsWith(`/api/v1/nodes/${prefix}`)) pending.push(request);
+    }
+    for (let i = pending.length - 1; i >= 0; i -= 1)
+      if (pending[i].status !== undefined) {
+        pending.splice(i, 1);
+        answered += 1;
+      }
+    return answered;
+  };
+  return async (started) => {
+    while (started - count() >= STARTING) await new Promise((resolve) => setTimeout(resolve, 10));
+  };
+}
 const BUDGETS = [1, 10, 0];
 const log = silentLogger();
 
@@ -151,8 +174,11 @@ async function fleet(api, kubeconfig, dir, budget, restartMs, nodes) {
       const held = [...api.leases.store.values()].map((l) => `${l.metadata.name}=${l.spec?.holderIdentity}`);
       console.error(JSON.stringify({ labelled, restarting, held, open: api.leases.watches.open }));
     }, 2000).unref();
+  const gate = startGate(api, `b${budget}-`);
+  let queue = Promise.resolve();
   const runs = names.map(async (name, index) => {
-    await new Promise((resolve) => setTimeout(resolve, Math.floor(index / WAVE) * WAVE_MS));
+    queue = queue.then(() => gate(index));
+    await queue;
     const access = createKube({ kubeconfig, nodeName: name }, silentLogger(), {
       serviceAccountDir: path.join(dir, 'none'),
       clock,
