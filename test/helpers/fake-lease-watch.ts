@@ -74,7 +74,13 @@ export class LeaseWatches {
 
   /** Ends every open stream cleanly, as the server does when a watch's timeout is up. */
   closeAll(): void {
-    for (const watcher of this.watchers) watcher.res.end();
+    for (const watcher of this.watchers) this.end(watcher);
+  }
+
+  private end(watcher: Watcher): void {
+    this.watchers.delete(watcher);
+    if (watcher.timer !== undefined) clearTimeout(watcher.timer);
+    watcher.res.end();
   }
 
   /** Sends a BOOKMARK with the current resourceVersion to every watcher that asked for bookmarks. */
@@ -127,7 +133,7 @@ export class LeaseWatches {
     if (timeout > 0)
       watcher.timer = setTimeout(() => {
         if (watcher.bookmarks) this.bookmark(watcher);
-        res.end();
+        this.end(watcher);
       }, timeout * 1000);
   }
 
@@ -143,6 +149,7 @@ export class LeaseWatches {
   }
 
   private write(watcher: Watcher, event: Obj): void {
+    if (watcher.res.writableEnded || watcher.res.destroyed) return;
     this.activity += 1;
     if (event.type !== 'ERROR') this.eventsSent += 1;
     watcher.res.write(`${JSON.stringify(event)}\n`);
