@@ -270,7 +270,8 @@ try {
   const kubeconfig = api.writeKubeconfig(path.join(dir, 'kubeconfig'));
   api.addDaemonSet('kata-deploy', 'kata-deploy');
   console.log(
-    `fleet rollout: ${NODES} nodes started at once, real client over HTTPS to the fake API server; restart ` +
+    `fleet rollout: ${NODES} nodes (at most ${STARTING} awaiting their first answer), real client over HTTPS ` +
+      `to the fake API server; restart ` +
       `${restart.ms.toFixed(0)} ms (${restart.how}), simulated as a sleep; time simulated (warp clock)`,
   );
   console.log(
