@@ -17,21 +17,44 @@ import {
 } from '../containerd/config/index.js';
 import type { CommandRunner } from '../host/command-runner.js';
 import type { HostFs } from '../host/host-fs.js';
-import { installerScratch } from '../host/scratch-space.js';
-import { STATE_ROOT } from '../core/paths.js';
+import { installerScratch, type ScratchSpace, sweepLeftovers } from '../host/scratch-space.js';
+import { HOST_LOCK_PATH, STATE_ROOT } from '../core/paths.js';
 import type { RuntimeConfigPart } from '../transaction/parts.js';
 import { SharedValidations } from '../containerd/config/shared-validations.js';
 import { isNoop } from '../core/file-change.js';
 import { keepImportedDropIns } from '../containerd/config/unprovable-removal.js';
 import type { ValidatorChoice } from './validator-binary.js';
 
+/** The host lock's directory (/run/kata-deploy, a tmpfs): every run that holds the lock has it already. */
+const LOCK_DIR = HOST_LOCK_PATH.slice(0, HOST_LOCK_PATH.lastIndexOf('/'));
+
+/**
+ * Per-run scratch dirs in the lock's directory when it exists (every locked run: install, uninstall), so a
+ * converged reinstall leaves even the times of /var/lib/kata-deploy alone; else (a dry run on a node that
+ * never had a run) under the state dir, whose parents it creates and removes again. The first open also
+ * sweeps what killed runs left in the state dir, where older releases put them.
+ */
+function validationScratch(fs: HostFs): ScratchSpace {
+  const besideLock = installerScratch(fs, LOCK_DIR);
+  const inStateDir = installerScratch(fs, STATE_ROOT);
+  let swept = false;
+  return {
+    async open() {
+      if (!(await fs.exists(LOCK_DIR))) return inStateDir.open();
+      if (!swept && (await fs.exists(STATE_ROOT))) await sweepLeftovers(await fs.realPath(STATE_ROOT));
+      swept = true;
+      return besideLock.open();
+    },
+  };
+}
+
 /**
  * The runtime-config area (src/containerd/config) as the transaction's RuntimeConfigPart: read the
  * host's files, have the host's containerd accept the current config, plan, and have it accept the
  * result too — all before the transaction writes anything. Both containerd runs overlap, and a plan
  * that changes nothing (a converged reinstall) runs containerd once. The scratch copies containerd
- * reads go to per-run dirs under /var/lib/kata-deploy; `onScratchWritten` is the crash tests' failpoint
- * there.
+ * reads go to per-run dirs beside the host lock (validationScratch); `onScratchWritten` is the crash tests'
+ * failpoint there.
  */
 export function runtimeConfigPart(
   request: Omit<RuntimeConfigRequest, 'handlers'>,
@@ -42,7 +65,7 @@ export function runtimeConfigPart(
 ): RuntimeConfigPart {
   const validator = containerdValidator({
     runner,
-    scratch: installerScratch(fs, STATE_ROOT),
+    scratch: validationScratch(fs),
     ...(onScratchWritten === undefined ? {} : { onScratchWritten }),
     binary: containerd.binary,
     ...(containerd.chrootRoot === undefined ? {} : { chrootRoot: containerd.chrootRoot }),
