@@ -19,7 +19,7 @@ import type { CommandRunner } from '../host/command-runner.js';
 import type { HostFs } from '../host/host-fs.js';
 import { installerScratch, type ScratchSpace, sweepLeftovers } from '../host/scratch-space.js';
 import { HOST_LOCK_PATH, STATE_ROOT } from '../core/paths.js';
-import type { RuntimeConfigPart } from '../transaction/parts.js';
+import type { PayloadPart, RuntimeConfigPart } from '../transaction/parts.js';
 import { SharedValidations } from '../containerd/config/shared-validations.js';
 import { isNoop } from '../core/file-change.js';
 import { keepImportedDropIns } from '../containerd/config/unprovable-removal.js';
@@ -49,6 +49,38 @@ function validationScratch(fs: HostFs): ScratchSpace {
 }
 
 /**
+ * Validation started before the plan: `warm` has containerd check the current config while the payload
+ * unpacks (it needs nothing from the payload); `settled` waits for that run when no plan will read it.
+ */
+export interface EarlyValidation {
+  warm(): void;
+  settled(): Promise<void>;
+}
+
+/** The payload part with the runtime config's current-config validation running while the payload stages. */
+export function validatingWhileStaging(payload: PayloadPart, runtimeConfig: EarlyValidation): PayloadPart {
+  return {
+    ...payload,
+    async stage() {
+      runtimeConfig.warm();
+      try {
+        return await payload.stage();
+      } catch (error) {
+        await runtimeConfig.settled();
+        throw error;
+      }
+    },
+    async discard(staged) {
+      try {
+        await payload.discard(staged);
+      } finally {
+        await runtimeConfig.settled();
+      }
+    },
+  };
+}
+
+/**
  * The runtime-config area (src/containerd/config) as the transaction's RuntimeConfigPart: read the
  * host's files, have the host's containerd accept the current config, plan, and have it accept the
  * result too — all before the transaction writes anything. Both containerd runs overlap, and a plan
@@ -62,7 +94,7 @@ export function runtimeConfigPart(
   runner: CommandRunner,
   containerd: ValidatorChoice,
   onScratchWritten?: () => void,
-): RuntimeConfigPart {
+): RuntimeConfigPart & EarlyValidation {
   const validator = containerdValidator({
     runner,
     scratch: validationScratch(fs),
@@ -70,15 +102,31 @@ export function runtimeConfigPart(
     binary: containerd.binary,
     ...(containerd.chrootRoot === undefined ? {} : { chrootRoot: containerd.chrootRoot }),
   });
+  let early: SharedValidations | undefined;
   return {
+    warm() {
+      if (request.flavour === 'crio' || early !== undefined) return;
+      const shared = new SharedValidations(validator);
+      early = shared;
+      const full: RuntimeConfigRequest = { ...request, handlers: [] };
+      readRuntimeConfigInputs(fs, full).then(
+        (current) => shared.prefetch(validatedMainConfig(full), filesForValidation(full, current)),
+        () => undefined,
+      );
+    },
+    async settled() {
+      await early?.settled();
+    },
     async plan(handlers, previousRecord) {
       const full: RuntimeConfigRequest = { ...request, handlers };
       const previous = previousRecord as RuntimeConfigRecord | undefined;
       const current = await readRuntimeConfigInputs(fs, full, previous);
       // One containerd run per distinct candidate (a converged plan validates the current config once), and
       // the changed config goes through containerd while the current one does. Only a plan that adds runc
-      // (containerd 1.x, none configured) waits: it copies the effective runc from the current dump.
-      const shared = new SharedValidations(validator);
+      // (containerd 1.x, none configured) waits: it copies the effective runc from the current dump. A run
+      // `warm` started reads as a verdict only for the very bytes read here (the runs are keyed by content).
+      const shared = early ?? new SharedValidations(validator);
+      early = undefined;
       try {
         const currentAccepted = assertCurrentConfigAccepted(shared, full, current);
         currentAccepted.catch(() => undefined);
