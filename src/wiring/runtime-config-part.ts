@@ -38,9 +38,24 @@ function validationScratch(fs: HostFs): ScratchSpace {
   const besideLock = installerScratch(fs, LOCK_DIR);
   const inStateDir = installerScratch(fs, STATE_ROOT);
   let swept = false;
+  let lastInStateDir: Promise<unknown> = Promise.resolve();
   return {
     async open() {
-      if (!(await fs.exists(LOCK_DIR))) return inStateDir.open();
+      if (!(await fs.exists(LOCK_DIR))) {
+        // One at a time: each creates the missing parents and removes them again, which a concurrent one
+        // would take for existing dirs and leave behind.
+        const previous = lastInStateDir;
+        let done = (): void => undefined;
+        lastInStateDir = new Promise<void>((resolve) => {
+          done = resolve;
+        });
+        await previous;
+        const dir = await inStateDir.open().catch((error: unknown) => {
+          done();
+          throw error;
+        });
+        return { path: dir.path, release: () => dir.release().finally(done) };
+      }
       if (!swept && (await fs.exists(STATE_ROOT))) await sweepLeftovers(await fs.realPath(STATE_ROOT));
       swept = true;
       return besideLock.open();
