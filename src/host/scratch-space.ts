@@ -49,7 +49,7 @@ export async function sweepLeftovers(parent: string): Promise<void> {
 }
 
 /** The missing directories on the way to `hostDir`, outermost first. */
-async function missingDirs(fs: HostFs, hostDir: string): Promise<string[]> {
+export async function missingDirs(fs: HostFs, hostDir: string): Promise<string[]> {
   const missing: string[] = [];
   for (let dir = hostDir; dir !== '/'; dir = path.posix.dirname(dir)) {
     if (await fs.exists(dir)) break;

@@ -17,7 +17,7 @@ import {
 } from '../containerd/config/index.js';
 import type { CommandRunner } from '../host/command-runner.js';
 import type { HostFs } from '../host/host-fs.js';
-import { installerScratch, type ScratchSpace, sweepLeftovers } from '../host/scratch-space.js';
+import { installerScratch, missingDirs, type ScratchSpace, sweepLeftovers } from '../host/scratch-space.js';
 import { HOST_LOCK_PATH, STATE_ROOT } from '../core/paths.js';
 import type { PayloadPart, RuntimeConfigPart } from '../transaction/parts.js';
 import { SharedValidations } from '../containerd/config/shared-validations.js';
@@ -38,23 +38,36 @@ function validationScratch(fs: HostFs): ScratchSpace {
   const besideLock = installerScratch(fs, LOCK_DIR);
   const inStateDir = installerScratch(fs, STATE_ROOT);
   let swept = false;
-  let lastInStateDir: Promise<unknown> = Promise.resolve();
+  // The parents of the state dir that were missing when the first of the open scratch dirs there was made:
+  // the last one to go removes them (each removes only what it created, which a concurrent one took for
+  // existing dirs).
+  let openInStateDir = 0;
+  let missingParents: Promise<string[]> = Promise.resolve([]);
+  const lastOneOut = async (): Promise<void> => {
+    openInStateDir -= 1;
+    if (openInStateDir > 0) return;
+    for (const dir of [...(await missingParents)].reverse()) await fs.rmdir(dir).catch(() => undefined);
+  };
   return {
     async open() {
       if (!(await fs.exists(LOCK_DIR))) {
-        // One at a time: each creates the missing parents and removes them again, which a concurrent one
-        // would take for existing dirs and leave behind.
-        const previous = lastInStateDir;
-        let done = (): void => undefined;
-        lastInStateDir = new Promise<void>((resolve) => {
-          done = resolve;
-        });
-        await previous;
-        const dir = await inStateDir.open().catch((error: unknown) => {
-          done();
+        openInStateDir += 1;
+        if (openInStateDir === 1) missingParents = missingDirs(fs, STATE_ROOT);
+        await missingParents;
+        const dir = await inStateDir.open().catch(async (error: unknown) => {
+          await lastOneOut();
           throw error;
         });
-        return { path: dir.path, release: () => dir.release().finally(done) };
+        return {
+          path: dir.path,
+          async release() {
+            try {
+              await dir.release();
+            } finally {
+              await lastOneOut();
+            }
+          },
+        };
       }
       if (!swept && (await fs.exists(STATE_ROOT))) await sweepLeftovers(await fs.realPath(STATE_ROOT));
       swept = true;
