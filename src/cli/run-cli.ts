@@ -6,7 +6,6 @@ import { systemClock } from '../host/clock.js';
 import { childProcessRunner } from '../host/command-runner.js';
 import { createLogger, type Logger } from '../host/logger.js';
 import { NodeHostFs } from '../host/node-host-fs.js';
-import { DigestWorker } from '../payload/digest-worker.js';
 import { prettyLogger } from '../host/pretty-logger.js';
 import type { ProgressPort } from '../host/progress.js';
 import { formatNodeReport, runDetect } from '../modes/detect.js';
@@ -123,8 +122,6 @@ async function runCommand(name: CommandName, flags: RawFlags): Promise<number> {
   const asJson = flags.json === true;
   try {
     const settings = settingsFromProcess(flags);
-    // The digest worker starts on the other core while this one detects the node and takes the lock.
-    if (name === 'install' && !settings.dryRun) DigestWorker.prestart();
     const output = logsAndProgress(settings);
     log = output.log;
     for (const notice of settings.upstream.notices) log.warn(notice);

@@ -70,9 +70,6 @@ export interface WorkerDigest {
   end(): Promise<string>;
 }
 
-/** A started worker no unpack has taken yet (DigestWorker.prestart). */
-let spare: DigestWorker | undefined;
-
 /**
  * sha256 on a worker thread, so the manifest's per-file digests (about half of the unpack's CPU) no
  * longer run on the thread that parses and issues the writes. Slices of buffers backed by a
@@ -110,37 +107,14 @@ export class DigestWorker {
 
   /**
    * A worker, or undefined when the process cannot start one (thread limits): the unpack then hashes
-   * on its own thread, slower but the same. Takes the spare `prestart` left, if any.
+   * on its own thread, slower but the same.
    */
   static tryStart(): DigestWorker | undefined {
-    const started = spare;
-    spare = undefined;
-    if (started !== undefined) {
-      started.worker.ref();
-      return started;
-    }
     try {
       return new DigestWorker();
     } catch {
       return undefined;
     }
-  }
-
-  /**
-   * Starts a worker for the next `tryStart` while the process does other things (detecting the node, taking
-   * the lock): a worker needs tens of ms to start, which the unpack otherwise spends hashing on its own thread.
-   */
-  static prestart(): void {
-    spare ??= DigestWorker.tryStart();
-    // Until an unpack takes it, the spare must not keep the process alive (a run that fails before it).
-    spare?.worker.unref();
-  }
-
-  /** Stops the spare `prestart` left when no unpack will take it (the payload is already installed). */
-  static dropSpare(): void {
-    const unused = spare;
-    spare = undefined;
-    void unused?.close();
   }
 
   /** True once the worker runs: from then on a new digest costs this thread only a message. */

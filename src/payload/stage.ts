@@ -102,7 +102,6 @@ export async function stagePayload(
     const installReal = await ports.fs.realPath(settings.installDir).catch(() => undefined);
     if (installReal !== undefined && isRootOf(installReal, current) && treeIntact(installReal, current.entries)) {
       checkShimRequirements(shims, settings.arch, installedFacts(installReal, current.entries));
-      DigestWorker.dropSpare();
       ports.log.info({ payload: redactUrl(settings.payload) }, 'payload already installed and intact');
       const location: InstallLocation = {
         installDir: settings.installDir,
