@@ -40,16 +40,21 @@ RUN set -eu; \
     echo "${KATA_SHA256}  /opt/kata-artifacts/kata-static.tar.zst" | sha256sum -c -
 
 # --- 3. runtime: Node 24, the bundled CLI, the payload; nothing else
+#        scripts/image/runtime.list is what this stage holds; scripts/testbed/build-rootfs.sh builds the same
+#        root without Docker for the test bed, and test/testbed/image.test.ts checks both follow the list.
 FROM ${NODE_IMAGE} AS runtime
 ARG KATA_VERSION
 ARG KATA_SHA256
+COPY scripts/image/runtime.list /tmp/runtime.list
 # zstd/xz: the installer's own tar reader is fed by the host's `zstd -dc` / `xz -dc` (Node has no xz).
 RUN apt-get update \
- && apt-get install -y --no-install-recommends zstd xz-utils \
+ && apt-get install -y --no-install-recommends $(awk '$1 == "package" { print $2 }' /tmp/runtime.list) \
  && rm -rf /var/lib/apt/lists/*
 COPY --from=build /out/kata-deploy /opt/kata-deploy
 COPY --from=payload /opt/kata-artifacts /opt/kata-artifacts
-RUN chmod 0755 /opt/kata-deploy/kata-deploy.mjs && ln -s /opt/kata-deploy/kata-deploy.mjs /usr/local/bin/kata-deploy
+RUN chmod 0755 /opt/kata-deploy/kata-deploy.mjs \
+ && awk '$1 == "link" { print $2, $3 }' /tmp/runtime.list | while read -r link target; do ln -s "$target" "$link"; done \
+ && rm /tmp/runtime.list
 LABEL org.opencontainers.image.title="kata-deploy-ts" \
       org.opencontainers.image.description="Installs Kata Containers ${KATA_VERSION} on Kubernetes nodes" \
       io.katacontainers.version="${KATA_VERSION}"

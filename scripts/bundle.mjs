@@ -1,6 +1,6 @@
-// Builds the bare-metal CLI: dist/bundle/kata-deploy.mjs (or <argv[2]>/kata-deploy.mjs), one ESM file with every
-// pure-JS dependency
-// inlined, runnable with `node kata-deploy.mjs <command>` on a node without npm. Siblings it needs:
+// Builds the bare-metal CLI: dist/bundle/kata-deploy.mjs (or <argv[2]>/kata-deploy.mjs) and kata-deploy-cli.mjs
+// beside it, ESM with every pure-JS dependency inlined, runnable with `node kata-deploy.mjs <command>` on a node
+// without npm. Siblings it needs:
 // - node_modules/koffi + node_modules/@koromix/koffi-<platform>: koffi loads a native .node prebuild
 //   chosen at run time by platform; a bundler cannot inline a native addon, so koffi stays external
 //   and is copied beside the bundle (the KVM ioctl probe degrades to "cannot load the FFI module"
@@ -45,10 +45,29 @@ const common = {
   sourcemap: 'linked',
 };
 
+// Two files: kata-deploy.mjs holds the entry and the idle daemon's supervisor (src/cli/daemon-cli.ts), and
+// loads kata-deploy-cli.mjs, everything else, only for the other commands and the daemon's phase children.
+// A single file would keep its whole source and the ES module facades of every builtin it imports resident
+// in the idle daemon (scripts/bench/daemon-rss.mjs measures it).
+const CLI_FILE = 'kata-deploy-cli.mjs';
 await build({
   ...common,
   entryPoints: [path.join(root, 'src/cli/main.ts')],
   outfile: path.join(out, 'kata-deploy.mjs'),
+  format: 'esm',
+  // No banner: the supervisor needs neither `require` nor pino's worker paths (kata-deploy-cli.mjs has both).
+  plugins: [
+    {
+      name: 'full-cli-beside',
+      setup: (esbuild) =>
+        esbuild.onResolve({ filter: /^\.\/exit-status\.js$/ }, () => ({ path: `./${CLI_FILE}`, external: true })),
+    },
+  ],
+});
+await build({
+  ...common,
+  entryPoints: [path.join(root, 'src/cli/exit-status.ts')],
+  outfile: path.join(out, CLI_FILE),
   format: 'esm',
   banner: { js: banner },
 });

@@ -1,10 +1,12 @@
 // Builds dist/standalone/kata-deploy (or <argv[2]>/kata-deploy): one executable for bare-metal nodes without
 // Node.js, a Node single executable application (SEA). The running Node (the project's pinned Node 24 under
 // `npm run build:standalone`) is copied and the blob is injected with postject; the blob holds:
-// - main: src/cli/standalone.ts bundled as CommonJS (SEA runs its main script as CommonJS), with `koffi`
-//   replaced by standalone/koffi-from-asset.mjs and standalone/sea-assets.mjs injected first;
-// - assets: koffi's native prebuild for this platform and pino's three worker scripts (built by bundle.mjs),
-//   written to a private temp dir on first use (a native addon and a worker script must be files).
+// - main: src/cli/standalone.ts bundled as CommonJS (SEA runs its main script as CommonJS): the entry and the
+//   idle daemon's supervisor, with src/cli/exit-status.ts replaced by standalone/cli-from-asset.mjs;
+// - assets: kata-deploy-cli.cjs, the full CLI (exit-status.ts bundled as CommonJS, `koffi` replaced by
+//   standalone/koffi-from-asset.mjs, standalone/sea-assets.mjs injected first), compiled on first use; koffi's
+//   native prebuild for this platform and pino's three worker scripts (built by bundle.mjs), written to a
+//   private temp dir on first use (a native addon and a worker script must be files).
 // The ESM bundle for the image (scripts/bundle.mjs, dist/bundle/) is unaffected.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -28,9 +30,8 @@ try {
   });
   const { version } = JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8'));
   const koffiShim = path.join(root, 'scripts/standalone/koffi-from-asset.mjs');
-  await build({
-    entryPoints: [path.join(root, 'src/cli/standalone.ts')],
-    outfile: path.join(work, 'main.cjs'),
+  const cliShim = path.join(root, 'scripts/standalone/cli-from-asset.mjs');
+  const common = {
     bundle: true,
     platform: 'node',
     target: 'node24',
@@ -42,17 +43,38 @@ try {
     define: { __KATA_DEPLOY_VERSION__: JSON.stringify(version) },
     // version.ts reads package.json via import.meta.url only when the define above is absent (a dead branch here).
     logOverride: { 'empty-import-meta': 'silent' },
-    inject: [path.join(root, 'scripts/standalone/sea-assets.mjs')],
+  };
+  const koffiFromAsset = {
+    name: 'koffi-from-asset',
+    setup: (esbuild) => esbuild.onResolve({ filter: /^koffi$/ }, () => ({ path: koffiShim })),
+  };
+  // The main script is the entry and the idle daemon's supervisor; the full CLI is an asset it loads for the
+  // other commands (scripts/standalone/cli-from-asset.mjs), as kata-deploy.mjs loads kata-deploy-cli.mjs.
+  await build({
+    ...common,
+    entryPoints: [path.join(root, 'src/cli/standalone.ts')],
+    outfile: path.join(work, 'main.cjs'),
     plugins: [
+      koffiFromAsset,
       {
-        name: 'koffi-from-asset',
-        setup: (esbuild) => esbuild.onResolve({ filter: /^koffi$/ }, () => ({ path: koffiShim })),
+        name: 'full-cli-from-asset',
+        setup: (esbuild) => esbuild.onResolve({ filter: /^\.\/exit-status\.js$/ }, () => ({ path: cliShim })),
       },
     ],
   });
+  await build({
+    ...common,
+    entryPoints: [path.join(root, 'src/cli/exit-status.ts')],
+    outfile: path.join(work, 'kata-deploy-cli.cjs'),
+    inject: [path.join(root, 'scripts/standalone/sea-assets.mjs')],
+    plugins: [koffiFromAsset],
+  });
   const prebuild = `@koromix/koffi-${process.platform}-${process.arch}`;
   const prebuildDir = path.dirname(createRequire(import.meta.url).resolve(`${prebuild}/package.json`));
-  const assets = { 'koffi.node': path.join(prebuildDir, `${process.platform}_${process.arch}`, 'koffi.node') };
+  const assets = {
+    'koffi.node': path.join(prebuildDir, `${process.platform}_${process.arch}`, 'koffi.node'),
+    'kata-deploy-cli.cjs': path.join(work, 'kata-deploy-cli.cjs'),
+  };
   for (const name of ['thread-stream-worker', 'pino-worker', 'pino-pretty'])
     assets[`${name}.cjs`] = path.join(work, 'bundle', `${name}.cjs`);
   const config = {

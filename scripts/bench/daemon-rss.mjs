@@ -1,14 +1,22 @@
 // Idle RSS of the REAL `kata-deploy daemon`, after it has really installed Kata and gone idle: the
 // bundled CLI the image runs (`node dist/bundle/kata-deploy.mjs daemon`, rebuilt here by
-// scripts/bundle.mjs) and the unbundled `node dist/cli/main.js daemon`, each inside a throwaway node
-// (real systemd user manager running containerd 1.6), beside a bare `node -e "setInterval(()=>{},1000)"`
-// measured the same way on the same node in the same run. No API access (NODE_NAME, KUBECONFIG and the
-// in-cluster variables are unset): the daemon installs, serves /healthz and /readyz and idles; on SIGTERM
-// it must exit 0 and leave Kata installed (docs/KUBERNETES.md), which this script checks with
-// `kata-deploy status` before cleaning up with `kata-deploy uninstall`. scripts/bench/kube-fleet.mjs
-// keeps measuring the stub daemon against the fake API server.
+// scripts/bundle.mjs), the unbundled `node dist/cli/main.js daemon` and the standalone binary
+// (dist/standalone/kata-deploy, rebuilt here by scripts/standalone.mjs), each inside a throwaway node
+// (real systemd user manager running containerd 1.6). The daemon is a supervisor: the install ran in a
+// child that has exited by the time /readyz answers 200, so the row is the process that idles for weeks.
+// Beside them, measured the same way on the same node in the same run: a bare
+// `node -e "setInterval(()=>{},1000)"` (the baseline of the ratio), and the floor of the design: node
+// serving the same /healthz and /readyz with node:http after one IPC child has come and gone.
+// No API access (NODE_NAME, KUBECONFIG and the in-cluster variables are unset): the daemon installs,
+// serves /healthz and /readyz and idles; on SIGTERM it must exit 0 and leave Kata installed
+// (docs/KUBERNETES.md), which this script checks with `kata-deploy status` before cleaning up with
+// `kata-deploy uninstall`. scripts/bench/kube-fleet.mjs keeps measuring the stub daemon against the fake
+// API server.
 //
 //   npm run bench -- daemon-rss        (RSS_ROUNDS=3 IDLE_SECONDS=5 to change)
+//   RSS_STANDALONE=0 skips the standalone binary (its build takes ~15 s).
+//   RSS_NODE_FLAGS="--lite-mode" adds a row: the bundled daemon with those Node/V8 flags on the long-lived
+//   process (a measurement for choosing flags; the image passes none).
 //   RSS_HEAP=1 adds V8's own figures (process.memoryUsage() from a preloaded 1 s timer) to each row:
 //   a diagnostic, off by default because the probe is code the image does not run. RSS_HEAP=gc also
 //   forces a full GC every second (--expose-gc): how much of the idle RSS is garbage V8 never collects.
@@ -22,6 +30,27 @@ import { loadAverage, median } from './support/figures.mjs';
 const repo = path.resolve(import.meta.dirname, '../..');
 const BUNDLE = path.join(repo, 'dist/bundle/kata-deploy.mjs');
 const DIST = path.join(repo, 'dist/cli/main.js');
+const STANDALONE = path.join(repo, 'dist/standalone/kata-deploy');
+const WITH_STANDALONE = process.env.RSS_STANDALONE !== '0';
+const NODE_FLAGS = (process.env.RSS_NODE_FLAGS ?? '').split(' ').filter(Boolean);
+// The design's floor: what a process serving the probes with node:http holds after one IPC child came and went.
+const FLOOR_SOURCE = String.raw`
+const port = Number(process.argv[1]);
+const { createServer } = process.getBuiltinModule('node:http');
+const { spawn } = process.getBuiltinModule('node:child_process');
+const child = spawn(process.execPath, ['-e', 'process.send({ done: true }, () => process.disconnect())'], {
+  stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+});
+let ready = false;
+child.once('message', () => {});
+child.once('close', () => { ready = true; });
+createServer((req, res) => {
+  const status = req.url === '/healthz' || (req.url === '/readyz' && ready) ? 200 : 503;
+  res.writeHead(status, { connection: 'close' });
+  res.end();
+}).listen(port, '0.0.0.0');
+process.on('SIGTERM', () => process.exit(0));
+`;
 const CONTAINERD = '/usr/bin/containerd';
 // What the operator's node starts with (matrix.ts's RUNC_ONLY; that file is TypeScript importing .js).
 const RUNC_ONLY = `version = 2
@@ -65,6 +94,7 @@ fi
 echo "ready_polls=$tries"
 sleep "$idle"
 kill -0 $pid 2>/dev/null || { wait $pid; echo "error=exited $? while idle"; exit 5; }
+echo "children=$(cat /proc/$pid/task/*/children | wc -w)"
 grep -E '^(VmRSS|VmHWM|RssAnon|RssFile):' /proc/$pid/status | tr -d ' \t' | sed 's/kB$//; s/:/=/'
 kill -TERM $pid
 wait $pid
@@ -97,16 +127,7 @@ const parseFields = (stdout) =>
 /** Kata as `status` sees it: exit 0 = every shim installed and served. */
 async function kataStatus(node, cli) {
   const run = await node.run(
-    [
-      process.execPath,
-      cli,
-      'status',
-      '--systemd-socket',
-      node.systemdSocket,
-      '--containerd-binary',
-      CONTAINERD,
-      '--json',
-    ],
+    [...cli, 'status', '--systemd-socket', node.systemdSocket, '--containerd-binary', CONTAINERD, '--json'],
     { timeoutMs: 60_000 },
   );
   return {
@@ -117,8 +138,8 @@ async function kataStatus(node, cli) {
 }
 
 /** One measured process: start, ready, idle, read /proc status, SIGTERM; for a daemon also the aftermath. */
-async function measure(node, label, argv, { daemon, cli, logFile }) {
-  const port = daemon ? String(await freePort()) : '-';
+async function measure(node, label, argv, { daemon, cli, logFile, serves = daemon }) {
+  const port = serves ? String(await freePort()) : '-';
   const run = await node.run(
     [
       'sh',
@@ -146,6 +167,7 @@ async function measure(node, label, argv, { daemon, cli, logFile }) {
     hwmKiB: Number(fields.VmHWM),
     anonKiB: Number(fields.RssAnon),
     exit: Number(fields.exit),
+    children: Number(fields.children),
     notes: [],
   };
   const lines = (log ?? '')
@@ -157,6 +179,7 @@ async function measure(node, label, argv, { daemon, cli, logFile }) {
   const after = await kataStatus(node, cli);
   const stillInstalled = after.exitCode === 0 && /runtimes\.kata-qemu\]/.test(after.config) && after.optKata;
   if (row.exit !== 0) row.notes.push(`BUG: exited ${row.exit} on SIGTERM (expected 0)`);
+  if (row.children !== 0) row.notes.push(`BUG: ${row.children} child process(es) left while idle (expected none)`);
   if (!stillInstalled)
     row.notes.push(
       `BUG: Kata not installed after SIGTERM without API access (status exit ${after.exitCode}, kata-qemu in config: ` +
@@ -172,8 +195,7 @@ async function measure(node, label, argv, { daemon, cli, logFile }) {
   if (row.daemonExit !== 'left-installed') row.notes.push(`daemon exit kind ${row.daemonExit}`);
   const uninstall = await node.run(
     [
-      process.execPath,
-      cli,
+      ...cli,
       'uninstall',
       '--systemd-socket',
       node.systemdSocket,
@@ -199,11 +221,25 @@ if (unsupported !== undefined) {
 }
 const bundling = spawnSync(process.execPath, [path.join(repo, 'scripts/bundle.mjs')], { cwd: repo, stdio: 'inherit' });
 if (bundling.status !== 0) throw new Error(`scripts/bundle.mjs exited ${bundling.status}`);
+if (WITH_STANDALONE) {
+  const building = spawnSync(process.execPath, [path.join(repo, 'scripts/standalone.mjs')], {
+    cwd: repo,
+    stdio: 'inherit',
+  });
+  if (building.status !== 0) throw new Error(`scripts/standalone.mjs exited ${building.status}`);
+}
 const payload = benchPayload('5M', 120);
 const containerdVersion = spawnSync(CONTAINERD, ['--version'], { encoding: 'utf8' }).stdout.trim().split(' ')[2];
 
+// Each measured daemon: its key, how it is started (before `daemon ...`), how status/uninstall run it.
+const daemons = [
+  ['bundle', [process.execPath, ...PROBE, BUNDLE], [process.execPath, BUNDLE]],
+  ['dist', [process.execPath, ...PROBE, DIST], [process.execPath, DIST]],
+  ...(WITH_STANDALONE ? [['standalone', [STANDALONE], [STANDALONE]]] : []),
+  ...(NODE_FLAGS.length > 0 ? [['flags', [process.execPath, ...NODE_FLAGS, BUNDLE], [process.execPath, BUNDLE]]] : []),
+];
 const node = await startThrowawayNode({ containerd: CONTAINERD, config: RUNC_ONLY });
-const rows = { bundle: [], dist: [], bare: [] };
+const rows = Object.fromEntries([...daemons.map(([key]) => key), 'floor', 'bare'].map((key) => [key, []]));
 try {
   const logFile = path.join(node.stateDir, 'measured.log');
   const daemonArgs = [
@@ -220,18 +256,12 @@ try {
     'json',
   ];
   for (let round = 0; round < ROUNDS; round += 1) {
-    for (const [key, cli] of [
-      ['bundle', BUNDLE],
-      ['dist', DIST],
-    ]) {
-      const measured = await measure(
-        node,
-        key,
-        [process.execPath, ...PROBE, cli, ...daemonArgs, '--health-port', '@PORT'],
-        { daemon: true, cli, logFile },
-      );
-      rows[key].push(measured);
+    for (const [key, start, cli] of daemons) {
+      const argv = [...start, ...daemonArgs, '--health-port', '@PORT'];
+      rows[key].push(await measure(node, key, argv, { daemon: true, cli, logFile }));
     }
+    const floor = [process.execPath, ...PROBE, '-e', FLOOR_SOURCE, '@PORT'];
+    rows.floor.push(await measure(node, 'floor', floor, { daemon: false, serves: true, logFile }));
     rows.bare.push(
       await measure(node, 'bare', [process.execPath, ...PROBE, '-e', 'setInterval(()=>{},1000)'], {
         daemon: false,
@@ -248,8 +278,13 @@ const bareRss = median(rows.bare.map((row) => row.rssKiB));
 const names = {
   bundle: 'kata-deploy daemon, bundle (node dist/bundle/kata-deploy.mjs daemon)',
   dist: 'kata-deploy daemon, unbundled (node dist/cli/main.js daemon)',
+  standalone: 'kata-deploy daemon, standalone binary (dist/standalone/kata-deploy daemon)',
+  flags: `kata-deploy daemon, bundle with ${NODE_FLAGS.join(' ')}`,
+  floor: 'floor: node:http serving the probes after one IPC child came and went',
   bare: 'bare node -e "setInterval(()=>{},1000)"',
 };
+const keys = Object.keys(rows);
+const daemonRows = daemons.flatMap(([key]) => rows[key]);
 console.log(
   `daemon-rss: ${ROUNDS} round(s), idle ${IDLE_SECONDS} s after /readyz 200, Node ${process.version}, containerd ` +
     `${containerdVersion}, payload ${path.basename(payload)}, shims "qemu clh", no API access; load ${loadAverage()}`,
@@ -259,7 +294,7 @@ console.log(
     'ratio to bare node (VmRSS) |',
 );
 console.log('| --- | --- | --- | --- | --- |');
-for (const key of ['bundle', 'dist', 'bare']) {
+for (const key of keys) {
   const rss = rows[key].map((row) => row.rssKiB);
   const med = median(rss);
   console.log(
@@ -268,12 +303,13 @@ for (const key of ['bundle', 'dist', 'bare']) {
       `${(med / bareRss).toFixed(2)} |`,
   );
 }
+console.log(`\nidle daemons had ${daemonRows.every((row) => row.children === 0) ? 'no' : 'SOME'} child process left`);
 if (HEAP) {
   console.log(
     '\n| process (RSS_HEAP=1, last sample) | V8 heapUsed MiB | heapTotal MiB | external MiB | arrayBuffers MiB |',
   );
   console.log('| --- | --- | --- | --- | --- |');
-  for (const key of ['bundle', 'dist', 'bare']) {
+  for (const key of keys) {
     const heap = rows[key].at(-1).heap;
     const b = (bytes) => (bytes / 1048576).toFixed(1);
     console.log(
@@ -284,10 +320,8 @@ if (HEAP) {
     );
   }
 }
-const problems = [...rows.bundle, ...rows.dist].flatMap((row) => row.notes.map((note) => `${row.label}: ${note}`));
-const outcomes = [...rows.bundle, ...rows.dist].map(
-  (row) => `${row.label} ${row.outcome} then exit ${row.exit} (${row.daemonExit})`,
-);
+const problems = daemonRows.flatMap((row) => row.notes.map((note) => `${row.label}: ${note}`));
+const outcomes = daemonRows.map((row) => `${row.label} ${row.outcome} then exit ${row.exit} (${row.daemonExit})`);
 console.log(
   `\nafter SIGTERM without API access: ${outcomes.join(', ')}; ` +
     `Kata still installed each time: ${problems.length === 0 ? 'yes' : 'NO'}; cleaned up with kata-deploy uninstall`,

@@ -7,6 +7,9 @@ if (tooOld !== undefined) {
   process.stderr.write(`${tooOld}\n`);
   process.exit(2);
 }
-const { cliExitStatus } = await import('./exit-status.js');
-
-process.exitCode = await cliExitStatus(process.argv.slice(2));
+const argv = process.argv.slice(2);
+const daemon = await import('./daemon-cli.js');
+// The idle daemon never loads the full CLI (scripts/bundle.mjs keeps it in a file of its own).
+process.exitCode = daemon.isIdleDaemon(argv)
+  ? await daemon.superviseFromCli(argv)
+  : await (await import('./exit-status.js')).cliExitStatus(argv);

@@ -1,10 +1,10 @@
-/** The oldest Node major the CLI runs on (package.json "engines"; execa, commander and undici need it). */
+/** The oldest Node major the CLI runs on (package.json "engines"; commander and undici need it). */
 export const MIN_NODE_MAJOR = 24;
 
 /**
  * The one line to print when this Node is too old, or undefined when it will do. Pure, and imports
- * nothing, so the entry point can ask before any dependency loads: on Node 20 execa dies at import with
- * a TypeError that tells an operator nothing.
+ * nothing, so the entry point can ask before any dependency loads: on an older Node a dependency can die at
+ * import with an error that tells an operator nothing.
  */
 export function unsupportedNodeMessage(nodeVersion: string): string | undefined {
   const major = Number.parseInt(nodeVersion.replace(/^v/, ''), 10);

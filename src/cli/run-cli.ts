@@ -10,6 +10,7 @@ import { prettyLogger } from '../host/pretty-logger.js';
 import type { ProgressPort } from '../host/progress.js';
 import { formatNodeReport, runDetect } from '../modes/detect.js';
 import { converged, provenLive, runInstall, summarise, wireWithoutKvm } from '../modes/install.js';
+import { daemonPhaseFromEnv } from '../modes/daemon-phase-child.js';
 import { runUninstall } from '../modes/uninstall.js';
 import { underRestartBudget } from '../modes/restart-budget-scope.js';
 import type { RawFlags } from '../settings/options.js';
@@ -74,13 +75,22 @@ function realPorts(settings: Settings, progress: ProgressPort): WiringPorts {
   };
 }
 
-async function runDaemon(settings: Settings, ports: WiringPorts, log: Logger): Promise<number> {
-  const { runDaemonCommand } = await import('../modes/daemon-command.js');
-  return runDaemonCommand(
+/** A phase child of `kata-deploy daemon` (daemon-phase-child.ts): the transaction's install or uninstall. */
+async function runDaemonPhaseChild(settings: Settings, ports: WiringPorts, log: Logger): Promise<number> {
+  const { becomePhaseChild, phaseStart, runDaemonPhase } = await import('../modes/daemon-command.js');
+  const phase = daemonPhaseFromEnv();
+  if (phase === undefined) {
+    throw new KataDeployError('internal', 'kata-deploy daemon reached the full CLI outside a phase child', {
+      hint: 'start it through cliExitStatus (src/cli/exit-status.ts), which runs the supervisor',
+    });
+  }
+  const child = await becomePhaseChild(phaseStart(settings, process.stderr.isTTY === true));
+  if (!child.go) return 0;
+  const result = await runDaemonPhase(
+    phase,
     settings,
     {
       fs: ports.fs,
-      healthPort: settings.healthPort,
       daemonSetName: settings.daemonSetName,
       ...(settings.podNamespace === undefined ? {} : { namespace: settings.podNamespace }),
       install: async (kube) => {
@@ -114,7 +124,13 @@ async function runDaemon(settings: Settings, ports: WiringPorts, log: Logger): P
       },
     },
     log,
-  );
+  ).catch((thrown: unknown) => {
+    const error = asKataDeployError(thrown);
+    return phase === 'install'
+      ? ({ kind: 'install-failed', error } as const)
+      : ({ kind: 'uninstall-failed', error } as const);
+  });
+  return child.report(result);
 }
 
 async function runCommand(name: CommandName, flags: RawFlags): Promise<number> {
@@ -156,7 +172,7 @@ async function runCommand(name: CommandName, flags: RawFlags): Promise<number> {
         return report.healthy ? 0 : STATUS_UNHEALTHY;
       }
       case 'daemon':
-        return await runDaemon(settings, ports, log);
+        return await runDaemonPhaseChild(settings, ports, log);
     }
   } catch (error) {
     return reportFailure(unexpectedRunFailure(name, error), asJson, log);

@@ -34,7 +34,7 @@ function openDir(real: string): number | undefined {
  * kernel drops when the run dies (even by SIGKILL), so a free lock means a leftover, and a held one a
  * run in progress (a dry run takes no host lock, so "under the host lock" alone would not tell).
  */
-async function sweepLeftovers(parent: string): Promise<void> {
+export async function sweepLeftovers(parent: string): Promise<void> {
   for (const name of await readdir(parent).catch(() => [])) {
     if (!name.startsWith(SCRATCH_PREFIX)) continue;
     const real = path.join(parent, name);
@@ -49,7 +49,7 @@ async function sweepLeftovers(parent: string): Promise<void> {
 }
 
 /** The missing directories on the way to `hostDir`, outermost first. */
-async function missingDirs(fs: HostFs, hostDir: string): Promise<string[]> {
+export async function missingDirs(fs: HostFs, hostDir: string): Promise<string[]> {
   const missing: string[] = [];
   for (let dir = hostDir; dir !== '/'; dir = path.posix.dirname(dir)) {
     if (await fs.exists(dir)) break;

@@ -18,12 +18,12 @@ export const RBAC_RULES: readonly RbacRule[] = [
   { scope: 'cluster', apiGroup: '', resource: 'nodes', verbs: ['get', 'patch'] },
   { scope: 'cluster', apiGroup: '', resource: 'events', verbs: ['create'] },
   { scope: 'namespace', apiGroup: 'apps', resource: 'daemonsets', verbs: ['get'] },
-  // The restart budget (lease-port.ts): find, take, renew and give back a slot.
+  // The restart budget (lease-port.ts): find, wait on (watch), take, renew and give back a slot.
   {
     scope: 'namespace',
     apiGroup: 'coordination.k8s.io',
     resource: 'leases',
-    verbs: ['list', 'create', 'update', 'delete'],
+    verbs: ['list', 'watch', 'create', 'update', 'delete'],
   },
   {
     scope: 'cluster',

@@ -4,15 +4,21 @@ import type { Clock } from '../host/clock.js';
 import type { Logger } from '../host/logger.js';
 import { ConflictError } from './kube-port.js';
 import type { LeasePort } from './lease-port.js';
-import { chooseSlot, firstGuess, pollDelay, SLOT_LABEL, SLOT_PREFIX, type SlotLease } from './restart-slots.js';
+import { chooseSlot, firstGuess, SLOT_LABEL, SLOT_PREFIX, type SlotLease } from './restart-slots.js';
+import { type SlotAttempt, waitForSlot } from './slot-waiter.js';
 
 /** How a node holds a slot: long enough to outlive an API server restart on a k3s/rke2 server. */
 export const LEASE_DURATION_MS = 60_000;
 /** A third of the duration: two renewals may fail before the claim lapses. */
 export const RENEW_EVERY_MS = 20_000;
-/** Between reads of the slots while all are held: from 5 s up to 30 s (restart-slots pollDelay). */
+/** Between LISTs of the slots while they cannot be watched: from 5 s up to 30 s (restart-slots pollDelay). */
 export const POLL_MS = 5_000;
 export const MAX_POLL_MS = 30_000;
+/**
+ * Waiters woken by one release each try at a random moment within this spread; only those whose moment
+ * comes before the winner's write reaches them over the watch write at all (slot-waiter.ts).
+ */
+export const RACE_SPREAD_MS = 2_000;
 
 /** Seams for tests and the fleet benchmark; production uses the defaults above and Math.random. */
 export interface RestartBudgetOptions {
@@ -23,6 +29,7 @@ export interface RestartBudgetOptions {
   readonly renewEveryMs?: number;
   readonly pollMs?: number;
   readonly maxPollMs?: number;
+  readonly raceSpreadMs?: number;
 }
 
 /** One node's hold on the cluster's restart budget: taken before a restart, given back once live. */
@@ -61,8 +68,8 @@ export function slotLeaseOf(lease: V1Lease): SlotLease | undefined {
  * The restart budget over `kata-deploy-restart-<k>` Leases. A fresh node first creates a guessed
  * slot without reading (one request when it is free); otherwise it lists the slots, decides
  * (chooseSlot, pure) and writes with a resourceVersion precondition, so of two nodes racing for one
- * slot exactly one wins and the other reads again. While it holds a slot it renews it; when none is
- * free it waits with jitter and says who holds them.
+ * slot exactly one wins and the other goes back to waiting. While it holds a slot it renews it; when
+ * none is free it watches the slots (slot-waiter.ts) and says who holds them.
  */
 export function restartBudget(
   leases: LeasePort,
@@ -130,46 +137,20 @@ export function restartBudget(
     renewer.unref();
   };
 
-  const tryOnce = async (): Promise<'held' | 'retry' | readonly string[]> => {
-    const views = (await leases.listSlots()).flatMap((lease) => {
-      const view = slotLeaseOf(lease);
-      return view === undefined ? [] : [{ view, lease }];
-    });
-    const choice = chooseSlot(
-      views.map((entry) => entry.view),
-      budget,
-      nodeName,
-      clock.now(),
-      random(),
-    );
-    const leaseOf = (slot: number) => views.find((entry) => entry.view.slot === slot)?.lease;
+  const attempt: SlotAttempt = async (choice, lease) => {
+    const transitions = lease?.spec?.leaseTransitions ?? 0;
     try {
-      switch (choice.kind) {
-        case 'wait':
-          return choice.holders;
-        case 'create':
-          hold(await leases.create(body(choice.slot, 0)));
-          return 'held';
-        case 'held':
-          hold(
-            await leases.replace(
-              body(choice.slot, leaseOf(choice.slot)?.spec?.leaseTransitions ?? 0, choice.resourceVersion),
-            ),
-          );
-          return 'held';
-        case 'take': {
-          const transitions = (leaseOf(choice.slot)?.spec?.leaseTransitions ?? 0) + 1;
-          if (choice.previousHolder)
-            log.info(
-              { slot: choice.slot, previousHolder: choice.previousHolder },
-              'taking over an expired restart slot',
-            );
-          hold(await leases.replace(body(choice.slot, transitions, choice.resourceVersion)));
-          return 'held';
-        }
+      if (choice.kind === 'create') hold(await leases.create(body(choice.slot, 0)));
+      else if (choice.kind === 'held')
+        hold(await leases.replace(body(choice.slot, transitions, choice.resourceVersion)));
+      else {
+        if (choice.previousHolder)
+          log.info({ slot: choice.slot, previousHolder: choice.previousHolder }, 'taking over an expired restart slot');
+        hold(await leases.replace(body(choice.slot, transitions + 1, choice.resourceVersion)));
       }
+      return 'held';
     } catch (error) {
-      if (error instanceof ConflictError) return 'retry';
+      if (error instanceof ConflictError) return 'lost';
       throw error;
     }
   };
@@ -183,21 +164,17 @@ export function restartBudget(
       } catch (error) {
         if (!(error instanceof ConflictError)) throw error;
       }
-      let lastHolders = '';
-      for (let waits = 0; ; waits += 1) {
-        const outcome = await tryOnce();
-        if (outcome === 'held') return;
-        if (outcome === 'retry') continue;
-        const holders = outcome.join(', ');
-        if (holders !== lastHolders)
-          log.info(
-            { budget, holders: outcome, namespace: leases.namespace },
-            `waiting to restart the runtime: all ${budget} restart slot(s) are held by ${holders}`,
-          );
-        lastHolders = holders;
-        const pollMs = options.pollMs ?? POLL_MS;
-        await clock.sleep(pollDelay(waits, pollMs, options.maxPollMs ?? Math.max(pollMs, MAX_POLL_MS), random()));
-      }
+      const pollMs = options.pollMs ?? POLL_MS;
+      await waitForSlot(leases, attempt, {
+        clock,
+        log,
+        random,
+        pollMs,
+        maxPollMs: options.maxPollMs ?? Math.max(pollMs, MAX_POLL_MS),
+        raceSpreadMs: options.raceSpreadMs ?? RACE_SPREAD_MS,
+        viewOf: slotLeaseOf,
+        decide: (views) => chooseSlot(views, budget, nodeName, clock.now(), random()),
+      });
     } catch (error) {
       const failure = asKataDeployError(error);
       throw new KataDeployError(

@@ -98,3 +98,23 @@ export function defaultRestartBudget(flavour: RuntimeFlavour): number {
 export function pollDelay(waits: number, baseMs: number, maxMs: number, jitter: number): number {
   return Math.round(Math.min(maxMs, baseMs * 1.5 ** waits) * (0.5 + jitter));
 }
+
+/** What a waiter saw of one hand-over: how long the slot sat free before the winner wrote, and how long
+ * the winner's write took to reach us (both from the winner's `acquireTime`). */
+export interface HandOverSeen {
+  readonly idleMs: number;
+  readonly propagationMs: number;
+}
+
+/**
+ * The next spread of waiters' moments, from the last hand-over seen. Of N waiters spread over S the
+ * first writes about S/N after a release (the idle part) and the others hear of it one propagation delay
+ * later, so about N × propagation / S write at all. Aiming at an idle part of twice the propagation
+ * (about 1.5 writers per release whatever N is), the spread moves by the ratio of the two, at most by
+ * half per hand-over. Every waiter sees the same hand-overs, so they all move together.
+ */
+export function nextRaceSpread(spreadMs: number, seen: HandOverSeen, minMs: number, maxMs: number): number {
+  const ratio = (2 * Math.max(1, seen.propagationMs)) / Math.max(1, seen.idleMs);
+  const next = spreadMs * Math.min(1.5, Math.max(1 / 1.5, ratio));
+  return Math.round(Math.min(maxMs, Math.max(minMs, next)));
+}

@@ -2,7 +2,7 @@ import { asKataDeployError } from '../core/errors.js';
 import { daemonSetVerdict } from '../kube/daemonset-selects.js';
 import type { NodeTarget } from '../kube/node-labels.js';
 import { beginUninstall, failUninstall, finishUninstall } from '../kube/node-lifecycle.js';
-import type { DaemonDeps, DaemonExit } from './daemon-types.js';
+import type { DaemonExit, DaemonPhaseDeps } from './daemon-types.js';
 
 /**
  * SIGTERM: decide between a restart and a teardown from the DaemonSet and the node as the API server
@@ -10,7 +10,10 @@ import type { DaemonDeps, DaemonExit } from './daemon-types.js';
  * without touching anything, because a new pod follows and every running Kata pod depends on the
  * handlers. Teardown: take the node out of service, uninstall, release the labels.
  */
-export async function teardownOnTermination(deps: DaemonDeps, target: NodeTarget | undefined): Promise<DaemonExit> {
+export async function teardownOnTermination(
+  deps: DaemonPhaseDeps,
+  target: NodeTarget | undefined,
+): Promise<DaemonExit> {
   const { log } = deps;
   if (target === undefined) {
     const reason =

@@ -15,8 +15,8 @@ export type DaemonInstallOutcome =
   | { readonly kind: 'converged'; readonly summary: string }
   | { readonly kind: 'rolled-back'; readonly summary: string; readonly error: KataDeployError };
 
-/** Everything `kata-deploy daemon` needs, as ports; the CLI wires the real ones. */
-export interface DaemonDeps {
+/** What the install and teardown phases need, as ports; in the CLI they run in a child process. */
+export interface DaemonPhaseDeps {
   readonly settings: Pick<Settings, 'multiInstallSuffix' | 'startupTaints'>;
   /** The transaction's install (issue 5); must be idempotent: a restarted pod calls it again. */
   readonly install: () => Promise<DaemonInstallOutcome>;
@@ -28,12 +28,16 @@ export interface DaemonDeps {
   readonly daemonSet: { readonly namespace: string; readonly name: string };
   /** RuntimeClasses to ensure after labelling (computed after install, from the shims' configs). */
   readonly runtimeClasses?: () => Promise<readonly V1RuntimeClass[]>;
+  readonly clock: Clock;
+  readonly log: Logger;
+}
+
+/** Everything `kata-deploy daemon` needs in one process (runDaemon), as ports. */
+export interface DaemonDeps extends DaemonPhaseDeps {
   readonly healthPort: number;
   readonly healthHost?: string;
   /** Resolves when the pod is told to stop (SIGTERM). */
   readonly terminated: Promise<unknown>;
-  readonly clock: Clock;
-  readonly log: Logger;
   /** Called once /healthz serves, before install starts; for tests and the benchmark. */
   readonly onListening?: (healthPort: number) => void;
   /** Called once the daemon is ready (labelled) with the health port; for tests and the benchmark. */

@@ -1,19 +1,27 @@
-import { asKataDeployError } from '../core/errors.js';
 import { beginInstall, failInstall, finishInstall } from '../kube/node-lifecycle.js';
 import { nodeTarget, type NodeTarget } from '../kube/node-labels.js';
-import { startHealthServer, type HealthServer } from './daemon-health.js';
+import { superviseDaemon, type InstallPhaseResult } from './daemon-supervisor.js';
 import { teardownOnTermination } from './daemon-teardown.js';
-import type { DaemonDeps, DaemonExit, DaemonInstallOutcome } from './daemon-types.js';
+import type { DaemonDeps, DaemonExit, DaemonInstallOutcome, DaemonPhaseDeps } from './daemon-types.js';
+import { asKataDeployError } from '../core/errors.js';
 
-/** Exit status of a daemon run: 0 unless install or uninstall failed (the pod then restarts). */
-export function daemonExitCode(exit: DaemonExit): number {
-  return exit.kind === 'install-failed' || exit.kind === 'uninstall-failed' ? exit.error.exitCode : 0;
+export { daemonExitCode } from './daemon-supervisor.js';
+
+/** The node the daemon labels, or undefined without API access (then nothing is labelled or torn down). */
+export function daemonTarget(deps: DaemonPhaseDeps): NodeTarget | undefined {
+  return deps.kube === undefined
+    ? undefined
+    : nodeTarget(deps.kube.kube, deps.kube.nodeName, deps.settings.multiInstallSuffix, deps.log);
 }
 
-async function installAndLabel(
-  deps: DaemonDeps,
+/**
+ * The install phase: claim the node, install (callback), label it ready, lift start-up taints, ensure
+ * RuntimeClasses. A failure is returned, with the node marked failed; the supervisor logs it and exits.
+ */
+export async function installAndLabel(
+  deps: DaemonPhaseDeps,
   target: NodeTarget | undefined,
-): Promise<Extract<DaemonExit, { kind: 'install-failed' }> | undefined> {
+): Promise<InstallPhaseResult> {
   // Claim first: a node the install half-changed must stay findable by the next uninstall.
   const claimed = target === undefined ? undefined : await beginInstall(target);
   let outcome: DaemonInstallOutcome;
@@ -30,7 +38,7 @@ async function installAndLabel(
     return { kind: 'install-failed', error: outcome.error };
   }
   deps.log.info({ outcome: outcome.kind }, outcome.summary);
-  if (target === undefined) return undefined;
+  if (target === undefined) return { kind: 'ready' };
   await finishInstall(target, {
     outcome: outcome.kind,
     summary: outcome.summary,
@@ -40,46 +48,25 @@ async function installAndLabel(
     runtimeClasses: deps.runtimeClasses === undefined ? [] : await deps.runtimeClasses(),
     clock: deps.clock,
   });
-  return undefined;
+  return { kind: 'ready' };
 }
 
 /**
- * `kata-deploy daemon`, the DaemonSet entrypoint: claim the node, install (callback), label it ready,
- * lift start-up taints, ensure RuntimeClasses, then idle serving /healthz and /readyz until SIGTERM.
- * On SIGTERM it uninstalls only if our DaemonSet is gone or no longer selects the node; a rolling
- * update or pod restart leaves the node untouched. Health is served from the start so the liveness
- * probe does not kill a long install; readiness waits for the label.
+ * `kata-deploy daemon` in one process: the supervisor (health, SIGTERM) with both phases run in place.
+ * The CLI runs the phases in children instead (daemon-phase-child.ts); tests and the fleet benchmark use
+ * this to drive the same supervisor and phases against a fake API server.
  */
 export async function runDaemon(deps: DaemonDeps): Promise<DaemonExit> {
-  const { log } = deps;
-  const health: HealthServer = await startHealthServer(deps.healthPort, deps.healthHost);
-  deps.onListening?.(health.port);
-  const target =
-    deps.kube === undefined
-      ? undefined
-      : nodeTarget(deps.kube.kube, deps.kube.nodeName, deps.settings.multiInstallSuffix, log);
-  let terminatedEarly = false;
-  void deps.terminated.then(() => (terminatedEarly = true));
-  try {
-    await Promise.resolve();
-    if (terminatedEarly) {
-      log.info('terminated before installing: leaving the node as it is');
-      return await teardownOnTermination(deps, target);
-    }
-    const failed = await installAndLabel(deps, target).catch(
-      (error: unknown) => ({ kind: 'install-failed', error: asKataDeployError(error) }) as const,
-    );
-    if (failed !== undefined) {
-      log.error({ code: failed.error.code, hint: failed.error.hint }, `install failed: ${failed.error.message}`);
-      return failed;
-    }
-    health.setReady(true);
-    log.info({ healthPort: health.port }, 'Kata is installed and the node labelled; waiting for termination');
-    deps.onReady?.(health.port);
-    await deps.terminated;
-    health.setReady(false);
-    return await teardownOnTermination(deps, target);
-  } finally {
-    await health.close();
-  }
+  const target = daemonTarget(deps);
+  const exit = await superviseDaemon({
+    ...deps,
+    installPhase: async (start) => {
+      const setup = { healthPort: deps.healthPort, log: deps.log };
+      const go = await start(deps.healthHost === undefined ? setup : { ...setup, healthHost: deps.healthHost });
+      return go ? installAndLabel(deps, target) : { kind: 'skipped' };
+    },
+    teardownPhase: () => teardownOnTermination(deps, target),
+  });
+  if (exit.kind === 'not-started') throw new Error('an install phase run in place always starts');
+  return exit;
 }

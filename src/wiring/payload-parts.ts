@@ -108,18 +108,17 @@ export function kataConfigPart(
         const bytes = await readPristine(handler.shim.name);
         if (bytes !== undefined) pristine.set(handler.shim.name, bytes);
       }
-      const current = new Map<string, Buffer | undefined>();
-      for (const handler of handlers) {
-        const dir = handler.configPath.slice(0, handler.configPath.lastIndexOf('/'));
-        for (const file of [
-          handler.configPath,
-          ...(await ports.fs.readdir(`${dir}/config.d`).catch(() => [] as string[])).map(
-            (name) => `${dir}/config.d/${name}`,
-          ),
-        ]) {
-          current.set(file, await ports.fs.readIfExists(file));
-        }
-      }
+      // All handlers' current files are read at once: one by one, each await is a thread-pool round trip.
+      const handlerFiles = await Promise.all(
+        handlers.map(async (handler) => {
+          const dir = handler.configPath.slice(0, handler.configPath.lastIndexOf('/'));
+          const names = await ports.fs.readdir(`${dir}/config.d`).catch(() => [] as string[]);
+          return [handler.configPath, ...names.map((name) => `${dir}/config.d/${name}`)];
+        }),
+      );
+      const paths = [...new Set(handlerFiles.flat())];
+      const read = await Promise.all(paths.map((file) => ports.fs.readIfExists(file)));
+      const current = new Map<string, Buffer | undefined>(paths.map((file, index) => [file, read[index]]));
       const moduleFiles =
         modules === undefined ? [] : [await modulesLoadChange(ports.fs, settings.multiInstallSuffix, modules)];
       const kataFiles = planKataConfigFiles(

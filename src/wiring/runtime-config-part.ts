@@ -17,21 +17,104 @@ import {
 } from '../containerd/config/index.js';
 import type { CommandRunner } from '../host/command-runner.js';
 import type { HostFs } from '../host/host-fs.js';
-import { installerScratch } from '../host/scratch-space.js';
-import { STATE_ROOT } from '../core/paths.js';
-import type { RuntimeConfigPart } from '../transaction/parts.js';
+import { installerScratch, missingDirs, type ScratchSpace, sweepLeftovers } from '../host/scratch-space.js';
+import { HOST_LOCK_PATH, STATE_ROOT } from '../core/paths.js';
+import type { PayloadPart, RuntimeConfigPart } from '../transaction/parts.js';
 import { SharedValidations } from '../containerd/config/shared-validations.js';
 import { isNoop } from '../core/file-change.js';
 import { keepImportedDropIns } from '../containerd/config/unprovable-removal.js';
 import type { ValidatorChoice } from './validator-binary.js';
+
+/** The host lock's directory (/run/kata-deploy, a tmpfs): every run that holds the lock has it already. */
+const LOCK_DIR = HOST_LOCK_PATH.slice(0, HOST_LOCK_PATH.lastIndexOf('/'));
+
+/**
+ * Per-run scratch dirs in the lock's directory when it exists (every locked run: install, uninstall), so a
+ * converged reinstall leaves even the times of /var/lib/kata-deploy alone; else (a dry run on a node that
+ * never had a run) under the state dir, whose parents it creates and removes again. The first open also
+ * sweeps what killed runs left in the state dir, where older releases put them.
+ */
+function validationScratch(fs: HostFs): ScratchSpace {
+  const besideLock = installerScratch(fs, LOCK_DIR);
+  const inStateDir = installerScratch(fs, STATE_ROOT);
+  let swept = false;
+  // The parents of the state dir that were missing when the first of the open scratch dirs there was made:
+  // the last one to go removes them (each removes only what it created, which a concurrent one took for
+  // existing dirs).
+  let openInStateDir = 0;
+  let missingParents: Promise<string[]> = Promise.resolve([]);
+  const lastOneOut = async (): Promise<void> => {
+    openInStateDir -= 1;
+    if (openInStateDir > 0) return;
+    for (const dir of [...(await missingParents)].reverse()) await fs.rmdir(dir).catch(() => undefined);
+  };
+  return {
+    async open() {
+      if (!(await fs.exists(LOCK_DIR))) {
+        openInStateDir += 1;
+        if (openInStateDir === 1) missingParents = missingDirs(fs, STATE_ROOT);
+        await missingParents;
+        const dir = await inStateDir.open().catch(async (error: unknown) => {
+          await lastOneOut();
+          throw error;
+        });
+        return {
+          path: dir.path,
+          async release() {
+            try {
+              await dir.release();
+            } finally {
+              await lastOneOut();
+            }
+          },
+        };
+      }
+      if (!swept && (await fs.exists(STATE_ROOT))) await sweepLeftovers(await fs.realPath(STATE_ROOT));
+      swept = true;
+      return besideLock.open();
+    },
+  };
+}
+
+/**
+ * Validation started before the plan: `warm` has containerd check the current config while the payload
+ * unpacks (it needs nothing from the payload); `settled` waits for that run when no plan will read it.
+ */
+export interface EarlyValidation {
+  warm(): void;
+  settled(): Promise<void>;
+}
+
+/** The payload part with the runtime config's current-config validation running while the payload stages. */
+export function validatingWhileStaging(payload: PayloadPart, runtimeConfig: EarlyValidation): PayloadPart {
+  return {
+    ...payload,
+    async stage() {
+      runtimeConfig.warm();
+      try {
+        return await payload.stage();
+      } catch (error) {
+        await runtimeConfig.settled();
+        throw error;
+      }
+    },
+    async discard(staged) {
+      try {
+        await payload.discard(staged);
+      } finally {
+        await runtimeConfig.settled();
+      }
+    },
+  };
+}
 
 /**
  * The runtime-config area (src/containerd/config) as the transaction's RuntimeConfigPart: read the
  * host's files, have the host's containerd accept the current config, plan, and have it accept the
  * result too — all before the transaction writes anything. Both containerd runs overlap, and a plan
  * that changes nothing (a converged reinstall) runs containerd once. The scratch copies containerd
- * reads go to per-run dirs under /var/lib/kata-deploy; `onScratchWritten` is the crash tests' failpoint
- * there.
+ * reads go to per-run dirs beside the host lock (validationScratch); `onScratchWritten` is the crash tests'
+ * failpoint there.
  */
 export function runtimeConfigPart(
   request: Omit<RuntimeConfigRequest, 'handlers'>,
@@ -39,23 +122,39 @@ export function runtimeConfigPart(
   runner: CommandRunner,
   containerd: ValidatorChoice,
   onScratchWritten?: () => void,
-): RuntimeConfigPart {
+): RuntimeConfigPart & EarlyValidation {
   const validator = containerdValidator({
     runner,
-    scratch: installerScratch(fs, STATE_ROOT),
+    scratch: validationScratch(fs),
     ...(onScratchWritten === undefined ? {} : { onScratchWritten }),
     binary: containerd.binary,
     ...(containerd.loaderRoot === undefined ? {} : { loaderRoot: containerd.loaderRoot }),
   });
+  let early: SharedValidations | undefined;
   return {
+    warm() {
+      if (request.flavour === 'crio' || early !== undefined) return;
+      const shared = new SharedValidations(validator);
+      early = shared;
+      const full: RuntimeConfigRequest = { ...request, handlers: [] };
+      readRuntimeConfigInputs(fs, full).then(
+        (current) => shared.prefetch(validatedMainConfig(full), filesForValidation(full, current)),
+        () => undefined,
+      );
+    },
+    async settled() {
+      await early?.settled();
+    },
     async plan(handlers, previousRecord) {
       const full: RuntimeConfigRequest = { ...request, handlers };
       const previous = previousRecord as RuntimeConfigRecord | undefined;
       const current = await readRuntimeConfigInputs(fs, full, previous);
       // One containerd run per distinct candidate (a converged plan validates the current config once), and
       // the changed config goes through containerd while the current one does. Only a plan that adds runc
-      // (containerd 1.x, none configured) waits: it copies the effective runc from the current dump.
-      const shared = new SharedValidations(validator);
+      // (containerd 1.x, none configured) waits: it copies the effective runc from the current dump. A run
+      // `warm` started reads as a verdict only for the very bytes read here (the runs are keyed by content).
+      const shared = early ?? new SharedValidations(validator);
+      early = undefined;
       try {
         const currentAccepted = assertCurrentConfigAccepted(shared, full, current);
         currentAccepted.catch(() => undefined);

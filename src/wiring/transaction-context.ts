@@ -16,7 +16,7 @@ import type { Settings } from '../settings/settings.js';
 import type { TransactionContext } from '../transaction/context.js';
 import { failpoint } from '../transaction/failpoint.js';
 import { kataConfigPart, payloadPart } from './payload-parts.js';
-import { runtimeConfigPart } from './runtime-config-part.js';
+import { runtimeConfigPart, validatingWhileStaging } from './runtime-config-part.js';
 import { runtimeControl } from './runtime-control.js';
 import { shimLaunchPart, unitMainPid } from './shim-launch-part.js';
 import { validatorBinary } from './validator-binary.js';
@@ -90,6 +90,22 @@ export async function wireTransaction(
     ports.clock,
     log,
   );
+  const runtimeConfig = runtimeConfigPart(
+    {
+      flavour: runtime.flavour,
+      configPath: runtime.configPath,
+      daemonVersion: runtime.daemonVersion === undefined ? undefined : parseSemVer(runtime.daemonVersion),
+      suffix: settings.multiInstallSuffix,
+      debugLevel: settings.debug,
+      ...(settings.upstream.containerdUserDropIn === undefined
+        ? {}
+        : { userDropIn: settings.upstream.containerdUserDropIn }),
+    },
+    ports.fs,
+    ports.runner,
+    await validatorBinary(settings.containerdBinary, ports.fs.root, runtime.flavour, runtime, ports.runner),
+    () => failpoint(settings, 'install:during-validation'),
+  );
   const ctx: TransactionContext = {
     settings,
     handlers,
@@ -106,26 +122,11 @@ export async function wireTransaction(
       },
       ports.fs,
     ),
-    payload: payloadPart(settings, payloadPorts),
+    payload: validatingWhileStaging(payloadPart(settings, payloadPorts), runtimeConfig),
     modules: needKvm ? moduleLoadPart(node.modules, settings, ports.fs, log) : undefined,
     kataConfig: kataConfigPart(settings, payloadPorts, node.modules),
     runtimeConfigDirs: [path.posix.dirname(runtime.configPath), DEFAULT_CONF_D],
-    runtimeConfig: runtimeConfigPart(
-      {
-        flavour: runtime.flavour,
-        configPath: runtime.configPath,
-        daemonVersion: runtime.daemonVersion === undefined ? undefined : parseSemVer(runtime.daemonVersion),
-        suffix: settings.multiInstallSuffix,
-        debugLevel: settings.debug,
-        ...(settings.upstream.containerdUserDropIn === undefined
-          ? {}
-          : { userDropIn: settings.upstream.containerdUserDropIn }),
-      },
-      ports.fs,
-      ports.runner,
-      await validatorBinary(settings.containerdBinary, ports.fs.root, runtime.flavour, runtime, ports.runner),
-      () => failpoint(settings, 'install:during-validation'),
-    ),
+    runtimeConfig,
   };
   return { node, ctx };
 }

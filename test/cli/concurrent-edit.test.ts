@@ -19,8 +19,9 @@ afterEach(async () => {
 });
 
 /**
- * The host's containerd, wrapped so that its first `config dump` (install's validation, after it read
- * and planned config.toml) also appends a line to config.toml: config management writing the file
+ * The host's containerd, wrapped so that its first `config dump` of a candidate with our handlers (install's
+ * validation of the changed config, after it read and planned config.toml; the current config is checked
+ * earlier, while the payload unpacks) also appends a line to config.toml: config management writing the file
  * inside the window between our read and our write, every time instead of 3 in 10.
  */
 function editingContainerd(configFile: string): string {
@@ -32,7 +33,7 @@ function editingContainerd(configFile: string): string {
     [
       '#!/bin/sh',
       `edit() { [ -e ${marker} ] || { printf '${EDIT.trim()}\\n' >> ${configFile}; : > ${marker}; }; }`,
-      'case "$*" in *"config dump"*) edit;; esac',
+      'case "$*" in *"config dump"*) grep -rqs kata-qemu "$(dirname "$2")" && edit;; esac',
       'exec /usr/bin/containerd "$@"',
       '',
     ].join('\n'),

@@ -1,6 +1,6 @@
 import { execFile } from 'node:child_process';
 import { copyFileSync, linkSync } from 'node:fs';
-import { readFile, writeFile } from 'node:fs/promises';
+import { readdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { makeTempRoot, type TempRoot } from '../helpers/temp-root.js';
@@ -10,15 +10,19 @@ import { snapshotTree as snapshotAll } from '../helpers/tree-snapshot.js';
 /**
  * The host as a comparison sees it. The flock file in /run/kata-deploy is the one thing a run leaves: deleting
  * a lock file after unlocking races with a run that already opened it, and /run is cleared at boot.
- * The times of the installer's own /var/lib/kata-deploy do not count: every run's config validation
- * creates and removes a scratch dir in it (its contents, modes and every other time still count).
+ * The times of /run/kata-deploy itself do not count: every run's config validation creates and removes a
+ * scratch dir in it (its contents, modes and every other time, /var/lib/kata-deploy's included, still count).
  */
 async function snapshotTree(root: string, options: { times?: boolean } = {}): Promise<Record<string, string>> {
   const tree = await snapshotAll(root, options);
   delete tree['run/kata-deploy/lock'];
-  const stateRoot = tree['var/lib/kata-deploy'];
-  if (stateRoot !== undefined) tree['var/lib/kata-deploy'] = stateRoot.replace(/ m\S+ c\S+$/, '');
-  return tree;
+  return withoutRunDirTimes(tree);
+}
+
+/** A snapshot without the times of /run/kata-deploy, where each run's validation scratch dir comes and goes. */
+function withoutRunDirTimes(tree: Record<string, string>): Record<string, string> {
+  const runDir = tree['run/kata-deploy'];
+  return runDir === undefined ? tree : { ...tree, 'run/kata-deploy': runDir.replace(/ m\S+ c\S+$/, '') };
 }
 
 const CLI = path.resolve(import.meta.dirname, '../../dist/cli/main.js');
@@ -95,16 +99,28 @@ describe('install and uninstall on a temp host root', () => {
     expect(JSON.parse(again.stdout).nothingInstalled).toBe(true);
   });
 
+  it("removes a killed older run's scratch dir from the state dir, and puts its own beside the lock", async () => {
+    temp = await makeTempRoot({
+      '/etc/containerd/config.toml': CONFIG,
+      '/run/kata-deploy': { dir: true },
+      '/var/lib/kata-deploy/.scratch-dead01/etc/containerd/config.toml': CONFIG,
+    });
+    const run = await onTempRoot('install', ['--json']);
+    expect(run.code, run.stderr).toBe(0);
+    expect(await readdir(path.join(temp.root, 'var/lib/kata-deploy'))).toEqual(['default']);
+    expect(await readdir(path.join(temp.root, 'run/kata-deploy')), 'its own scratch dir is gone too').toEqual(['lock']);
+  });
+
   it('prints the plan with --dry-run and writes nothing', async () => {
     temp = await makeTempRoot({ '/etc/containerd/config.toml': CONFIG, '/run/kata-deploy': { dir: true } });
-    const before = await snapshotAll(temp.root, { times: true });
+    const before = withoutRunDirTimes(await snapshotAll(temp.root, { times: true }));
     const run = await onTempRoot('install', ['--dry-run']);
     expect(run.code, run.stderr).toBe(0);
     expect(run.stdout).toMatch(/^payload: install/m);
     expect(run.stdout).toContain('+ /opt/kata/share/defaults/kata-containers/runtimes/qemu/configuration-qemu.toml');
     expect(run.stdout).toContain('--- a/etc/containerd/config.toml');
     expect(run.stdout).toMatch(/^\+.*runtimes\.kata-qemu\]/m);
-    expect(await snapshotAll(temp.root, { times: true }), 'not even a lock file').toEqual(before);
+    expect(withoutRunDirTimes(await snapshotAll(temp.root, { times: true })), 'not even a lock file').toEqual(before);
   });
 
   it('reports status 8 when installed but the runtime does not answer', async () => {

@@ -55,7 +55,7 @@ describe.skipIf(first.missing !== undefined)(
 
     it(
       'installs with the handlers live, then uninstalls back to the exact bytes, its scratch files only ever ' +
-        "in the node's /var/lib/kata-deploy",
+        "in the node's /run/kata-deploy",
       async () => {
         const args = [
           '--host-root',
@@ -74,7 +74,8 @@ describe.skipIf(first.missing !== undefined)(
         const removed = await cli(['uninstall', ...args]);
         expect(removed.code, removed.stderr).toBe(0);
         expect(await node.readFile('/etc/containerd/config.toml')).toBe(CONFIG);
-        expect(await readdir(path.join(root, 'var/lib/kata-deploy')), 'no scratch dir left').toEqual([]);
+        expect(await readdir(path.join(root, 'var/lib/kata-deploy')), 'nothing left in the state dir').toEqual([]);
+        expect(await readdir(path.join(root, 'run/kata-deploy')), 'no scratch dir left').toEqual(['lock']);
         expect(await readFile(path.join(planted, 'config.toml'), 'utf8'), "another run's file untouched").toBe(CONFIG);
       },
     );

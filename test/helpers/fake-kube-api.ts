@@ -19,6 +19,8 @@ export interface RecordedRequest {
   readonly path: string;
   readonly contentType: string | undefined;
   readonly body: unknown;
+  /** The status answered (a watch: 200 once its stream opened); undefined until then or if dropped. */
+  status?: number;
 }
 
 /** What to do instead of (or before) serving a request that matches. */
@@ -58,13 +60,19 @@ export class FakeKubeApi {
   readonly daemonSets = new Map<string, Obj>();
   readonly events: Obj[] = [];
   /** coordination.k8s.io/v1 Leases (the restart budget's slots), with their history of holders. */
-  readonly leases = new FakeLeases(() => this.nextVersion());
+  readonly leases = new FakeLeases(
+    () => this.nextVersion(),
+    () => this.version,
+  );
   readonly requests: RecordedRequest[] = [];
   readonly faults: Fault[] = [];
   /** `verb resource`, e.g. `patch nodes`, answered with 403 as RBAC would. */
   readonly forbidden = new Set<string>();
   url = '';
-  /** Requests received and not yet answered; the fleet benchmark's clock waits for 0 before moving on. */
+  /**
+   * Requests received and not yet answered (an open watch stream counts only until its headers are
+   * sent): the fleet benchmark's clock waits for 0 before moving on.
+   */
   inFlight = 0;
   private server: Server | undefined;
   private version = 1000;
@@ -76,9 +84,13 @@ export class FakeKubeApi {
     this.ca = cert;
     this.server = createServer({ cert, key }, (req, res) => {
       this.inFlight += 1;
-      res.once('close', () => {
-        this.inFlight -= 1;
-      });
+      let answered = false;
+      const settle = () => {
+        if (!answered) this.inFlight -= 1;
+        answered = true;
+      };
+      res.once('close', settle);
+      res.once('watching', settle);
       void this.handle(req, res);
     });
     await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve));
@@ -90,6 +102,11 @@ export class FakeKubeApi {
     if (this.server === undefined) return;
     this.server.closeAllConnections();
     await new Promise<void>((resolve) => this.server!.close(() => resolve()));
+  }
+
+  /** The ServiceAccount token the server accepts, what a pod finds in its ServiceAccount's token file. */
+  bearerToken(): string {
+    return TOKEN;
   }
 
   /** The server's certificate, what a pod finds in its ServiceAccount's ca.crt. */
@@ -189,7 +206,13 @@ export class FakeKubeApi {
     const body = text === '' ? undefined : JSON.parse(text);
     const method = req.method ?? 'GET';
     const contentType = req.headers['content-type']?.split(';')[0];
-    this.requests.push({ method, path: url.pathname, contentType, body });
+    const recorded: RecordedRequest = { method, path: url.pathname, contentType, body };
+    this.requests.push(recorded);
+    const answered = () => {
+      if (res.headersSent) recorded.status = res.statusCode;
+    };
+    res.once('finish', answered);
+    res.once('watching', answered);
     for (const fault of this.faults) {
       if (
         fault.times <= 0 ||
@@ -225,6 +248,14 @@ export class FakeKubeApi {
     }
     if (req.headers.authorization !== `Bearer ${TOKEN}`)
       return this.send(res, 401, status(401, 'Unauthorized', 'Unauthorized'));
+    const leaseWatch = /^\/apis\/coordination\.k8s\.io\/v1\/namespaces\/([^/]+)\/leases$/.exec(url.pathname);
+    if (leaseWatch !== null && FakeLeases.isWatch(method, undefined, url)) {
+      const denied = this.deny('watch', 'leases', 'coordination.k8s.io', '');
+      if (denied !== undefined) return this.send(res, ...denied);
+      this.leases.watch(res, decodeURIComponent(leaseWatch[1]!), url);
+      res.emit('watching');
+      return;
+    }
     try {
       const [code, answer] = this.route(method, url, contentType, body);
       this.send(res, code, answer);

@@ -1,7 +1,10 @@
 // coordination.k8s.io/v1 Leases for the fake API server, as kube-apiserver serves them: namespaced
 // list (label selector), get, create (409 AlreadyExists), update (409 Conflict on a stale
 // resourceVersion), delete (DeleteOptions.preconditions.resourceVersion, 409 when stale). Every
-// change is recorded with the server's time, so tests can tell who held which slot when.
+// change is recorded with the server's time, so tests can tell who held which slot when, and sent to
+// the open watches (fake-lease-watch.ts).
+import type { ServerResponse } from 'node:http';
+import { LeaseWatches } from './fake-lease-watch.ts';
 
 // biome-ignore lint/suspicious/noExplicitAny: parsed JSON of a Lease, read field by field
 type Obj = Record<string, any>;
@@ -56,10 +59,15 @@ export class FakeLeases {
   /** The most Leases ever held by someone at the same moment. */
   peakHolders = 0;
 
+  /** The watch streams, and the change log they replay from (the last 1,000 changes). */
+  readonly watches: LeaseWatches;
   private readonly nextVersion: () => string;
+  private readonly currentVersion: () => number;
 
-  constructor(nextVersion: () => string) {
+  constructor(nextVersion: () => string, currentVersion: () => number) {
     this.nextVersion = nextVersion;
+    this.currentVersion = currentVersion;
+    this.watches = new LeaseWatches(1000, currentVersion);
   }
 
   /** Leases of a namespace that name a holder now. */
@@ -82,8 +90,11 @@ export class FakeLeases {
         resourceVersion: this.nextVersion(),
       },
     };
-    this.store.set(`${namespace}/${lease.metadata.name}`, stored);
+    const key = `${namespace}/${lease.metadata.name}`;
+    const type = this.store.has(key) ? 'MODIFIED' : 'ADDED';
+    this.store.set(key, stored);
     this.record(lease.metadata.name, stored.spec?.holderIdentity);
+    this.watches.publish({ type, namespace, version: Number(stored.metadata.resourceVersion), object: stored });
     return stored;
   }
 
@@ -93,16 +104,39 @@ export class FakeLeases {
     this.peakHolders = Math.max(this.peakHolders, held);
   }
 
+  private listed(namespace: string, url: URL): Obj[] {
+    return [...this.store.entries()]
+      .filter(
+        ([key, lease]) =>
+          key.startsWith(`${namespace}/`) && selects(lease.metadata.labels, url.searchParams.get('labelSelector')),
+      )
+      .map(([, lease]) => lease);
+  }
+
+  /** Whether a request is a watch (`?watch=true` as client-node sends it, or `?watch=1`). */
+  static isWatch(method: string, name: string | undefined, url: URL): boolean {
+    const watch = url.searchParams.get('watch');
+    return method === 'GET' && name === undefined && (watch === 'true' || watch === '1');
+  }
+
+  /** Serves `GET …/namespaces/<ns>/leases?watch=…` as a stream (fake-lease-watch.ts). */
+  watch(res: ServerResponse, namespace: string, url: URL): void {
+    const selector = url.searchParams.get('labelSelector');
+    this.watches.serve(
+      res,
+      namespace,
+      url,
+      (lease) => selects(lease.metadata?.labels, selector),
+      this.listed(namespace, url),
+    );
+  }
+
   /** Serves `/apis/coordination.k8s.io/v1/namespaces/<ns>/leases[/<name>]`. */
   route(method: string, namespace: string, name: string | undefined, url: URL, body: Obj): [number, Obj] {
     if (name === undefined && method === 'GET') {
-      const items = [...this.store.entries()]
-        .filter(
-          ([key, lease]) =>
-            key.startsWith(`${namespace}/`) && selects(lease.metadata.labels, url.searchParams.get('labelSelector')),
-        )
-        .map(([, lease]) => lease);
-      return [200, { apiVersion: `${GROUP}/v1`, kind: 'LeaseList', metadata: { resourceVersion: '1' }, items }];
+      const items = this.listed(namespace, url);
+      const resourceVersion = String(this.currentVersion());
+      return [200, { apiVersion: `${GROUP}/v1`, kind: 'LeaseList', metadata: { resourceVersion }, items }];
     }
     if (name === undefined && method === 'POST') {
       const wanted = body.metadata.name as string;
@@ -125,6 +159,13 @@ export class FakeLeases {
       if (wanted !== undefined && wanted !== current.metadata.resourceVersion) return conflict(name);
       this.store.delete(`${namespace}/${name}`);
       this.record(name, undefined);
+      const gone = { ...current, metadata: { ...current.metadata, resourceVersion: this.nextVersion() } };
+      this.watches.publish({
+        type: 'DELETED',
+        namespace,
+        version: Number(gone.metadata.resourceVersion),
+        object: gone,
+      });
       return [
         200,
         {

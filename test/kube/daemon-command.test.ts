@@ -1,8 +1,7 @@
-import { createServer } from 'node:net';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { NodeHostFs } from '../../src/host/node-host-fs.js';
 import { silentLogger } from '../../src/host/logger.js';
-import { runDaemonCommand } from '../../src/modes/daemon-command.js';
+import { phaseStart, runDaemonPhase } from '../../src/modes/daemon-command.js';
 import { parseSettings } from '../../src/settings/parse-settings.js';
 import { startFakeKube, type FakeKubeSetup } from '../helpers/fake-kube-setup.js';
 import { makeTempRoot, type TempRoot } from '../helpers/temp-root.js';
@@ -24,29 +23,10 @@ afterEach(async () => {
   await root.cleanup();
 });
 
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
-
-async function untilReady(port: number): Promise<void> {
-  for (;;) {
-    const status = await fetch(`http://127.0.0.1:${port}/readyz`).then(
-      (r) => r.status,
-      () => 0,
-    );
-    if (status === 200) return;
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
-
-describe('kata-deploy daemon wired to real ports', () => {
+describe('kata-deploy daemon phases wired to real ports', () => {
   it(
-    'creates RuntimeClasses from the installed configs and, on a real SIGTERM with the DaemonSet gone, uninstalls ' +
-      'and exits 0',
+    'the install phase creates RuntimeClasses from the installed configs; with the DaemonSet gone the teardown ' +
+      'phase uninstalls and releases the node',
     async () => {
       const settings = parseSettings({
         env: {
@@ -59,31 +39,40 @@ describe('kata-deploy daemon wired to real ports', () => {
         flags: {},
         arch: 'x86_64',
       });
-      const port = await freePort();
       const calls: string[] = [];
-      const running = runDaemonCommand(
-        settings,
-        {
-          install: async () => {
-            calls.push('install');
-            return { kind: 'installed', summary: 'installed' };
-          },
-          uninstall: async () => {
-            calls.push('uninstall');
-          },
-          fs: new NodeHostFs(root.root),
-          healthPort: port,
+      const options = {
+        install: async () => {
+          calls.push('install');
+          return { kind: 'installed', summary: 'installed' } as const;
         },
-        silentLogger(),
-      );
-      await untilReady(port);
+        uninstall: async () => {
+          calls.push('uninstall');
+        },
+        fs: new NodeHostFs(root.root),
+      };
+      expect(await runDaemonPhase('install', settings, options, silentLogger())).toEqual({ kind: 'ready' });
       expect(setup.api.runtimeClasses.get('kata-clh')?.overhead.podFixed).toEqual({ memory: '642Mi', cpu: '1250m' });
       expect(setup.api.runtimeClasses.get('kata')?.handler).toBe('kata-qemu');
-      process.kill(process.pid, 'SIGTERM');
-      expect(await running).toBe(0);
+      expect(setup.api.labels('worker-1')['katacontainers.io/kata-runtime']).toBe('true');
+      expect(await runDaemonPhase('teardown', settings, options, silentLogger())).toMatchObject({
+        kind: 'uninstalled',
+      });
       expect(calls).toEqual(['install', 'uninstall']);
       expect(setup.api.labels('worker-1')['katacontainers.io/kata-runtime']).toBeUndefined();
       expect(setup.api.runtimeClasses.size).toBe(3);
     },
   );
+
+  it('the phase start tells the daemon the health port and how to log, JSON unless a person is watching', () => {
+    const settings = (env: Record<string, string>) => parseSettings({ env, flags: {}, arch: 'x86_64' });
+    expect(phaseStart(settings({ HEALTH_PORT: '9100' }), false)).toEqual({
+      kataDeployDaemon: 'start',
+      healthPort: 9100,
+      log: { level: 'info', json: true },
+    });
+    expect(phaseStart(settings({}), true)).toMatchObject({ log: { json: false } });
+    expect(phaseStart(settings({ LOG_FORMAT: 'json', LOG_LEVEL: 'warn' }), true)).toMatchObject({
+      log: { level: 'warn', json: true },
+    });
+  });
 });

@@ -54,29 +54,29 @@ describe('restart budget over Leases, against the fake API server', () => {
     ]);
   });
 
-  it('waits while every slot is held, logs who holds them, and goes once one is released', async () => {
-    const holder = budgetFor('node-b', 1);
+  it('waits on a watch while every slot is held, logs who holds them, and takes the slot once released', async () => {
+    const holder = budgetFor('node-b', 1, { clock: systemClock });
     await holder.acquire();
     const { log, lines } = capturingLog();
-    let lists = 0;
-    setup.api.faults.push({
-      method: 'GET',
-      path: '/leases',
-      times: 1000,
-      action: {
-        before: () => {
-          lists += 1;
-          if (lists === 3) setup.api.leases.store.clear();
-        },
-      },
-    });
-    const waiter = budgetFor('node-a', 1, { log, pollMs: 4_000 });
-    await waiter.acquire();
+    const waiter = budgetFor('node-a', 1, { clock: systemClock, log });
+    const acquired = waiter.acquire();
+    await vi.waitFor(() => expect(setup.api.leases.watches.open).toBe(1));
+    expect(waiter.held()).toBeUndefined();
+    await holder.release();
+    await acquired;
     expect(waiter.held()).toBe(0);
-    expect(lists).toBe(3);
-    expect(setup.clock.sleeps.filter((ms) => ms >= 2_000 && ms < 6_000)).toHaveLength(2);
+    const base = `/apis/coordination.k8s.io/v1/namespaces/${NS}/leases`;
+    expect(leasePaths(setup)).toEqual([
+      `POST ${base}`,
+      `POST ${base}`,
+      `GET ${base}`,
+      `GET ${base}`,
+      `DELETE ${base}/kata-deploy-restart-0`,
+      `POST ${base}`,
+    ]);
     expect(lines).toContain('waiting to restart the runtime: all 1 restart slot(s) are held by node-b');
     expect(lines.filter((line) => line.startsWith('waiting'))).toHaveLength(1);
+    await waiter.release();
   });
 
   it('takes over the slot of a holder that crashed once its Lease has expired', async () => {
@@ -98,13 +98,12 @@ describe('restart budget over Leases, against the fake API server', () => {
     expect(setup.clock.sleeps).toEqual([]);
   });
 
-  it('two nodes update one expired Lease: the stale resourceVersion loses and waits', async () => {
-    const old = new Date(setup.clock.now() - 120_000).toISOString();
+  it('two nodes update one expired Lease: the stale resourceVersion loses and watches', async () => {
+    const old = new Date(Date.now() - 120_000).toISOString();
     setup.api.leases.put(NS, {
       metadata: { name: 'kata-deploy-restart-0', labels: { 'app.kubernetes.io/managed-by': 'kata-deploy' } },
       spec: { holderIdentity: 'crashed', leaseDurationSeconds: 60, renewTime: old },
     });
-    const fresh = new Date(setup.clock.now()).toISOString();
     // node-b's update lands between node-a's read and node-a's write.
     setup.api.faults.push({
       method: 'PUT',
@@ -114,28 +113,23 @@ describe('restart budget over Leases, against the fake API server', () => {
         before: (api) =>
           api.leases.put(NS, {
             metadata: { name: 'kata-deploy-restart-0', labels: { 'app.kubernetes.io/managed-by': 'kata-deploy' } },
-            spec: { holderIdentity: 'node-b', leaseDurationSeconds: 60, renewTime: fresh },
+            spec: { holderIdentity: 'node-b', leaseDurationSeconds: 60, renewTime: new Date().toISOString() },
           }),
       },
     });
-    let lists = 0;
-    setup.api.faults.push({
-      method: 'GET',
-      path: '/leases',
-      times: 1000,
-      action: {
-        before: (api) => {
-          lists += 1;
-          if (lists === 3) api.leases.store.clear();
-        },
-      },
-    });
-    const budget = budgetFor('node-a', 1);
-    await budget.acquire();
+    const budget = budgetFor('node-a', 1, { clock: systemClock });
+    const acquired = budget.acquire();
+    await vi.waitFor(() => expect(setup.api.leases.watches.open).toBe(1));
     const puts = setup.api.requests.filter((r) => r.method === 'PUT' && r.path.includes('/leases/'));
     expect(puts).toHaveLength(1);
-    expect(setup.api.leases.history.map((change) => change.holder)).toEqual(['crashed', 'node-b', 'node-a']);
-    expect(setup.clock.sleeps.length).toBeGreaterThan(0);
+    expect(budget.held()).toBeUndefined();
+    const lease = setup.api.leases.store.get(`${NS}/kata-deploy-restart-0`)!;
+    setup.api.leases.route('DELETE', NS, 'kata-deploy-restart-0', new URL(setup.api.url), {
+      preconditions: { resourceVersion: lease.metadata.resourceVersion },
+    });
+    await acquired;
+    expect(setup.api.leases.history.map((change) => change.holder)).toEqual(['crashed', 'node-b', undefined, 'node-a']);
+    await budget.release();
   });
 
   it('two nodes racing for the last slot at once: exactly one holds it', async () => {

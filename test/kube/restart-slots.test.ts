@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import {
+  nextRaceSpread,
   chooseSlot,
   defaultRestartBudget,
   firstGuess,
@@ -112,5 +113,22 @@ describe('budget defaults and pacing', () => {
 
   it('poll delays grow by half per fruitless read, up to the maximum', () => {
     expect([0, 1, 2, 10, 50].map((waits) => pollDelay(waits, 1000, 6000, 0.5))).toEqual([1000, 1500, 2250, 6000, 6000]);
+  });
+});
+
+describe('nextRaceSpread: aims at an idle part of twice the propagation delay', () => {
+  it.each([
+    ['taken 5 ms after the release, heard of 50 ms later: too many raced, widen by half', 5, 50, 3_000],
+    ['idle as long as twice the propagation: keep', 100, 50, 2_000],
+    ['idle 150 ms for a 50 ms propagation: narrow to two thirds', 150, 50, 1_333],
+    ['idle 2 s for 10 ms: narrow by a third at most', 2_000, 10, 1_333],
+    ['a clock skew making the idle part negative counts as no idle: widen', -30, 20, 3_000],
+  ])('%s', (_name, idleMs, propagationMs, expected) => {
+    expect(nextRaceSpread(2_000, { idleMs, propagationMs }, 100, 120_000)).toBe(expected);
+  });
+
+  it('stays within its bounds', () => {
+    expect(nextRaceSpread(110_000, { idleMs: 0, propagationMs: 50 }, 100, 120_000)).toBe(120_000);
+    expect(nextRaceSpread(120, { idleMs: 10_000, propagationMs: 5 }, 100, 120_000)).toBe(100);
   });
 });

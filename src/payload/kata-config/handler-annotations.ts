@@ -26,25 +26,27 @@ export async function withPodAnnotations(
   upstream: Pick<UpstreamSettings, 'extraPodAnnotations' | 'shimExtraPodAnnotations'>,
 ): Promise<HandlerSpec[]> {
   const planned = new Map(kataChanges.map((change) => [change.path, change.after]));
-  const annotated: HandlerSpec[] = [];
-  for (const handler of handlers) {
-    const pristine = (await readPristine(handler.shim.name))?.toString('utf8') ?? '';
-    const dir = path.posix.join(path.posix.dirname(handler.configPath), 'config.d');
-    const plannedHere = [...planned.keys()].filter((file) => path.posix.dirname(file) === dir);
-    const names = [...new Set([...(await namesIn(fs, dir)), ...plannedHere.map((file) => path.posix.basename(file))])]
-      .filter((name) => name.endsWith('.toml'))
-      .sort();
-    const dropIns: string[] = [];
-    for (const name of names) {
-      const file = path.posix.join(dir, name);
-      const bytes = planned.has(file) ? planned.get(file) : await fs.readIfExists(file);
-      if (bytes !== undefined) dropIns.push(bytes.toString('utf8'));
-    }
-    const extras = [
-      ...upstream.extraPodAnnotations,
-      ...(upstream.shimExtraPodAnnotations.get(handler.shim.name) ?? []),
-    ];
-    annotated.push({ ...handler, podAnnotations: podAnnotationsFor(pristine, dropIns, extras) });
-  }
-  return annotated;
+  // Every handler's files are read at once: one by one, each await is a thread-pool round trip.
+  return Promise.all(
+    handlers.map(async (handler) => {
+      const pristine = (await readPristine(handler.shim.name))?.toString('utf8') ?? '';
+      const dir = path.posix.join(path.posix.dirname(handler.configPath), 'config.d');
+      const plannedHere = [...planned.keys()].filter((file) => path.posix.dirname(file) === dir);
+      const names = [...new Set([...(await namesIn(fs, dir)), ...plannedHere.map((file) => path.posix.basename(file))])]
+        .filter((name) => name.endsWith('.toml'))
+        .sort();
+      const dropIns = await Promise.all(
+        names.map((name) => {
+          const file = path.posix.join(dir, name);
+          return planned.has(file) ? planned.get(file) : fs.readIfExists(file);
+        }),
+      );
+      const extras = [
+        ...upstream.extraPodAnnotations,
+        ...(upstream.shimExtraPodAnnotations.get(handler.shim.name) ?? []),
+      ];
+      const texts = dropIns.filter((bytes) => bytes !== undefined).map((bytes) => bytes.toString('utf8'));
+      return { ...handler, podAnnotations: podAnnotationsFor(pristine, texts, extras) };
+    }),
+  );
 }

@@ -49,9 +49,16 @@ export async function loadPristineConfigs(
   fs: HostFs,
 ): Promise<Map<string, Buffer>> {
   const configs = new Map<string, Buffer>();
-  for (const shim of shims) {
+  // Read at once (a converged reinstall reads them all from the installed tree), judged in order.
+  const read = await Promise.all(
+    shims.map(async (shim) => {
+      const rel = shimConfigRelPath(shim);
+      return staged.pristineConfigs.get(rel) ?? (await fs.readIfExists(`${staged.location.installDir}/${rel}`));
+    }),
+  );
+  for (const [index, shim] of shims.entries()) {
     const rel = shimConfigRelPath(shim);
-    const bytes = staged.pristineConfigs.get(rel) ?? (await fs.readIfExists(`${staged.location.installDir}/${rel}`));
+    const bytes = read[index];
     if (bytes === undefined)
       throw new KataDeployError(
         'bad-payload',
