@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -45,6 +45,33 @@ export interface BootNodeOptions {
   readonly kvm?: boolean;
   /** How long boot may take to reach "the runtime answers CRI Status" (default 60 s). */
   readonly bootTimeoutMs?: number;
+  /**
+   * Modules the node's /sys/module shows beyond this kernel's own (default the vhost trio a Kata node loads):
+   * this machine has no vhost_vsock and no /lib/modules, so install would refuse every QEMU shim (exit 3).
+   */
+  readonly extraModules?: readonly string[];
+}
+
+/** This machine's KVM module is kvm_pvm; a Kata node shows its vendor's module, which install checks for. */
+const KATA_NODE_MODULES = [
+  'vhost',
+  'vhost_net',
+  'vhost_vsock',
+  readFileSync('/proc/cpuinfo', 'utf8').includes('AuthenticAMD') ? 'kvm_amd' : 'kvm_intel',
+];
+
+/** A writable /sys/module in the node: each real entry bind-mounted into a tmpfs, plus the stand-in modules. */
+function sysModuleStandIn(extra: readonly string[]): string {
+  return [
+    'set -e',
+    // Private, or the tmpfs below would propagate onto this bind of /sys/module too and hide every entry.
+    'mkdir -p /run/kd-sys-module && mount --bind /sys/module /run/kd-sys-module',
+    'mount --make-private /run/kd-sys-module',
+    'mount -t tmpfs -o mode=0755 kd-sys-module /sys/module',
+    'for entry in /run/kd-sys-module/*; do name=$(basename "$entry"); mkdir "/sys/module/$name"; ' +
+      'mount --bind "$entry" "/sys/module/$name"; done',
+    ...extra.map((name) => `mkdir -p /sys/module/${name}`),
+  ].join('\n');
 }
 
 /** A booted node: systemd as PID 1 in its own PID namespace, the runtime as a system service. */
@@ -164,6 +191,8 @@ export async function bootNode(options: BootNodeOptions): Promise<NspawnNode> {
       await sleep(50);
     }
     const systemdMs = Date.now() - started;
+    const standIn = await node.exec(['sh', '-c', sysModuleStandIn(options.extraModules ?? KATA_NODE_MODULES)]);
+    if (standIn.exitCode !== 0) throw new Error(`stand-in /sys/module in the node: ${standIn.stderr}`);
     await node.waitForRuntime(Math.max(deadline - Date.now(), 1000));
     node.setBootMs({ systemd: systemdMs, runtime: Date.now() - started });
     if (process.env.KATA_TESTBED_TIMINGS === '1') {
