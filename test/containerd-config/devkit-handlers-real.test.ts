@@ -2,23 +2,18 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { handlersFor } from '../../src/core/handlers.js';
 import { planRuntimeConfig } from '../../src/containerd/config/plan.js';
 import { planRuntimeConfigRemoval } from '../../src/containerd/config/removal.js';
-import { readRuntimeConfigInputs } from '../../src/containerd/config/reads.js';
 import {
   assertChangedConfigAccepted,
-  assertCurrentConfigAccepted,
   dumpedRuntimes,
   withEffectiveRunc,
 } from '../../src/containerd/config/validate-plan.js';
 import { containerdValidator } from '../../src/containerd/config/validator.js';
-import type { KataDeployError } from '../../src/core/errors.js';
 import { childProcessRunner } from '../../src/host/command-runner.js';
-import { NodeHostFs } from '../../src/host/node-host-fs.js';
 import { containerdBinaries } from '../helpers/containerd-binaries.js';
 import { privateScratch } from '../helpers/private-scratch.js';
-import { makeTempRoot } from '../helpers/temp-root.js';
-import { applied, corpusBytes, corpusFiles, request, sameFiles, semver } from './fixtures.js';
+import { corpusPlan } from './corpus-plan.js';
+import { applied, corpusFiles, request, sameFiles, semver } from './fixtures.js';
 
-const CONFIG = '/etc/containerd/config.toml';
 const binaries = containerdBinaries();
 const files = corpusFiles('containerd');
 const tally = { accepted: 0, refused: 0 };
@@ -47,23 +42,12 @@ describe.each(binaries)('containerd $version with DEBUG and DEVKIT', (binary) =>
 
   it.concurrent.each(files)('%s: the -devkit handlers load, go again with DEVKIT off, removal exact', async (file) => {
     const on = request({ daemonVersion: daemon, handlers: devkitHandlers(true), debugLevel: true });
-    const root = await makeTempRoot({ [CONFIG]: corpusBytes('containerd', file) });
-    let current: Map<string, Buffer | undefined>;
-    try {
-      current = await readRuntimeConfigInputs(new NodeHostFs(root.root), on);
-    } finally {
-      await root.cleanup();
-    }
-    let before: string | undefined;
-    let plan: ReturnType<typeof planRuntimeConfig>;
-    try {
-      before = await assertCurrentConfigAccepted(validator, on, current);
-      plan = planRuntimeConfig(withEffectiveRunc(on, before), current, undefined);
-    } catch (error) {
-      expect((error as KataDeployError).code).toBe('config-refused');
+    const planned = await corpusPlan(validator, on, file);
+    if (planned === undefined) {
       tally.refused++;
       return;
     }
+    const { current, before, plan } = planned;
     const dump = (await assertChangedConfigAccepted(validator, on, current, plan, before)) ?? '';
     for (const name of ['kata-qemu-devkit', 'kata-clh-devkit', 'kata-qemu-debug', 'kata-qemu'])
       expect(dumpedRuntimes(dump).has(name), name).toBe(true);

@@ -1,26 +1,17 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { customHandlers } from '../../src/core/custom-handlers.js';
 import { handlersFor } from '../../src/core/handlers.js';
-import { planRuntimeConfig } from '../../src/containerd/config/plan.js';
 import { planRuntimeConfigRemoval } from '../../src/containerd/config/removal.js';
-import { readRuntimeConfigInputs } from '../../src/containerd/config/reads.js';
 import { runtimePlatformsPath, runtimesPath } from '../../src/containerd/config/handler-tables.js';
 import { getPath, parseTomlText } from '../../src/containerd/config/toml-document.js';
-import {
-  assertChangedConfigAccepted,
-  assertCurrentConfigAccepted,
-  withEffectiveRunc,
-} from '../../src/containerd/config/validate-plan.js';
+import { assertChangedConfigAccepted } from '../../src/containerd/config/validate-plan.js';
 import { containerdValidator } from '../../src/containerd/config/validator.js';
-import type { KataDeployError } from '../../src/core/errors.js';
 import { childProcessRunner } from '../../src/host/command-runner.js';
-import { NodeHostFs } from '../../src/host/node-host-fs.js';
 import { containerdBinaries } from '../helpers/containerd-binaries.js';
 import { privateScratch } from '../helpers/private-scratch.js';
-import { makeTempRoot } from '../helpers/temp-root.js';
-import { applied, corpusBytes, corpusFiles, request, sameFiles, semver } from './fixtures.js';
+import { corpusPlan } from './corpus-plan.js';
+import { applied, corpusFiles, request, sameFiles, semver } from './fixtures.js';
 
-const CONFIG = '/etc/containerd/config.toml';
 /** Upstream refuses any snapshotter mapping on containerd 1.6 (upstream-node-checks.ts), so 1.7 and 2.x only. */
 const binaries = containerdBinaries().filter((binary) => !binary.version.startsWith('1.6.'));
 const files = corpusFiles('containerd');
@@ -80,23 +71,12 @@ describe.each(binaries)('containerd $version with SNAPSHOTTER_HANDLER_MAPPING qe
     async (file, suffix) => {
       const handlers = nydusHandlers(suffix);
       const wanted = request({ daemonVersion: daemon, handlers, suffix });
-      const root = await makeTempRoot({ [CONFIG]: corpusBytes('containerd', file) });
-      let current: Map<string, Buffer | undefined>;
-      try {
-        current = await readRuntimeConfigInputs(new NodeHostFs(root.root), wanted);
-      } finally {
-        await root.cleanup();
-      }
-      let before: string | undefined;
-      let plan: ReturnType<typeof planRuntimeConfig>;
-      try {
-        before = await assertCurrentConfigAccepted(validator, wanted, current);
-        plan = planRuntimeConfig(withEffectiveRunc(wanted, before), current, undefined);
-      } catch (error) {
-        expect((error as KataDeployError).code).toBe('config-refused');
+      const planned = await corpusPlan(validator, wanted, file);
+      if (planned === undefined) {
         tally.refused++;
         return;
       }
+      const { current, before, plan } = planned;
       const dump = (await assertChangedConfigAccepted(validator, wanted, current, plan, before)) ?? '';
       const proxy = suffix === undefined ? 'nydus-for-kata-tee' : `nydus-for-kata-tee-${suffix}`;
       const sfx = suffix === undefined ? '' : `-${suffix}`;

@@ -3,23 +3,14 @@ import { parse } from 'smol-toml';
 import { customHandlers } from '../../src/core/custom-handlers.js';
 import { planRuntimeConfig } from '../../src/containerd/config/plan.js';
 import { planRuntimeConfigRemoval } from '../../src/containerd/config/removal.js';
-import { readRuntimeConfigInputs } from '../../src/containerd/config/reads.js';
-import {
-  assertChangedConfigAccepted,
-  assertCurrentConfigAccepted,
-  dumpedRuntimes,
-  withEffectiveRunc,
-} from '../../src/containerd/config/validate-plan.js';
+import { assertChangedConfigAccepted, dumpedRuntimes } from '../../src/containerd/config/validate-plan.js';
 import { containerdValidator } from '../../src/containerd/config/validator.js';
-import type { KataDeployError } from '../../src/core/errors.js';
 import { childProcessRunner } from '../../src/host/command-runner.js';
-import { NodeHostFs } from '../../src/host/node-host-fs.js';
 import { containerdBinaries } from '../helpers/containerd-binaries.js';
 import { privateScratch } from '../helpers/private-scratch.js';
-import { makeTempRoot } from '../helpers/temp-root.js';
-import { applied, corpusBytes, corpusFiles, request, sameFiles, semver, testHandlers } from './fixtures.js';
+import { corpusPlan } from './corpus-plan.js';
+import { applied, corpusFiles, request, sameFiles, semver, testHandlers } from './fixtures.js';
 
-const CONFIG = '/etc/containerd/config.toml';
 const binaries = containerdBinaries();
 const files = corpusFiles('containerd');
 const tally = { raised: 0, operatorsKept: 0, skipped: 0 };
@@ -49,25 +40,13 @@ describe.each(binaries)('containerd $version with DEBUG, a custom runtime and po
   it.concurrent.each(files)(
     '%s: accepted, debug level raised only where the operator has no [debug], then lowered and removed exactly',
     async (file) => {
-      const original = corpusBytes('containerd', file);
       const debugOn = request({ daemonVersion: daemon, handlers: ANNOTATED, debugLevel: true });
-      const root = await makeTempRoot({ [CONFIG]: original });
-      let current: Map<string, Buffer | undefined>;
-      try {
-        current = await readRuntimeConfigInputs(new NodeHostFs(root.root), debugOn);
-      } finally {
-        await root.cleanup();
-      }
-      let before: string | undefined;
-      let plan: ReturnType<typeof planRuntimeConfig>;
-      try {
-        before = await assertCurrentConfigAccepted(validator, debugOn, current);
-        plan = planRuntimeConfig(withEffectiveRunc(debugOn, before), current, undefined);
-      } catch (error) {
-        expect((error as KataDeployError).code).toBe('config-refused');
+      const planned = await corpusPlan(validator, debugOn, file);
+      if (planned === undefined) {
         tally.skipped++;
         return;
       }
+      const { current, before, plan } = planned;
       const dump = (await assertChangedConfigAccepted(validator, debugOn, current, plan, before)) ?? '';
       for (const handler of ANNOTATED) expect(dumpedRuntimes(dump).has(handler.name)).toBe(true);
       const operatorLevel = (parse(before ?? '') as Dump).debug?.level;
