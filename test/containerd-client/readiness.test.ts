@@ -1,27 +1,15 @@
-import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { containerdServing, containerdVersion } from '../../src/containerd/client.js';
 import { criStatus } from '../../src/containerd/cri-status.js';
 import { containerdPlugins } from '../../src/containerd/introspection.js';
 import { socketProbe, waitForHandlers } from '../../src/containerd/readiness.js';
 import { systemClock } from '../../src/host/clock.js';
-import { createLogger, silentLogger } from '../../src/host/logger.js';
+import { silentLogger } from '../../src/host/logger.js';
 import { connectSystemd } from '../../src/systemd/systemd-client.js';
 import type { SystemdPort } from '../../src/systemd/systemd-port.js';
 import { containerdCases, criBreakingConfig, RUNC_ONLY, WITH_KATA } from '../helpers/throwaway-node/matrix.js';
 import { startThrowawayNode } from '../helpers/throwaway-node/node.mjs';
-
-function capturingLogger() {
-  const lines: Record<string, unknown>[] = [];
-  const sink = new Writable({
-    write(chunk, _encoding, done) {
-      for (const line of String(chunk).split('\n').filter(Boolean))
-        lines.push(JSON.parse(line) as Record<string, unknown>);
-      done();
-    },
-  });
-  return { log: createLogger('info', 'json', false, sink), lines };
-}
+import { capturedLog } from '../helpers/captured-log.js';
 
 for (const testCase of containerdCases()) {
   describe.skipIf(testCase.missing !== undefined)(
@@ -73,7 +61,7 @@ for (const testCase of containerdCases()) {
         await restartWith(criBreakingConfig(testCase.major));
         try {
           expect((await containerdVersion(node.containerdSocket)).version).not.toBe('');
-          const { log, lines } = capturingLogger();
+          const { log, records: lines } = capturedLog();
           const readiness = await waitForHandlers(
             socketProbe(node.containerdSocket),
             ['runc'],

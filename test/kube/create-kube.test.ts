@@ -1,25 +1,12 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { pino } from 'pino';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { createKube, SERVICE_ACCOUNT_DIR } from '../../src/kube/create-kube.js';
 import { classifyFailure, parseRetryAfter } from '../../src/kube/api-call.js';
 import { FakeKubeApi } from '../helpers/fake-kube-api.js';
 import { instantClock } from '../helpers/instant-clock.js';
-
-function capturingLogger() {
-  const lines: { msg: string }[] = [];
-  const log = pino(
-    { level: 'info' },
-    {
-      write: (line: string) => {
-        lines.push(JSON.parse(line));
-      },
-    },
-  );
-  return { log, lines };
-}
+import { capturedLog } from '../helpers/captured-log.js';
 
 let dir: string;
 beforeEach(() => {
@@ -32,7 +19,7 @@ afterEach(() => {
 
 describe('createKube', () => {
   it('skips API work with one log line on bare metal without a kubeconfig', () => {
-    const { log, lines } = capturingLogger();
+    const { log, records: lines } = capturedLog();
     expect(
       createKube({ kubeconfig: undefined, nodeName: 'n1' }, log, { serviceAccountDir: path.join(dir, 'none') }),
     ).toBeUndefined();
@@ -41,7 +28,7 @@ describe('createKube', () => {
   });
 
   it('skips API work with one log line without a node name', () => {
-    const { log, lines } = capturingLogger();
+    const { log, records: lines } = capturedLog();
     expect(createKube({ kubeconfig: path.join(dir, 'kubeconfig'), nodeName: undefined }, log)).toBeUndefined();
     expect(lines).toHaveLength(1);
     expect(lines[0]!.msg).toMatch(/no node name/);
@@ -49,7 +36,7 @@ describe('createKube', () => {
 
   it('an unreadable kubeconfig is a kube-api error naming the file', () => {
     const file = path.join(dir, 'missing-kubeconfig');
-    expect(() => createKube({ kubeconfig: file, nodeName: 'n1' }, capturingLogger().log)).toThrow(
+    expect(() => createKube({ kubeconfig: file, nodeName: 'n1' }, capturedLog().log)).toThrow(
       expect.objectContaining({ code: 'kube-api', message: expect.stringContaining(file) }),
     );
   });
@@ -60,7 +47,7 @@ describe('createKube', () => {
       api.addNode('n1');
       const access = createKube(
         { kubeconfig: api.writeKubeconfig(path.join(dir, 'kubeconfig'), 'kube-system'), nodeName: 'n1' },
-        capturingLogger().log,
+        capturedLog().log,
         { serviceAccountDir: path.join(dir, 'none') },
       );
       expect(access?.namespace).toBe('kube-system');
@@ -82,7 +69,7 @@ describe('createKube', () => {
       const url = new URL(api.url);
       vi.stubEnv('KUBERNETES_SERVICE_HOST', url.hostname);
       vi.stubEnv('KUBERNETES_SERVICE_PORT', url.port);
-      const access = createKube({ kubeconfig: undefined, nodeName: 'n1' }, capturingLogger().log, {
+      const access = createKube({ kubeconfig: undefined, nodeName: 'n1' }, capturedLog().log, {
         serviceAccountDir: sa,
         clock: instantClock(),
       });

@@ -1,25 +1,13 @@
-import { Writable } from 'node:stream';
-import { pino } from 'pino';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { systemClock } from '../../src/host/clock.js';
 import { silentLogger } from '../../src/host/logger.js';
 import { restartBudget, type RestartBudgetOptions } from '../../src/kube/restart-budget.js';
 import { startFakeKube, type FakeKubeSetup } from '../helpers/fake-kube-setup.js';
+import { capturedLog } from '../helpers/captured-log.js';
 
 const NS = 'kata-deploy';
 const leasePaths = (setup: FakeKubeSetup) =>
   setup.api.requests.filter((request) => request.path.includes('/leases')).map((r) => `${r.method} ${r.path}`);
-
-function capturingLog(): { log: ReturnType<typeof pino>; lines: string[] } {
-  const lines: string[] = [];
-  const sink = new Writable({
-    write(chunk, _encoding, done) {
-      lines.push(JSON.parse(String(chunk)).msg);
-      done();
-    },
-  });
-  return { log: pino({ level: 'info' }, sink), lines };
-}
 
 describe('restart budget over Leases, against the fake API server', () => {
   let setup: FakeKubeSetup;
@@ -57,7 +45,7 @@ describe('restart budget over Leases, against the fake API server', () => {
   it('waits on a watch while every slot is held, logs who holds them, and takes the slot once released', async () => {
     const holder = budgetFor('node-b', 1, { clock: systemClock });
     await holder.acquire();
-    const { log, lines } = capturingLog();
+    const { log, messages: lines } = capturedLog();
     const waiter = budgetFor('node-a', 1, { clock: systemClock, log });
     const acquired = waiter.acquire();
     await vi.waitFor(() => expect(setup.api.leases.watches.open).toBe(1));

@@ -1,25 +1,13 @@
-import { Writable } from 'node:stream';
-import { pino } from 'pino';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { systemClock } from '../../src/host/clock.js';
 import { silentLogger } from '../../src/host/logger.js';
 import { restartBudget, type RestartBudgetOptions } from '../../src/kube/restart-budget.js';
 import { startFakeKube, type FakeKubeSetup } from '../helpers/fake-kube-setup.js';
 import { manualClock } from '../helpers/manual-clock.js';
+import { capturedLog } from '../helpers/captured-log.js';
 
 const NS = 'kata-deploy';
 const BASE = `/apis/coordination.k8s.io/v1/namespaces/${NS}/leases`;
-
-function capturingLog(): { log: ReturnType<typeof pino>; lines: string[] } {
-  const lines: string[] = [];
-  const sink = new Writable({
-    write(chunk, _encoding, done) {
-      lines.push(JSON.parse(String(chunk)).msg);
-      done();
-    },
-  });
-  return { log: pino({ level: 'info' }, sink), lines };
-}
 
 describe('waiting for a restart slot over a watch, against the fake API server', () => {
   let setup: FakeKubeSetup;
@@ -76,7 +64,7 @@ describe('waiting for a restart slot over a watch, against the fake API server',
   it('a broken watch falls back to a LIST after the poll delay, watches again; a release wakes it', async () => {
     const holder = budgetFor('node-b');
     await holder.acquire();
-    const { log, lines } = capturingLog();
+    const { log, messages: lines } = capturedLog();
     const waiter = budgetFor('node-a', { log });
     const acquired = waiter.acquire();
     await vi.waitFor(() => expect(setup.api.leases.watches.open).toBe(1));
