@@ -85,6 +85,7 @@ export async function pumpLocalArchive(
     onOpened?: () => void;
     onConsumed?: (bytes: number) => void;
     hashFile?: (fd: number) => Promise<string>;
+    cancelHash?: () => void;
   },
 ): Promise<LocalArchiveFacts> {
   let fd: number;
@@ -121,6 +122,8 @@ interface PumpOptions {
   readonly flow?: WriteFlow;
   readonly onConsumed?: (bytes: number) => void;
   readonly hashFile?: (fd: number) => Promise<string>;
+  /** Ends a hashFile under way early: the unpack failed, its digest will not be read. */
+  readonly cancelHash?: () => void;
 }
 
 /** What still reads the fd once the unpack has ended (or failed); it is closed only after they settle. */
@@ -135,6 +138,7 @@ async function pumpOpen(fd: number, file: string, parser: TarParser, options: Pu
     return await pumpReading(fd, file, parser, options, readers);
   } finally {
     readers.stop.stopped = true;
+    options.cancelHash?.();
     await Promise.allSettled(readers.pending.map((settled) => settled()));
   }
 }

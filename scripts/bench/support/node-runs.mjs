@@ -78,6 +78,7 @@ export async function cliRun(node, command, { payload, containerd, sha256, cpuPr
     'json',
     '--json',
     ...(sha256 === undefined ? [] : ['--payload-sha256', sha256]),
+    ...(process.env.BENCH_DEBUG_LOG ? ['--log-level', 'debug'] : []),
   ];
   const run = await measuredRun(node, argv);
   if (run.exitCode !== 0) throw new Error(`kata-deploy ${command} exited ${run.exitCode}:\n${run.stderr}`);
