@@ -7,7 +7,9 @@
 // Runs the compiled dist/ (`npm run bench` builds first).
 //
 //   npm run bench -- payload   (ROUNDS=5 XZ_ROUNDS=3 BENCH_SIZE=600M BENCH_FILES=2000
-//                               BENCH_CONTAINERD=/usr/bin/containerd BENCH_CPU_PROF=<dir> to change)
+//                               BENCH_CONTAINERD=/usr/bin/containerd BENCH_CPU_PROF=<dir> to change;
+//                               BENCH_CLI=dist/bundle/kata-deploy.mjs measures the image's bundle, after
+//                               `npm run bundle`)
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -21,6 +23,7 @@ const repo = path.resolve(import.meta.dirname, '../..');
 const rounds = Number(process.env.ROUNDS ?? 5);
 const xzRounds = Number(process.env.XZ_ROUNDS ?? 3);
 const containerd = process.env.BENCH_CONTAINERD ?? '/usr/bin/containerd';
+const cli = process.env.BENCH_CLI === undefined ? {} : { cli: path.resolve(repo, process.env.BENCH_CLI) };
 const cpuProf = process.env.BENCH_CPU_PROF === undefined ? undefined : path.resolve(process.env.BENCH_CPU_PROF);
 const size = process.env.BENCH_SIZE ?? '600M';
 const files = Number(process.env.BENCH_FILES ?? 2000);
@@ -47,7 +50,7 @@ async function pairedRounds(node, payload, decompressor, count, extra = {}) {
   const out = { tar: [], ours: [], ratios: [], tarRss: [], oursRss: [], tarCpu: [], oursCpu: [], reinstalls: [] };
   for (let round = 0; round < count; round += 1) {
     const tar = await gnuPipeline(node, payload, decompressor);
-    const ours = await cliRun(node, 'install', { payload, containerd, ...extra });
+    const ours = await cliRun(node, 'install', { payload, containerd, ...cli, ...extra });
     if (!ours.result.payload?.changed) throw new Error('a first install reported the payload unchanged');
     out.tar.push(tar.seconds);
     out.ours.push(ours.seconds);
@@ -57,7 +60,7 @@ async function pairedRounds(node, payload, decompressor, count, extra = {}) {
     out.tarCpu.push(tar.cpuSeconds);
     out.oursCpu.push(ours.cpuSeconds);
     if (extra.reinstall) out.reinstalls.push(await reinstall(node, payload));
-    await cliRun(node, 'uninstall', { payload, containerd });
+    await cliRun(node, 'uninstall', { payload, containerd, ...cli });
   }
   return out;
 }
@@ -65,7 +68,7 @@ async function pairedRounds(node, payload, decompressor, count, extra = {}) {
 /** The same install again on the installed node: it must converge without writing anything. */
 async function reinstall(node, payload) {
   const before = await nodeStamps(node);
-  const again = await cliRun(node, 'install', { payload, containerd });
+  const again = await cliRun(node, 'install', { payload, containerd, ...cli });
   const after = await nodeStamps(node);
   return { ...again, filesChanged: changedPaths(before, after), converged: again.result.payload?.changed === false };
 }
@@ -96,6 +99,12 @@ const small = benchPayload('150M', 500);
 const digest = sha256(big);
 const begun = performance.now();
 const node = await startThrowawayNode({ containerd, config: OPERATOR_CONFIG });
+// A Kata node has its modules loaded; --restart none loads nothing, and without vhost_vsock install refuses.
+await node.run([
+  'sh',
+  '-c',
+  'mkdir -p /sys/module/kvm_intel /sys/module/vhost /sys/module/vhost_net /sys/module/vhost_vsock',
+]);
 let zst;
 let verified;
 let xz;
@@ -179,7 +188,10 @@ const rows = [
   ['second payload install on a disk root: write_bytes', String(disk.writeBytes), '0', '-'],
 ];
 const total = ((performance.now() - begun) / 1000).toFixed(0);
-console.log(`payload ${path.relative(repo, big)}; containerd ${containerd}; total ${total} s`);
+console.log(
+  `payload ${path.relative(repo, big)}; containerd ${containerd}; CLI ${cli.cli ?? 'dist/cli/main.js'}; ` +
+    `total ${total} s`,
+);
 console.log(`zst rounds, s: GNU ${zst.tar.map(s).join(' ')}; ours ${zst.ours.map(s).join(' ')}`);
 if (xz !== undefined) console.log(`xz rounds, s: GNU ${xz.tar.map(s).join(' ')}; ours ${xz.ours.map(s).join(' ')}`);
 console.log(`machine load average at the end: ${loadAverage()} (other processes share these cores)`);

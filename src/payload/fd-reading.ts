@@ -16,9 +16,8 @@ export interface WriteFlow {
 
 /**
  * Reads a blocking fd until EOF into a small pool of reused buffers, handing each filled slice to
- * `onChunk`. A buffer goes back to the pool once the writes (and digests) issued for it have settled,
- * so reading, parsing and writing overlap while memory stays at POOL MiB. The buffers are shared
- * memory, so the digest worker hashes the very bytes without a copy.
+ * `onChunk`. A buffer goes back to the pool once the writes issued for it have settled,
+ * so reading, parsing and writing overlap while memory stays at POOL MiB.
  */
 export async function drain(
   fd: number,
@@ -27,9 +26,7 @@ export async function drain(
   positional = false,
   stop?: { readonly stopped: boolean },
 ): Promise<number> {
-  const free: Buffer[] = Array.from({ length: flow === undefined ? 1 : POOL }, () =>
-    Buffer.from(new SharedArrayBuffer(CHUNK)),
-  );
+  const free: Buffer[] = Array.from({ length: flow === undefined ? 1 : POOL }, () => Buffer.allocUnsafeSlow(CHUNK));
   const waiting: ((buffer: Buffer) => void)[] = [];
   const release = (buffer: Buffer): void => {
     const next = waiting.shift();

@@ -1,17 +1,20 @@
-import { closeSync, lstatSync, readSync } from 'node:fs';
+import { closeSync, lstatSync, readSync, type BigIntStats } from 'node:fs';
 import path from 'node:path';
 import { DEFAULT_LIMITS } from './entry-policy.js';
 import { openNoAtime, readNoAtime } from './no-atime.js';
 import type { ManifestEntry } from './manifest.js';
 import { elfMachineOf } from './member-bytes.js';
 import { PayloadIndex } from './payload-index.js';
+import { statSignature } from './stat-signature.js';
 import type { UnpackedFacts } from './requirements.js';
 
 /**
  * True when every manifest entry is still on disk as we left it: same type, size, mode and mtime for
- * files, same target length for links. Stat-only (not even readlink, which would update the link's
- * atime), so a reinstall of the same payload decides in milliseconds and writes nothing; content
- * tampering that keeps size and mtime is not caught.
+ * files and, where the manifest recorded one, the same stat signature (inode and ctime: a write that
+ * restores size and mtime still moves ctime); same target length for links. Stat-only (not even
+ * readlink, which would update the link's atime), so a reinstall of the same payload decides in
+ * milliseconds and writes nothing. For entries of old manifests (no signature), content tampering that
+ * keeps size and mtime is not caught.
  */
 export function treeIntact(installReal: string, entries: readonly ManifestEntry[]): boolean {
   return entries.every((entry) => entryIntact(installReal, entry));
@@ -23,21 +26,22 @@ export function damagedEntries(installReal: string, entries: readonly ManifestEn
 }
 
 function entryIntact(installReal: string, entry: ManifestEntry): boolean {
-  let stats: ReturnType<typeof lstatSync>;
+  let stats: BigIntStats;
   try {
-    stats = lstatSync(path.join(installReal, entry.path));
+    stats = lstatSync(path.join(installReal, entry.path), { bigint: true });
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT' || (error as NodeJS.ErrnoException).code === 'ENOTDIR')
       return false;
     throw error;
   }
   if (entry.type === 'dir') return stats.isDirectory();
-  if (entry.type === 'symlink') return stats.isSymbolicLink() && stats.size === Buffer.byteLength(entry.target);
+  if (entry.type === 'symlink') return stats.isSymbolicLink() && stats.size === BigInt(Buffer.byteLength(entry.target));
   return (
     stats.isFile() &&
-    stats.size === entry.size &&
-    (stats.mode & 0o7777) === entry.mode &&
-    Math.floor(stats.mtimeMs / 1000) === entry.mtime
+    stats.size === BigInt(entry.size) &&
+    Number(stats.mode & 0o7777n) === entry.mode &&
+    Math.floor(Number(stats.mtimeNs) / 1e9) === entry.mtime &&
+    (entry.sig === undefined || statSignature(stats) === entry.sig)
   );
 }
 
@@ -72,7 +76,6 @@ export function installedFacts(installReal: string, entries: readonly ManifestEn
         kind: 'file',
         mode: entry.mode,
         size: entry.size,
-        sha256: entry.sha256,
         mtime: entry.mtime,
       });
     else if (entry.type === 'symlink') index.nodes.set(entry.path, { kind: 'symlink', target: entry.target });

@@ -12,9 +12,18 @@ export type ManifestEntry =
       readonly path: string;
       readonly type: 'file';
       readonly size: number;
-      readonly sha256: string;
+      /**
+       * sha256 of the bytes, in manifests written before 2026-12 (read, never written now): uninstall still
+       * uses it to recognise a file of ours whose stat changed.
+       */
+      readonly sha256?: string;
       readonly mode: number;
       readonly mtime: number;
+      /**
+       * Stat signature (`inode:ctime-ns`) taken once the file was complete in staging: any later write,
+       * chmod, utime or link changes ctime, so an equal signature means the very inode we wrote, untouched.
+       */
+      readonly sig?: string;
     }
   | { readonly path: string; readonly type: 'symlink'; readonly target: string }
   | { readonly path: string; readonly type: 'dir'; readonly mode: number };
@@ -61,8 +70,8 @@ export function pendingManifestPath(settings: Pick<Settings, 'multiInstallSuffix
   return `${stateDir(settings)}/payload-manifest.next.json`;
 }
 
-/** Builds the manifest entries from what the unpack indexed, in a stable order. */
-export function entriesFromIndex(index: PayloadIndex): ManifestEntry[] {
+/** Builds the manifest entries from what the unpack indexed, with each file's stat signature, in a stable order. */
+export function entriesFromIndex(index: PayloadIndex, sigs: ReadonlyMap<string, string>): ManifestEntry[] {
   const entries: ManifestEntry[] = [];
   for (const [rel, node] of [...index.nodes].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
     if (node.kind === 'file')
@@ -70,9 +79,9 @@ export function entriesFromIndex(index: PayloadIndex): ManifestEntry[] {
         path: rel,
         type: 'file',
         size: node.size,
-        sha256: node.sha256,
         mode: node.mode,
         mtime: node.mtime,
+        ...(sigs.has(rel) ? { sig: sigs.get(rel) } : {}),
       });
     else if (node.kind === 'symlink') entries.push({ path: rel, type: 'symlink', target: node.target });
     else entries.push({ path: rel, type: 'dir', mode: node.mode });
@@ -80,9 +89,28 @@ export function entriesFromIndex(index: PayloadIndex): ManifestEntry[] {
   return entries;
 }
 
-/** True when two manifests install the same tree (same paths, bytes, modes and link targets). */
-export function sameTree(a: readonly ManifestEntry[], b: readonly ManifestEntry[]): boolean {
-  return a.length === b.length && a.every((entry, i) => JSON.stringify(entry) === JSON.stringify(b[i]));
+/** An entry without its stat signature: what the payload says, not where it landed. */
+function payloadFacts(entry: ManifestEntry): string {
+  if (entry.type !== 'file') return JSON.stringify(entry);
+  return JSON.stringify([entry.path, entry.size, entry.mode, entry.mtime]);
+}
+
+/**
+ * True when two manifests install the same tree: same paths, sizes, modes, mtimes and link targets, and
+ * the same bytes. Bytes are known equal when both archives have the same sha256 (an archive unpacks to one
+ * tree), or, between two old manifests, when every file's recorded sha256 agrees.
+ */
+export function sameTree(a: PayloadManifest, b: PayloadManifest): boolean {
+  const sameArchive = a.source.sha256 !== undefined && a.source.sha256 === b.source.sha256;
+  const sameFileDigests = (x: ManifestEntry, y: ManifestEntry): boolean =>
+    x.type !== 'file' || (y.type === 'file' && x.sha256 !== undefined && x.sha256 === y.sha256);
+  return (
+    a.entries.length === b.entries.length &&
+    a.entries.every(
+      (entry, i) =>
+        payloadFacts(entry) === payloadFacts(b.entries[i]!) && (sameArchive || sameFileDigests(entry, b.entries[i]!)),
+    )
+  );
 }
 
 /** The host path of a manifest entry. */

@@ -1,6 +1,3 @@
-import { createHash } from 'node:crypto';
-import type { WorkerDigest } from './digest-worker.js';
-
 /** Small files kept in memory while unpacking: the pristine Kata configs and root hashes the planners read. */
 const KEEP = /^(share\/defaults\/kata-containers\/.*\.toml|share\/kata-containers\/root_hash_[^/]*\.txt)$/;
 const KEEP_LIMIT = 1 << 20;
@@ -21,10 +18,4 @@ export function isCheckedExecutable(rel: string): boolean {
 export function elfMachineOf(chunk: Buffer): number | undefined {
   if (chunk.length < 20 || chunk.readUInt32BE(0) !== 0x7f454c46) return undefined;
   return chunk[5] === 2 ? chunk.readUInt16BE(18) : chunk.readUInt16LE(18);
-}
-
-/** A sha256 on the calling thread, shaped like a worker's (used before the digest worker runs). */
-export function localDigest(): WorkerDigest {
-  const hash = createHash('sha256');
-  return { update: (chunk) => void hash.update(chunk), end: () => Promise.resolve(hash.digest('hex')) };
 }

@@ -7,7 +7,6 @@ export type IndexedNode =
       readonly kind: 'file';
       readonly mode: number;
       size: number;
-      sha256: string;
       mtime: number;
       readonly linkedFrom?: string;
     }
@@ -50,7 +49,7 @@ export class PayloadIndex {
     const existing = this.nodes.get(entry.rel);
     if (existing !== undefined) return this.duplicate(member, entry, existing);
     if (entry.kind === 'file')
-      this.nodes.set(entry.rel, { kind: 'file', mode: entry.mode, size: entry.size, sha256: '', mtime: entry.mtime });
+      this.nodes.set(entry.rel, { kind: 'file', mode: entry.mode, size: entry.size, mtime: entry.mtime });
     else if (entry.kind === 'directory')
       this.nodes.set(entry.rel, { kind: 'directory', mode: entry.mode, explicit: true });
     else if (entry.kind === 'symlink') this.nodes.set(entry.rel, { kind: 'symlink', target: entry.target });
@@ -64,12 +63,6 @@ export class PayloadIndex {
       this.nodes.set(entry.rel, { ...target, linkedFrom: entry.targetRel });
     }
     return 'create';
-  }
-
-  /** Stores the digest of a file once its bytes are written. */
-  setDigest(rel: string, sha256: string): void {
-    const node = this.nodes.get(rel);
-    if (node?.kind === 'file') node.sha256 = sha256;
   }
 
   private checkParents(member: string, rel: string): void {

@@ -53,7 +53,9 @@ export async function pumpPayload(
   const pumped = pumpLocalArchive(settings.payload, parser, {
     hash: hashLocal,
     flow: writer,
-    ...(archiveDigest === undefined ? {} : { hashFile: (fd: number) => archiveDigest.hashFile(fd) }),
+    ...(archiveDigest === undefined
+      ? {}
+      : { hashFile: (fd: number) => archiveDigest.hashFile(fd), cancelHash: () => archiveDigest.cancel() }),
     ...(task === undefined ? {} : { onConsumed: (bytes: number) => task.update(bytes) }),
   });
   return reporting(task, pumped);

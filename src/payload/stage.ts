@@ -18,7 +18,7 @@ import { checkShimRequirements } from './requirements.js';
 import { resolveInterruptedSwitch } from './switch-recovery.js';
 import { TarParser } from './tar-parser.js';
 import { redactUrl } from '../core/redact.js';
-import { TreeWriter } from './tree-writer.js';
+import { processUmask, TreeWriter } from './tree-writer.js';
 import { DigestWorker } from './digest-worker.js';
 import type { PayloadPorts, PayloadSettings, StagedPayload } from './types.js';
 
@@ -125,9 +125,10 @@ export async function stagePayload(
     ? await plannedLocation(ports.fs, settings.installDir)
     : await prepareLocation(ports.fs, settings.installDir);
   const stagingDir = validateOnly ? undefined : stagingPathFor(location);
-  const digests = validateOnly ? undefined : DigestWorker.tryStart();
+  // Files are not hashed one by one; the archive is hashed (on a worker reading the same open file) only
+  // when a checksum must be verified: hashing 300 MB costs as much CPU as writing the tree.
   const archiveDigest = expected === undefined || remote ? undefined : DigestWorker.tryStart();
-  const writer = new TreeWriter(stagingDir, ports.limits ?? DEFAULT_LIMITS, digests);
+  const writer = new TreeWriter(stagingDir, ports.limits ?? DEFAULT_LIMITS, processUmask());
   try {
     if (stagingDir !== undefined) mkdirSync(stagingDir, { mode: 0o755 });
     const started = ports.clock.now();
@@ -156,7 +157,7 @@ export async function stagePayload(
       configs: writer.kept,
       elfMachines: writer.elfMachines,
     });
-    const entries = entriesFromIndex(writer.index);
+    const entries = entriesFromIndex(writer.index, writer.signatures);
     if (location.installExists) {
       const ours = new Set([...(current?.entries ?? []), ...(pending?.entries ?? [])].map((entry) => entry.path));
       assertNoForeignCollisions(settings.installDir, location.installReal, entries, ours);
@@ -182,7 +183,7 @@ export async function stagePayload(
       current !== undefined &&
       pending === undefined &&
       current.installDir === settings.installDir &&
-      sameTree(current.entries, manifest.entries) &&
+      sameTree(current, manifest) &&
       isRootOf(location.installReal, current) &&
       treeIntact(location.installReal, current.entries)
     ) {
@@ -192,7 +193,8 @@ export async function stagePayload(
         manifestOnly: !validateOnly,
         stagingDir: undefined,
         location,
-        manifest: { ...manifest, rootInode: current.rootInode },
+        // The installed files stay: their signatures, not the discarded staging copies', are the record.
+        manifest: { ...manifest, rootInode: current.rootInode, entries: current.entries },
         pristineConfigs: writer.kept,
       };
     }
@@ -216,7 +218,7 @@ export async function stagePayload(
     }
     throw error;
   } finally {
-    await Promise.all([digests?.close(), archiveDigest?.close()]);
+    await archiveDigest?.close();
   }
 }
 

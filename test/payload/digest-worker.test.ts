@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, lstatSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -7,21 +7,12 @@ import { DigestWorker } from '../../src/payload/digest-worker.js';
 import { DEFAULT_LIMITS } from '../../src/payload/entry-policy.js';
 import { pumpLocalArchive } from '../../src/payload/local-archive.js';
 import { TarParser } from '../../src/payload/tar-parser.js';
-import { TreeWriter } from '../../src/payload/tree-writer.js';
+import { processUmask, TreeWriter } from '../../src/payload/tree-writer.js';
 import { compress, craftTar, type CraftEntry } from '../helpers/tar-craft.js';
 
 const sha256 = (bytes: Buffer): string => createHash('sha256').update(bytes).digest('hex');
 const work = mkdtempSync(path.join(tmpdir(), 'kata-digest-worker-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
-
-/** Counts the digests that went to the worker rather than being hashed on the calling thread. */
-class CountingDigests extends DigestWorker {
-  onWorker = 0;
-  override start() {
-    this.onWorker += 1;
-    return super.start();
-  }
-}
 
 /** Bytes no two of which repeat in a short period, so a misplaced slice changes the digest. */
 function pattern(length: number, seed: number): Buffer {
@@ -31,30 +22,6 @@ function pattern(length: number, seed: number): Buffer {
 }
 
 describe('DigestWorker', () => {
-  it('hashes interleaved slices of shared and ordinary buffers into one digest per file', async () => {
-    const worker = new DigestWorker();
-    try {
-      await worker.whenReady();
-      const shared = Buffer.from(new SharedArrayBuffer(1 << 16));
-      const first = pattern(100_000, 1);
-      const second = pattern(5_000, 2);
-      const a = worker.start();
-      const b = worker.start();
-      for (let offset = 0; offset < first.length; offset += shared.length) {
-        const part = first.subarray(offset, offset + shared.length);
-        part.copy(shared);
-        a.update(shared.subarray(0, part.length));
-        if (offset === 0) b.update(second);
-        await worker.flush();
-      }
-      const digests = Promise.all([a.end(), b.end()]);
-      await worker.flush();
-      expect(await digests).toEqual([sha256(first), sha256(second)]);
-    } finally {
-      await worker.close();
-    }
-  });
-
   it('hashes a whole open file at explicit offsets, leaving the fd offset alone', async () => {
     const file = path.join(work, 'archive.bin');
     const bytes = pattern(3 << 20, 3);
@@ -68,9 +35,24 @@ describe('DigestWorker', () => {
       await worker.close();
     }
   });
+
+  it('stops a hash under way when cancelled, rejecting it instead of reading the rest of the file', async () => {
+    const file = path.join(work, 'cancelled.bin');
+    writeFileSync(file, pattern(64 << 20, 9));
+    const worker = new DigestWorker();
+    const fd = openSync(file, 'r');
+    try {
+      const digest = worker.hashFile(fd);
+      worker.cancel();
+      await expect(digest).rejects.toThrow(/cancelled/);
+    } finally {
+      closeSync(fd);
+      await worker.close();
+    }
+  });
 });
 
-describe('the unpack with the digest worker running', () => {
+describe('the unpack records stat signatures, not per-file digests', () => {
   const K = './opt/kata';
   const big = pattern((2 << 20) + 12_345, 4);
   const small = pattern(700, 5);
@@ -80,37 +62,47 @@ describe('the unpack with the digest worker running', () => {
     writeFileSync(archive, compress(craftTar(entries), 'zst'));
     const root = path.join(work, `root-${Math.random().toString(36).slice(2)}`);
     mkdirSync(root);
-    const digests = new CountingDigests();
-    await digests.whenReady();
-    const writer = new TreeWriter(root, DEFAULT_LIMITS, digests);
+    const writer = new TreeWriter(root, DEFAULT_LIMITS, processUmask());
     try {
       await pumpLocalArchive(archive, new TarParser(writer.onEntry), { hash: false, flow: writer });
       await writer.finish();
     } catch (error) {
       await writer.abandon();
       throw error;
-    } finally {
-      await digests.close();
     }
-    return { root, writer, onWorker: digests.onWorker };
+    return { root, writer };
   }
 
-  it('records the digest of every file, of a hardlink and of an identical duplicate, as written', async () => {
-    const { root, writer, onWorker } = await unpack([
+  it('records each file’s inode and ctime once the tree is complete, a hardlink’s as its target’s', async () => {
+    const { root, writer } = await unpack([
       { name: `${K}/bin/big`, body: big, mode: 0o755 },
       { name: `${K}/bin/small`, body: small },
       { name: `${K}/bin/link`, type: 'hardlink', linkName: `${K}/bin/big` },
       { name: `${K}/bin/small`, body: small },
     ]);
-    expect(onWorker).toBe(2);
-    const digestOf = (rel: string) => {
-      const node = writer.index.nodes.get(rel);
-      return node?.kind === 'file' ? node.sha256 : undefined;
+    const onDisk = (rel: string) => {
+      const stats = lstatSync(path.join(root, rel), { bigint: true });
+      return `${stats.ino}:${stats.ctimeNs}`;
     };
-    expect(digestOf('bin/big')).toBe(sha256(big));
-    expect(digestOf('bin/small')).toBe(sha256(small));
-    expect(digestOf('bin/link')).toBe(sha256(big));
+    expect(Object.fromEntries(writer.signatures)).toEqual({
+      'bin/big': onDisk('bin/big'),
+      'bin/small': onDisk('bin/small'),
+      'bin/link': onDisk('bin/big'),
+    });
     expect(sha256(readFileSync(path.join(root, 'bin/big')))).toBe(sha256(big));
+    expect(lstatSync(path.join(root, 'bin/big')).mode & 0o7777).toBe(0o755);
+    expect(lstatSync(path.join(root, 'bin/small')).mode & 0o7777).toBe(0o644);
+  });
+
+  it('sets the archive’s mode even where the umask would strip it from open()', async () => {
+    const archive = path.join(work, 'umask.tar.zst');
+    writeFileSync(archive, compress(craftTar([{ name: `${K}/bin/tool`, body: small, mode: 0o755 }]), 'zst'));
+    const root = path.join(work, 'root-umask');
+    mkdirSync(root);
+    const writer = new TreeWriter(root, DEFAULT_LIMITS, 0o077);
+    await pumpLocalArchive(archive, new TarParser(writer.onEntry), { hash: false, flow: writer });
+    await writer.finish();
+    expect(lstatSync(path.join(root, 'bin/tool')).mode & 0o7777).toBe(0o755);
   });
 
   it('gives up promptly when a member is refused in the chunk where a hashed file ended', async () => {

@@ -78,6 +78,8 @@ export async function cliRun(node, command, { payload, containerd, sha256, cpuPr
     'json',
     '--json',
     ...(sha256 === undefined ? [] : ['--payload-sha256', sha256]),
+    // BENCH_DEBUG_LOG=1: debug log lines (timestamps of each phase) on the run's stderr.
+    ...(process.env.BENCH_DEBUG_LOG ? ['--log-level', 'debug'] : []),
   ];
   const run = await measuredRun(node, argv);
   if (run.exitCode !== 0) throw new Error(`kata-deploy ${command} exited ${run.exitCode}:\n${run.stderr}`);
