@@ -62,4 +62,5 @@ ENV KATA_PAYLOAD=/opt/kata-artifacts/kata-static.tar.zst \
     KATA_PAYLOAD_SHA256=${KATA_SHA256} \
     HOST_ROOT=/host \
     NODE_ENV=production
-ENTRYPOINT ["kata-deploy", "daemon"]
+# The supervisor's V8 flags (scripts/image/runtime.list says why); its children start without them.
+ENTRYPOINT ["/usr/local/bin/node", "--lite-mode", "/opt/kata-deploy/kata-deploy.mjs", "daemon"]

@@ -15,8 +15,9 @@
 //
 //   npm run bench -- daemon-rss        (RSS_ROUNDS=3 IDLE_SECONDS=5 to change)
 //   RSS_STANDALONE=0 skips the standalone binary (its build takes ~15 s).
-//   RSS_NODE_FLAGS="--lite-mode" adds a row: the bundled daemon with those Node/V8 flags on the long-lived
-//   process (a measurement for choosing flags; the image passes none).
+//   The bundle row runs with the supervisor's Node/V8 flags from the image's entrypoint
+//   (scripts/image/runtime.list, the one place the Dockerfile and the test-bed image also take them from);
+//   a second bundle row runs without them. RSS_NODE_FLAGS="--jitless" adds a row with other flags instead.
 //   RSS_HEAP=1 adds V8's own figures (process.memoryUsage() from a preloaded 1 s timer) to each row:
 //   a diagnostic, off by default because the probe is code the image does not run. RSS_HEAP=gc also
 //   forces a full GC every second (--expose-gc): how much of the idle RSS is garbage V8 never collects.
@@ -26,6 +27,7 @@ import path from 'node:path';
 import { startThrowawayNode, throwawayNodeUnsupported } from '../../test/helpers/throwaway-node/node.mjs';
 import { benchPayload } from './support/bench-payload.mjs';
 import { loadAverage, median } from './support/figures.mjs';
+import { imageSupervisorFlags } from './support/image-entrypoint.mjs';
 
 const repo = path.resolve(import.meta.dirname, '../..');
 const BUNDLE = path.join(repo, 'dist/bundle/kata-deploy.mjs');
@@ -33,6 +35,7 @@ const DIST = path.join(repo, 'dist/cli/main.js');
 const STANDALONE = path.join(repo, 'dist/standalone/kata-deploy');
 const WITH_STANDALONE = process.env.RSS_STANDALONE !== '0';
 const NODE_FLAGS = (process.env.RSS_NODE_FLAGS ?? '').split(' ').filter(Boolean);
+const IMAGE_FLAGS = imageSupervisorFlags();
 // The design's floor: what a process serving the probes with node:http holds after one IPC child came and went.
 const FLOOR_SOURCE = String.raw`
 const port = Number(process.argv[1]);
@@ -233,7 +236,8 @@ const containerdVersion = spawnSync(CONTAINERD, ['--version'], { encoding: 'utf8
 
 // Each measured daemon: its key, how it is started (before `daemon ...`), how status/uninstall run it.
 const daemons = [
-  ['bundle', [process.execPath, ...PROBE, BUNDLE], [process.execPath, BUNDLE]],
+  ['bundle', [process.execPath, ...IMAGE_FLAGS, ...PROBE, BUNDLE], [process.execPath, BUNDLE]],
+  ['bundle-plain', [process.execPath, ...PROBE, BUNDLE], [process.execPath, BUNDLE]],
   ['dist', [process.execPath, ...PROBE, DIST], [process.execPath, DIST]],
   ...(WITH_STANDALONE ? [['standalone', [STANDALONE], [STANDALONE]]] : []),
   ...(NODE_FLAGS.length > 0 ? [['flags', [process.execPath, ...NODE_FLAGS, BUNDLE], [process.execPath, BUNDLE]]] : []),
@@ -276,7 +280,8 @@ try {
 const mib = (kib) => (kib / 1024).toFixed(1);
 const bareRss = median(rows.bare.map((row) => row.rssKiB));
 const names = {
-  bundle: 'kata-deploy daemon, bundle (node dist/bundle/kata-deploy.mjs daemon)',
+  bundle: `kata-deploy daemon, bundle as the image runs it (node ${IMAGE_FLAGS.join(' ')} kata-deploy.mjs daemon)`,
+  'bundle-plain': 'kata-deploy daemon, bundle without flags (node dist/bundle/kata-deploy.mjs daemon)',
   dist: 'kata-deploy daemon, unbundled (node dist/cli/main.js daemon)',
   standalone: 'kata-deploy daemon, standalone binary (dist/standalone/kata-deploy daemon)',
   flags: `kata-deploy daemon, bundle with ${NODE_FLAGS.join(' ')}`,
@@ -287,7 +292,9 @@ const keys = Object.keys(rows);
 const daemonRows = daemons.flatMap(([key]) => rows[key]);
 console.log(
   `daemon-rss: ${ROUNDS} round(s), idle ${IDLE_SECONDS} s after /readyz 200, Node ${process.version}, containerd ` +
-    `${containerdVersion}, payload ${path.basename(payload)}, shims "qemu clh", no API access; load ${loadAverage()}`,
+    `${containerdVersion}, payload ${path.basename(payload)}, shims "qemu clh", no API access; ` +
+    `load ${loadAverage()}; ` +
+    `the supervisor's flags from scripts/image/runtime.list: ${IMAGE_FLAGS.join(' ') || '(none)'}`,
 );
 console.log(
   '| process | VmRSS MiB (median; min–max) | VmHWM MiB (median) | RssAnon MiB (median) | ' +

@@ -9,13 +9,13 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
-import { UnsupportedManifestField } from './kubelet/known-fields.ts';
 import { setprivBoundingArg } from './kubelet/capabilities.ts';
 import { createPodCgroups } from './kubelet/pod-cgroup.ts';
 import { writePodFiles } from './kubelet/pod-files.ts';
 import { type ImageConfig, type PodPlan, planPod } from './kubelet/pod-plan.ts';
 import { podScript, SETUP_FAILED_EXIT, STARTED_LINE } from './kubelet/pod-script.ts';
 import { type ProbeLoop, startProbeLoop } from './kubelet/probes.ts';
+import { podSeccompPrefix } from './seccomp/pod-seccomp.ts';
 
 // biome-ignore lint/suspicious/noExplicitAny: a parsed manifest; planPod checks every field it reads
 type Obj = Record<string, any>;
@@ -59,11 +59,6 @@ export interface PodOptions {
   readonly api: PodApiServer;
   /** Where the pod listens, from the prober's side: the node's (= the host's) loopback. */
   readonly podIp?: string;
-  /**
-   * What the manifest asks for that the stand-in cannot enforce, accepted by name: `seccomp` (no seccomp
-   * loader here). Without it such a manifest stops the pod (UnsupportedManifestField).
-   */
-  readonly unenforced?: readonly 'seccomp'[];
 }
 
 const PROC_CHILDREN = (pid: number) => `/proc/${pid}/task/${pid}/children`;
@@ -91,6 +86,8 @@ export class StandinPod {
   private settleExit!: (exit: PodExit) => void;
 
   private readonly options: PodOptions;
+  /** The argv prefix that puts the pod's seccomp filter on its processes (empty: unconfined). */
+  private readonly seccomp: readonly string[];
 
   constructor(options: PodOptions) {
     this.options = options;
@@ -102,11 +99,7 @@ export class StandinPod {
       apiHost: options.api.host,
       apiPort: options.api.port,
     });
-    if (this.plan.seccomp === 'RuntimeDefault' && !options.unenforced?.includes('seccomp'))
-      throw new UnsupportedManifestField(
-        'spec.template.spec.containers[0].securityContext.seccompProfile',
-        'the stand-in cannot load a seccomp filter; pass unenforced: ["seccomp"] to run the pod without one',
-      );
+    this.seccomp = podSeccompPrefix(this.plan, options.image.seccompLoader);
     this.exited = new Promise((resolve) => (this.settleExit = resolve));
   }
 
@@ -142,7 +135,7 @@ export class StandinPod {
     const argv = [
       ...['nsenter', `--target=${node.leaderPid}`, '--mount', '--uts', '--ipc', '--net', '--pid', '--'],
       ...['unshare', '--mount', '--propagation=slave', '--uts', '--ipc', '--pid', '--fork', '--kill-child', '--'],
-      ...['sh', '-c', podScript(this.plan, { podDir: this.podDir })],
+      ...['sh', '-c', podScript(this.plan, { podDir: this.podDir }, this.seccomp)],
     ];
     const child = spawn('sh', ['-c', `${joinCgroups || 'true'} && exec "$@"`, 'pod', ...argv], {
       stdio: ['ignore', 'pipe', 'pipe', 'pipe'],
@@ -216,7 +209,7 @@ export class StandinPod {
 
   /**
    * `kubectl exec`: runs argv in the running container (its namespaces and root, its capabilities,
-   * no_new_privs and environment), as the runtime's exec does.
+   * no_new_privs, seccomp filter and environment), as the runtime's exec does.
    */
   exec(argv: readonly string[]): Promise<{ readonly code: number | null; readonly stdout: string; stderr: string }> {
     const pid = this.mainPid();
@@ -227,9 +220,13 @@ export class StandinPod {
       setpriv.push(`--bounding-set=${setprivBoundingArg(this.plan.capabilities)}`);
     if (this.plan.noNewPrivs) setpriv.push('--no-new-privs');
     const env = this.plan.env.map(([name, value]) => `${name}=${value}`);
-    const child = spawn('nsenter', [...enter, '--', ...setpriv, '--', '/usr/bin/env', '-i', ...env, ...argv], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const child = spawn(
+      'nsenter',
+      [...enter, '--', ...this.seccomp, ...setpriv, '--', '/usr/bin/env', '-i', ...env, ...argv],
+      {
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));

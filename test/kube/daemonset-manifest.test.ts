@@ -91,8 +91,10 @@ describe('daemonset.yaml', () => {
       expect(container.env.find((e: Obj) => e.name === 'NODE_NAME').valueFrom.fieldRef.fieldPath).toBe('spec.nodeName');
       expect(container.env.find((e: Obj) => e.name === 'HOST_ROOT').value).toBe('/host');
       expect(container.args).toBeUndefined();
-      expect(readFileSync(new URL('../../Dockerfile', import.meta.url), 'utf8')).toContain(
-        'ENTRYPOINT ["kata-deploy", "daemon"]',
+      // No command: the image's entrypoint runs `kata-deploy.mjs daemon` (with the supervisor's Node flags).
+      expect(container.command).toBeUndefined();
+      expect(readFileSync(new URL('../../Dockerfile', import.meta.url), 'utf8')).toMatch(
+        /^ENTRYPOINT \[.*"\/opt\/kata-deploy\/kata-deploy\.mjs", "daemon"\]$/m,
       );
       expect(daemonSet.spec.updateStrategy).toEqual({ type: 'RollingUpdate', rollingUpdate: { maxUnavailable: 1 } });
     },

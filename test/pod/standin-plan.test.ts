@@ -150,7 +150,7 @@ describe('a manifest field the stand-in does not understand stops the pod before
   });
 });
 
-describe('seccomp: the stand-in has no loader, so the profile must be waived by name', () => {
+describe('seccomp: RuntimeDefault is applied, so the image must say where its loader runs', () => {
   const options = {
     node: { name: 'worker-1', leaderPid: 1 },
     image: IMAGE,
@@ -162,9 +162,14 @@ describe('seccomp: the stand-in has no loader, so the profile must be waived by 
     return ds;
   };
 
-  it('a RuntimeDefault profile stops the pod unless the caller names seccomp as unenforced', () => {
+  it('a RuntimeDefault profile stops the pod when the image names no Node and koffi to install the filter', () => {
     expect(() => new StandinPod({ ...options, daemonSet: seccompDaemonSet() })).toThrow(UnsupportedManifestField);
-    const waived = new StandinPod({ ...options, daemonSet: seccompDaemonSet(), unenforced: ['seccomp'] });
-    expect(waived.plan.seccomp).toBe('RuntimeDefault');
+    const loader = { node: '/usr/local/bin/node', koffi: '/opt/kata-deploy/node_modules/koffi' };
+    const pod = new StandinPod({
+      ...options,
+      image: { ...IMAGE, seccompLoader: loader },
+      daemonSet: seccompDaemonSet(),
+    });
+    expect(pod.plan.seccomp).toBe('RuntimeDefault');
   });
 });

@@ -75,7 +75,11 @@ describe.skipIf(unsupported !== undefined)(
       expect(readlinkSync(path.join(root, link!))).toBe(target);
       expect(statSync(path.join(root, target!)).mode & 0o111).not.toBe(0);
       const version = JSON.parse(readFileSync(path.join(REPO, 'package.json'), 'utf8')).version as string;
-      expect(inImage(one('entrypoint').split(' ')[0]!, '--version').trim()).toBe(version);
+      expect(inImage(link!, '--version').trim()).toBe(version);
+      const entrypoint = one('entrypoint').split(' ');
+      expect(entrypoint[0]).toBe(one('node'));
+      expect(entrypoint.slice(-2)).toEqual([path.posix.join(one('bundle'), 'kata-deploy.mjs'), 'daemon']);
+      expect(inImage(...entrypoint.slice(0, -1), '--version').trim()).toBe(version);
       expect(existsSync(path.join(root, one('bundle'), 'node_modules/koffi'))).toBe(true);
     });
 

@@ -14,6 +14,8 @@ export interface ImageConfig {
   readonly cmd: readonly string[];
   readonly env: Readonly<Record<string, string>>;
   readonly workingDir?: string;
+  /** Node and koffi inside the image, for the stand-in's seccomp loader (test/helpers/seccomp/loader.ts). */
+  readonly seccompLoader?: { readonly node: string; readonly koffi: string };
 }
 
 /** The pod's identity and cluster, which the API server and kubelet would supply. */
@@ -66,7 +68,7 @@ export interface PodPlan {
   /** `undefined`: every capability (privileged). */
   readonly capabilities: readonly string[] | undefined;
   readonly noNewPrivs: boolean;
-  /** The seccomp profile asked for; the launcher has no seccomp loader (see PodOptions.unenforced). */
+  /** The seccomp profile asked for; RuntimeDefault is applied (test/helpers/seccomp/pod-seccomp.ts). */
   readonly seccomp: 'RuntimeDefault' | 'Unconfined' | undefined;
   /** Every volume the pod declares, mounted or not: the kubelet sets each up (and checks its type). */
   readonly volumes: readonly PodMount[];

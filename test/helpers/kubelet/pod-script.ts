@@ -2,7 +2,8 @@
 // IPC namespaces inside the node: the image as an overlay (the writable layer a snapshotter gives), the
 // kubelet's volumes with their hostPath type checks, /proc, /dev, /sys, the ServiceAccount files, then
 // pivot_root into it, the read-only remount, and the image's own setpriv to drop capabilities and set
-// no_new_privs before exec'ing the entrypoint. Pure text, so its rules are tested without a node.
+// no_new_privs before exec'ing the entrypoint, under the pod's seccomp filter.
+// Pure text, so its rules are tested without a node.
 import { setprivBoundingArg } from './capabilities.ts';
 import type { PodMount, PodPlan } from './pod-plan.ts';
 
@@ -111,17 +112,20 @@ function kubeletFiles(podDir: string): string[] {
   ];
 }
 
-function entrypoint(plan: PodPlan): string {
+function entrypoint(plan: PodPlan, seccomp: readonly string[]): string {
   const setpriv = ['/usr/bin/setpriv', '--inh-caps=-all', '--ambient-caps=-all'];
   if (plan.capabilities !== undefined) setpriv.push(`--bounding-set=${setprivBoundingArg(plan.capabilities)}`);
   if (plan.noNewPrivs) setpriv.push('--no-new-privs');
   const env = plan.env.map(([name, value]) => `${name}=${value}`);
-  const argv = [...setpriv, '--', '/usr/bin/env', '-i', ...env, ...plan.argv];
+  const argv = [...seccomp, ...setpriv, '--', '/usr/bin/env', '-i', ...env, ...plan.argv];
   return `exec ${argv.map(shellQuote).join(' ')}`;
 }
 
-/** The whole setup, ending in the exec of the container's entrypoint. */
-export function podScript(plan: PodPlan, dirs: PodDirs): string {
+/**
+ * The whole setup, ending in the exec of the container's entrypoint; `seccomp` (pod-seccomp.ts) prefixes
+ * that exec with the loader of the pod's seccomp filter, as runc installs it right before the entrypoint.
+ */
+export function podScript(plan: PodPlan, dirs: PodDirs, seccomp: readonly string[] = []): string {
   const podDir = dirs.podDir;
   const hostPaths = plan.volumes.filter((volume) => volume.kind === 'hostPath');
   const mounted = plan.volumes.filter((volume) => volume.target !== '');
@@ -152,7 +156,7 @@ export function podScript(plan: PodPlan, dirs: PodDirs): string {
     `cd ${shellQuote(plan.workingDir)}`,
     `echo ${STARTED_LINE} >&3`,
     'exec 3>&-',
-    entrypoint(plan),
+    entrypoint(plan, seccomp),
     '',
   ].join('\n');
 }

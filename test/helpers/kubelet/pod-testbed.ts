@@ -16,11 +16,10 @@ const imageDir = (tag: string) => `/var/lib/kubelet-standin/images/${tag.replace
 
 /** The image's OCI config as scripts/image/runtime.list declares it (env, entrypoint), rooted at `root`. */
 export function imageConfig(root: string): ImageConfig {
-  const entrypoint =
-    imageContents()
-      .find((entry) => entry.kind === 'entrypoint')
-      ?.value.split(' ') ?? [];
-  return { root, entrypoint, cmd: [], env: imageEnv() };
+  const value = (kind: string) => imageContents().find((entry) => entry.kind === kind)?.value;
+  const entrypoint = value('entrypoint')?.split(' ') ?? [];
+  const seccompLoader = { node: value('node') ?? '', koffi: `${value('bundle')}/node_modules/koffi` };
+  return { root, entrypoint, cmd: [], env: imageEnv(), seccompLoader };
 }
 
 export interface PodTestbed {
@@ -78,8 +77,6 @@ export async function startPodTestbed(
       node: { name: node.name, leaderPid: node.pid },
       image: imageConfig(imageDir(tag)),
       api: { host: apiUrl.hostname, port: Number(apiUrl.port), token: api.bearerToken(), caPem: api.caPem() },
-      // Deviation, named: no seccomp filter (no loader on the test bed); everything else is enforced.
-      unenforced: ['seccomp'],
     });
   };
   return {
