@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+// @ts-expect-error plain ESM script without types
 import { kustomize, renderedDaemonSet } from '../../scripts/assets/kustomize.mjs';
 import { kustomizations, only, render, validateObject } from '../helpers/rendered-assets.js';
 

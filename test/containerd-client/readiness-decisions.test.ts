@@ -10,6 +10,7 @@ const READY: CriStatus = {
   runtimeReady: true,
   conditions: [{ type: 'RuntimeReady', status: true, reason: '', message: '' }],
   handlers: ['kata-qemu', 'runc'],
+  runtimes: new Map(),
 };
 
 /** A clock that advances only when slept on, so deadlines pass without waiting. */

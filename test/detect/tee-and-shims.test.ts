@@ -17,8 +17,22 @@ async function root(tree: TreeSpec): Promise<NodeHostFs> {
   return new NodeHostFs(temp.root);
 }
 
-const usableKvm: KvmReport = { present: true, usable: true, evidence: [], reason: undefined };
-const noKvm: KvmReport = { present: false, usable: false, evidence: [], reason: '/dev/kvm does not exist' };
+const usableKvm: KvmReport = {
+  present: true,
+  usable: true,
+  proven: true,
+  evidence: [],
+  reason: undefined,
+  unproven: undefined,
+};
+const noKvm: KvmReport = {
+  present: false,
+  usable: false,
+  proven: false,
+  evidence: [],
+  reason: '/dev/kvm does not exist',
+  unproven: undefined,
+};
 
 describe('detectTee', () => {
   it('reads TDX, SEV-SNP and Secure Execution from the kernel parameters', async () => {

@@ -9,6 +9,7 @@ import { RoleBinding } from 'kubernetes-models/rbac.authorization.k8s.io/v1/Role
 import { DaemonSet } from 'kubernetes-models/apps/v1/DaemonSet';
 import { RuntimeClass } from 'kubernetes-models/node.k8s.io/v1/RuntimeClass';
 import { describe, expect, it } from 'vitest';
+import { SHIM_CATALOGUE } from '../../src/core/shims.js';
 import { FLAVOUR_LAYOUTS, FLAVOUR_MARKERS, UNIT_DIRS } from '../../src/core/flavours.js';
 import { kataConfigDir } from '../../src/core/handlers.js';
 import { HOST_LOCK_PATH, stateDir } from '../../src/core/paths.js';
@@ -22,7 +23,7 @@ import { parseSettings } from '../../src/settings/parse-settings.js';
 // biome-ignore lint/suspicious/noExplicitAny: parsed JSON/YAML of any Kubernetes kind, read field by field
 type Obj = Record<string, any>;
 const objects = loadAllYaml(readFileSync(new URL('../../daemonset.yaml', import.meta.url), 'utf8')) as Obj[];
-const MODELS: Record<string, new (data: Obj) => { validate(): void }> = {
+const MODELS: Record<string, new (data: never) => { validate(): void }> = {
   Namespace,
   ServiceAccount,
   ClusterRole,
@@ -42,7 +43,7 @@ describe('daemonset.yaml', () => {
     for (const object of objects) {
       const Model = MODELS[object.kind];
       expect(Model, `no model for ${object.kind}`).toBeDefined();
-      expect(() => new Model!(object).validate(), `${object.kind} ${object.metadata?.name}`).not.toThrow();
+      expect(() => new Model!(object as never).validate(), `${object.kind} ${object.metadata?.name}`).not.toThrow();
     }
   });
 
@@ -124,7 +125,8 @@ describe('daemonset.yaml', () => {
       HOST_LOCK_PATH,
       defaults.installDir,
       suffixed.installDir,
-      kataConfigDir(defaults.installDir, 'kata-qemu'),
+      kataConfigDir(defaults.installDir, SHIM_CATALOGUE.get('qemu')!, 'kata-qemu', false),
+      kataConfigDir(defaults.installDir, SHIM_CATALOGUE.get('qemu')!, 'kata-qemu-debug', true),
       defaults.containerdSocket,
       defaults.systemdSocket,
       '/etc/modules-load.d/kata-containers-default.conf',

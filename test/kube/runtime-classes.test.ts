@@ -165,11 +165,12 @@ describe('RuntimeClasses against the API server', () => {
       path: 'runtimeclasses',
       times: 1,
       action: {
-        before: (api) =>
+        before: (api) => {
           api.runtimeClasses.set('kata-qemu', {
             ...structuredClone(desired[0]),
             metadata: { ...structuredClone(desired[0]!.metadata), resourceVersion: '7' },
-          }),
+          });
+        },
       },
     });
     expect(await ensureRuntimeClasses(setup.access.kube, desired, undefined, silentLogger(), setup.clock)).toEqual({

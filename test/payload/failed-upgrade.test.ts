@@ -39,6 +39,7 @@ function runtime(ready: boolean): RuntimeControl {
   return {
     description: 'test runtime',
     restarts: true,
+    baseHandlers: ['runc'],
     preflight: async () => undefined,
     restart: async () => undefined,
     liveHandlers: async () => (ready ? ['kata-qemu', 'kata-qemu-runtime-rs', 'runc'] : []),

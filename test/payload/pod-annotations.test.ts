@@ -80,7 +80,8 @@ describe('pod_annotations of each handler, end to end through the planned Kata c
     ]);
     expect(annotated[1]!.podAnnotations).toEqual(['example.com/all', 'example.com/clh-only']);
 
-    const rendered = TOML.parse(renderTables(handlerTables(3, annotated, undefined), '\n')) as Record<string, never>;
+    // biome-ignore lint/suspicious/noExplicitAny: parsed TOML, read field by field
+    const rendered = TOML.parse(renderTables(handlerTables(3, annotated, undefined), '\n')) as Record<string, any>;
     const runtimes = rendered.plugins['io.containerd.cri.v1.runtime'].containerd.runtimes;
     expect(runtimes['kata-clh']).toMatchObject({
       pod_annotations: ['example.com/all', 'example.com/clh-only'],

@@ -87,7 +87,10 @@ describe('parsePerShim', () => {
     ],
     ['qemu=', undefined, [['qemu', '']]],
   ])('reads %j', (raw, global, perShim) => {
-    expect(parsePerShim('AGENT_HTTPS_PROXY', raw, SHIMS)).toEqual({ global, perShim: new Map(perShim) });
+    expect(parsePerShim('AGENT_HTTPS_PROXY', raw, SHIMS)).toEqual({
+      global,
+      perShim: new Map(perShim as [string, string][]),
+    });
   });
 
   it('refuses a shim that is not selected, naming the entry and the selected shims', () => {
@@ -132,7 +135,9 @@ describe('parseSnapshotterMapping', () => {
       ],
     ],
   ])('reads %j', (raw, expected) => {
-    expect(parseSnapshotterMapping('SNAPSHOTTER_HANDLER_MAPPING', raw, SHIMS)).toEqual(new Map(expected));
+    expect(parseSnapshotterMapping('SNAPSHOTTER_HANDLER_MAPPING', raw, SHIMS)).toEqual(
+      new Map(expected as [string, string][]),
+    );
   });
 
   it.each(['qemu', 'qemu:', ':nydus', 'x qemu:nydus', 'qemu:nydus x', 'qemu:ny/dus'])(

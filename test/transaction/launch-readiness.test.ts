@@ -49,7 +49,7 @@ function context(
   root: string,
   payload: string,
   daemon: string,
-  onRestart = () => undefined,
+  onRestart: () => void = () => undefined,
   unit: string | undefined = undefined,
 ): TransactionContext {
   const real = realPayloadContext(root, payload, 'qemu');

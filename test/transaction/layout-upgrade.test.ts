@@ -80,7 +80,6 @@ function context(root: string, binary: string, version: string, restarts: { coun
         flavour: 'containerd',
         configPath: CONFIG,
         daemonVersion: parseSemVer(version),
-        systemdCgroup: true,
         suffix: undefined,
         debugLevel: true,
       },
