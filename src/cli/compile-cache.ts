@@ -1,40 +1,60 @@
-import { lstatSync, mkdirSync } from 'node:fs';
+import { lstatSync, mkdirSync, type Stats } from 'node:fs';
 import module from 'node:module';
-import { tmpdir } from 'node:os';
 import path from 'node:path';
 
+/** The node's own dir for the cache: beside the host lock, on a tmpfs that a reboot empties. */
+const CACHE_PARENT = 'run/kata-deploy';
+
+function ours(stats: Stats | undefined, uid: number): boolean {
+  return stats?.isDirectory() === true && stats.uid === uid && (stats.mode & 0o022) === 0;
+}
+
 /**
- * A directory for V8's code cache that only this user can write: `<tmp>/kata-deploy-compile-cache-<uid>`,
- * mode 0700. Node's default, `<tmp>/node-compile-cache`, is a name any user of the host can create first,
- * and a root install would then load code cache (compiled bytecode) that user planted. Undefined when the
- * path exists but is not ours alone (a symlink, another owner, group or other access) or cannot be made:
- * the cache is then skipped, never trusted.
+ * A directory for V8's code cache in the directory kata-deploy already owns on the node
+ * (`<host root>/run/kata-deploy/compile-cache-<uid>`, mode 0700), so the CLI leaves nothing in the host's
+ * /tmp, and no other user can plant compiled code that a root install would load. Undefined, and the cache
+ * skipped, when /run/kata-deploy does not exist yet (no run ever took the lock: the cache starts with the
+ * second run rather than the CLI making that dir itself), or when either dir is not ours alone (a symlink,
+ * another owner, writable by others), or cannot be made.
  */
-export function privateCacheDir(tmp: string, uid: number | undefined): string | undefined {
+export function privateCacheDir(hostRoot: string, uid: number | undefined): string | undefined {
   if (uid === undefined) return undefined;
-  const dir = path.join(tmp, `kata-deploy-compile-cache-${uid}`);
+  const parent = path.join(hostRoot, CACHE_PARENT);
+  if (!ours(lstatSync(parent, { throwIfNoEntry: false }), uid)) return undefined;
+  const dir = path.join(parent, `compile-cache-${uid}`);
   try {
     mkdirSync(dir, { mode: 0o700 });
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== 'EEXIST') return undefined;
   }
   const stats = lstatSync(dir, { throwIfNoEntry: false });
-  if (stats === undefined || !stats.isDirectory() || stats.uid !== uid || (stats.mode & 0o077) !== 0) return undefined;
-  return dir;
+  return ours(stats, uid) && ((stats?.mode ?? 0o777) & 0o077) === 0 ? dir : undefined;
 }
 
 /**
- * Turns on Node's compile cache (a later run skips most module compilation, about a fifth of a converged
- * reinstall) in privateCacheDir(), or where NODE_COMPILE_CACHE says (the operator's choice); off with
- * NODE_DISABLE_COMPILE_CACHE=1. Best effort: no usable dir, or a Node without the API, means no cache.
+ * The host root as cheaply as it can be known before the settings are parsed: `--host-root <dir>` or
+ * `--host-root=<dir>` on the command line, else HOST_ROOT (what the pod sets), else `/`. The same sources
+ * the settings read, so the cache sits beside the lock the run takes.
  */
-export function enablePrivateCompileCache(): void {
-  const enable = (module as { enableCompileCache?: (dir?: string) => unknown }).enableCompileCache;
-  if (enable === undefined || process.env.NODE_DISABLE_COMPILE_CACHE !== undefined) return;
-  if (process.env.NODE_COMPILE_CACHE !== undefined) {
-    enable();
-    return;
+export function hostRootOf(argv: readonly string[], env: NodeJS.ProcessEnv): string {
+  for (const [index, arg] of argv.entries()) {
+    if (arg === '--host-root' && argv[index + 1] !== undefined) return argv[index + 1] as string;
+    if (arg.startsWith('--host-root=')) return arg.slice('--host-root='.length);
   }
-  const dir = privateCacheDir(tmpdir(), process.getuid?.());
+  return env.HOST_ROOT !== undefined && env.HOST_ROOT !== '' ? env.HOST_ROOT : '/';
+}
+
+/**
+ * Opt-in (KATA_DEPLOY_COMPILE_CACHE=1): Node's compile cache in privateCacheDir(), so a later run skips most
+ * module compilation. Off by default because it is a dir that outlives the run, which a refused install
+ * must not leave and an operator would not expect. NODE_COMPILE_CACHE=<dir> is Node's own switch and needs
+ * nothing from us; NODE_DISABLE_COMPILE_CACHE=1 wins over both. Best effort: no usable dir, or a Node
+ * without the API, means no cache.
+ */
+export function enablePrivateCompileCache(argv: readonly string[], env: NodeJS.ProcessEnv): void {
+  const enable = (module as { enableCompileCache?: (dir?: string) => unknown }).enableCompileCache;
+  if (enable === undefined || env.NODE_DISABLE_COMPILE_CACHE !== undefined) return;
+  if (env.KATA_DEPLOY_COMPILE_CACHE !== '1' || env.NODE_COMPILE_CACHE !== undefined) return;
+  const dir = privateCacheDir(hostRootOf(argv, env), process.getuid?.());
   if (dir !== undefined) enable(dir);
 }

@@ -2,8 +2,8 @@
 import { enablePrivateCompileCache } from './compile-cache.js';
 import { unsupportedNodeMessage } from './node-version.js';
 
-// V8's code cache for the modules loaded below, in a temp dir only we can write (see compile-cache.ts).
-enablePrivateCompileCache();
+// Opt-in V8 code cache for the modules loaded below, in the node's /run/kata-deploy (see compile-cache.ts).
+enablePrivateCompileCache(process.argv.slice(2), process.env);
 
 // Everything but the version check loads dynamically, after it: static imports would run first.
 const tooOld = unsupportedNodeMessage(process.version);
