@@ -1,11 +1,9 @@
 #!/usr/bin/env node
-import module from 'node:module';
+import { enablePrivateCompileCache } from './compile-cache.js';
 import { unsupportedNodeMessage } from './node-version.js';
 
-// V8's code cache for the modules loaded below, in the OS temp dir (NODE_DISABLE_COMPILE_CACHE=1 turns it off):
-// a later run skips most of their compilation, about a fifth of a converged reinstall. Best effort: a
-// read-only /tmp only means no cache.
-module.enableCompileCache?.();
+// Opt-in V8 code cache for the modules loaded below, in the node's /run/kata-deploy (see compile-cache.ts).
+enablePrivateCompileCache(process.argv.slice(2), process.env);
 
 // Everything but the version check loads dynamically, after it: static imports would run first.
 const tooOld = unsupportedNodeMessage(process.version);

@@ -6,7 +6,6 @@ import { systemClock } from '../host/clock.js';
 import { childProcessRunner } from '../host/command-runner.js';
 import { createLogger, type Logger } from '../host/logger.js';
 import { NodeHostFs } from '../host/node-host-fs.js';
-import { prettyLogger } from '../host/pretty-logger.js';
 import type { ProgressPort } from '../host/progress.js';
 import { formatNodeReport, runDetect } from '../modes/detect.js';
 import { converged, provenLive, runInstall, summarise, wireWithoutKvm } from '../modes/install.js';
@@ -54,9 +53,11 @@ const SHOWS_PROGRESS: readonly Settings['logLevel'][] = ['trace', 'debug', 'info
  * JSON, no `--json`, a log level that shows info), with the log lines written above it; anywhere else
  * (pods, pipes, machine output) a log line at the start and end of each phase.
  */
-function logsAndProgress(settings: Settings): { log: Logger; progress: ProgressPort } {
+async function logsAndProgress(settings: Settings): Promise<{ log: Logger; progress: ProgressPort }> {
   const tty = process.stderr.isTTY === true;
   if (tty && settings.logFormat !== 'json' && !settings.json && SHOWS_PROGRESS.includes(settings.logLevel)) {
+    // Loaded only here: a run that logs JSON (every pod) never needs pino-pretty's ~50 modules.
+    const { prettyLogger } = await import('../host/pretty-logger.js');
     const progress = ttyProgress(process.stderr, systemClock);
     return { log: prettyLogger(settings.logLevel, { write: (text) => progress.writeAbove(text) }), progress };
   }
@@ -138,7 +139,7 @@ async function runCommand(name: CommandName, flags: RawFlags): Promise<number> {
   const asJson = flags.json === true;
   try {
     const settings = settingsFromProcess(flags);
-    const output = logsAndProgress(settings);
+    const output = await logsAndProgress(settings);
     log = output.log;
     for (const notice of settings.upstream.notices) log.warn(notice);
     const ports = realPorts(settings, output.progress);

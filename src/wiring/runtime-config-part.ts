@@ -8,6 +8,7 @@ import {
 import {
   assertChangedConfigAccepted,
   assertCurrentConfigAccepted,
+  type ConfigValidator,
   containerdValidator,
   planRuntimeConfig,
   planRuntimeConfigRemoval,
@@ -120,16 +121,21 @@ export function runtimeConfigPart(
   request: Omit<RuntimeConfigRequest, 'handlers'>,
   fs: HostFs,
   runner: CommandRunner,
-  containerd: ValidatorChoice,
+  containerd: Promise<ValidatorChoice>,
   onScratchWritten?: () => void,
 ): RuntimeConfigPart & EarlyValidation {
-  const validator = containerdValidator({
-    runner,
-    scratch: validationScratch(fs),
-    ...(onScratchWritten === undefined ? {} : { onScratchWritten }),
-    binary: containerd.binary,
-    ...(containerd.loaderRoot === undefined ? {} : { loaderRoot: containerd.loaderRoot }),
-  });
+  const scratch = validationScratch(fs);
+  const ready = containerd.then((choice) =>
+    containerdValidator({
+      runner,
+      scratch,
+      ...(onScratchWritten === undefined ? {} : { onScratchWritten }),
+      binary: choice.binary,
+      ...(choice.loaderRoot === undefined ? {} : { loaderRoot: choice.loaderRoot }),
+    }),
+  );
+  ready.catch(() => undefined);
+  const validator: ConfigValidator = { validate: async (main, files) => (await ready).validate(main, files) };
   let early: SharedValidations | undefined;
   return {
     warm() {
@@ -146,6 +152,8 @@ export function runtimeConfigPart(
       await early?.settled();
     },
     async plan(handlers, previousRecord) {
+      // The validator's release-line refusal, even for a plan that runs no containerd: still before any change.
+      await ready;
       const full: RuntimeConfigRequest = { ...request, handlers };
       const previous = previousRecord as RuntimeConfigRecord | undefined;
       const current = await readRuntimeConfigInputs(fs, full, previous);
@@ -177,6 +185,7 @@ export function runtimeConfigPart(
       }
     },
     async planRemoval(record) {
+      await ready;
       const recorded = record as RuntimeConfigRecord;
       const full: RuntimeConfigRequest = { ...request, handlers: [] };
       const current = await readRuntimeConfigInputs(fs, full, recorded);

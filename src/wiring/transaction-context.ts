@@ -65,6 +65,9 @@ export async function wireTransaction(
   await checkUpstreamNodeFacts(settings, node, ports.fs);
   if (needKvm) applyKvmPolicy(node.kvm, settings, log);
   const runtime = node.runtime;
+  // `containerd --version` runs while the rest is set up and the payload unpacks; its refusal (another
+  // release line than the daemon) surfaces when the runtime config is planned, before anything is switched.
+  const validator = validatorBinary(settings.containerdBinary, ports.fs.root, runtime.flavour, runtime, ports.runner);
   const handlers = [
     ...withGuestPull(handlersFor(settings), settings.upstream.pullTypeMapping),
     ...customHandlers(settings.installDir, settings.upstream.customRuntimes, settings.multiInstallSuffix),
@@ -103,7 +106,7 @@ export async function wireTransaction(
     },
     ports.fs,
     ports.runner,
-    await validatorBinary(settings.containerdBinary, ports.fs.root, runtime.flavour, runtime, ports.runner),
+    validator,
     () => failpoint(settings, 'install:during-validation'),
   );
   const ctx: TransactionContext = {

@@ -46,10 +46,15 @@ describe.skipIf(binary === undefined)('the runtime config part validates with th
     try {
       const runner = countingRunner();
       const { handlers, ...rest } = request({ daemonVersion: semver(binary!.version) });
-      const part = runtimeConfigPart(rest, new NodeHostFs(root.root), runner, {
-        binary: binary!.path,
-        loaderRoot: undefined,
-      });
+      const part = runtimeConfigPart(
+        rest,
+        new NodeHostFs(root.root),
+        runner,
+        Promise.resolve({
+          binary: binary!.path,
+          loaderRoot: undefined,
+        }),
+      );
       const plan = await part.plan(handlers, undefined);
       expect(plan.changes.some((change) => !change.before?.equals(change.after ?? Buffer.alloc(0)))).toBe(true);
       expect(runner).toMatchObject({ dumps: 2, overlapped: 1 });
@@ -65,7 +70,10 @@ describe.skipIf(binary === undefined)('the runtime config part validates with th
       const runner = countingRunner();
       const { handlers, ...rest } = request({ daemonVersion: semver(binary!.version) });
       const choice = { binary: binary!.path, loaderRoot: undefined };
-      const plan = await runtimeConfigPart(rest, new NodeHostFs(root.root), runner, choice).plan(handlers, undefined);
+      const plan = await runtimeConfigPart(rest, new NodeHostFs(root.root), runner, Promise.resolve(choice)).plan(
+        handlers,
+        undefined,
+      );
       expect(runner).toMatchObject({ dumps: 2, overlapped: 0 });
       const written = plan.changes.find((change) => change.path === CONFIG)?.after?.toString() ?? '';
       expect(written).toContain('[plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc.options]');
@@ -81,12 +89,15 @@ describe.skipIf(binary === undefined)('the runtime config part validates with th
       const fs = new NodeHostFs(root.root);
       const { handlers, ...rest } = request({ daemonVersion: semver(binary!.version), handlers: testHandlers() });
       const choice = { binary: binary!.path, loaderRoot: undefined };
-      const first = await runtimeConfigPart(rest, fs, countingRunner(), choice).plan(handlers, undefined);
+      const first = await runtimeConfigPart(rest, fs, countingRunner(), Promise.resolve(choice)).plan(
+        handlers,
+        undefined,
+      );
       for (const change of first.changes) {
         if (change.after !== undefined) await fs.writeFileAtomic(change.path, change.after);
       }
       const runner = countingRunner();
-      const again = await runtimeConfigPart(rest, fs, runner, choice).plan(handlers, first.record);
+      const again = await runtimeConfigPart(rest, fs, runner, Promise.resolve(choice)).plan(handlers, first.record);
       expect(again.changes.every((change) => change.after?.equals(change.before ?? Buffer.alloc(1)))).toBe(true);
       expect(runner.dumps).toBe(1);
     } finally {

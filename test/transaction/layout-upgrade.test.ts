@@ -85,7 +85,7 @@ function context(root: string, binary: string, version: string, restarts: { coun
       },
       fs,
       childProcessRunner,
-      { binary, loaderRoot: undefined },
+      Promise.resolve({ binary, loaderRoot: undefined }),
     ),
     control: countingRuntime(root, restarts),
   };

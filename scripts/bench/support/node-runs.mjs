@@ -61,7 +61,13 @@ export async function gnuPipeline(node, payload, decompressor) {
  * names a dir for V8's --cpu-prof output.
  */
 export async function cliRun(node, command, { payload, containerd, sha256, cpuProf, cli = CLI }) {
-  const node24 = [process.execPath, ...(cpuProf === undefined ? [] : ['--cpu-prof', '--cpu-prof-dir', cpuProf])];
+  // BENCH_COMPILE_CACHE=1: the CLI's opt-in compile cache (KATA_DEPLOY_COMPILE_CACHE=1) in the node.
+  const cache = process.env.BENCH_COMPILE_CACHE === '1' ? ['env', 'KATA_DEPLOY_COMPILE_CACHE=1'] : [];
+  const node24 = [
+    ...cache,
+    process.execPath,
+    ...(cpuProf === undefined ? [] : ['--cpu-prof', '--cpu-prof-dir', cpuProf]),
+  ];
   const argv = [
     ...node24,
     cli,

@@ -1,0 +1,60 @@
+import { lstatSync, mkdirSync, type Stats } from 'node:fs';
+import module from 'node:module';
+import path from 'node:path';
+
+/** The node's own dir for the cache: beside the host lock, on a tmpfs that a reboot empties. */
+const CACHE_PARENT = 'run/kata-deploy';
+
+function ours(stats: Stats | undefined, uid: number): boolean {
+  return stats?.isDirectory() === true && stats.uid === uid && (stats.mode & 0o022) === 0;
+}
+
+/**
+ * A directory for V8's code cache in the directory kata-deploy already owns on the node
+ * (`<host root>/run/kata-deploy/compile-cache-<uid>`, mode 0700), so the CLI leaves nothing in the host's
+ * /tmp, and no other user can plant compiled code that a root install would load. Undefined, and the cache
+ * skipped, when /run/kata-deploy does not exist yet (no run ever took the lock: the cache starts with the
+ * second run rather than the CLI making that dir itself), or when either dir is not ours alone (a symlink,
+ * another owner, writable by others), or cannot be made.
+ */
+export function privateCacheDir(hostRoot: string, uid: number | undefined): string | undefined {
+  if (uid === undefined) return undefined;
+  const parent = path.join(hostRoot, CACHE_PARENT);
+  if (!ours(lstatSync(parent, { throwIfNoEntry: false }), uid)) return undefined;
+  const dir = path.join(parent, `compile-cache-${uid}`);
+  try {
+    mkdirSync(dir, { mode: 0o700 });
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') return undefined;
+  }
+  const stats = lstatSync(dir, { throwIfNoEntry: false });
+  return ours(stats, uid) && ((stats?.mode ?? 0o777) & 0o077) === 0 ? dir : undefined;
+}
+
+/**
+ * The host root as cheaply as it can be known before the settings are parsed: `--host-root <dir>` or
+ * `--host-root=<dir>` on the command line, else HOST_ROOT (what the pod sets), else `/`. The same sources
+ * the settings read, so the cache sits beside the lock the run takes.
+ */
+export function hostRootOf(argv: readonly string[], env: NodeJS.ProcessEnv): string {
+  for (const [index, arg] of argv.entries()) {
+    if (arg === '--host-root' && argv[index + 1] !== undefined) return argv[index + 1] as string;
+    if (arg.startsWith('--host-root=')) return arg.slice('--host-root='.length);
+  }
+  return env.HOST_ROOT !== undefined && env.HOST_ROOT !== '' ? env.HOST_ROOT : '/';
+}
+
+/**
+ * Opt-in (KATA_DEPLOY_COMPILE_CACHE=1): Node's compile cache in privateCacheDir(), so a later run skips most
+ * module compilation. Off by default because it is a dir that outlives the run, which a refused install
+ * must not leave and an operator would not expect. NODE_COMPILE_CACHE=<dir> is Node's own switch and needs
+ * nothing from us; NODE_DISABLE_COMPILE_CACHE=1 wins over both. Best effort: no usable dir, or a Node
+ * without the API, means no cache.
+ */
+export function enablePrivateCompileCache(argv: readonly string[], env: NodeJS.ProcessEnv): void {
+  const enable = (module as { enableCompileCache?: (dir?: string) => unknown }).enableCompileCache;
+  if (enable === undefined || env.NODE_DISABLE_COMPILE_CACHE !== undefined) return;
+  if (env.KATA_DEPLOY_COMPILE_CACHE !== '1' || env.NODE_COMPILE_CACHE !== undefined) return;
+  const dir = privateCacheDir(hostRootOf(argv, env), process.getuid?.());
+  if (dir !== undefined) enable(dir);
+}
