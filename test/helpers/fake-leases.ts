@@ -79,7 +79,7 @@ export class FakeLeases {
 
   /** Another writer (an operator, a crashed holder's last write) puts a Lease as given. */
   put(namespace: string, lease: Obj): Obj {
-    const stored = {
+    const stored: Obj = {
       apiVersion: `${GROUP}/v1`,
       kind: 'Lease',
       ...lease,

@@ -98,11 +98,12 @@ describe('restart budget over Leases, against the fake API server', () => {
       path: '/leases/',
       times: 1,
       action: {
-        before: (api) =>
+        before: (api) => {
           api.leases.put(NS, {
             metadata: { name: 'kata-deploy-restart-0', labels: { 'app.kubernetes.io/managed-by': 'kata-deploy' } },
             spec: { holderIdentity: 'node-b', leaseDurationSeconds: 60, renewTime: new Date().toISOString() },
-          }),
+          });
+        },
       },
     });
     const budget = budgetFor('node-a', 1, { clock: systemClock });

@@ -139,11 +139,12 @@ describe('waiting for a restart slot over a watch, against the fake API server',
         path: '/leases',
         times: 1,
         action: {
-          before: (api) =>
+          before: (api) => {
             api.leases.put(NS, {
               metadata: { name: 'kata-deploy-restart-0', ...base },
               spec: { holderIdentity: 'node-b', leaseDurationSeconds: 60, renewTime: new Date().toISOString() },
-            }),
+            });
+          },
         },
       },
     );
