@@ -1,6 +1,9 @@
-import { lstatSync, mkdirSync, type Stats } from 'node:fs';
-import module from 'node:module';
-import path from 'node:path';
+import type { Stats } from 'node:fs';
+
+// Builtins are fetched when used, not imported: the bundler hoists static imports into the idle daemon's
+// entry file, and importing node:module and node:path there measurably grew the supervisor (about 2 MiB).
+const fs = () => process.getBuiltinModule('node:fs');
+const path = () => process.getBuiltinModule('node:path');
 
 /** The node's own dir for the cache: beside the host lock, on a tmpfs that a reboot empties. */
 const CACHE_PARENT = 'run/kata-deploy';
@@ -19,15 +22,15 @@ function ours(stats: Stats | undefined, uid: number): boolean {
  */
 export function privateCacheDir(hostRoot: string, uid: number | undefined): string | undefined {
   if (uid === undefined) return undefined;
-  const parent = path.join(hostRoot, CACHE_PARENT);
-  if (!ours(lstatSync(parent, { throwIfNoEntry: false }), uid)) return undefined;
-  const dir = path.join(parent, `compile-cache-${uid}`);
+  const parent = path().join(hostRoot, CACHE_PARENT);
+  if (!ours(fs().lstatSync(parent, { throwIfNoEntry: false }), uid)) return undefined;
+  const dir = path().join(parent, `compile-cache-${uid}`);
   try {
-    mkdirSync(dir, { mode: 0o700 });
+    fs().mkdirSync(dir, { mode: 0o700 });
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== 'EEXIST') return undefined;
   }
-  const stats = lstatSync(dir, { throwIfNoEntry: false });
+  const stats = fs().lstatSync(dir, { throwIfNoEntry: false });
   return ours(stats, uid) && ((stats?.mode ?? 0o777) & 0o077) === 0 ? dir : undefined;
 }
 
@@ -52,7 +55,8 @@ export function hostRootOf(argv: readonly string[], env: NodeJS.ProcessEnv): str
  * without the API, means no cache.
  */
 export function enablePrivateCompileCache(argv: readonly string[], env: NodeJS.ProcessEnv): void {
-  const enable = (module as { enableCompileCache?: (dir?: string) => unknown }).enableCompileCache;
+  const enable = (process.getBuiltinModule('node:module') as { enableCompileCache?: (dir?: string) => unknown })
+    .enableCompileCache;
   if (enable === undefined || env.NODE_DISABLE_COMPILE_CACHE !== undefined) return;
   if (env.KATA_DEPLOY_COMPILE_CACHE !== '1' || env.NODE_COMPILE_CACHE !== undefined) return;
   const dir = privateCacheDir(hostRootOf(argv, env), process.getuid?.());
