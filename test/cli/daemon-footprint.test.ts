@@ -54,4 +54,9 @@ describe('the idle daemon loads the supervisor only', () => {
     const files = loadedByIdleDaemon(path.join(dir, 'kata-deploy.mjs')).filter((url) => url.startsWith('file:'));
     expect(files.map((url) => path.basename(new URL(url).pathname))).toEqual(['kata-deploy.mjs']);
   });
+
+  it('from the bundle: no builtin but child_process (an import hoisted into the entry stays in its memory)', () => {
+    const builtins = loadedByIdleDaemon(path.join(dir, 'kata-deploy.mjs')).filter((url) => url.startsWith('node:'));
+    expect(builtins).toEqual(['node:child_process']);
+  });
 });
