@@ -1,25 +1,26 @@
 // Fleet rollout under the restart budget, run from the compiled dist/ (npm run bench builds it).
 // 1. Measures one node's restart time: a throwaway node (real systemd user manager, real containerd),
-//    restart over D-Bus until CRI serves a new handler, median of 7 rounds.
-// 2. Starts a fleet of simulated nodes (1,000; 200 for budget 1; at most 100 awaiting their first answer at
-//    once), each running the real daemon
-//    (claim → install → label → event) through the real @kubernetes/client-node against the local HTTPS
-//    fake API server; the install takes a restart slot through the real budget with its production
-//    settings (budgetedControl over restartBudget: create, LIST, WATCH, the 2 s race spread, the renewals,
-//    the release) and "restarts" by sleeping for the measured restart time.
-// What is simulated: the restart (a sleep of the measured length) and time itself. Every sleep goes
-// through a warp clock (support/warp-clock.mjs): time runs at real speed while any request is in flight
-// or any event is being written, and jumps to the next sleep's end once all is quiet for 3 ms. So the
-// restart, the jitter, the polls and the lease times keep their full lengths, the API round trips keep
-// their real (here: one loaded process serving 1,000 clients) duration, and idle waiting costs no wall
-// time. "time until all labelled" is that simulated time.
+//    restart over D-Bus until CRI serves a new handler, median of 7 rounds; and one API round trip: the
+//    median of 31 GETs by one real client against the fake API server.
+// 2. Starts a fleet of simulated nodes (1,000; at most 100 awaiting their first answer at once), each
+//    running the real daemon (claim → install → label → event) through the real @kubernetes/client-node
+//    against the local HTTPS fake API server; the install takes a restart slot through the real budget
+//    with its production settings (budgetedControl over restartBudget: LIST, write, WATCH of the home
+//    slot, the 2 s race spread, the renewals, the release) and "restarts" by sleeping for the measured
+//    restart time.
+// What is simulated: the restart (a sleep of the measured length), the network, and time itself. Every
+// sleep goes through a discrete-event clock (support/event-clock.mjs): simulated time stands still while
+// anything in this process is under way and jumps to the next sleep once all is quiet; the fake server
+// holds every answer and every watch event for one measured round trip on that clock. So the figures
+// depend on the protocol, the restart time and the round trip, not on how fast this one process serves a
+// thousand clients ("wall time" is that). "time until all labelled" is simulated time.
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { FakeKubeApi } from '../../test/helpers/fake-kube-api.ts';
 import { startThrowawayNode, throwawayNodeUnsupported } from '../../test/helpers/throwaway-node/node.mjs';
-import { warpClock } from './support/warp-clock.mjs';
+import { eventClock } from './support/event-clock.mjs';
 
 const root = path.join(import.meta.dirname, '..', '..');
 const dist = (file) => path.join(root, 'dist', file);
@@ -28,13 +29,14 @@ const { runDaemon } = await import(dist('modes/daemon.js'));
 const { silentLogger } = await import(dist('host/logger.js'));
 const { systemClock } = await import(dist('host/clock.js'));
 const { restartBudget } = await import(dist('kube/restart-budget.js'));
+const { homeSlot } = await import(dist('kube/restart-slots.js'));
 const { budgetedControl } = await import(dist('wiring/budgeted-control.js'));
 const { connectSystemd } = await import(dist('systemd/systemd-client.js'));
 const { socketProbe, waitForHandlers } = await import(dist('containerd/readiness.js'));
 
 const NODES = Number(process.env.FLEET_NODES ?? 1000);
-// Budget 1 hands the slot over once per node, each hand-over a round of events to every waiter.
-const SERIAL_NODES = Number(process.env.FLEET_SERIAL_NODES ?? Math.min(NODES, 200));
+// Budget 1 hands the slot over once per node, each hand-over an event to every waiter: ~5 min of wall time.
+const SERIAL_NODES = Number(process.env.FLEET_SERIAL_NODES ?? NODES);
 // Pods start as fast as the API server takes them: at most 100 awaiting their first answer at once.
 // 1,000 TLS handshakes in the same instant time out (undici's 10 s connect timeout) on this shared
 // 2-core machine before any node gets a slot.
@@ -114,7 +116,29 @@ async function measureRestartMs() {
   };
 }
 
-/** Per node: its lease writes in order (POST/PUT carry the holder), to tell a first guess from a race. */
+/**
+ * One API round trip on this machine: the median of 31 sequential GETs of a Node by one real client
+ * against the fake server, idle otherwise. The simulation charges every request and watch event this.
+ */
+async function measureLatencyMs(api, kubeconfig, dir) {
+  if (process.env.FLEET_LATENCY_MS !== undefined)
+    return { ms: Number(process.env.FLEET_LATENCY_MS), how: 'FLEET_LATENCY_MS' };
+  api.addNode('latency-probe');
+  const access = createKube({ kubeconfig, nodeName: 'latency-probe' }, silentLogger(), {
+    serviceAccountDir: path.join(dir, 'none'),
+    clock: systemClock,
+  });
+  const rounds = [];
+  for (let round = 0; round < 32; round += 1) {
+    const started = performance.now();
+    await access.kube.getNode('latency-probe');
+    if (round > 0) rounds.push(performance.now() - started);
+  }
+  rounds.sort((a, b) => a - b);
+  return { ms: rounds[Math.floor(rounds.length / 2)], how: 'median of 31 GETs, one client, fake API server' };
+}
+
+/** Per node: its lease writes in order (POST/PUT carry the holder), to tell a first write from a race. */
 function slotWrites(requests) {
   const byNode = new Map();
   for (const request of requests) {
@@ -126,11 +150,13 @@ function slotWrites(requests) {
   return byNode;
 }
 
-async function fleet(api, kubeconfig, dir, budget, restartMs, nodes) {
-  const clock = warpClock({
+async function fleet(api, kubeconfig, dir, budget, restartMs, nodes, latencyMs) {
+  const clock = eventClock({
     activity: () => api.requests.length + api.leases.watches.activity,
-    inFlight: () => api.inFlight,
+    parked: () => api.parked,
   });
+  api.latency = () => clock.sleep(latencyMs);
+  api.leases.watches.deliveryDelay = api.latency;
   let restarting = 0;
   let peak = 0;
   const control = {
@@ -184,7 +210,7 @@ async function fleet(api, kubeconfig, dir, budget, restartMs, nodes) {
       clock,
     });
     const install = async () => {
-      // The production defaults: LIST, WATCH, a 2 s race spread, polls of 5 s growing to 30 s.
+      // The production defaults: LIST, write, WATCH of the home slot, a 2 s race spread, polls of 5 s to 30 s.
       const slots =
         budget === 0 ? undefined : restartBudget(access.leasesIn('kata-deploy'), name, budget, { clock, log });
       const guarded = slots === undefined ? control : budgetedControl(control, slots);
@@ -223,6 +249,8 @@ async function fleet(api, kubeconfig, dir, budget, restartMs, nodes) {
   });
   const exits = await Promise.all(runs);
   clock.stop();
+  api.latency = undefined;
+  api.leases.watches.deliveryDelay = undefined;
   if (failures.length > 0)
     throw new Error(`budget ${budget}: ${failures.length} node(s) failed, e.g. ${failures.slice(0, 3).join('; ')}`);
   const failed = exits.find((exit) => exit.kind !== 'left-installed');
@@ -234,7 +262,10 @@ async function fleet(api, kubeconfig, dir, budget, restartMs, nodes) {
   const lease = served.filter((r) => r.path.includes('/leases'));
   const watchRequests = atLabelled.opened - watches.opened;
   const leaseReads = lease.filter((r) => r.method === 'GET').length;
-  const won = lease.filter((r) => r.method !== 'GET' && r.status !== undefined && r.status < 300).length;
+  const isRenewal = (r) =>
+    r.method === 'PUT' && r.body?.spec?.acquireTime !== undefined && r.body.spec.acquireTime !== r.body.spec.renewTime;
+  const renewals = lease.filter((r) => isRenewal(r) && r.status !== undefined && r.status < 300).length;
+  const won = lease.filter((r) => r.method !== 'GET' && r.status !== undefined && r.status < 300).length - renewals;
   let firstGuessLost = 0;
   let raceLost = 0;
   for (const writes of slotWrites(served).values())
@@ -244,10 +275,18 @@ async function fleet(api, kubeconfig, dir, budget, restartMs, nodes) {
       else raceLost += 1;
     });
   const chain = budget === 0 ? 1 : Math.ceil(nodes / budget);
+  // The rollout waits for the longest home queue (restart-slots.ts homeSlot).
+  const queues = new Map();
+  for (const name of names) {
+    const home = budget === 0 ? 0 : homeSlot(name, budget);
+    queues.set(home, (queues.get(home) ?? 0) + 1);
+  }
+  const longestQueue = budget === 0 ? 1 : Math.max(...queues.values());
   return {
     budget,
     nodes,
     fixed: (served.length - lease.length + won) / nodes,
+    renewals: renewals / nodes,
     lists: (leaseReads - watchRequests) / nodes,
     watches: watchRequests / nodes,
     firstGuessLost: firstGuessLost / nodes,
@@ -256,8 +295,10 @@ async function fleet(api, kubeconfig, dir, budget, restartMs, nodes) {
     total: served.length / nodes,
     simulated: (lastLabelledAt - started) / 1000,
     ideal: (chain * restartMs) / 1000,
+    queueBound: (longestQueue * restartMs) / 1000,
+    longestQueue,
     wall: atLabelled.wallMs / 1000,
-    skipped: clock.skipped(),
+    jumps: clock.jumps(),
     peak,
     leftover: api.leases.store.size,
   };
@@ -268,29 +309,33 @@ const api = await new FakeKubeApi().start();
 try {
   const restart = await measureRestartMs();
   const kubeconfig = api.writeKubeconfig(path.join(dir, 'kubeconfig'));
+  const latency = await measureLatencyMs(api, kubeconfig, dir);
   api.addDaemonSet('kata-deploy', 'kata-deploy');
   console.log(
     `fleet rollout: ${NODES} nodes (at most ${STARTING} awaiting their first answer), real client over HTTPS ` +
       `to the fake API server; restart ` +
-      `${restart.ms.toFixed(0)} ms (${restart.how}), simulated as a sleep; time simulated (warp clock)`,
+      `${restart.ms.toFixed(0)} ms (${restart.how}), simulated as a sleep; every request and watch event ` +
+      `${latency.ms.toFixed(2)} ms (${latency.how}); simulated time (discrete-event clock)`,
   );
   console.log(
     '| budget | requests/node: install + label + slot (goal ≤ 6) | waiting: LIST/node | waiting: WATCH/node | ' +
-      'lost slot writes (409)/node: first guess, after a release | watch events/node | all requests/node | ' +
-      'time until all labelled | ideal ⌈N/budget⌉ × restart | peak simultaneous restarts | wall time |',
+      'lost slot writes (409)/node: first write, after a release | renewals/node | watch events/node | ' +
+      'all requests/node | time until all labelled | ideal ⌈N/budget⌉ × restart | longest home queue × restart | ' +
+      'peak simultaneous restarts | wall time |',
   );
-  console.log('| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |');
+  console.log('| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |');
   const rows = [];
   for (const budget of BUDGETS) {
-    const row = await fleet(api, kubeconfig, dir, budget, restart.ms, budget === 1 ? SERIAL_NODES : NODES);
+    const row = await fleet(api, kubeconfig, dir, budget, restart.ms, budget === 1 ? SERIAL_NODES : NODES, latency.ms);
     rows.push(row);
     const nodes = row.nodes === NODES ? '' : ` (${row.nodes} nodes)`;
     const name = `${row.budget === 0 ? 'unlimited (0)' : row.budget}${nodes}`;
     console.log(
       `| ${name} | ${row.fixed.toFixed(2)} | ${row.lists.toFixed(2)} | ${row.watches.toFixed(2)} | ` +
-        `${row.firstGuessLost.toFixed(2)}, ${row.raceLost.toFixed(2)} | ${row.events.toFixed(1)} | ` +
-        `${row.total.toFixed(2)} | ${row.simulated.toFixed(1)} s | ${row.ideal.toFixed(1)} s | ${row.peak} | ` +
-        `${row.wall.toFixed(1)} s (${(row.skipped.ms / 1000).toFixed(0)} s skipped in ${row.skipped.jumps} jumps) |`,
+        `${row.firstGuessLost.toFixed(2)}, ${row.raceLost.toFixed(2)} | ${row.renewals.toFixed(2)} | ` +
+        `${row.events.toFixed(1)} | ${row.total.toFixed(2)} | ${row.simulated.toFixed(1)} s | ` +
+        `${row.ideal.toFixed(1)} s | ${row.queueBound.toFixed(1)} s (${row.longestQueue}) | ${row.peak} | ` +
+        `${row.wall.toFixed(1)} s (${row.jumps} steps) |`,
     );
   }
   for (const row of rows) {

@@ -32,9 +32,13 @@ export interface SlotWatch {
  */
 export interface LeasePort {
   readonly namespace: string;
-  listSlots(): Promise<SlotList>;
-  /** One long GET (`?watch=true&resourceVersion=…`): every change to the slots after that version. */
-  watchSlots(resourceVersion: string, onEvent: (event: SlotWatchEvent) => void): SlotWatch;
+  /** All the slots, or only the one named (`fieldSelector=metadata.name=…`). */
+  listSlots(name?: string): Promise<SlotList>;
+  /**
+   * One long GET (`?watch=true&resourceVersion=…`): every change to the slots after that version, or
+   * to the one named only.
+   */
+  watchSlots(resourceVersion: string, onEvent: (event: SlotWatchEvent) => void, name?: string): SlotWatch;
   create(lease: V1Lease): Promise<V1Lease>;
   /** A PUT carrying `metadata.resourceVersion`: only one of two nodes updating the same version wins. */
   replace(lease: V1Lease): Promise<V1Lease>;
@@ -58,6 +62,7 @@ function watchOver(
   path: string,
   resourceVersion: string,
   onEvent: (event: SlotWatchEvent) => void,
+  name: string | undefined,
 ): SlotWatch {
   const watch = new Watch(config);
   // client-node aborts a stream silent for this long (30 s unless set; TypeScript-private, a plain field
@@ -95,6 +100,7 @@ function watchOver(
     labelSelector: SELECTOR,
     allowWatchBookmarks: true,
     timeoutSeconds: WATCH_TIMEOUT_S,
+    ...fieldSelectorFor(name),
   };
   const controller = watch.watch(path, query, onLine, onDone).catch((error: unknown) => {
     onDone(error);
@@ -110,6 +116,11 @@ function watchOver(
   };
 }
 
+/** Narrows a LIST or WATCH to one Lease by name; kube-apiserver supports `metadata.name` for every kind. */
+function fieldSelectorFor(name: string | undefined): { fieldSelector?: string } {
+  return name === undefined ? {} : { fieldSelector: `metadata.name=${name}` };
+}
+
 /** The LeasePort over @kubernetes/client-node, through callApi's retries and RBAC messages. */
 export function leasePortFromConfig(config: KubeConfig, policy: RetryPolicy, namespace: string): LeasePort {
   const api = config.makeApiClient(CoordinationV1Api);
@@ -122,14 +133,14 @@ export function leasePortFromConfig(config: KubeConfig, policy: RetryPolicy, nam
     (await callApi(call, policy, run)) as T;
   return {
     namespace,
-    listSlots: async () => {
-      const list = await must(spec('list', `(${SELECTOR})`), () =>
-        api.listNamespacedLease({ namespace, labelSelector: SELECTOR }),
+    listSlots: async (name) => {
+      const list = await must(spec('list', `(${name ?? SELECTOR})`), () =>
+        api.listNamespacedLease({ namespace, labelSelector: SELECTOR, ...fieldSelectorFor(name) }),
       );
       return { items: list.items, resourceVersion: list.metadata?.resourceVersion ?? '' };
     },
-    watchSlots: (resourceVersion, onEvent) =>
-      watchOver(config, `/apis/coordination.k8s.io/v1/namespaces/${namespace}/leases`, resourceVersion, onEvent),
+    watchSlots: (resourceVersion, onEvent, name) =>
+      watchOver(config, `/apis/coordination.k8s.io/v1/namespaces/${namespace}/leases`, resourceVersion, onEvent, name),
     create: (body) =>
       must(spec('create', body.metadata?.name ?? '?'), () => api.createNamespacedLease({ namespace, body })),
     replace: (body) => {

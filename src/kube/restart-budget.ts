@@ -4,8 +4,17 @@ import type { Clock } from '../host/clock.js';
 import type { Logger } from '../host/logger.js';
 import { ConflictError } from './kube-port.js';
 import type { LeasePort } from './lease-port.js';
-import { chooseSlot, firstGuess, SLOT_LABEL, SLOT_PREFIX, type SlotLease } from './restart-slots.js';
-import { type SlotAttempt, waitForSlot } from './slot-waiter.js';
+import {
+  chooseHomeSlot,
+  chooseSlot,
+  freeSlotCount,
+  homeSlot,
+  SLOT_LABEL,
+  SLOT_PREFIX,
+  type SlotLease,
+  takerRank,
+} from './restart-slots.js';
+import { type SlotAttempt, type SlotWaitPorts, waitForSlot } from './slot-waiter.js';
 
 /** How a node holds a slot: long enough to outlive an API server restart on a k3s/rke2 server. */
 export const LEASE_DURATION_MS = 60_000;
@@ -25,6 +34,8 @@ export interface RestartBudgetOptions {
   readonly clock: Clock;
   readonly log: Logger;
   readonly random?: () => number;
+  /** Where in the race spread to write after a holder let go; takerRank of our name unless set. */
+  readonly rankAfter?: (previousHolder: string | undefined) => number;
   readonly leaseDurationMs?: number;
   readonly renewEveryMs?: number;
   readonly pollMs?: number;
@@ -65,11 +76,10 @@ export function slotLeaseOf(lease: V1Lease): SlotLease | undefined {
 }
 
 /**
- * The restart budget over `kata-deploy-restart-<k>` Leases. A fresh node first creates a guessed
- * slot without reading (one request when it is free); otherwise it lists the slots, decides
- * (chooseSlot, pure) and writes with a resourceVersion precondition, so of two nodes racing for one
- * slot exactly one wins and the other goes back to waiting. While it holds a slot it renews it; when
- * none is free it watches the slots (slot-waiter.ts) and says who holds them.
+ * The restart budget over `kata-deploy-restart-<k>` Leases. A node lists the slots, decides (chooseSlot,
+ * pure: its home slot first, else any free one) and writes with a resourceVersion precondition, so of two
+ * nodes racing for one slot exactly one wins and the other lists again. While it holds a slot it renews
+ * it; when none is free it watches its home slot only (slot-waiter.ts) and says who holds it.
  */
 export function restartBudget(
   leases: LeasePort,
@@ -155,26 +165,51 @@ export function restartBudget(
     }
   };
 
+  const home = homeSlot(nodeName, budget);
+  const pollMs = options.pollMs ?? POLL_MS;
+  const waitPorts: SlotWaitPorts = {
+    clock,
+    log,
+    random,
+    slotName: `${SLOT_PREFIX}${home}`,
+    rank: options.rankAfter ?? ((previousHolder) => takerRank(nodeName, previousHolder)),
+    pollMs,
+    maxPollMs: options.maxPollMs ?? Math.max(pollMs, MAX_POLL_MS),
+    raceSpreadMs: options.raceSpreadMs ?? RACE_SPREAD_MS,
+    viewOf: slotLeaseOf,
+    decide: (views) =>
+      chooseHomeSlot(
+        views.find((view) => view.slot === home),
+        home,
+        nodeName,
+        clock.now(),
+      ),
+  };
+
   const acquire = async (): Promise<void> => {
     if (current !== undefined) return;
     try {
-      try {
-        hold(await leases.create(body(firstGuess(budget, random()), 0)));
-        return;
-      } catch (error) {
-        if (!(error instanceof ConflictError)) throw error;
+      // A lost write means another node took that slot: list again only if the last LIST showed another.
+      let listed = await leases.listSlots();
+      let lostOn: string | undefined;
+      for (let round = 0; round < budget; round += 1) {
+        const views = listed.items.flatMap((lease) => slotLeaseOf(lease) ?? []);
+        const choice = chooseSlot(views, budget, nodeName, clock.now(), random(), home);
+        if (choice.kind === 'wait') break;
+        const name = `${SLOT_PREFIX}${choice.slot}`;
+        if (
+          (await attempt(
+            choice,
+            listed.items.find((item) => item.metadata?.name === name),
+          )) === 'held'
+        )
+          return;
+        lostOn = name;
+        if (freeSlotCount(views, budget, clock.now()) <= 1) break;
+        listed = await leases.listSlots();
+        lostOn = undefined;
       }
-      const pollMs = options.pollMs ?? POLL_MS;
-      await waitForSlot(leases, attempt, {
-        clock,
-        log,
-        random,
-        pollMs,
-        maxPollMs: options.maxPollMs ?? Math.max(pollMs, MAX_POLL_MS),
-        raceSpreadMs: options.raceSpreadMs ?? RACE_SPREAD_MS,
-        viewOf: slotLeaseOf,
-        decide: (views) => chooseSlot(views, budget, nodeName, clock.now(), random()),
-      });
+      await waitForSlot(leases, attempt, waitPorts, { listed, lostOn });
     } catch (error) {
       const failure = asKataDeployError(error);
       throw new KataDeployError(

@@ -2,7 +2,7 @@ import type { V1Lease } from '@kubernetes/client-node';
 import { asKataDeployError } from '../core/errors.js';
 import type { Clock } from '../host/clock.js';
 import type { Logger } from '../host/logger.js';
-import type { LeasePort, SlotWatchEnd } from './lease-port.js';
+import type { LeasePort, SlotList, SlotWatchEnd } from './lease-port.js';
 import {
   nextRaceSpread,
   pollDelay,
@@ -23,6 +23,10 @@ export interface SlotWaitPorts {
   readonly clock: Clock;
   readonly log: Logger;
   readonly random: () => number;
+  /** The one Lease watched (the node's home slot): a release wakes only the nodes queued for it. */
+  readonly slotName: string;
+  /** Where in the race spread to write, in [0, 1), after this holder let the slot go (takerRank). */
+  readonly rank: (previousHolder: string | undefined) => number;
   /** Between LISTs while the watch cannot be opened: from pollMs up to maxPollMs. */
   readonly pollMs: number;
   readonly maxPollMs: number;
@@ -30,19 +34,26 @@ export interface SlotWaitPorts {
   readonly raceSpreadMs: number;
   /** Reads a Lease the way chooseSlot needs it (undefined for one that is not a slot). */
   readonly viewOf: (lease: V1Lease) => SlotLease | undefined;
-  /** chooseSlot with the budget, our name, the time and a random pick filled in. */
+  /** chooseHomeSlot with the slot, our name and the time filled in. */
   readonly decide: (views: readonly SlotLease[]) => SlotChoice;
 }
 
 type Cache = Map<string, V1Lease>;
 
+/** Where the caller's LIST left off: the list, and the slot it just lost a write on (stale until seen). */
+export interface InitialList {
+  readonly listed: SlotList;
+  readonly lostOn?: string | undefined;
+}
+
 /** The spread adapts between these multiples of the configured one (nextRaceSpread). */
 const MIN_SPREAD_FACTOR = 1 / 20;
 const MAX_SPREAD_FACTOR = 60;
 
-/** The waiter's pacing, carried across watch sessions. */
+/** The waiter's pacing, carried across watch sessions, and the last holder seen of each slot. */
 interface Pace {
   spreadMs: number;
+  readonly previous: Map<string, string>;
 }
 
 /** When the winner of a slot wrote it (its `acquireTime`), in ms; undefined when unreadable. */
@@ -77,16 +88,22 @@ function untilFirstExpiry(cache: Cache, ports: SlotWaitPorts): number | undefine
 }
 
 /**
- * Waits for a restart slot and takes it. It LISTs the slots once, then WATCHes them from that
- * resourceVersion (one long request): a release or an expiry wakes it, it waits a random moment within
- * its spread — so of the many woken by one release only those whose moment comes before the winner's
- * write reaches them actually write; the spread adapts to how many there are (nextRaceSpread) —
+ * Waits for one restart slot (the node's home slot) and takes it. It starts from the LIST the caller made
+ * (or LISTs that slot), then WATCHes it from that resourceVersion (one long request): a release or an
+ * expiry wakes it, it waits for its moment within its spread (its rank after the previous holder) — so of
+ * the many woken by one release only those whose moment comes before the winner's write reaches them
+ * actually write; the spread adapts to how many there are (nextRaceSpread) —
  * re-decides on what the watch has shown since, and writes with a resourceVersion precondition. A loser
  * goes back to watching. A watch the server closes is reopened
  * from the last version seen; 410 Gone means LIST again; a broken watch falls back to a LIST after a
  * bounded poll delay (5 s growing to 30 s). A LIST that fails past its deadline throws: no slot, no restart.
  */
-export async function waitForSlot(leases: LeasePort, attempt: SlotAttempt, ports: SlotWaitPorts): Promise<void> {
+export async function waitForSlot(
+  leases: LeasePort,
+  attempt: SlotAttempt,
+  ports: SlotWaitPorts,
+  initial?: InitialList,
+): Promise<void> {
   const { clock, log, random } = ports;
   let fallbacks = 0;
   let announced = '';
@@ -99,11 +116,19 @@ export async function waitForSlot(leases: LeasePort, attempt: SlotAttempt, ports
       );
     announced = text;
   };
-  const pace: Pace = { spreadMs: ports.raceSpreadMs };
+  const pace: Pace = { spreadMs: ports.raceSpreadMs, previous: new Map() };
+  let reuse = initial;
   for (;;) {
-    const listed = await leases.listSlots();
-    const cache: Cache = new Map(listed.items.map((lease) => [nameOf(lease), lease]));
+    const listed = reuse?.listed ?? (await leases.listSlots(ports.slotName));
+    const lostOn = reuse?.lostOn;
+    reuse = undefined;
+    const cache: Cache = new Map(
+      listed.items.filter((lease) => nameOf(lease) === ports.slotName).map((lease) => [nameOf(lease), lease]),
+    );
+    for (const lease of cache.values())
+      if (lease.spec?.holderIdentity) pace.previous.set(nameOf(lease), lease.spec.holderIdentity);
     const stale: Stale = new Map();
+    if (lostOn !== undefined) stale.set(lostOn, versionOf(cache, lostOn));
     const choose = (): SlotChoice => {
       const choice = ports.decide([...cache.values()].flatMap((lease) => ports.viewOf(lease) ?? []));
       if (choice.kind === 'wait') return choice;
@@ -175,17 +200,23 @@ async function watchSession(
   let generation = 0;
   let wake = () => {};
   let end: SlotWatchEnd | undefined;
-  const watch = leases.watchSlots(from, (event) => {
-    if (event.type === 'BOOKMARK') resourceVersion = event.resourceVersion;
-    else {
-      stale.delete(nameOf(event.lease));
-      if (event.type === 'DELETED') cache.delete(nameOf(event.lease));
-      else cache.set(nameOf(event.lease), event.lease);
-      resourceVersion = event.lease.metadata?.resourceVersion ?? resourceVersion;
-    }
-    generation += 1;
-    wake();
-  });
+  const watch = leases.watchSlots(
+    from,
+    (event) => {
+      if (event.type === 'BOOKMARK') resourceVersion = event.resourceVersion;
+      else {
+        const holder = event.lease.spec?.holderIdentity;
+        if (holder) pace.previous.set(nameOf(event.lease), holder);
+        stale.delete(nameOf(event.lease));
+        if (event.type === 'DELETED') cache.delete(nameOf(event.lease));
+        else cache.set(nameOf(event.lease), event.lease);
+        resourceVersion = event.lease.metadata?.resourceVersion ?? resourceVersion;
+      }
+      generation += 1;
+      wake();
+    },
+    ports.slotName,
+  );
   void watch.ended.then((outcome) => {
     end = outcome;
     wake();
@@ -213,7 +244,8 @@ async function watchSession(
       }
       // Our moment within the spread; an event showing the slot taken before it comes drops it.
       const freedAt = ports.clock.now();
-      const moment = freedAt + Math.floor(ports.random() * pace.spreadMs);
+      const previousHolder = cache.get(slotName(choice))?.spec?.holderIdentity || pace.previous.get(slotName(choice));
+      const moment = freedAt + Math.floor(ports.rank(previousHolder) * pace.spreadMs);
       let again: SlotChoice = choice;
       do {
         await changed(generation, Math.max(0, moment - ports.clock.now()));

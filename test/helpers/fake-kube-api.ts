@@ -7,7 +7,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { writeFileSync } from 'node:fs';
 import { makeSelfSignedCert } from './self-signed-cert.ts';
-import { FakeLeases } from './fake-leases.ts';
+import { FakeLeases, FieldSelectorError } from './fake-leases.ts';
 import { applyJsonPatch, applyMergePatch, applyStrategicMergePatch, PatchError } from './kube-patch.ts';
 
 // biome-ignore lint/suspicious/noExplicitAny: parsed JSON/YAML of any Kubernetes kind, read field by field
@@ -17,6 +17,8 @@ type Obj = Record<string, any>;
 export interface RecordedRequest {
   readonly method: string;
   readonly path: string;
+  /** The query string, `?…` or empty. */
+  readonly query: string;
   readonly contentType: string | undefined;
   readonly body: unknown;
   /** The status answered (a watch: 200 once its stream opened); undefined until then or if dropped. */
@@ -74,6 +76,13 @@ export class FakeKubeApi {
    * sent): the fleet benchmark's clock waits for 0 before moving on.
    */
   inFlight = 0;
+  /**
+   * When set, every answer (and a watch stream's start) waits for this first: the fleet benchmark's fixed
+   * round-trip latency on its virtual clock. The request's effect happens on arrival.
+   */
+  latency: (() => Promise<void>) | undefined;
+  /** Requests whose answer waits on `latency` now: the virtual clock counts them as quiet. */
+  parked = 0;
   private server: Server | undefined;
   private version = 1000;
   private ca = '';
@@ -206,7 +215,7 @@ export class FakeKubeApi {
     const body = text === '' ? undefined : JSON.parse(text);
     const method = req.method ?? 'GET';
     const contentType = req.headers['content-type']?.split(';')[0];
-    const recorded: RecordedRequest = { method, path: url.pathname, contentType, body };
+    const recorded: RecordedRequest = { method, path: url.pathname, query: url.search, contentType, body };
     this.requests.push(recorded);
     const answered = () => {
       if (res.headersSent) recorded.status = res.statusCode;
@@ -252,16 +261,34 @@ export class FakeKubeApi {
     if (leaseWatch !== null && FakeLeases.isWatch(method, undefined, url)) {
       const denied = this.deny('watch', 'leases', 'coordination.k8s.io', '');
       if (denied !== undefined) return this.send(res, ...denied);
-      this.leases.watch(res, decodeURIComponent(leaseWatch[1]!), url);
+      await this.wait();
+      try {
+        this.leases.watch(res, decodeURIComponent(leaseWatch[1]!), url);
+      } catch (error) {
+        if (error instanceof FieldSelectorError) return this.send(res, 400, status(400, 'BadRequest', error.message));
+        throw error;
+      }
       res.emit('watching');
       return;
     }
     try {
       const [code, answer] = this.route(method, url, contentType, body);
+      await this.wait();
       this.send(res, code, answer);
     } catch (error) {
       if (error instanceof PatchError) return this.send(res, 422, status(422, 'Invalid', error.message));
+      if (error instanceof FieldSelectorError) return this.send(res, 400, status(400, 'BadRequest', error.message));
       throw error;
+    }
+  }
+
+  private async wait(): Promise<void> {
+    if (this.latency === undefined) return;
+    this.parked += 1;
+    try {
+      await this.latency();
+    } finally {
+      this.parked -= 1;
     }
   }
 

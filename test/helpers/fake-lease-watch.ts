@@ -38,6 +38,11 @@ export class LeaseWatches {
   eventsSent = 0;
   /** Bumped on every write to a stream, so the fleet benchmark's clock can tell the server is quiet. */
   activity = 0;
+  /**
+   * When set, each change reaches its watchers once this settles (the fleet benchmark's fixed network
+   * latency, on its virtual clock); the watchers are the ones open when the change happened.
+   */
+  deliveryDelay: (() => Promise<void>) | undefined;
 
   private readonly window: number;
   private readonly currentVersion: () => number;
@@ -56,9 +61,14 @@ export class LeaseWatches {
   publish(event: LeaseEvent): void {
     this.log.push(event);
     while (this.log.length > this.window) this.compactedTo = this.log.shift()!.version;
-    for (const watcher of this.watchers)
-      if (watcher.namespace === event.namespace && watcher.selects(event.object))
-        this.write(watcher, { type: event.type, object: event.object });
+    const targets = [...this.watchers].filter(
+      (watcher) => watcher.namespace === event.namespace && watcher.selects(event.object),
+    );
+    const deliver = () => {
+      for (const watcher of targets) this.write(watcher, { type: event.type, object: event.object });
+    };
+    if (this.deliveryDelay === undefined) deliver();
+    else void this.deliveryDelay().then(deliver);
   }
 
   /** Forgets every change so far, as etcd compaction does: a watch from any earlier version gets 410. */

@@ -52,6 +52,27 @@ function selects(labels: Obj | undefined, selector: string | null): boolean {
   });
 }
 
+/** A field selector kube-apiserver accepts for Leases: `metadata.name` / `metadata.namespace` with =, ==, !=. */
+export class FieldSelectorError extends Error {}
+
+function selectsFields(lease: Obj, selector: string | null): boolean {
+  if (selector === null || selector === '') return true;
+  return selector.split(',').every((term) => {
+    const match = /^(metadata\.name|metadata\.namespace)(==|=|!=)(.*)$/.exec(term);
+    if (match === null) throw new FieldSelectorError(`"${term}" is not a field selector Leases support`);
+    const actual = match[1] === 'metadata.name' ? lease.metadata?.name : lease.metadata?.namespace;
+    return match[2] === '!=' ? actual !== match[3] : actual === match[3];
+  });
+}
+
+/** Whether a Lease matches a request's labelSelector and fieldSelector. */
+function selectedBy(lease: Obj, url: URL): boolean {
+  return (
+    selects(lease.metadata?.labels, url.searchParams.get('labelSelector')) &&
+    selectsFields(lease, url.searchParams.get('fieldSelector'))
+  );
+}
+
 /** The Leases of every namespace, keyed `namespace/name`. */
 export class FakeLeases {
   readonly store = new Map<string, Obj>();
@@ -106,10 +127,7 @@ export class FakeLeases {
 
   private listed(namespace: string, url: URL): Obj[] {
     return [...this.store.entries()]
-      .filter(
-        ([key, lease]) =>
-          key.startsWith(`${namespace}/`) && selects(lease.metadata.labels, url.searchParams.get('labelSelector')),
-      )
+      .filter(([key, lease]) => key.startsWith(`${namespace}/`) && selectedBy(lease, url))
       .map(([, lease]) => lease);
   }
 
@@ -121,14 +139,7 @@ export class FakeLeases {
 
   /** Serves `GET …/namespaces/<ns>/leases?watch=…` as a stream (fake-lease-watch.ts). */
   watch(res: ServerResponse, namespace: string, url: URL): void {
-    const selector = url.searchParams.get('labelSelector');
-    this.watches.serve(
-      res,
-      namespace,
-      url,
-      (lease) => selects(lease.metadata?.labels, selector),
-      this.listed(namespace, url),
-    );
+    this.watches.serve(res, namespace, url, (lease) => selectedBy(lease, url), this.listed(namespace, url));
   }
 
   /** Serves `/apis/coordination.k8s.io/v1/namespaces/<ns>/leases[/<name>]`. */

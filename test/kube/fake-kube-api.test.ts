@@ -100,4 +100,27 @@ describe('fake API server wire format', () => {
         .reason,
     ).toBe('AlreadyExists');
   });
+
+  it('Lease LIST and WATCH honour fieldSelector=metadata.name, and refuse fields Leases do not support', async () => {
+    for (const name of ['kata-deploy-restart-0', 'kata-deploy-restart-1'])
+      api.leases.put('kata-deploy', { metadata: { name }, spec: { holderIdentity: name } });
+    const base = '/apis/coordination.k8s.io/v1/namespaces/kata-deploy/leases';
+    const one = await call('GET', `${base}?fieldSelector=${encodeURIComponent('metadata.name=kata-deploy-restart-1')}`);
+    expect(one.json.items.map((lease: Obj) => lease.metadata.name)).toEqual(['kata-deploy-restart-1']);
+    const others = await call(
+      'GET',
+      `${base}?fieldSelector=${encodeURIComponent('metadata.name!=kata-deploy-restart-1')}`,
+    );
+    expect(others.json.items.map((lease: Obj) => lease.metadata.name)).toEqual(['kata-deploy-restart-0']);
+    const bad = await call('GET', `${base}?fieldSelector=${encodeURIComponent('spec.holderIdentity=x')}`);
+    expect(bad.status).toBe(400);
+    expect(bad.json).toMatchObject({ kind: 'Status', reason: 'BadRequest' });
+    expect(bad.json.message).toContain('spec.holderIdentity=x');
+    // One JSON line (a second one would fail the parse): the initial ADDED of the one Lease selected.
+    const watched = await call(
+      'GET',
+      `${base}?watch=1&timeoutSeconds=1&fieldSelector=${encodeURIComponent('metadata.name=kata-deploy-restart-0')}`,
+    );
+    expect(watched.json).toMatchObject({ type: 'ADDED', object: { metadata: { name: 'kata-deploy-restart-0' } } });
+  });
 });

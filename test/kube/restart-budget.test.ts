@@ -2,6 +2,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { systemClock } from '../../src/host/clock.js';
 import { silentLogger } from '../../src/host/logger.js';
 import { restartBudget, type RestartBudgetOptions } from '../../src/kube/restart-budget.js';
+import { homeSlot } from '../../src/kube/restart-slots.js';
 import { startFakeKube, type FakeKubeSetup } from '../helpers/fake-kube-setup.js';
 import { capturedLog } from '../helpers/captured-log.js';
 
@@ -26,19 +27,21 @@ describe('restart budget over Leases, against the fake API server', () => {
       ...options,
     });
 
-  it('a free slot costs one create to take and one delete to give back, with the Lease fields set', async () => {
+  it('a free slot costs a LIST, one create to take it and one delete to give it back, Lease fields set', async () => {
     const budget = budgetFor('node-a', 2);
     await budget.acquire();
-    expect(budget.held()).toBe(0);
-    const lease = setup.api.leases.store.get(`${NS}/kata-deploy-restart-0`)!;
+    const home = homeSlot('node-a', 2);
+    expect(budget.held()).toBe(home);
+    const lease = setup.api.leases.store.get(`${NS}/kata-deploy-restart-${home}`)!;
     expect(lease.spec).toMatchObject({ holderIdentity: 'node-a', leaseDurationSeconds: 60, leaseTransitions: 0 });
     expect(lease.spec.acquireTime).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$/);
     expect(lease.metadata.labels).toEqual({ 'app.kubernetes.io/managed-by': 'kata-deploy' });
     await budget.release();
     expect(setup.api.leases.store.size).toBe(0);
     expect(leasePaths(setup)).toEqual([
+      `GET /apis/coordination.k8s.io/v1/namespaces/${NS}/leases`,
       `POST /apis/coordination.k8s.io/v1/namespaces/${NS}/leases`,
-      `DELETE /apis/coordination.k8s.io/v1/namespaces/${NS}/leases/kata-deploy-restart-0`,
+      `DELETE /apis/coordination.k8s.io/v1/namespaces/${NS}/leases/kata-deploy-restart-${home}`,
     ]);
   });
 
@@ -55,7 +58,7 @@ describe('restart budget over Leases, against the fake API server', () => {
     expect(waiter.held()).toBe(0);
     const base = `/apis/coordination.k8s.io/v1/namespaces/${NS}/leases`;
     expect(leasePaths(setup)).toEqual([
-      `POST ${base}`,
+      `GET ${base}`,
       `POST ${base}`,
       `GET ${base}`,
       `GET ${base}`,
@@ -164,7 +167,7 @@ describe('restart budget over Leases, against the fake API server', () => {
     expect(message).toMatch(
       /^could not take a restart slot \(Lease kata-deploy-restart-<k> in namespace kata-deploy\): /,
     );
-    expect(message).toMatch(/create Lease .* still failing after \d+ attempts .*; the runtime was not restarted$/);
+    expect(message).toMatch(/list Lease .* still failing after \d+ attempts .*; the runtime was not restarted$/);
     expect(setup.clock.sleeps.reduce((sum, ms) => sum + ms, 0)).toBeLessThanOrEqual(60_000);
   });
 

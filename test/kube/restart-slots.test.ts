@@ -1,9 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import {
   nextRaceSpread,
+  chooseHomeSlot,
   chooseSlot,
+  homeSlot,
+  takerRank,
   defaultRestartBudget,
-  firstGuess,
   pollDelay,
   slotExpired,
   type SlotChoice,
@@ -94,17 +96,71 @@ describe('chooseSlot', () => {
   });
 });
 
+describe('chooseSlot with a home slot', () => {
+  it('prefers the home slot when it is missing, released or expired', () => {
+    expect(chooseSlot([], 3, 'me', NOW, 0, 2)).toEqual({ kind: 'create', slot: 2 });
+    expect(chooseSlot([lease(2, '', 5)], 3, 'me', NOW, 0, 2)).toMatchObject({ kind: 'take', slot: 2 });
+    expect(chooseSlot([lease(2, 'dead', 61_000)], 3, 'me', NOW, 0.9, 2)).toMatchObject({ kind: 'take', slot: 2 });
+  });
+
+  it('a held home slot sends it to another free one, so a small cluster still uses its whole budget', () => {
+    expect(chooseSlot([lease(2, 'a', 5)], 3, 'me', NOW, 0.9, 2)).toEqual({ kind: 'create', slot: 1 });
+    const allHeldButZero = [lease(0, '', 5), lease(1, 'b', 5), lease(2, 'a', 5)];
+    expect(chooseSlot(allHeldButZero, 3, 'me', NOW, 0.9, 2)).toMatchObject({ kind: 'take', slot: 0 });
+    expect(chooseSlot([lease(0, 'c', 5), lease(1, 'b', 5), lease(2, 'a', 5)], 3, 'me', NOW, 0, 2).kind).toBe('wait');
+  });
+
+  it('the home slot alone: create, held, take or wait for its holder', () => {
+    expect(chooseHomeSlot(undefined, 4, 'me', NOW)).toEqual({ kind: 'create', slot: 4 });
+    expect(chooseHomeSlot(lease(4, 'me', 5), 4, 'me', NOW)).toEqual({ kind: 'held', slot: 4, resourceVersion: 'rv-4' });
+    expect(chooseHomeSlot(lease(4, 'dead', 61_000), 4, 'me', NOW)).toMatchObject({ kind: 'take', slot: 4 });
+    expect(chooseHomeSlot(lease(4, 'a', 5), 4, 'me', NOW)).toEqual({ kind: 'wait', holders: ['a'] });
+  });
+});
+
+describe('home slots and the order of takers', () => {
+  it.each([
+    ['worker-<i>', (i: number) => `worker-${i}`],
+    ['ip-10-0-<a>-<b>.ec2.internal', (i: number) => `ip-10-0-${i >> 8}-${i & 255}.ec2.internal`],
+  ])('1,000 node names %s spread over 10 home slots within ±15 %% of 100 each', (_name, nameOf) => {
+    const counts = new Array<number>(10).fill(0);
+    for (let i = 0; i < 1000; i += 1) counts[homeSlot(nameOf(i), 10)]! += 1;
+    expect(Math.min(...counts)).toBeGreaterThanOrEqual(84);
+    expect(Math.max(...counts)).toBeLessThanOrEqual(115);
+  });
+
+  it('a budget of one (or less) has one home for all; the home is stable and inside the budget', () => {
+    expect(homeSlot('worker-7', 1)).toBe(0);
+    expect(homeSlot('worker-7', 0)).toBe(0);
+    expect(homeSlot('worker-7', 7)).toBe(homeSlot('worker-7', 7));
+    for (let i = 0; i < 100; i += 1) expect(homeSlot(`n${i}`, 3)).toBeLessThan(3);
+  });
+
+  it('ranks lie in [0, 1), and a slot passed to the lowest rank each time goes round every waiter once', () => {
+    const waiting = new Set(Array.from({ length: 20 }, (_, i) => `worker-${i}`));
+    let holder = 'worker-0';
+    waiting.delete(holder);
+    const served: string[] = [];
+    for (let handOver = 0; handOver < 19; handOver += 1) {
+      const ranks = [...waiting].map((name) => [takerRank(name, holder), name] as const);
+      for (const [rank] of ranks) expect(rank >= 0 && rank < 1).toBe(true);
+      const next = ranks.sort((a, b) => a[0] - b[0])[0]![1];
+      // The holder goes back to waiting at once: a ring still reaches everyone before it again.
+      waiting.delete(next);
+      waiting.add(holder);
+      served.push(next);
+      holder = next;
+    }
+    expect(new Set(served).size).toBe(19);
+  });
+});
+
 describe('budget defaults and pacing', () => {
   it('k3s and rke2 servers restart one at a time; every other flavour ten at a time', () => {
     expect(defaultRestartBudget('k3s')).toBe(1);
     expect(defaultRestartBudget('rke2-server')).toBe(1);
     for (const flavour of ['containerd', 'k3s-agent', 'rke2-agent', 'crio', 'microk8s', 'k0s-worker'] as const)
       expect(defaultRestartBudget(flavour), flavour).toBe(10);
-  });
-
-  it('the first guess stays inside the budget for every pick', () => {
-    expect([0, 0.5, 0.999999].map((pick) => firstGuess(4, pick))).toEqual([0, 2, 3]);
-    expect(firstGuess(1, 0.999)).toBe(0);
   });
 
   it('poll delays spread ±50 % around the base', () => {

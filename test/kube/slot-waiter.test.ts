@@ -1,7 +1,8 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { systemClock } from '../../src/host/clock.js';
 import { silentLogger } from '../../src/host/logger.js';
-import { restartBudget, type RestartBudgetOptions } from '../../src/kube/restart-budget.js';
+import { RACE_SPREAD_MS, restartBudget, type RestartBudgetOptions } from '../../src/kube/restart-budget.js';
+import { homeSlot, takerRank } from '../../src/kube/restart-slots.js';
 import { startFakeKube, type FakeKubeSetup } from '../helpers/fake-kube-setup.js';
 import { manualClock } from '../helpers/manual-clock.js';
 import { capturedLog } from '../helpers/captured-log.js';
@@ -132,26 +133,26 @@ describe('waiting for a restart slot over a watch, against the fake API server',
 
   it('a node that lost a create on a slot creates it once the winner has deleted it again', async () => {
     const base = { labels: { 'app.kubernetes.io/managed-by': 'kata-deploy' } };
-    setup.api.faults.push(
-      { method: 'POST', path: '/leases', times: 1, action: { status: 409 } },
-      {
-        method: 'POST',
-        path: '/leases',
-        times: 1,
-        action: {
-          before: (api) => {
-            api.leases.put(NS, {
-              metadata: { name: 'kata-deploy-restart-0', ...base },
-              spec: { holderIdentity: 'node-b', leaseDurationSeconds: 60, renewTime: new Date().toISOString() },
-            });
-          },
+    // node-b creates the slot between node-a's LIST and node-a's create.
+    setup.api.faults.push({
+      method: 'POST',
+      path: '/leases',
+      times: 1,
+      action: {
+        before: (api) => {
+          api.leases.put(NS, {
+            metadata: { name: 'kata-deploy-restart-0', ...base },
+            spec: { holderIdentity: 'node-b', leaseDurationSeconds: 60, renewTime: new Date().toISOString() },
+          });
         },
       },
-    );
+    });
     const waiter = budgetFor('node-a');
     const acquired = waiter.acquire();
     await vi.waitFor(() => expect(setup.api.leases.watches.open).toBe(1));
+    // LIST, create lost (budget 1: no other slot to list again for), WATCH from that LIST's version.
     expect(reads()).toEqual([BASE, BASE]);
+    expect(setup.api.requests.filter((r) => r.method === 'POST').map((r) => r.status)).toEqual([409]);
     const lease = setup.api.leases.store.get(`${NS}/kata-deploy-restart-0`)!;
     setup.api.leases.route('DELETE', NS, 'kata-deploy-restart-0', new URL(setup.api.url), {
       preconditions: { resourceVersion: lease.metadata.resourceVersion },
@@ -169,8 +170,10 @@ describe('waiting for a restart slot over a watch, against the fake API server',
     const acquired = waiter.acquire();
     await vi.waitFor(() => expect(clock.pending()).toEqual([60_001]));
     clock.advance(60_001);
-    await vi.waitFor(() => expect(clock.pending()).toEqual([0]));
-    clock.advance(0);
+    // Its moment within the 2 s spread: its place on the ring after the crashed holder.
+    const moment = Math.floor(takerRank('node-a', 'crashed') * RACE_SPREAD_MS);
+    await vi.waitFor(() => expect(clock.pending()).toEqual([moment]));
+    clock.advance(moment);
     await acquired;
     const lease = setup.api.leases.store.get(`${NS}/kata-deploy-restart-0`)!;
     expect(lease.spec).toMatchObject({ holderIdentity: 'node-a', leaseTransitions: 1 });
@@ -183,10 +186,9 @@ describe('waiting for a restart slot over a watch, against the fake API server',
     await holder.acquire();
     // Waiter i tries at i × 100 ms of a 2 s spread; waiters 0 and 1 share a moment, so two race.
     const moments = [0, 0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6];
-    const waiters = moments.map((moment, index) => {
-      const draws = [0, moment];
-      return budgetFor(`waiter-${index}`, { clock, random: () => draws.shift() ?? moment, raceSpreadMs: 2_000 });
-    });
+    const waiters = moments.map((moment, index) =>
+      budgetFor(`waiter-${index}`, { clock, rankAfter: () => moment, raceSpreadMs: 2_000 }),
+    );
     const acquiring = waiters.map((waiter) => waiter.acquire());
     await vi.waitFor(() => expect(setup.api.leases.watches.open).toBe(waiters.length));
     const before = setup.api.requests.length;
@@ -210,5 +212,43 @@ describe('waiting for a restart slot over a watch, against the fake API server',
     const second = waiters.findIndex((waiter) => waiter.held() === 0);
     expect(second).toBe(1 - winner);
     for (const waiter of waiters) await waiter.release();
+  });
+
+  it('a waiter watches only its home slot: another slot coming free does not wake it, its own does', async () => {
+    const clock = manualClock(Date.now());
+    const two = (node: string) =>
+      restartBudget(setup.access.leasesIn(NS), node, 2, {
+        clock,
+        log: silentLogger(),
+        random: () => 0,
+      });
+    const [a, b] = [two('node-b'), two('node-d')];
+    await a.acquire();
+    await b.acquire();
+    const bySlot = new Map([
+      [a.held(), a],
+      [b.held(), b],
+    ]);
+    expect([...bySlot.keys()].sort()).toEqual([0, 1]);
+    const home = homeSlot('node-a', 2);
+    const waiter = two('node-a');
+    const acquired = waiter.acquire();
+    await vi.waitFor(() => expect(setup.api.leases.watches.open).toBe(1));
+    const watch = setup.api.requests.find((r) => r.query.includes('watch=true'))!;
+    expect(new URLSearchParams(watch.query).get('fieldSelector')).toBe(`metadata.name=kata-deploy-restart-${home}`);
+    const writes = () => setup.api.requests.filter((r) => r.method === 'POST' || r.method === 'PUT').length;
+    const before = writes();
+    await bySlot.get(1 - home)!.release();
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    // Still only the timer for its home holder's claim to lapse: no moment to write was set.
+    expect(clock.pending()).toEqual([60_001]);
+    expect(writes()).toBe(before);
+    await bySlot.get(home)!.release();
+    const moment = Math.floor(takerRank('node-a', bySlot.get(home) === a ? 'node-b' : 'node-d') * RACE_SPREAD_MS);
+    await vi.waitFor(() => expect(clock.pending()).toEqual([moment]));
+    clock.advance(moment);
+    await acquired;
+    expect(waiter.held()).toBe(home);
+    await waiter.release();
   });
 });

@@ -1,9 +1,9 @@
-// A Clock for fleet simulations: time flows with real time while anything is under way (a request in
-// flight at the fake API server or awaiting its answer in a client, a watch event being written or
-// read, a sleep registered or dropped), and once everything has been quiet for a few milliseconds it
-// jumps to the next pending sleep. Waiting (restarts, jitter, polls, lease expiry) then costs no wall
-// time, while every API round trip still takes its real time on this machine: the simulated time is
-// real time minus the idle stretches skipped.
+// A discrete-event Clock for fleet simulations. Simulated time stands still while anything is under way
+// in this process (a request on its way to the fake API server, a client reading an answer or a watch
+// event, a sleep registered or dropped) and, once everything is quiet, jumps to the next pending sleep.
+// Every API round trip costs a fixed simulated latency (the server parks each answer, and each watch
+// event, on a sleep of that length), so the figures depend on the protocol and the measured restart and
+// latency, not on how fast this one loaded process serves a thousand clients.
 import diagnostics from 'node:diagnostics_channel';
 
 /** Requests the undici clients in this process have sent and not had answered yet (headers or error). */
@@ -27,15 +27,18 @@ function clientRequests() {
   return state;
 }
 
-/** A binary min-heap of timers by due time; aborted timers are skipped when they surface. */
+/** A binary min-heap of timers by (due, order of registration); aborted timers are skipped. */
 class TimerHeap {
   items = [];
+  static before(a, b) {
+    return a.due < b.due || (a.due === b.due && a.seq < b.seq);
+  }
   push(timer) {
     const items = this.items;
     items.push(timer);
     for (let i = items.length - 1; i > 0; ) {
       const parent = (i - 1) >> 1;
-      if (items[parent].due <= items[i].due) break;
+      if (!TimerHeap.before(items[i], items[parent])) break;
       [items[parent], items[i]] = [items[i], items[parent]];
       i = parent;
     }
@@ -54,8 +57,8 @@ class TimerHeap {
         const left = 2 * i + 1;
         const right = left + 1;
         let least = i;
-        if (left < items.length && items[left].due < items[least].due) least = left;
-        if (right < items.length && items[right].due < items[least].due) least = right;
+        if (left < items.length && TimerHeap.before(items[left], items[least])) least = left;
+        if (right < items.length && TimerHeap.before(items[right], items[least])) least = right;
         if (least === i) break;
         [items[least], items[i]] = [items[i], items[least]];
         i = least;
@@ -65,19 +68,24 @@ class TimerHeap {
   }
 }
 
-/** `server.activity()` changes whenever the server does anything; `server.inFlight()` counts its open requests. */
 let clients;
 
-export function warpClock(server, { quietTicks = 3 } = {}) {
+/**
+ * `server.activity()` changes whenever the server does anything; `server.parked()` counts the requests
+ * whose answer waits on one of this clock's sleeps. Quiet means: every request a client is waiting for
+ * is parked, and nothing changed for `quietTurns` turns of the event loop and at least `quietMs` of real
+ * time (so sockets written to in this process have been read).
+ */
+export function eventClock(server, { quietTurns = 4, quietMs = 1 } = {}) {
   clients ??= clientRequests();
-  let offset = 0;
+  let now = Date.now();
   let activity = 0;
+  let seq = 0;
   let stopped = false;
+  let jumps = 0;
   const heap = new TimerHeap();
-  const now = () => Date.now() + offset;
   const fireDue = () => {
-    const time = now();
-    for (let timer = heap.peek(); timer !== undefined && timer.due <= time; timer = heap.peek()) {
+    for (let timer = heap.peek(); timer !== undefined && timer.due <= now; timer = heap.peek()) {
       heap.pop();
       timer.done = true;
       activity += 1;
@@ -86,32 +94,32 @@ export function warpClock(server, { quietTicks = 3 } = {}) {
   };
   let quiet = 0;
   let last = -1;
-  let jumps = 0;
-  const tick = () => {
+  let quietSince = performance.now();
+  const turn = () => {
     if (stopped) return;
-    fireDue();
     const seen = activity + clients.activity + server.activity();
-    const idle = server.inFlight() === 0 && clients.waiting === 0;
-    quiet = idle && seen === last ? quiet + 1 : 0;
+    const idle = clients.waiting <= server.parked() && seen === last;
+    if (!idle) quietSince = performance.now();
+    quiet = idle ? quiet + 1 : 0;
     last = seen;
     const next = heap.peek();
-    if (quiet >= quietTicks && next !== undefined) {
-      if (next.due > now()) {
-        offset += next.due - now();
+    if (quiet >= quietTurns && performance.now() - quietSince >= quietMs && next !== undefined) {
+      if (next.due > now) {
+        now = next.due;
         jumps += 1;
       }
       fireDue();
       quiet = 0;
     }
-    setTimeout(tick, 1);
+    setImmediate(turn);
   };
-  setTimeout(tick, 1);
+  setImmediate(turn);
   return {
-    now,
+    now: () => now,
     sleep: (ms, signal) =>
       new Promise((resolve) => {
         if (signal?.aborted) return resolve();
-        const timer = { due: now() + ms, resolve, done: false };
+        const timer = { due: now + Math.max(0, ms), seq: seq++, resolve, done: false };
         heap.push(timer);
         activity += 1;
         signal?.addEventListener(
@@ -124,8 +132,8 @@ export function warpClock(server, { quietTicks = 3 } = {}) {
           { once: true },
         );
       }),
-    /** Time skipped so far, and how many jumps skipped it. */
-    skipped: () => ({ ms: offset, jumps }),
+    /** How many times simulated time moved on. */
+    jumps: () => jumps,
     stop: () => {
       stopped = true;
     },
