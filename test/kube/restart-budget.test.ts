@@ -27,7 +27,7 @@ describe('restart budget over Leases, against the fake API server', () => {
       ...options,
     });
 
-  it('a free slot costs a LIST, one create to take it and one delete to give it back, Lease fields set', async () => {
+  it('a free home slot costs one create to take it and one delete to give it back, Lease fields set', async () => {
     const budget = budgetFor('node-a', 2);
     await budget.acquire();
     const home = homeSlot('node-a', 2);
@@ -39,7 +39,6 @@ describe('restart budget over Leases, against the fake API server', () => {
     await budget.release();
     expect(setup.api.leases.store.size).toBe(0);
     expect(leasePaths(setup)).toEqual([
-      `GET /apis/coordination.k8s.io/v1/namespaces/${NS}/leases`,
       `POST /apis/coordination.k8s.io/v1/namespaces/${NS}/leases`,
       `DELETE /apis/coordination.k8s.io/v1/namespaces/${NS}/leases/kata-deploy-restart-${home}`,
     ]);
@@ -58,7 +57,7 @@ describe('restart budget over Leases, against the fake API server', () => {
     expect(waiter.held()).toBe(0);
     const base = `/apis/coordination.k8s.io/v1/namespaces/${NS}/leases`;
     expect(leasePaths(setup)).toEqual([
-      `GET ${base}`,
+      `POST ${base}`,
       `POST ${base}`,
       `GET ${base}`,
       `GET ${base}`,
@@ -167,7 +166,7 @@ describe('restart budget over Leases, against the fake API server', () => {
     expect(message).toMatch(
       /^could not take a restart slot \(Lease kata-deploy-restart-<k> in namespace kata-deploy\): /,
     );
-    expect(message).toMatch(/list Lease .* still failing after \d+ attempts .*; the runtime was not restarted$/);
+    expect(message).toMatch(/create Lease .* still failing after \d+ attempts .*; the runtime was not restarted$/);
     expect(setup.clock.sleeps.reduce((sum, ms) => sum + ms, 0)).toBeLessThanOrEqual(60_000);
   });
 

@@ -133,7 +133,7 @@ describe('waiting for a restart slot over a watch, against the fake API server',
 
   it('a node that lost a create on a slot creates it once the winner has deleted it again', async () => {
     const base = { labels: { 'app.kubernetes.io/managed-by': 'kata-deploy' } };
-    // node-b creates the slot between node-a's LIST and node-a's create.
+    // node-b creates the slot just before node-a's create (its first guess: no read).
     setup.api.faults.push({
       method: 'POST',
       path: '/leases',
@@ -150,7 +150,7 @@ describe('waiting for a restart slot over a watch, against the fake API server',
     const waiter = budgetFor('node-a');
     const acquired = waiter.acquire();
     await vi.waitFor(() => expect(setup.api.leases.watches.open).toBe(1));
-    // LIST, create lost (budget 1: no other slot to list again for), WATCH from that LIST's version.
+    // Create lost, LIST (node-b holds it: budget 1 has no other slot), WATCH from that LIST's version.
     expect(reads()).toEqual([BASE, BASE]);
     expect(setup.api.requests.filter((r) => r.method === 'POST').map((r) => r.status)).toEqual([409]);
     const lease = setup.api.leases.store.get(`${NS}/kata-deploy-restart-0`)!;
