@@ -2,7 +2,7 @@
 // through the real client costs exactly the configured latency in simulated time, that a watch event
 // arrives one latency after the write, and that waiting costs no wall time.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { eventClock } from '../../scripts/bench/support/event-clock.mjs';
+import { type EventClock, eventClock } from '../../scripts/bench/support/event-clock.mjs';
 import { startFakeKube, type FakeKubeSetup } from '../helpers/fake-kube-setup.js';
 
 const NS = 'kata-deploy';
@@ -10,7 +10,7 @@ const LATENCY_MS = 7;
 
 describe('the fleet benchmark’s discrete-event clock over the fake API server', () => {
   let setup: FakeKubeSetup;
-  let clock: ReturnType<typeof eventClock>;
+  let clock: EventClock;
   beforeEach(async () => {
     setup = await startFakeKube('node-a');
     const api = setup.api;
