@@ -174,6 +174,7 @@ export function restartBudget(
     random,
     slotName: `${SLOT_PREFIX}${home}`,
     rank: options.rankAfter ?? ((previousHolder) => takerRank(nodeName, previousHolder)),
+    distance: (previousHolder, taker) => takerRank(taker, previousHolder),
     pollMs,
     maxPollMs: options.maxPollMs ?? Math.max(pollMs, MAX_POLL_MS),
     raceSpreadMs: options.raceSpreadMs ?? RACE_SPREAD_MS,

@@ -170,22 +170,38 @@ export function pollDelay(waits: number, baseMs: number, maxMs: number, jitter: 
   return Math.round(Math.min(maxMs, baseMs * 1.5 ** waits) * (0.5 + jitter));
 }
 
-/** What a waiter saw of one hand-over: how long the slot sat free before the winner wrote, and how long
- * the winner's write took to reach us (both from the winner's `acquireTime`). */
+/** What a waiter saw of one hand-over it did not win. */
 export interface HandOverSeen {
-  readonly idleMs: number;
+  /** From the winner's `acquireTime` until its write reached us. */
   readonly propagationMs: number;
+  /** The winner's place after the previous holder on the ring (takerRank), in [0, 1). */
+  readonly spacing: number;
 }
 
+/** A waiter's pacing: its spread, and running means of what the hand-overs it saw showed. */
+export interface RacePace {
+  readonly spreadMs: number;
+  readonly spacing?: number;
+  readonly propagationMs?: number;
+}
+
+/** How much one hand-over moves the running means: single ring spacings scatter widely (exponentially). */
+const PACE_WEIGHT = 1 / 4;
+
 /**
- * The next spread of waiters' moments, from the last hand-over seen. Of N waiters spread over S the
- * first writes about S/N after a release (the idle part) and the others hear of it one propagation delay
- * later, so about N × propagation / S write at all. Aiming at an idle part of twice the propagation
- * (about 1.5 writers per release whatever N is), the spread moves by the ratio of the two, at most by
- * half per hand-over. Every waiter sees the same hand-overs, so they all move together.
+ * The next spread, from one more hand-over seen. Each slot goes to the waiter nearest after the previous
+ * holder on the ring, so the spacing between successive holders tells how densely waiters sit on it:
+ * about 1/n for n waiters. Moments are ring places times the spread, so the nearest writes after about
+ * spread × spacing; making that twice the propagation delay, the others mostly hear of its write before
+ * their own moments come, while the slot sits free for only two propagations. As a queue drains the
+ * spacings grow and the spread shrinks with them, so its last waiters are not kept waiting.
  */
-export function nextRaceSpread(spreadMs: number, seen: HandOverSeen, minMs: number, maxMs: number): number {
-  const ratio = (2 * Math.max(1, seen.propagationMs)) / Math.max(1, seen.idleMs);
-  const next = spreadMs * Math.min(1.5, Math.max(1 / 1.5, ratio));
-  return Math.round(Math.min(maxMs, Math.max(minMs, next)));
+export function nextRacePace(pace: RacePace, seen: HandOverSeen, minMs: number, maxMs: number): RacePace {
+  if (!(seen.spacing > 0) || !(seen.propagationMs >= 0)) return pace;
+  const mean = (old: number | undefined, value: number) =>
+    old === undefined ? value : old + (value - old) * PACE_WEIGHT;
+  const spacing = mean(pace.spacing, seen.spacing);
+  const propagationMs = mean(pace.propagationMs, seen.propagationMs);
+  const spreadMs = Math.round(Math.min(maxMs, Math.max(minMs, (2 * Math.max(1, propagationMs)) / spacing)));
+  return { spreadMs, spacing, propagationMs };
 }

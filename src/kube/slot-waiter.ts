@@ -4,7 +4,8 @@ import type { Clock } from '../host/clock.js';
 import type { Logger } from '../host/logger.js';
 import type { LeasePort, SlotList, SlotWatchEnd } from './lease-port.js';
 import {
-  nextRaceSpread,
+  nextRacePace,
+  type RacePace,
   pollDelay,
   type SlotChoice,
   type SlotLease,
@@ -27,6 +28,8 @@ export interface SlotWaitPorts {
   readonly slotName: string;
   /** Where in the race spread to write, in [0, 1), after this holder let the slot go (takerRank). */
   readonly rank: (previousHolder: string | undefined) => number;
+  /** Another node's place after a holder on the same ring: how far a hand-over moved round it. */
+  readonly distance: (previousHolder: string | undefined, taker: string) => number;
   /** Between LISTs while the watch cannot be opened: from pollMs up to maxPollMs. */
   readonly pollMs: number;
   readonly maxPollMs: number;
@@ -46,13 +49,13 @@ export interface InitialList {
   readonly lostOn?: string | undefined;
 }
 
-/** The spread adapts between these multiples of the configured one (nextRaceSpread). */
-const MIN_SPREAD_FACTOR = 1 / 20;
+/** The spread adapts between these multiples of the configured one (nextRacePace). */
+const MIN_SPREAD_FACTOR = 1 / 100;
 const MAX_SPREAD_FACTOR = 60;
 
 /** The waiter's pacing, carried across watch sessions, and the last holder seen of each slot. */
 interface Pace {
-  spreadMs: number;
+  race: RacePace;
   readonly previous: Map<string, string>;
 }
 
@@ -92,7 +95,7 @@ function untilFirstExpiry(cache: Cache, ports: SlotWaitPorts): number | undefine
  * (or LISTs that slot), then WATCHes it from that resourceVersion (one long request): a release or an
  * expiry wakes it, it waits for its moment within its spread (its rank after the previous holder) — so of
  * the many woken by one release only those whose moment comes before the winner's write reaches them
- * actually write; the spread adapts to how many there are (nextRaceSpread) —
+ * actually write; the spread adapts to how many there are (nextRacePace) —
  * re-decides on what the watch has shown since, and writes with a resourceVersion precondition. A loser
  * goes back to watching. A watch the server closes is reopened
  * from the last version seen; 410 Gone means LIST again; a broken watch falls back to a LIST after a
@@ -116,7 +119,7 @@ export async function waitForSlot(
       );
     announced = text;
   };
-  const pace: Pace = { spreadMs: ports.raceSpreadMs, previous: new Map() };
+  const pace: Pace = { race: { spreadMs: ports.raceSpreadMs }, previous: new Map() };
   let reuse = initial;
   for (;;) {
     const listed = reuse?.listed ?? (await leases.listSlots(ports.slotName));
@@ -245,7 +248,7 @@ async function watchSession(
       // Our moment within the spread; an event showing the slot taken before it comes drops it.
       const freedAt = ports.clock.now();
       const previousHolder = cache.get(slotName(choice))?.spec?.holderIdentity || pace.previous.get(slotName(choice));
-      const moment = freedAt + Math.floor(ports.rank(previousHolder) * pace.spreadMs);
+      const moment = freedAt + Math.floor(ports.rank(previousHolder) * pace.race.spreadMs);
       let again: SlotChoice = choice;
       do {
         await changed(generation, Math.max(0, moment - ports.clock.now()));
@@ -257,12 +260,14 @@ async function watchSession(
         if (await tryChoice(again)) return { outcome: 'held' };
         continue;
       }
-      // Taken before our moment came: how long it sat free, and how long the news took to reach us.
-      const wrote = acquiredAt(cache.get(`${SLOT_PREFIX}${choice.slot}`));
-      if (wrote === undefined) continue;
-      const handOver = { idleMs: wrote - freedAt, propagationMs: ports.clock.now() - wrote };
+      // Taken before our moment came: who won, how far round the ring, and how long its news took.
+      const taken = cache.get(`${SLOT_PREFIX}${choice.slot}`);
+      const wrote = acquiredAt(taken);
+      const winner = taken?.spec?.holderIdentity;
+      if (wrote === undefined || !winner) continue;
+      const handOver = { propagationMs: ports.clock.now() - wrote, spacing: ports.distance(previousHolder, winner) };
       const bounds = [ports.raceSpreadMs * MIN_SPREAD_FACTOR, ports.raceSpreadMs * MAX_SPREAD_FACTOR] as const;
-      pace.spreadMs = nextRaceSpread(pace.spreadMs, handOver, ...bounds);
+      pace.race = nextRacePace(pace.race, handOver, ...bounds);
     }
   } finally {
     watch.stop();

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import {
-  nextRaceSpread,
+  nextRacePace,
+  type RacePace,
   chooseHomeSlot,
   chooseSlot,
   homeSlot,
@@ -172,19 +173,40 @@ describe('budget defaults and pacing', () => {
   });
 });
 
-describe('nextRaceSpread: aims at an idle part of twice the propagation delay', () => {
-  it.each([
-    ['taken 5 ms after the release, heard of 50 ms later: too many raced, widen by half', 5, 50, 3_000],
-    ['idle as long as twice the propagation: keep', 100, 50, 2_000],
-    ['idle 150 ms for a 50 ms propagation: narrow to two thirds', 150, 50, 1_333],
-    ['idle 2 s for 10 ms: narrow by a third at most', 2_000, 10, 1_333],
-    ['a clock skew making the idle part negative counts as no idle: widen', -30, 20, 3_000],
-  ])('%s', (_name, idleMs, propagationMs, expected) => {
-    expect(nextRaceSpread(2_000, { idleMs, propagationMs }, 100, 120_000)).toBe(expected);
+describe('nextRacePace: a spread that makes the nearest waiter write after two propagation delays', () => {
+  it('from the first hand-over seen: twice the propagation over the ring spacing', () => {
+    expect(nextRacePace({ spreadMs: 2_000 }, { propagationMs: 7, spacing: 0.01 }, 20, 120_000)).toEqual({
+      spreadMs: 1_400,
+      spacing: 0.01,
+      propagationMs: 7,
+    });
   });
 
-  it('stays within its bounds', () => {
-    expect(nextRaceSpread(110_000, { idleMs: 0, propagationMs: 50 }, 100, 120_000)).toBe(120_000);
-    expect(nextRaceSpread(120, { idleMs: 10_000, propagationMs: 5 }, 100, 120_000)).toBe(100);
+  it('later ones move running means by a quarter, so one wide gap on the ring does not swing it', () => {
+    const pace = { spreadMs: 1_400, spacing: 0.01, propagationMs: 7 };
+    expect(nextRacePace(pace, { propagationMs: 7, spacing: 0.05 }, 20, 120_000)).toEqual({
+      spreadMs: 700,
+      spacing: 0.02,
+      propagationMs: 7,
+    });
+  });
+
+  it('as a queue drains the spacings grow and the spread falls with them (towards 2 × 7 / 0.5 = 28 ms)', () => {
+    let pace: RacePace = { spreadMs: 2_000 };
+    const spreads: number[] = [];
+    for (const spacing of [0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 0.5, 0.5, 0.5, 0.5]) {
+      pace = nextRacePace(pace, { propagationMs: 7, spacing }, 20, 120_000);
+      spreads.push(pace.spreadMs);
+    }
+    for (let i = 1; i < spreads.length; i += 1) expect(spreads[i]).toBeLessThanOrEqual(spreads[i - 1]!);
+    expect(spreads.at(-1)).toBeLessThanOrEqual(40);
+  });
+
+  it('keeps within its bounds, and ignores a hand-over it cannot read', () => {
+    expect(nextRacePace({ spreadMs: 500 }, { propagationMs: 50, spacing: 0.0001 }, 20, 120_000).spreadMs).toBe(120_000);
+    expect(nextRacePace({ spreadMs: 500 }, { propagationMs: 0, spacing: 0.9 }, 20, 120_000).spreadMs).toBe(20);
+    const pace = { spreadMs: 500, spacing: 0.1, propagationMs: 5 };
+    expect(nextRacePace(pace, { propagationMs: 5, spacing: 0 }, 20, 120_000)).toBe(pace);
+    expect(nextRacePace(pace, { propagationMs: -3, spacing: 0.2 }, 20, 120_000)).toBe(pace);
   });
 });
