@@ -83,6 +83,23 @@ describe('waiting for a restart slot over a watch, against the fake API server',
     await waiter.release();
   });
 
+  it('the API server goes away while it waits: a bounded wait, then a kube-api error and no slot', async () => {
+    const holder = budgetFor('node-b');
+    await holder.acquire();
+    const waiter = budgetFor('node-a');
+    const acquired = waiter.acquire().catch((thrown: unknown) => thrown);
+    await vi.waitFor(() => expect(setup.api.leases.watches.open).toBe(1));
+    setup.api.faults.push({ path: '/leases', times: 100_000, action: { drop: true } });
+    setup.api.leases.watches.breakAll();
+    const error = await acquired;
+    expect(error).toMatchObject({ code: 'kube-api' });
+    expect((error as Error).message).toMatch(/list Lease .* still failing .*; the runtime was not restarted$/);
+    expect(waiter.held()).toBeUndefined();
+    // The retries' waits went through the API client's clock, and stayed within its 60 s deadline.
+    expect(setup.clock.sleeps.reduce((sum, ms) => sum + ms, 0)).toBeLessThanOrEqual(60_000);
+    expect(setup.api.leases.holders(NS)).toEqual(['node-b']);
+  });
+
   it('a watch the server closed resumes from the last version without a LIST', async () => {
     const holder = budgetFor('node-b');
     await holder.acquire();
