@@ -1,5 +1,6 @@
 import { CoordinationV1Api, type KubeConfig, type V1Lease, Watch } from '@kubernetes/client-node';
 import { callApi, type ApiCallSpec, type RetryPolicy } from './api-call.js';
+import { ConflictError } from './kube-port.js';
 import { SLOT_LABEL } from './restart-slots.js';
 
 /** The slots as one LIST saw them, and the resourceVersion to watch from. */
@@ -40,7 +41,10 @@ export interface LeasePort {
    */
   watchSlots(resourceVersion: string, onEvent: (event: SlotWatchEvent) => void, name?: string): SlotWatch;
   create(lease: V1Lease): Promise<V1Lease>;
-  /** A PUT carrying `metadata.resourceVersion`: only one of two nodes updating the same version wins. */
+  /**
+   * A PUT carrying `metadata.resourceVersion`: only one of two nodes updating the same version wins. A
+   * Lease deleted since it was read is a ConflictError too (some servers answer 404, not create).
+   */
   replace(lease: V1Lease): Promise<V1Lease>;
   /** Deletes only the version we wrote; a Lease already gone counts as deleted. */
   remove(name: string, resourceVersion: string): Promise<void>;
@@ -143,9 +147,17 @@ export function leasePortFromConfig(config: KubeConfig, policy: RetryPolicy, nam
       watchOver(config, `/apis/coordination.k8s.io/v1/namespaces/${namespace}/leases`, resourceVersion, onEvent, name),
     create: (body) =>
       must(spec('create', body.metadata?.name ?? '?'), () => api.createNamespacedLease({ namespace, body })),
-    replace: (body) => {
+    replace: async (body) => {
       const name = body.metadata?.name ?? '?';
-      return must(spec('update', name), () => api.replaceNamespacedLease({ namespace, name, body }));
+      const written = await callApi(
+        spec('update', name),
+        policy,
+        () => api.replaceNamespacedLease({ namespace, name, body }),
+        true,
+      );
+      // Deleted since we read it (its holder released it): the slot changed under us, as with a 409.
+      if (written === undefined) throw new ConflictError(`Lease ${namespace}/${name} was deleted since it was read`);
+      return written;
     },
     remove: async (name, resourceVersion) => {
       await callApi(

@@ -4,16 +4,8 @@ import type { Clock } from '../host/clock.js';
 import type { Logger } from '../host/logger.js';
 import { ConflictError } from './kube-port.js';
 import type { LeasePort } from './lease-port.js';
-import {
-  chooseHomeSlot,
-  chooseSlot,
-  freeSlotCount,
-  homeSlot,
-  SLOT_LABEL,
-  SLOT_PREFIX,
-  type SlotLease,
-  takerRank,
-} from './restart-slots.js';
+import { chooseHomeSlot, chooseSlot, freeSlotCount, homeSlot, SLOT_PREFIX, takerRank } from './restart-slots.js';
+import { slotLeaseBody, slotLeaseOf } from './slot-lease.js';
 import { type SlotAttempt, type SlotWaitPorts, waitForSlot } from './slot-waiter.js';
 
 /** How a node holds a slot: long enough to outlive an API server restart on a k3s/rke2 server. */
@@ -54,27 +46,6 @@ export interface RestartBudget {
   held(): number | undefined;
 }
 
-function timeOf(value: unknown): number | undefined {
-  if (value === undefined || value === null) return undefined;
-  const ms = new Date(value as string | Date).getTime();
-  return Number.isNaN(ms) ? undefined : ms;
-}
-
-/** Reads a Lease the way chooseSlot needs it; undefined for a Lease that is not one of our slots. */
-export function slotLeaseOf(lease: V1Lease): SlotLease | undefined {
-  const name = lease.metadata?.name ?? '';
-  if (!name.startsWith(SLOT_PREFIX)) return undefined;
-  const slot = Number(name.slice(SLOT_PREFIX.length));
-  if (!Number.isInteger(slot)) return undefined;
-  return {
-    slot,
-    resourceVersion: lease.metadata?.resourceVersion ?? '',
-    holder: lease.spec?.holderIdentity,
-    lastRenewMs: timeOf(lease.spec?.renewTime) ?? timeOf(lease.spec?.acquireTime),
-    durationMs: (lease.spec?.leaseDurationSeconds ?? 0) * 1000,
-  };
-}
-
 /**
  * The restart budget over `kata-deploy-restart-<k>` Leases. A node first creates its home slot without
  * reading (one request when it is free); when that exists it lists the slots, decides (chooseSlot, pure:
@@ -94,27 +65,13 @@ export function restartBudget(
   let current: V1Lease | undefined;
   let renewer: ReturnType<typeof setInterval> | undefined;
   let renewing: Promise<void> = Promise.resolve();
+  let sweeping: Promise<void> = Promise.resolve();
 
-  const body = (slot: number, transitions: number, resourceVersion?: string): V1Lease => {
-    const now = new V1MicroTime(clock.now());
-    return {
-      apiVersion: 'coordination.k8s.io/v1',
-      kind: 'Lease',
-      metadata: {
-        name: `${SLOT_PREFIX}${slot}`,
-        namespace: leases.namespace,
-        labels: { ...SLOT_LABEL },
-        ...(resourceVersion === undefined ? {} : { resourceVersion }),
-      },
-      spec: {
-        holderIdentity: nodeName,
-        leaseDurationSeconds: Math.ceil(durationMs / 1000),
-        acquireTime: now,
-        renewTime: now,
-        leaseTransitions: transitions,
-      },
-    };
-  };
+  const body = (slot: number, transitions: number, resourceVersion?: string): V1Lease =>
+    slotLeaseBody(
+      { namespace: leases.namespace, nodeName, slot, durationMs, nowMs: clock.now(), transitions },
+      resourceVersion,
+    );
 
   const renew = async (): Promise<void> => {
     if (current === undefined) return;
@@ -194,6 +151,7 @@ export function restartBudget(
       // First the home slot without reading: one request when it is free (most nodes of a small cluster).
       try {
         hold(await leases.create(body(home, 0)));
+        if (budget > 1) sweeping = sweepEarlierSlots(home);
         return;
       } catch (error) {
         if (!(error instanceof ConflictError)) throw error;
@@ -235,8 +193,31 @@ export function restartBudget(
     }
   };
 
+  /**
+   * After a create that did not read: a Lease of ours on another slot is left from an earlier run of
+   * this node (its pod restarted while it held a slot other than its home). It would keep that slot from
+   * the others until it lapses; give it back, beside the restart and never failing it.
+   */
+  const sweepEarlierSlots = async (kept: number): Promise<void> => {
+    try {
+      const listed = await leases.listSlots();
+      for (const lease of listed.items) {
+        const view = slotLeaseOf(lease);
+        if (view === undefined || view.holder !== nodeName || view.slot === kept || view.slot >= budget) continue;
+        await leases.remove(lease.metadata?.name ?? '', view.resourceVersion);
+        log.info({ lease: lease.metadata?.name }, 'gave back a restart slot left from an earlier run of this node');
+      }
+    } catch (error) {
+      log.warn(
+        { error: asKataDeployError(error).message },
+        'could not check for restart slots left from an earlier run of this node; such a slot lapses by itself',
+      );
+    }
+  };
+
   const release = async (): Promise<void> => {
     stopRenewing();
+    await sweeping;
     await renewing;
     const lease = current;
     current = undefined;

@@ -185,6 +185,9 @@ export interface RacePace {
   readonly propagationMs?: number;
 }
 
+/** A watch event later than this is another node's clock running behind ours, not the network. */
+const MAX_PROPAGATION_MS = 1_000;
+
 /** How much one hand-over moves the running means: single ring spacings scatter widely (exponentially). */
 const PACE_WEIGHT = 1 / 4;
 
@@ -197,11 +200,13 @@ const PACE_WEIGHT = 1 / 4;
  * spacings grow and the spread shrinks with them, so its last waiters are not kept waiting.
  */
 export function nextRacePace(pace: RacePace, seen: HandOverSeen, minMs: number, maxMs: number): RacePace {
-  if (!(seen.spacing > 0) || !(seen.propagationMs >= 0)) return pace;
+  if (!(seen.spacing > 0) || Number.isNaN(seen.propagationMs)) return pace;
   const mean = (old: number | undefined, value: number) =>
     old === undefined ? value : old + (value - old) * PACE_WEIGHT;
   const spacing = mean(pace.spacing, seen.spacing);
-  const propagationMs = mean(pace.propagationMs, seen.propagationMs);
+  // The winner's clock stamped `acquireTime`: a skewed clock must not stretch everyone's wait.
+  const seenMs = Math.min(MAX_PROPAGATION_MS, Math.max(0, seen.propagationMs));
+  const propagationMs = mean(pace.propagationMs, seenMs);
   const spreadMs = Math.round(Math.min(maxMs, Math.max(minMs, (2 * Math.max(1, propagationMs)) / spacing)));
   return { spreadMs, spacing, propagationMs };
 }

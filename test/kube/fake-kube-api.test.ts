@@ -112,6 +112,8 @@ describe('fake API server wire format', () => {
       `${base}?fieldSelector=${encodeURIComponent('metadata.name!=kata-deploy-restart-1')}`,
     );
     expect(others.json.items.map((lease: Obj) => lease.metadata.name)).toEqual(['kata-deploy-restart-0']);
+    const empty = await call('GET', `/apis/coordination.k8s.io/v1/namespaces/none/leases?fieldSelector=spec.x%3D1`);
+    expect(empty.status).toBe(400);
     const bad = await call('GET', `${base}?fieldSelector=${encodeURIComponent('spec.holderIdentity=x')}`);
     expect(bad.status).toBe(400);
     expect(bad.json).toMatchObject({ kind: 'Status', reason: 'BadRequest' });

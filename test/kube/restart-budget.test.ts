@@ -27,7 +27,7 @@ describe('restart budget over Leases, against the fake API server', () => {
       ...options,
     });
 
-  it('a free home slot costs one create to take it and one delete to give it back, Lease fields set', async () => {
+  it('a free home slot: one create, a LIST beside the restart for slots of an earlier run, one delete', async () => {
     const budget = budgetFor('node-a', 2);
     await budget.acquire();
     const home = homeSlot('node-a', 2);
@@ -40,6 +40,7 @@ describe('restart budget over Leases, against the fake API server', () => {
     expect(setup.api.leases.store.size).toBe(0);
     expect(leasePaths(setup)).toEqual([
       `POST /apis/coordination.k8s.io/v1/namespaces/${NS}/leases`,
+      `GET /apis/coordination.k8s.io/v1/namespaces/${NS}/leases`,
       `DELETE /apis/coordination.k8s.io/v1/namespaces/${NS}/leases/kata-deploy-restart-${home}`,
     ]);
   });
@@ -143,6 +144,50 @@ describe('restart budget over Leases, against the fake API server', () => {
     expect(again.held()).toBe(0);
     expect(setup.clock.sleeps).toEqual([]);
     expect(setup.api.leases.store.get(`${NS}/kata-deploy-restart-0`)!.spec.holderIdentity).toBe('node-a');
+  });
+
+  it('a pod restarted while it held a slot other than its home takes its home and gives the old one back', async () => {
+    const home = homeSlot('node-a', 2);
+    const now = new Date(setup.clock.now()).toISOString().replace('Z', '000Z');
+    setup.api.leases.put(NS, {
+      metadata: { name: `kata-deploy-restart-${1 - home}`, labels: { 'app.kubernetes.io/managed-by': 'kata-deploy' } },
+      spec: { holderIdentity: 'node-a', leaseDurationSeconds: 60, acquireTime: now, renewTime: now },
+    });
+    const budget = budgetFor('node-a', 2);
+    await budget.acquire();
+    expect(budget.held()).toBe(home);
+    await vi.waitFor(() => expect(setup.api.leases.store.has(`${NS}/kata-deploy-restart-${1 - home}`)).toBe(false));
+    expect(setup.api.leases.holders(NS)).toEqual(['node-a']);
+    await budget.release();
+    expect(setup.api.leases.store.size).toBe(0);
+  });
+
+  it('a take whose Lease its holder deleted meanwhile counts as lost: it creates the slot instead', async () => {
+    const old = new Date(Date.now() - 120_000).toISOString();
+    setup.api.leases.put(NS, {
+      metadata: { name: 'kata-deploy-restart-0', labels: { 'app.kubernetes.io/managed-by': 'kata-deploy' } },
+      spec: { holderIdentity: 'slow', leaseDurationSeconds: 60, renewTime: old },
+    });
+    // The slow holder's release lands between node-a's LIST and node-a's update: the update gets 404.
+    setup.api.faults.push({
+      method: 'PUT',
+      path: '/leases/',
+      times: 1,
+      action: {
+        before: (api) => {
+          const lease = api.leases.store.get(`${NS}/kata-deploy-restart-0`)!;
+          api.leases.route('DELETE', NS, 'kata-deploy-restart-0', new URL(api.url), {
+            preconditions: { resourceVersion: lease.metadata.resourceVersion },
+          });
+        },
+      },
+    });
+    const budget = budgetFor('node-a', 1, { clock: systemClock });
+    await budget.acquire();
+    expect(budget.held()).toBe(0);
+    const statuses = setup.api.requests.filter((r) => r.path.includes('/leases') && r.method !== 'GET');
+    expect(statuses.map((r) => `${r.method} ${r.status}`)).toEqual(['POST 409', 'PUT 404', 'POST 201']);
+    await budget.release();
   });
 
   it('renews the slot while it is held', async () => {

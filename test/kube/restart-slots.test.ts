@@ -207,6 +207,11 @@ describe('nextRacePace: a spread that makes the nearest waiter write after two p
     expect(nextRacePace({ spreadMs: 500 }, { propagationMs: 0, spacing: 0.9 }, 20, 120_000).spreadMs).toBe(20);
     const pace = { spreadMs: 500, spacing: 0.1, propagationMs: 5 };
     expect(nextRacePace(pace, { propagationMs: 5, spacing: 0 }, 20, 120_000)).toBe(pace);
-    expect(nextRacePace(pace, { propagationMs: -3, spacing: 0.2 }, 20, 120_000)).toBe(pace);
+  });
+
+  it('a winner whose clock runs ahead or far behind ours moves the mean by at most 0 … 1 s', () => {
+    const pace = { spreadMs: 500, spacing: 0.1, propagationMs: 8 };
+    expect(nextRacePace(pace, { propagationMs: -300, spacing: 0.1 }, 20, 120_000).propagationMs).toBe(6);
+    expect(nextRacePace(pace, { propagationMs: 30_000, spacing: 0.1 }, 20, 120_000).propagationMs).toBe(256);
   });
 });
