@@ -11,7 +11,6 @@ import { logOf, nodeCli } from './node-cli.js';
 
 const NODES = 4;
 const BUDGET = 2;
-const NS = 'kata-deploy';
 const first = containerdCases()[0]!;
 const names = Array.from({ length: NODES }, (_, i) => `budget-node-${i}`);
 
@@ -67,30 +66,13 @@ describe.skipIf(first.missing !== undefined)(
     });
 
     it('all install; never more than two hold a slot; each restart happens while its node holds one', async () => {
-      // Hold the first two releases until a third node has been turned away, so the budget is exercised
-      // whatever the timing of the four installs.
-      let turnedAway = () => {};
-      const contention = new Promise<void>((resolve) => {
-        turnedAway = resolve;
-      });
-      kube.api.faults.push(
-        {
-          method: 'GET',
-          path: '/leases',
-          times: 10_000,
-          action: {
-            before: (api) => {
-              if (api.leases.holders(NS).length >= BUDGET) turnedAway();
-            },
-          },
-        },
-        {
-          method: 'DELETE',
-          path: '/leases/',
-          times: BUDGET,
-          action: { before: () => Promise.race([contention, new Promise<void>((r) => setTimeout(r, 30_000))]) },
-        },
-      );
+      // Hold the first two releases until a third node has been turned away and watches its home slot,
+      // so the budget is exercised whatever the timing of the four installs.
+      const someoneWaits = async (api: FakeKubeSetup['api']) => {
+        const until = Date.now() + 30_000;
+        while (api.leases.watches.open === 0 && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
+      };
+      kube.api.faults.push({ method: 'DELETE', path: '/leases/', times: BUDGET, action: { before: someoneWaits } });
       const runs = await Promise.all(nodes.map((node, index) => run('install', node, index)));
       for (const result of runs) expect(result.exitCode, logOf(result)).toBe(0);
       kube.api.faults.length = 0;
