@@ -108,11 +108,13 @@ export class TreeWriter {
   /**
    * `root` undefined makes a null sink: every member is judged, indexed and hashed, nothing is written
    * (--dry-run). `umask` is the process's (processUmask()), to tell the modes open() cannot set alone.
+   * `onKept` hears each kept config as soon as its bytes are all read (its file may still be in flight).
    */
   constructor(
     private readonly root: string | undefined,
     private readonly limits: PayloadLimits,
     private readonly umask = 0o777,
+    private readonly onKept?: (rel: string) => void,
   ) {
     this.index = new PayloadIndex(limits);
   }
@@ -240,7 +242,7 @@ export class TreeWriter {
         this.track(written);
       },
       end: () => {
-        if (keep !== undefined) this.kept.set(rel, Buffer.concat(keep));
+        if (keep !== undefined) this.keepConfig(rel, Buffer.concat(keep));
         const closed = opened.then(async (fd) => {
           try {
             await Promise.all(writes);
@@ -294,7 +296,7 @@ export class TreeWriter {
         if (fd !== undefined) attempt(() => writeAllSync(fd!, chunk, at));
       },
       end: () => {
-        if (keep !== undefined) this.kept.set(rel, Buffer.concat(keep));
+        if (keep !== undefined) this.keepConfig(rel, Buffer.concat(keep));
         if (fd === undefined) return;
         const open = fd;
         attempt(() => {
@@ -322,7 +324,7 @@ export class TreeWriter {
       },
       end: () => {
         this.dryDigests.set(rel, hash.digest('hex'));
-        if (keep !== undefined) this.kept.set(rel, Buffer.concat(keep));
+        if (keep !== undefined) this.keepConfig(rel, Buffer.concat(keep));
       },
     };
   }
@@ -353,6 +355,11 @@ export class TreeWriter {
         );
       },
     };
+  }
+
+  private keepConfig(rel: string, bytes: Buffer): void {
+    this.kept.set(rel, bytes);
+    this.onKept?.(rel);
   }
 
   private readElf(rel: string, chunk: Buffer): void {

@@ -15,6 +15,12 @@ export interface StagedPayloadHandle {
   readonly files?: PayloadFiles;
 }
 
+/**
+ * What the Kata configs are planned from: the pristine configs, and (`files`, once the whole tree is known)
+ * the rest of the payload. Early, mid-unpack, there is no `files`.
+ */
+export type PayloadConfigSource = Pick<StagedPayloadHandle, 'readPristine' | 'files'>;
+
 /** The payload's tree by path relative to the install dir: what it has, and the small files kept while unpacking. */
 export interface PayloadFiles {
   has(relPath: string): boolean;
@@ -35,7 +41,11 @@ export interface PayloadPart {
   installedDigest(): Promise<string | undefined>;
   /** Host paths of installed payload files that are missing or no longer as installed (stat only). */
   damagedFiles(): Promise<readonly string[]>;
-  stage(): Promise<StagedPayloadHandle>;
+  /**
+   * Checks and unpacks the payload out of sight. `onConfigs` hears, at most once and mid-unpack, that the
+   * selected shims' pristine configs are read: the configs can be planned while the rest unpacks.
+   */
+  stage(onConfigs?: (source: PayloadConfigSource) => void): Promise<StagedPayloadHandle>;
   commit(staged: StagedPayloadHandle): Promise<{ changed: boolean }>;
   finalize(staged: StagedPayloadHandle): Promise<void>;
   revert(staged: StagedPayloadHandle): Promise<void>;

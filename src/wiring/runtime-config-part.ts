@@ -90,10 +90,10 @@ export interface EarlyValidation {
 export function validatingWhileStaging(payload: PayloadPart, runtimeConfig: EarlyValidation): PayloadPart {
   return {
     ...payload,
-    async stage() {
+    async stage(onConfigs) {
       runtimeConfig.warm();
       try {
-        return await payload.stage();
+        return await payload.stage(onConfigs);
       } catch (error) {
         await runtimeConfig.settled();
         throw error;
