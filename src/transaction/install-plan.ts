@@ -96,7 +96,7 @@ export async function stageAndPlan(
       };
   let staged: StagedPayloadHandle;
   try {
-    staged = await ctx.payload.stage(onConfigs);
+    staged = await ctx.payload.stage(onConfigs === undefined ? {} : { onConfigs });
   } catch (error) {
     await early?.catch(() => undefined);
     throw error;

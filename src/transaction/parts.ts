@@ -21,6 +21,14 @@ export interface StagedPayloadHandle {
  */
 export type PayloadConfigSource = Pick<StagedPayloadHandle, 'readPristine' | 'files'>;
 
+/** What a stage tells its caller while it runs, so other work can overlap the unpack. */
+export interface StageHooks {
+  /** The stage's long part (unpack, or the check of an installed tree) has begun. */
+  readonly onLongWork?: () => void;
+  /** At most once, mid-unpack: the selected shims' pristine configs are read, the configs can be planned. */
+  readonly onConfigs?: (source: PayloadConfigSource) => void;
+}
+
 /** The payload's tree by path relative to the install dir: what it has, and the small files kept while unpacking. */
 export interface PayloadFiles {
   has(relPath: string): boolean;
@@ -41,11 +49,8 @@ export interface PayloadPart {
   installedDigest(): Promise<string | undefined>;
   /** Host paths of installed payload files that are missing or no longer as installed (stat only). */
   damagedFiles(): Promise<readonly string[]>;
-  /**
-   * Checks and unpacks the payload out of sight. `onConfigs` hears, at most once and mid-unpack, that the
-   * selected shims' pristine configs are read: the configs can be planned while the rest unpacks.
-   */
-  stage(onConfigs?: (source: PayloadConfigSource) => void): Promise<StagedPayloadHandle>;
+  /** Checks and unpacks the payload out of sight; `hooks` let other work overlap the unpack. */
+  stage(hooks?: StageHooks): Promise<StagedPayloadHandle>;
   commit(staged: StagedPayloadHandle): Promise<{ changed: boolean }>;
   finalize(staged: StagedPayloadHandle): Promise<void>;
   revert(staged: StagedPayloadHandle): Promise<void>;

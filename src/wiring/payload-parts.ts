@@ -57,7 +57,8 @@ export function payloadPart(settings: Settings, ports: PayloadPorts): PayloadPar
     async damagedFiles() {
       return damagedPayloadFiles(settings, ports);
     },
-    async stage(onConfigs) {
+    async stage(hooks = {}) {
+      const { onConfigs, onLongWork } = hooks;
       const onPristineConfigs =
         onConfigs === undefined
           ? undefined
@@ -70,6 +71,7 @@ export function payloadPart(settings: Settings, ports: PayloadPorts): PayloadPar
       const staged = await stagePayload(settings, ports, {
         validateOnly: settings.dryRun,
         ...(onPristineConfigs === undefined ? {} : { onPristineConfigs }),
+        ...(onLongWork === undefined ? {} : { onLongWork }),
       });
       const pristine = await loadPristineConfigs(staged, shimInfos(settings.shims), ports.fs);
       const handle: Handle = {

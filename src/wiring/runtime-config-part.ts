@@ -1,21 +1,6 @@
 import { KataDeployError } from '../core/errors.js';
-import {
-  applyChanges,
-  filesForValidation,
-  validatedMainConfig,
-  withEffectiveRunc,
-} from '../containerd/config/validate-plan.js';
-import {
-  assertChangedConfigAccepted,
-  assertCurrentConfigAccepted,
-  type ConfigValidator,
-  containerdValidator,
-  planRuntimeConfig,
-  planRuntimeConfigRemoval,
-  readRuntimeConfigInputs,
-  type RuntimeConfigRecord,
-  type RuntimeConfigRequest,
-} from '../containerd/config/index.js';
+import type { ConfigValidator, RuntimeConfigRecord, RuntimeConfigRequest } from '../containerd/config/index.js';
+import { containerdValidator } from '../containerd/config/validator.js';
 import type { CommandRunner } from '../host/command-runner.js';
 import type { HostFs } from '../host/host-fs.js';
 import { installerScratch, missingDirs, type ScratchSpace, sweepLeftovers } from '../host/scratch-space.js';
@@ -23,8 +8,20 @@ import { HOST_LOCK_PATH, STATE_ROOT } from '../core/paths.js';
 import type { PayloadPart, RuntimeConfigPart } from '../transaction/parts.js';
 import { SharedValidations } from '../containerd/config/shared-validations.js';
 import { isNoop } from '../core/file-change.js';
-import { keepImportedDropIns } from '../containerd/config/unprovable-removal.js';
 import type { ValidatorChoice } from './validator-binary.js';
+
+/**
+ * The planner and its TOML parser, loaded on first use rather than at start: install first uses them once the
+ * payload has begun to unpack, so their ~35 modules load while the unpack waits on its writes.
+ */
+async function planner() {
+  const [config, plan, removal] = await Promise.all([
+    import('../containerd/config/index.js'),
+    import('../containerd/config/validate-plan.js'),
+    import('../containerd/config/unprovable-removal.js'),
+  ]);
+  return { ...config, ...plan, ...removal };
+}
 
 /** The host lock's directory (/run/kata-deploy, a tmpfs): every run that holds the lock has it already. */
 const LOCK_DIR = HOST_LOCK_PATH.slice(0, HOST_LOCK_PATH.lastIndexOf('/'));
@@ -78,8 +75,8 @@ function validationScratch(fs: HostFs): ScratchSpace {
 }
 
 /**
- * Validation started before the plan: `warm` has containerd check the current config while the payload
- * unpacks (it needs nothing from the payload); `settled` waits for that run when no plan will read it.
+ * Validation started before the plan: `warm` (once per run) has containerd check the current config while
+ * the payload unpacks (it needs nothing from the payload); `settled` waits for that run when no plan will read it.
  */
 export interface EarlyValidation {
   warm(): void;
@@ -90,10 +87,15 @@ export interface EarlyValidation {
 export function validatingWhileStaging(payload: PayloadPart, runtimeConfig: EarlyValidation): PayloadPart {
   return {
     ...payload,
-    async stage(onConfigs) {
-      runtimeConfig.warm();
+    async stage(hooks = {}) {
+      const onLongWork = () => {
+        runtimeConfig.warm();
+        hooks.onLongWork?.();
+      };
       try {
-        return await payload.stage(onConfigs);
+        const staged = await payload.stage({ ...hooks, onLongWork });
+        runtimeConfig.warm();
+        return staged;
       } catch (error) {
         await runtimeConfig.settled();
         throw error;
@@ -137,23 +139,44 @@ export function runtimeConfigPart(
   ready.catch(() => undefined);
   const validator: ConfigValidator = { validate: async (main, files) => (await ready).validate(main, files) };
   let early: SharedValidations | undefined;
+  // Settles once warm()'s prefetch is registered with `early` (or failed): until then settled() could miss it.
+  let warming: Promise<void> = Promise.resolve();
+  // Once per run: a warm() after the plan took its validations would start a containerd run nobody reads.
+  let warmed = false;
   return {
     warm() {
-      if (request.flavour === 'crio' || early !== undefined) return;
+      if (request.flavour === 'crio' || warmed) return;
+      warmed = true;
       const shared = new SharedValidations(validator);
       early = shared;
       const full: RuntimeConfigRequest = { ...request, handlers: [] };
-      readRuntimeConfigInputs(fs, full).then(
-        (current) => shared.prefetch(validatedMainConfig(full), filesForValidation(full, current)),
+      warming = planner().then(
+        async (p) => {
+          const current = await p.readRuntimeConfigInputs(fs, full);
+          shared.prefetch(p.validatedMainConfig(full), p.filesForValidation(full, current));
+        },
         () => undefined,
       );
+      warming = warming.catch(() => undefined);
     },
     async settled() {
+      await warming;
       await early?.settled();
     },
     async plan(handlers, previousRecord) {
+      const {
+        applyChanges,
+        assertChangedConfigAccepted,
+        assertCurrentConfigAccepted,
+        filesForValidation,
+        planRuntimeConfig,
+        readRuntimeConfigInputs,
+        validatedMainConfig,
+        withEffectiveRunc,
+      } = await planner();
       // The validator's release-line refusal, even for a plan that runs no containerd: still before any change.
       await ready;
+      await warming;
       const full: RuntimeConfigRequest = { ...request, handlers };
       const previous = previousRecord as RuntimeConfigRecord | undefined;
       const current = await readRuntimeConfigInputs(fs, full, previous);
@@ -185,6 +208,14 @@ export function runtimeConfigPart(
       }
     },
     async planRemoval(record) {
+      const {
+        applyChanges,
+        filesForValidation,
+        keepImportedDropIns,
+        planRuntimeConfigRemoval,
+        readRuntimeConfigInputs,
+        validatedMainConfig,
+      } = await planner();
       await ready;
       const recorded = record as RuntimeConfigRecord;
       const full: RuntimeConfigRequest = { ...request, handlers: [] };
