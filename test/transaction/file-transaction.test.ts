@@ -169,7 +169,7 @@ describe('FileTransaction', () => {
     expect(await fs.exists('/opt')).toBe(false);
   });
 
-  it('writes one apply\'s files together: one fails, it throws once all settled, rollback restores all', async () => {
+  it("writes one apply's files together: one fails, it throws once all settled, rollback restores all", async () => {
     const { fs, store, tx } = await setup();
     // A file where the third change needs a directory: its mkdirp fails, the other two are written.
     await fs.writeFileAtomic('/etc/kata-blocker', 'a file, not a dir\n');
