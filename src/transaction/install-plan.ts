@@ -51,6 +51,38 @@ export async function planInstall(
 ): Promise<InstallPlan> {
   const wanted = ctx.handlers.map((handler) => handler.name);
   const base = ctx.control?.baseHandlers ?? [];
+  const recorded = tx.ledger.shimLinks ?? [];
+  // The links and the module check need nothing the configs' plan decides: they run beside it, and are awaited
+  // in the order they used to run in, so the same failure is reported (and nothing is left running).
+  const linkPlanning = ctx.shims?.plan(ctx.handlers, recorded);
+  const modulesChecked = ctx.settings.restart === 'none' && !ctx.settings.dryRun;
+  const moduleCheck = modulesChecked ? ctx.modules?.load() : undefined;
+  try {
+    return await planConfigs(ctx, tx, source, recoveredRuntimeFiles, {
+      linkPlanning,
+      moduleCheck,
+      modulesChecked,
+      wanted: [...wanted, ...base],
+    });
+  } finally {
+    await Promise.allSettled([linkPlanning, moduleCheck]);
+  }
+}
+
+async function planConfigs(
+  ctx: TransactionContext,
+  tx: FileTransaction,
+  source: PayloadConfigSource,
+  recoveredRuntimeFiles: boolean,
+  beside: {
+    linkPlanning: ReturnType<NonNullable<TransactionContext['shims']>['plan']> | undefined;
+    moduleCheck: Promise<void> | undefined;
+    modulesChecked: boolean;
+    wanted: readonly string[];
+  },
+): Promise<InstallPlan> {
+  beside.linkPlanning?.catch(() => undefined);
+  beside.moduleCheck?.catch(() => undefined);
   const kataChanges = [
     ...(await ctx.kataConfig.plan(ctx.handlers, source.readPristine, source.files)),
     ...(await staleKataConfigs(ctx, tx)),
@@ -61,7 +93,7 @@ export async function planInstall(
   const runtimePlan = await ctx.runtimeConfig.plan(handlers, tx.ledger.runtimeConfig);
   ctx.log.debug('phase: runtime config planned and validated');
   const recorded = tx.ledger.shimLinks ?? [];
-  const linkPlan = (await ctx.shims?.plan(ctx.handlers, recorded)) ?? { wanted: [], toWrite: [] };
+  const linkPlan = (await beside.linkPlanning) ?? { wanted: [], toWrite: [] };
   const staleLinks = recorded.some((link) => !linkPlan.wanted.some((w) => w.path === link.path));
   const runtimeChanged = runtimePlan.changes.filter((change) => !isNoop(change)).map((change) => change.path);
   const decision = decideRestart({
@@ -69,10 +101,10 @@ export async function planInstall(
     runtimeRestarts: ctx.control?.restarts ?? false,
     changedRuntimeFiles: runtimeChanged,
     recoveredRuntimeFiles,
-    missingLiveHandlers: runtimeChanged.length > 0 ? undefined : await missingLive(ctx, [...wanted, ...base]),
+    missingLiveHandlers: runtimeChanged.length > 0 ? undefined : await missingLive(ctx, beside.wanted),
   });
-  const modulesChecked = ctx.settings.restart === 'none' && !ctx.settings.dryRun;
-  if (modulesChecked) await ctx.modules?.load();
+  await beside.moduleCheck;
+  const modulesChecked = beside.modulesChecked;
   const changes = [...kataChanges, ...runtimePlan.changes].filter((change) => !isNoop(change));
   return { kataChanges, stale, runtimePlan, linkPlan, staleLinks, decision, changes, modulesChecked };
 }
