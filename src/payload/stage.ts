@@ -73,11 +73,8 @@ export interface StageOptions {
    * that differs fails it); the caller must still wait for the stage before acting on its plan.
    */
   readonly onPristineConfigs?: (configs: ReadonlyMap<string, Buffer>) => void;
-  /**
-   * Called once the stage starts its long part (the unpack, or the check of an installed tree): work that needs
-   * neither may start then, in the unpack's idle time rather than before it.
-   */
-  readonly onLongWork?: () => void;
+  /** Called once the unpack has started: work that needs none of it may start, in the unpack's idle time. */
+  readonly onUnpacking?: () => void;
 }
 
 /**
@@ -110,7 +107,6 @@ export async function stagePayload(
     current.installDir === settings.installDir &&
     sameSource(current.source, source)
   ) {
-    options.onLongWork?.();
     const installReal = await ports.fs.realPath(settings.installDir).catch(() => undefined);
     if (installReal !== undefined && isRootOf(installReal, current) && treeIntact(installReal, current.entries)) {
       checkShimRequirements(shims, settings.arch, installedFacts(installReal, current.entries));
@@ -151,7 +147,7 @@ export async function stagePayload(
     ports.log.debug('phase: payload unpack starts');
     const parser = new TarParser(writer.onEntry);
     const pumping = pumpPayload(settings, ports, parser, writer, expected !== undefined, local?.size, archiveDigest);
-    options.onLongWork?.();
+    options.onUnpacking?.();
     const facts = await pumping;
     if (expected !== undefined && facts.sha256 !== expected) {
       throw new KataDeployError(

@@ -23,8 +23,8 @@ export type PayloadConfigSource = Pick<StagedPayloadHandle, 'readPristine' | 'fi
 
 /** What a stage tells its caller while it runs, so other work can overlap the unpack. */
 export interface StageHooks {
-  /** The stage's long part (unpack, or the check of an installed tree) has begun. */
-  readonly onLongWork?: () => void;
+  /** The unpack has begun (never called when the same payload is already installed). */
+  readonly onUnpacking?: () => void;
   /** At most once, mid-unpack: the selected shims' pristine configs are read, the configs can be planned. */
   readonly onConfigs?: (source: PayloadConfigSource) => void;
 }

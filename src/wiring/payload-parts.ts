@@ -58,7 +58,7 @@ export function payloadPart(settings: Settings, ports: PayloadPorts): PayloadPar
       return damagedPayloadFiles(settings, ports);
     },
     async stage(hooks = {}) {
-      const { onConfigs, onLongWork } = hooks;
+      const { onConfigs, onUnpacking } = hooks;
       const onPristineConfigs =
         onConfigs === undefined
           ? undefined
@@ -71,7 +71,7 @@ export function payloadPart(settings: Settings, ports: PayloadPorts): PayloadPar
       const staged = await stagePayload(settings, ports, {
         validateOnly: settings.dryRun,
         ...(onPristineConfigs === undefined ? {} : { onPristineConfigs }),
-        ...(onLongWork === undefined ? {} : { onLongWork }),
+        ...(onUnpacking === undefined ? {} : { onUnpacking }),
       });
       const pristine = await loadPristineConfigs(staged, shimInfos(settings.shims), ports.fs);
       const handle: Handle = {

@@ -9,6 +9,7 @@ import type { PayloadPart, RuntimeConfigPart } from '../transaction/parts.js';
 import { SharedValidations } from '../containerd/config/shared-validations.js';
 import { isNoop } from '../core/file-change.js';
 import type { ValidatorChoice } from './validator-binary.js';
+import { acceptedConfigKey } from './accepted-config.js';
 
 /**
  * The planner and its TOML parser, loaded on first use rather than at start: install first uses them once the
@@ -88,14 +89,12 @@ export function validatingWhileStaging(payload: PayloadPart, runtimeConfig: Earl
   return {
     ...payload,
     async stage(hooks = {}) {
-      const onLongWork = () => {
+      const onUnpacking = () => {
         runtimeConfig.warm();
-        hooks.onLongWork?.();
+        hooks.onUnpacking?.();
       };
       try {
-        const staged = await payload.stage({ ...hooks, onLongWork });
-        runtimeConfig.warm();
-        return staged;
+        return await payload.stage({ ...hooks, onUnpacking });
       } catch (error) {
         await runtimeConfig.settled();
         throw error;
@@ -180,6 +179,22 @@ export function runtimeConfigPart(
       const full: RuntimeConfigRequest = { ...request, handlers };
       const previous = previousRecord as RuntimeConfigRecord | undefined;
       const current = await readRuntimeConfigInputs(fs, full, previous);
+      const main = validatedMainConfig(full);
+      const keyOf = async (files: ReadonlyMap<string, Buffer | undefined>) =>
+        request.flavour === 'crio'
+          ? undefined
+          : acceptedConfigKey(await containerd, main, filesForValidation(full, files));
+      // A plan that changes nothing, on the very bytes containerd accepted for this install, with the very same
+      // binary (acceptedConfigKey), has containerd's verdict already: a converged reinstall runs no containerd.
+      const recorded = previous?.acceptedConfig;
+      if (recorded !== undefined && request.userDropIn === undefined && (await keyOf(current)) === recorded) {
+        const unchanged = planRuntimeConfig(full, current, previous);
+        if (!unchanged.record.addedRunc && unchanged.changes.every(isNoop)) {
+          await early?.settled();
+          early = undefined;
+          return { changes: unchanged.changes, record: { ...unchanged.record, acceptedConfig: recorded } };
+        }
+      }
       // One containerd run per distinct candidate (a converged plan validates the current config once), and
       // the changed config goes through containerd while the current one does. Only a plan that adds runc
       // (containerd 1.x, none configured) waits: it copies the effective runc from the current dump. A run
@@ -202,7 +217,11 @@ export function runtimeConfigPart(
         const planned = withEffectiveRunc(full, currentDump);
         const plan = early.record.addedRunc ? planRuntimeConfig(planned, current, previous) : early;
         await assertChangedConfigAccepted(shared, planned, current, plan, currentDump, previous);
-        return { changes: plan.changes, record: plan.record };
+        const accepted = await keyOf(applyChanges(current, plan.changes));
+        return {
+          changes: plan.changes,
+          record: { ...plan.record, ...(accepted === undefined ? {} : { acceptedConfig: accepted }) },
+        };
       } finally {
         await shared.settled();
       }
