@@ -141,6 +141,7 @@ async function runCommand(name: CommandName, flags: RawFlags): Promise<number> {
     const settings = settingsFromProcess(flags);
     const output = await logsAndProgress(settings);
     log = output.log;
+    log.debug('phase: settings parsed');
     for (const notice of settings.upstream.notices) log.warn(notice);
     const ports = realPorts(settings, output.progress);
     switch (name) {

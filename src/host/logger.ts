@@ -5,6 +5,15 @@ import type { LogFormat, LogLevel } from '../settings/settings.js';
 export type Logger = Pick<pino.Logger, 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal' | 'child' | 'level'>;
 
 /**
+ * At debug and trace, each line also carries `atMs`, the milliseconds since the process started: a run's phase
+ * timestamps, which the payload bench prints (BENCH_DEBUG_LOG=1) without a profiler.
+ */
+function sinceStart(level: LogLevel): Pick<pino.LoggerOptions, 'mixin'> {
+  if (level !== 'debug' && level !== 'trace') return {};
+  return { mixin: () => ({ atMs: Math.round(performance.now()) }) };
+}
+
+/**
  * JSON lines on stderr for machines (DaemonSet logs), colourised human lines when a person is watching.
  * stdout stays free for `--json` results.
  */
@@ -27,7 +36,7 @@ export function createLogger(
     });
   }
   return pino(
-    { level, base: undefined, timestamp: pino.stdTimeFunctions.isoTime },
+    { level, base: undefined, timestamp: pino.stdTimeFunctions.isoTime, ...sinceStart(level) },
     pino.destination({ fd: 2, sync: true }),
   );
 }

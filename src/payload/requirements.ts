@@ -1,4 +1,4 @@
-import TOML from '@iarna/toml';
+import { parseTomlValues } from '../core/toml-values.js';
 import type { Arch } from '../core/arch.js';
 import { KataDeployError } from '../core/errors.js';
 import { shimBinaryRelPath, shimConfigRelPath, type ShimInfo } from '../core/shims.js';
@@ -36,7 +36,7 @@ function missing(shim: string, rel: string, why: string): KataDeployError {
 function hypervisorTable(shim: string, rel: string, bytes: Buffer): Record<string, unknown> {
   let parsed: Record<string, unknown>;
   try {
-    parsed = TOML.parse(bytes.toString('utf8')) as Record<string, unknown>;
+    parsed = parseTomlValues(bytes.toString('utf8'));
   } catch (error) {
     throw new KataDeployError(
       'bad-payload',

@@ -1,5 +1,5 @@
 import { mkdirSync, rmSync, statSync } from 'node:fs';
-import { shimInfos } from '../core/shims.js';
+import { shimConfigRelPath, shimInfos } from '../core/shims.js';
 import { KataDeployError } from '../core/errors.js';
 import { DEFAULT_LIMITS } from './entry-policy.js';
 import {
@@ -67,6 +67,14 @@ function sameSource(recorded: PayloadSource, source: PayloadSource): boolean {
 /** How to stage: `validateOnly` (--dry-run) checks everything and writes nothing. */
 export interface StageOptions {
   readonly validateOnly?: boolean;
+  /**
+   * Called at most once, mid-unpack, as soon as every selected shim's pristine config has been read, so the
+   * caller can plan from them while the rest unpacks. They are the bytes the stage ends with (a later copy
+   * that differs fails it); the caller must still wait for the stage before acting on its plan.
+   */
+  readonly onPristineConfigs?: (configs: ReadonlyMap<string, Buffer>) => void;
+  /** Called once the unpack has started: work that needs none of it may start, in the unpack's idle time. */
+  readonly onUnpacking?: () => void;
 }
 
 /**
@@ -128,20 +136,19 @@ export async function stagePayload(
   // Files are not hashed one by one; the archive is hashed (on a worker reading the same open file) only
   // when a checksum must be verified: hashing 300 MB costs as much CPU as writing the tree.
   const archiveDigest = expected === undefined || remote ? undefined : DigestWorker.tryStart();
-  const writer = new TreeWriter(stagingDir, ports.limits ?? DEFAULT_LIMITS, processUmask());
+  const awaited = new Set(shims.map(shimConfigRelPath));
+  const onKept = (rel: string): void => {
+    if (awaited.delete(rel) && awaited.size === 0) options.onPristineConfigs?.(writer.kept);
+  };
+  const writer = new TreeWriter(stagingDir, ports.limits ?? DEFAULT_LIMITS, processUmask(), onKept);
   try {
     if (stagingDir !== undefined) mkdirSync(stagingDir, { mode: 0o755 });
     const started = ports.clock.now();
+    ports.log.debug('phase: payload unpack starts');
     const parser = new TarParser(writer.onEntry);
-    const facts = await pumpPayload(
-      settings,
-      ports,
-      parser,
-      writer,
-      expected !== undefined,
-      local?.size,
-      archiveDigest,
-    );
+    const pumping = pumpPayload(settings, ports, parser, writer, expected !== undefined, local?.size, archiveDigest);
+    options.onUnpacking?.();
+    const facts = await pumping;
     if (expected !== undefined && facts.sha256 !== expected) {
       throw new KataDeployError(
         'bad-payload',

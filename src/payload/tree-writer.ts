@@ -1,47 +1,16 @@
-import { createHash, type Hash } from 'node:crypto';
-import {
-  chmodSync,
-  close,
-  closeSync,
-  constants,
-  fchmod,
-  fchmodSync,
-  futimes,
-  futimesSync,
-  link,
-  mkdirSync,
-  open,
-  openSync,
-  readFileSync,
-  symlinkSync,
-  write,
-  writeSync,
-} from 'node:fs';
+import { chmodSync, close, link, mkdirSync, readFileSync, symlinkSync } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { badPayload, judgeEntry, type PayloadLimits } from './entry-policy.js';
-import { fileSha256 } from './entry-ownership.js';
-import { elfMachineOf, isCheckedExecutable, isKeptConfig } from './member-bytes.js';
-import { startWriteback } from './libc.js';
+import { compareSink, validateSink } from './check-sinks.js';
+import { judgeEntry, type PayloadLimits } from './entry-policy.js';
+import { fileSink, smallFileSink, type SinkHost } from './file-sinks.js';
+import { elfMachineOf } from './member-bytes.js';
 import { PayloadIndex } from './payload-index.js';
 import { signatureOf } from './stat-signature.js';
 import type { EntrySink, TarEntry } from './tar-parser.js';
 
-const openAsync = promisify(open);
 const closeAsync = promisify(close);
-const fchmodAsync = promisify(fchmod);
-const futimesAsync = promisify(futimes);
 const linkAsync = promisify(link);
-const writeAsync = promisify(write);
-
-/** Writes all of a slice at its position, looping over short writes. */
-async function writeAt(fd: number, chunk: Buffer, position: number): Promise<void> {
-  let offset = 0;
-  while (offset < chunk.length) {
-    const { bytesWritten } = await writeAsync(fd, chunk, offset, chunk.length - offset, position + offset);
-    offset += bytesWritten;
-  }
-}
 
 /**
  * The process's umask, read from /proc (process.umask() without an argument is deprecated); all bits
@@ -55,15 +24,6 @@ export function processUmask(): number {
     return 0o777;
   }
 }
-
-/** Writes all of a slice at its position with writeSync, looping over short writes. */
-function writeAllSync(fd: number, chunk: Buffer, position: number): void {
-  for (let offset = 0; offset < chunk.length; )
-    offset += writeSync(fd, chunk, offset, chunk.length - offset, position + offset);
-}
-
-/** Files at least this big get their writeback started as soon as they are complete. */
-const WRITEBACK_MIN = 1 << 20;
 
 /**
  * Files up to this size are written with plain syscalls on this thread, as their bytes arrive: four
@@ -104,17 +64,37 @@ export class TreeWriter {
   private readonly dryDigests = new Map<string, string>();
   /** Stat signatures of the staged files, by path; filled by finish(). */
   readonly signatures = new Map<string, string>();
+  /** What the member sinks (file-sinks.ts, check-sinks.ts) share of this writer. */
+  private readonly host: SinkHost;
 
   /**
    * `root` undefined makes a null sink: every member is judged, indexed and hashed, nothing is written
    * (--dry-run). `umask` is the process's (processUmask()), to tell the modes open() cannot set alone.
+   * `onKept` hears each kept config as soon as its bytes are all read (its file may still be in flight).
    */
   constructor(
     private readonly root: string | undefined,
     private readonly limits: PayloadLimits,
     private readonly umask = 0o777,
+    private readonly onKept?: (rel: string) => void,
   ) {
     this.index = new PayloadIndex(limits);
+    this.host = {
+      root,
+      umask,
+      index: this.index,
+      opened: this.opened,
+      openFds: this.openFds,
+      completed: this.completed,
+      dryDigests: this.dryDigests,
+      track: (operation) => this.track(operation),
+      recordFailure: (error) => {
+        this.failure ??= error;
+      },
+      failed: () => this.failure !== undefined,
+      keepConfig: (rel, bytes) => this.keepConfig(rel, bytes),
+      readElf: (rel, chunk) => this.readElf(rel, chunk),
+    };
   }
 
   /** The TarParser callback. */
@@ -125,7 +105,7 @@ export class TreeWriter {
     if (placement === 'skip') return undefined;
     if (this.root === undefined)
       return accepted.kind === 'file'
-        ? this.validateSink(entry.name, accepted.rel, placement === 'compare-file', accepted.size)
+        ? validateSink(this.host, entry.name, accepted.rel, placement === 'compare-file', accepted.size)
         : undefined;
     const real = path.join(this.root, accepted.rel);
     switch (accepted.kind) {
@@ -148,10 +128,10 @@ export class TreeWriter {
       case 'file':
         this.ensureDir(path.posix.dirname(accepted.rel));
         return placement === 'compare-file'
-          ? this.compareSink(entry.name, accepted.rel)
+          ? compareSink(this.host, entry.name, accepted.rel)
           : accepted.size <= SMALL_FILE
-            ? this.smallFileSink(real, accepted.rel, accepted.mode, accepted.mtime, accepted.size)
-            : this.fileSink(real, accepted.rel, accepted.mode, accepted.mtime, accepted.size);
+            ? smallFileSink(this.host, real, accepted.rel, accepted.mode, accepted.mtime, accepted.size)
+            : fileSink(this.host, real, accepted.rel, accepted.mode, accepted.mtime, accepted.size);
     }
   };
 
@@ -216,143 +196,9 @@ export class TreeWriter {
     for (let dir = rel; dir !== '.' && !this.dirs.has(dir); dir = path.posix.dirname(dir)) this.dirs.add(dir);
   }
 
-  private fileSink(real: string, rel: string, mode: number, mtime: number, size: number): EntrySink {
-    const opened = openAsync(
-      real,
-      constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW,
-      mode,
-    );
-    this.opened.set(rel, opened);
-    this.track(opened.then((fd) => void this.openFds.add(fd)));
-    const keep = isKeptConfig(rel, size) ? ([] as Buffer[]) : undefined;
-    const elf = isCheckedExecutable(rel);
-    const needsChmod = (mode & (this.umask | 0o7000)) !== 0;
-    const writes: Promise<void>[] = [];
-    let position = 0;
-    return {
-      write: (chunk) => {
-        if (position === 0 && elf) this.readElf(rel, chunk);
-        keep?.push(Buffer.from(chunk));
-        const at = position;
-        position += chunk.length;
-        const written = opened.then((fd) => writeAt(fd, chunk, at));
-        writes.push(written);
-        this.track(written);
-      },
-      end: () => {
-        if (keep !== undefined) this.kept.set(rel, Buffer.concat(keep));
-        const closed = opened.then(async (fd) => {
-          try {
-            await Promise.all(writes);
-            if (needsChmod) await fchmodAsync(fd, mode);
-            await futimesAsync(fd, mtime, mtime);
-            if (size >= WRITEBACK_MIN) await startWriteback(fd);
-          } finally {
-            this.openFds.delete(fd);
-            await closeAsync(fd);
-          }
-        });
-        this.completed.set(rel, closed);
-        this.track(closed);
-      },
-    };
-  }
-
-  /**
-   * A small file, written synchronously. A failing syscall is recorded, not thrown (the parser would
-   * report it as a malformed archive): settle() throws it, like a failed write of a big file.
-   */
-  private smallFileSink(real: string, rel: string, mode: number, mtime: number, size: number): EntrySink {
-    const keep = isKeptConfig(rel, size) ? ([] as Buffer[]) : undefined;
-    const elf = isCheckedExecutable(rel);
-    let fd: number | undefined;
-    const attempt = (action: () => void): void => {
-      if (this.failure !== undefined) return;
-      try {
-        action();
-      } catch (error) {
-        this.failure = error;
-      }
-    };
-    attempt(() => {
-      const opened = openSync(
-        real,
-        constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW,
-        mode,
-      );
-      this.openFds.add(opened);
-      fd = opened;
-    });
-    this.opened.set(rel, Promise.resolve(fd ?? -1));
-    let position = 0;
-    return {
-      write: (chunk) => {
-        if (position === 0 && elf) this.readElf(rel, chunk);
-        keep?.push(Buffer.from(chunk));
-        const at = position;
-        position += chunk.length;
-        if (fd !== undefined) attempt(() => writeAllSync(fd!, chunk, at));
-      },
-      end: () => {
-        if (keep !== undefined) this.kept.set(rel, Buffer.concat(keep));
-        if (fd === undefined) return;
-        const open = fd;
-        attempt(() => {
-          if ((mode & (this.umask | 0o7000)) !== 0) fchmodSync(open, mode);
-          futimesSync(open, mtime, mtime);
-        });
-        this.openFds.delete(open);
-        attempt(() => closeSync(open));
-      },
-    };
-  }
-
-  /** A file in a dry run: hashed and read like fileSink (digest, ELF machine, kept configs), never written. */
-  private validateSink(member: string, rel: string, duplicate: boolean, size: number): EntrySink {
-    if (duplicate) return this.compareSink(member, rel);
-    const hash = createHash('sha256');
-    const keep = isKeptConfig(rel, size) ? ([] as Buffer[]) : undefined;
-    let first = true;
-    return {
-      write: (chunk) => {
-        if (first && isCheckedExecutable(rel)) this.readElf(rel, chunk);
-        first = false;
-        hash.update(chunk);
-        keep?.push(Buffer.from(chunk));
-      },
-      end: () => {
-        this.dryDigests.set(rel, hash.digest('hex'));
-        if (keep !== undefined) this.kept.set(rel, Buffer.concat(keep));
-      },
-    };
-  }
-
-  /**
-   * A second copy of a file: hashed (here: duplicates are rare), not written, and refused unless its
-   * bytes match the first copy's, read back from staging once those are all written.
-   */
-  private compareSink(member: string, rel: string): EntrySink {
-    const hash: Hash = createHash('sha256');
-    const conflict = () => badPayload(member, 'appears twice with different contents (conflicting duplicate)');
-    return {
-      write: (chunk) => void hash.update(chunk),
-      end: () => {
-        const node = this.index.nodes.get(rel);
-        if (node?.kind !== 'file') throw conflict();
-        const own = hash.digest('hex');
-        const first = node.linkedFrom ?? rel;
-        if (this.root === undefined) {
-          if (this.dryDigests.get(first) !== own) throw conflict();
-          return;
-        }
-        const root = this.root;
-        this.track(
-          Promise.resolve(this.completed.get(first)).then(() => {
-            if (fileSha256(path.join(root, first)) !== own) throw conflict();
-          }),
-        );
-      },
-    };
+  private keepConfig(rel: string, bytes: Buffer): void {
+    this.kept.set(rel, bytes);
+    this.onKept?.(rel);
   }
 
   private readElf(rel: string, chunk: Buffer): void {

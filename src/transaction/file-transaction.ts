@@ -86,19 +86,26 @@ export class FileTransaction {
     if (todo.length === 0) return [];
     const files = [...this.current.files];
     const createdDirs = [...this.current.createdDirs];
-    for (const change of todo) await this.assertUnchanged(change);
+    // Reads and writes of distinct files go out together: one by one, each await is a thread-pool round trip.
+    await Promise.all(todo.map((change) => this.assertUnchanged(change)));
+    const before = await Promise.all(
+      todo.map((change) =>
+        this.current.journal.some((entry) => entry.path === change.path) ? undefined : this.snapshot(change.path),
+      ),
+    );
     const intended = new Map(todo.map((change) => [change.path, digestOf(change.after)]));
     const journal = this.current.journal.map((entry) =>
       intended.has(entry.path) ? { ...entry, intended: intended.get(entry.path) } : entry,
     );
-    for (const change of todo) {
-      for (const dir of await this.missingDirs(change.path)) if (!createdDirs.includes(dir)) createdDirs.push(dir);
+    const missing = await Promise.all(todo.map((change) => this.missingDirs(change.path)));
+    for (const [index, change] of todo.entries()) {
+      for (const dir of missing[index]!) if (!createdDirs.includes(dir)) createdDirs.push(dir);
       const known = files.find((file) => file.path === change.path);
       const tracked = known !== undefined;
       if (!journal.some((entry) => entry.path === change.path))
         journal.push({
           path: change.path,
-          before: await this.snapshot(change.path),
+          before: before[index]!,
           tracked,
           writtenBefore: known?.written,
           intended: intended.get(change.path),
@@ -112,7 +119,8 @@ export class FileTransaction {
         });
     }
     await this.update({ files, createdDirs, journal });
-    for (const change of todo) {
+    // Every change is journalled now, so any subset written (one write failed, or a crash) rolls back the same.
+    const writes = todo.map(async (change) => {
       const expected = change.before ?? null;
       if (change.after === undefined) {
         await this.assertUnchanged(change);
@@ -124,7 +132,10 @@ export class FileTransaction {
           expected,
         });
       }
-    }
+    });
+    const outcomes = await Promise.allSettled(writes);
+    const failed = outcomes.find((outcome) => outcome.status === 'rejected');
+    if (failed !== undefined) throw failed.reason;
     const written = new Map(
       todo.map((change) => [change.path, change.after === undefined ? 'absent' : sha256(change.after)]),
     );

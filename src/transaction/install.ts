@@ -1,6 +1,5 @@
 import { unexpectedRunFailure } from '../core/host-error.js';
 import type { FileChange } from '../core/file-change.js';
-import { isNoop } from '../core/file-change.js';
 import { HOST_LOCK_PATH, stateDir } from '../core/paths.js';
 import { redactUrl } from '../core/redact.js';
 import type { TransactionContext } from './context.js';
@@ -8,13 +7,13 @@ import { FileTransaction } from './file-transaction.js';
 import { acquireHostLock } from './host-lock.js';
 import { committedPayloadDigest, emptyLedger, type Ledger, LedgerStore, runInProgress } from './ledger.js';
 import type { Readiness, StagedPayloadHandle } from './parts.js';
-import { decideRestart, type RestartDecision } from './restart-decision.js';
+import type { RestartDecision } from './restart-decision.js';
 import { restartAndConfirm } from './restart-and-confirm.js';
 import { failpoint } from './failpoint.js';
 import { assertLedgerInScope, ledgerScopeFor } from './ledger-scope.js';
 import { assertLaunchable, commitShimLinks, writeShimLinks } from './shim-launch.js';
 import type { ShimLink } from '../core/shim-lookup.js';
-import { staleCandidates, staleKataConfigChanges } from './stale-kata-configs.js';
+import { stageAndPlan } from './install-plan.js';
 
 /** What install did (or, with --dry-run, would do), for logs, `--json` and the daemon. */
 export interface InstallResult {
@@ -29,12 +28,6 @@ export interface InstallResult {
   readonly restart: RestartDecision & { readonly performed: boolean };
   readonly readiness: Readiness | undefined;
   readonly recovered: boolean;
-}
-
-async function missingLive(ctx: TransactionContext, wanted: readonly string[]): Promise<string[] | undefined> {
-  if (ctx.control === undefined || ctx.settings.restart === 'none') return undefined;
-  const live = await ctx.control.liveHandlers().catch(() => undefined);
-  return live === undefined ? [...wanted] : wanted.filter((name) => !live.includes(name));
 }
 
 /** Where a run stands, shared by its steps so a failure knows what to undo. */
@@ -138,26 +131,11 @@ async function planAndApply(
   const { recovered } = recovery;
   const base = ctx.control?.baseHandlers ?? [];
   const wanted = ctx.handlers.map((handler) => handler.name);
-  const staged = await ctx.payload.stage();
+  const staging = await stageAndPlan(ctx, tx, recovery.recoveredRuntimeFiles);
+  const staged = staging.staged;
   try {
-    const kataChanges = [
-      ...(await ctx.kataConfig.plan(ctx.handlers, staged.readPristine, staged.files)),
-      ...(await staleKataConfigs(ctx, tx)),
-    ];
-    const stale = new Set(kataChanges.filter((change) => change.after === undefined).map((change) => change.path));
-    const handlers = await ctx.kataConfig.annotate(ctx.handlers, kataChanges, staged.readPristine);
-    const runtimePlan = await ctx.runtimeConfig.plan(handlers, tx.ledger.runtimeConfig);
-    const linkPlan = (await ctx.shims?.plan(ctx.handlers, tx.ledger.shimLinks ?? [])) ?? { wanted: [], toWrite: [] };
-    const staleLinks = (tx.ledger.shimLinks ?? []).some((link) => !linkPlan.wanted.some((w) => w.path === link.path));
-    const runtimeChanged = runtimePlan.changes.filter((change) => !isNoop(change)).map((change) => change.path);
-    const decision = decideRestart({
-      mode: settings.restart,
-      runtimeRestarts: ctx.control?.restarts ?? false,
-      changedRuntimeFiles: runtimeChanged,
-      recoveredRuntimeFiles: recovery.recoveredRuntimeFiles,
-      missingLiveHandlers: runtimeChanged.length > 0 ? undefined : await missingLive(ctx, [...wanted, ...base]),
-    });
-    const changes = [...kataChanges, ...runtimePlan.changes].filter((change) => !isNoop(change));
+    const { kataChanges, stale, runtimePlan, linkPlan, staleLinks, decision, changes, modulesChecked } =
+      await staging.plan;
     const result = (
       payloadChanged: boolean,
       performed: boolean,
@@ -185,7 +163,7 @@ async function planAndApply(
       !recovered &&
       previous?.phase === 'installed'
     ) {
-      await ctx.modules?.load();
+      if (!modulesChecked) await ctx.modules?.load();
       const readiness = decision.skipReadiness
         ? undefined
         : await restartAndConfirm(ctx, tx, false, [...wanted, ...base]);
@@ -199,14 +177,16 @@ async function planAndApply(
       failpoint(settings, 'install:after-ledger');
       const payloadResult = await ctx.payload.commit(staged);
       state.committedPayload = true;
+      log.debug('phase: payload switched');
       failpoint(settings, 'install:after-payload');
       await tx.apply(kataChanges, false);
       failpoint(settings, 'install:after-kata-configs');
-      await ctx.modules?.load();
+      if (!modulesChecked) await ctx.modules?.load();
       await tx.apply(runtimePlan.changes, true);
       failpoint(settings, 'install:after-runtime-config');
       await writeShimLinks(ctx, tx, linkPlan.toWrite);
       failpoint(settings, 'install:after-shim-links');
+      log.debug('phase: configs and shim links written');
       let readiness: Readiness | undefined;
       if (decision.restart || !decision.skipReadiness) {
         state.restartAttempted ||= decision.restart;
@@ -246,12 +226,4 @@ async function planAndApply(
   } finally {
     if (!state.committedPayload) await ctx.payload.discard(staged);
   }
-}
-
-/** Deletions of the Kata configs earlier installs created that no wanted handler reads (see stale-kata-configs). */
-async function staleKataConfigs(ctx: TransactionContext, tx: FileTransaction): Promise<FileChange[]> {
-  const root = `${ctx.settings.installDir}/share/defaults/kata-containers/`;
-  const current = new Map<string, Buffer | undefined>();
-  for (const file of staleCandidates(tx.ledger.files, root)) current.set(file, await ctx.fs.readIfExists(file));
-  return staleKataConfigChanges(tx.ledger.files, ctx.handlers, ctx.settings.installDir, current);
 }

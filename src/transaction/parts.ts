@@ -15,6 +15,20 @@ export interface StagedPayloadHandle {
   readonly files?: PayloadFiles;
 }
 
+/**
+ * What the Kata configs are planned from: the pristine configs, and (`files`, once the whole tree is known)
+ * the rest of the payload. Early, mid-unpack, there is no `files`.
+ */
+export type PayloadConfigSource = Pick<StagedPayloadHandle, 'readPristine' | 'files'>;
+
+/** What a stage tells its caller while it runs, so other work can overlap the unpack. */
+export interface StageHooks {
+  /** The unpack has begun (never called when the same payload is already installed). */
+  readonly onUnpacking?: () => void;
+  /** At most once, mid-unpack: the selected shims' pristine configs are read, the configs can be planned. */
+  readonly onConfigs?: (source: PayloadConfigSource) => void;
+}
+
 /** The payload's tree by path relative to the install dir: what it has, and the small files kept while unpacking. */
 export interface PayloadFiles {
   has(relPath: string): boolean;
@@ -35,7 +49,8 @@ export interface PayloadPart {
   installedDigest(): Promise<string | undefined>;
   /** Host paths of installed payload files that are missing or no longer as installed (stat only). */
   damagedFiles(): Promise<readonly string[]>;
-  stage(): Promise<StagedPayloadHandle>;
+  /** Checks and unpacks the payload out of sight; `hooks` let other work overlap the unpack. */
+  stage(hooks?: StageHooks): Promise<StagedPayloadHandle>;
   commit(staged: StagedPayloadHandle): Promise<{ changed: boolean }>;
   finalize(staged: StagedPayloadHandle): Promise<void>;
   revert(staged: StagedPayloadHandle): Promise<void>;

@@ -57,8 +57,22 @@ export function payloadPart(settings: Settings, ports: PayloadPorts): PayloadPar
     async damagedFiles() {
       return damagedPayloadFiles(settings, ports);
     },
-    async stage() {
-      const staged = await stagePayload(settings, ports, { validateOnly: settings.dryRun });
+    async stage(hooks = {}) {
+      const { onConfigs, onUnpacking } = hooks;
+      const onPristineConfigs =
+        onConfigs === undefined
+          ? undefined
+          : (kept: ReadonlyMap<string, Buffer>) => {
+              const early = new Map(
+                shimInfos(settings.shims).map((shim) => [shim.name, kept.get(shimConfigRelPath(shim))]),
+              );
+              onConfigs({ readPristine: async (shim) => early.get(shim) });
+            };
+      const staged = await stagePayload(settings, ports, {
+        validateOnly: settings.dryRun,
+        ...(onPristineConfigs === undefined ? {} : { onPristineConfigs }),
+        ...(onUnpacking === undefined ? {} : { onUnpacking }),
+      });
       const pristine = await loadPristineConfigs(staged, shimInfos(settings.shims), ports.fs);
       const handle: Handle = {
         staged,

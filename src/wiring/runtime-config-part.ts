@@ -1,21 +1,6 @@
 import { KataDeployError } from '../core/errors.js';
-import {
-  applyChanges,
-  filesForValidation,
-  validatedMainConfig,
-  withEffectiveRunc,
-} from '../containerd/config/validate-plan.js';
-import {
-  assertChangedConfigAccepted,
-  assertCurrentConfigAccepted,
-  type ConfigValidator,
-  containerdValidator,
-  planRuntimeConfig,
-  planRuntimeConfigRemoval,
-  readRuntimeConfigInputs,
-  type RuntimeConfigRecord,
-  type RuntimeConfigRequest,
-} from '../containerd/config/index.js';
+import type { ConfigValidator, RuntimeConfigRecord, RuntimeConfigRequest } from '../containerd/config/index.js';
+import { containerdValidator } from '../containerd/config/validator.js';
 import type { CommandRunner } from '../host/command-runner.js';
 import type { HostFs } from '../host/host-fs.js';
 import { installerScratch, missingDirs, type ScratchSpace, sweepLeftovers } from '../host/scratch-space.js';
@@ -23,8 +8,21 @@ import { HOST_LOCK_PATH, STATE_ROOT } from '../core/paths.js';
 import type { PayloadPart, RuntimeConfigPart } from '../transaction/parts.js';
 import { SharedValidations } from '../containerd/config/shared-validations.js';
 import { isNoop } from '../core/file-change.js';
-import { keepImportedDropIns } from '../containerd/config/unprovable-removal.js';
 import type { ValidatorChoice } from './validator-binary.js';
+import { acceptedConfigKey } from './accepted-config.js';
+
+/**
+ * The planner and its TOML parser, loaded on first use rather than at start: install first uses them once the
+ * payload has begun to unpack, so their ~35 modules load while the unpack waits on its writes.
+ */
+async function planner() {
+  const [config, plan, removal] = await Promise.all([
+    import('../containerd/config/index.js'),
+    import('../containerd/config/validate-plan.js'),
+    import('../containerd/config/unprovable-removal.js'),
+  ]);
+  return { ...config, ...plan, ...removal };
+}
 
 /** The host lock's directory (/run/kata-deploy, a tmpfs): every run that holds the lock has it already. */
 const LOCK_DIR = HOST_LOCK_PATH.slice(0, HOST_LOCK_PATH.lastIndexOf('/'));
@@ -78,8 +76,8 @@ function validationScratch(fs: HostFs): ScratchSpace {
 }
 
 /**
- * Validation started before the plan: `warm` has containerd check the current config while the payload
- * unpacks (it needs nothing from the payload); `settled` waits for that run when no plan will read it.
+ * Validation started before the plan: `warm` (once per run) has containerd check the current config while
+ * the payload unpacks (it needs nothing from the payload); `settled` waits for that run when no plan will read it.
  */
 export interface EarlyValidation {
   warm(): void;
@@ -90,10 +88,13 @@ export interface EarlyValidation {
 export function validatingWhileStaging(payload: PayloadPart, runtimeConfig: EarlyValidation): PayloadPart {
   return {
     ...payload,
-    async stage() {
-      runtimeConfig.warm();
+    async stage(hooks = {}) {
+      const onUnpacking = () => {
+        runtimeConfig.warm();
+        hooks.onUnpacking?.();
+      };
       try {
-        return await payload.stage();
+        return await payload.stage({ ...hooks, onUnpacking });
       } catch (error) {
         await runtimeConfig.settled();
         throw error;
@@ -137,26 +138,63 @@ export function runtimeConfigPart(
   ready.catch(() => undefined);
   const validator: ConfigValidator = { validate: async (main, files) => (await ready).validate(main, files) };
   let early: SharedValidations | undefined;
+  // Settles once warm()'s prefetch is registered with `early` (or failed): until then settled() could miss it.
+  let warming: Promise<void> = Promise.resolve();
+  // Once per run: a warm() after the plan took its validations would start a containerd run nobody reads.
+  let warmed = false;
   return {
     warm() {
-      if (request.flavour === 'crio' || early !== undefined) return;
+      if (request.flavour === 'crio' || warmed) return;
+      warmed = true;
       const shared = new SharedValidations(validator);
       early = shared;
       const full: RuntimeConfigRequest = { ...request, handlers: [] };
-      readRuntimeConfigInputs(fs, full).then(
-        (current) => shared.prefetch(validatedMainConfig(full), filesForValidation(full, current)),
+      warming = planner().then(
+        async (p) => {
+          const current = await p.readRuntimeConfigInputs(fs, full);
+          shared.prefetch(p.validatedMainConfig(full), p.filesForValidation(full, current));
+        },
         () => undefined,
       );
+      warming = warming.catch(() => undefined);
     },
     async settled() {
+      await warming;
       await early?.settled();
     },
     async plan(handlers, previousRecord) {
+      const {
+        applyChanges,
+        assertChangedConfigAccepted,
+        assertCurrentConfigAccepted,
+        filesForValidation,
+        planRuntimeConfig,
+        readRuntimeConfigInputs,
+        validatedMainConfig,
+        withEffectiveRunc,
+      } = await planner();
       // The validator's release-line refusal, even for a plan that runs no containerd: still before any change.
       await ready;
+      await warming;
       const full: RuntimeConfigRequest = { ...request, handlers };
       const previous = previousRecord as RuntimeConfigRecord | undefined;
       const current = await readRuntimeConfigInputs(fs, full, previous);
+      const main = validatedMainConfig(full);
+      const keyOf = async (files: ReadonlyMap<string, Buffer | undefined>) =>
+        request.flavour === 'crio'
+          ? undefined
+          : acceptedConfigKey(await containerd, main, filesForValidation(full, files));
+      // A plan that changes nothing, on the very bytes containerd accepted for this install, with the very same
+      // binary (acceptedConfigKey), has containerd's verdict already: a converged reinstall runs no containerd.
+      const recorded = previous?.acceptedConfig;
+      if (recorded !== undefined && request.userDropIn === undefined && (await keyOf(current)) === recorded) {
+        const unchanged = planRuntimeConfig(full, current, previous);
+        if (!unchanged.record.addedRunc && unchanged.changes.every(isNoop)) {
+          await early?.settled();
+          early = undefined;
+          return { changes: unchanged.changes, record: { ...unchanged.record, acceptedConfig: recorded } };
+        }
+      }
       // One containerd run per distinct candidate (a converged plan validates the current config once), and
       // the changed config goes through containerd while the current one does. Only a plan that adds runc
       // (containerd 1.x, none configured) waits: it copies the effective runc from the current dump. A run
@@ -179,12 +217,24 @@ export function runtimeConfigPart(
         const planned = withEffectiveRunc(full, currentDump);
         const plan = early.record.addedRunc ? planRuntimeConfig(planned, current, previous) : early;
         await assertChangedConfigAccepted(shared, planned, current, plan, currentDump, previous);
-        return { changes: plan.changes, record: plan.record };
+        const accepted = await keyOf(applyChanges(current, plan.changes));
+        return {
+          changes: plan.changes,
+          record: { ...plan.record, ...(accepted === undefined ? {} : { acceptedConfig: accepted }) },
+        };
       } finally {
         await shared.settled();
       }
     },
     async planRemoval(record) {
+      const {
+        applyChanges,
+        filesForValidation,
+        keepImportedDropIns,
+        planRuntimeConfigRemoval,
+        readRuntimeConfigInputs,
+        validatedMainConfig,
+      } = await planner();
       await ready;
       const recorded = record as RuntimeConfigRecord;
       const full: RuntimeConfigRequest = { ...request, handlers: [] };

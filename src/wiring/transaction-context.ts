@@ -62,6 +62,7 @@ export async function wireTransaction(
   needKvm: boolean,
 ): Promise<Wired> {
   const node = await detectNode(settings, ports);
+  log.debug('phase: node detected');
   await checkUpstreamNodeFacts(settings, node, ports.fs);
   if (needKvm) applyKvmPolicy(node.kvm, settings, log);
   const runtime = node.runtime;

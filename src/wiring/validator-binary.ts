@@ -1,7 +1,6 @@
 import { parseSemVer } from '../core/containerd-version.js';
 import { KataDeployError } from '../core/errors.js';
-import { containerdBinary } from '../containerd/config/index.js';
-import { containerdCommand } from '../containerd/config/validator.js';
+import { containerdBinary, containerdCommand } from '../containerd/config/validator.js';
 import type { RuntimeReport } from '../detect/runtime.js';
 import type { CommandRunner } from '../host/command-runner.js';
 import type { RuntimeFlavour } from '../settings/settings.js';

@@ -83,7 +83,7 @@ describe.skipIf(binary === undefined)('the runtime config part validates with th
     }
   });
 
-  it('runs containerd once when the plan changes nothing (a converged reinstall)', async () => {
+  it('runs containerd once when the plan changes nothing, and not at all on the bytes it accepted', async () => {
     const root = await makeTempRoot({ [CONFIG]: OPERATOR });
     try {
       const fs = new NodeHostFs(root.root);
@@ -96,10 +96,18 @@ describe.skipIf(binary === undefined)('the runtime config part validates with th
       for (const change of first.changes) {
         if (change.after !== undefined) await fs.writeFileAtomic(change.path, change.after);
       }
+      // A record without the accepted config's key (an older ledger): one run for the unchanged candidate.
+      const { acceptedConfig, ...older } = first.record as { acceptedConfig?: string };
+      expect(acceptedConfig).toBeDefined();
       const runner = countingRunner();
-      const again = await runtimeConfigPart(rest, fs, runner, Promise.resolve(choice)).plan(handlers, first.record);
+      const again = await runtimeConfigPart(rest, fs, runner, Promise.resolve(choice)).plan(handlers, older);
       expect(again.changes.every((change) => change.after?.equals(change.before ?? Buffer.alloc(1)))).toBe(true);
       expect(runner.dumps).toBe(1);
+      // The record of the install that wrote these bytes: containerd's verdict is known, nothing runs.
+      const known = countingRunner();
+      const converged = await runtimeConfigPart(rest, fs, known, Promise.resolve(choice)).plan(handlers, first.record);
+      expect(converged.changes.every((change) => change.after?.equals(change.before ?? Buffer.alloc(1)))).toBe(true);
+      expect(known.dumps).toBe(0);
     } finally {
       await root.cleanup();
     }

@@ -168,4 +168,25 @@ describe('FileTransaction', () => {
     expect((await fs.readFile('/etc/containerd/config.toml')).equals(original)).toBe(true);
     expect(await fs.exists('/opt')).toBe(false);
   });
+
+  it("writes one apply's files together: one fails, it throws once all settled, rollback restores all", async () => {
+    const { fs, store, tx } = await setup();
+    // A file where the third change needs a directory: its mkdirp fails, the other two are written.
+    await fs.writeFileAtomic('/etc/kata-blocker', 'a file, not a dir\n');
+    const blockerBefore = await fs.readFile('/etc/kata-blocker');
+    const changes = [
+      { path: '/etc/containerd/config.toml', before: original, after: Buffer.from('v2\n'), reason: 'x' },
+      { path: '/etc/containerd/conf.d/kata.toml', before: undefined, after: Buffer.from('x = 1\n'), reason: 'x' },
+      { path: '/etc/kata-blocker/inside.toml', before: undefined, after: Buffer.from('y\n'), reason: 'x' },
+    ];
+    await expect(tx.apply(changes, true)).rejects.toThrow();
+    expect(await fs.readText('/etc/containerd/conf.d/kata.toml')).toBe('x = 1\n');
+    expect((await store.read())!.journal.map((entry) => entry.path)).toEqual(changes.map((change) => change.path));
+    const result = await tx.rollback();
+    expect(result.runtimeReadsChanged).toBe(true);
+    expect((await fs.readFile('/etc/containerd/config.toml')).equals(original)).toBe(true);
+    expect(await fs.exists('/etc/containerd/conf.d')).toBe(false);
+    expect((await fs.readFile('/etc/kata-blocker')).equals(blockerBefore)).toBe(true);
+    expect((await store.read())!.files).toEqual([]);
+  });
 });

@@ -89,7 +89,19 @@ export async function cliRun(node, command, { payload, containerd, sha256, cpuPr
   ];
   const run = await measuredRun(node, argv);
   if (run.exitCode !== 0) throw new Error(`kata-deploy ${command} exited ${run.exitCode}:\n${run.stderr}`);
+  if (process.env.BENCH_DEBUG_LOG) console.log(`  ${command} ${run.seconds.toFixed(3)} s: ${phaseLine(run.stderr)}`);
   return { ...run, result: JSON.parse(run.stdout) };
+}
+
+/** The debug log's lines as `<ms since process start> <message>`, one run on one line. */
+function phaseLine(stderr) {
+  return stderr
+    .split('\n')
+    .filter((line) => line.startsWith('{'))
+    .map((line) => JSON.parse(line))
+    .filter((entry) => entry.atMs !== undefined)
+    .map((entry) => `${entry.atMs} ${entry.msg.replace(/^phase: /, '')}`)
+    .join(' | ');
 }
 
 /** Every path the install touches in the node, with ctime, mtime and inode: any write, chmod or rename shows. */

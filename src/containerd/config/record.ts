@@ -33,4 +33,9 @@ export interface RuntimeConfigRecord {
   readonly files: readonly RecordedConfigFile[];
   /** Whether we raised containerd's `[debug] level` (DEBUG); absent in ledgers older than that. */
   readonly debugLevel?: boolean;
+  /**
+   * What containerd accepted when this install validated the config it wrote (acceptedConfigKey): the
+   * validating binary's identity and a digest of every file it read. Absent in older ledgers.
+   */
+  readonly acceptedConfig?: string;
 }

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import type { ConfigValidator, ValidationResult } from './validator.js';
 
 /** One candidate config set, by content: the main file and every file's path and bytes. */
-function candidateKey(mainConfigPath: string, files: ReadonlyMap<string, Buffer | undefined>): string {
+export function candidateKey(mainConfigPath: string, files: ReadonlyMap<string, Buffer | undefined>): string {
   const hash = createHash('sha256').update(mainConfigPath);
   for (const [hostPath, bytes] of [...files].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
     hash.update(`\0${hostPath}\0${bytes === undefined ? '-' : bytes.length}\0`);

@@ -1,4 +1,4 @@
-import TOML from '@iarna/toml';
+import { parseTomlValues } from '../../core/toml-values.js';
 
 /** The prefix Kata reads hypervisor annotations under; `<prefix><name>` for each enabled name. */
 export const HYPERVISOR_ANNOTATION_PREFIX = 'io.katacontainers.config.hypervisor.';
@@ -6,7 +6,7 @@ export const HYPERVISOR_ANNOTATION_PREFIX = 'io.katacontainers.config.hypervisor
 function enableAnnotations(text: string): { hypervisor: string; names: string[] | undefined } | undefined {
   let document: Record<string, unknown>;
   try {
-    document = TOML.parse(text) as Record<string, unknown>;
+    document = parseTomlValues(text);
   } catch {
     return undefined;
   }

@@ -1,4 +1,4 @@
-import TOML from '@iarna/toml';
+import { parseTomlValues } from '../../core/toml-values.js';
 import { KataDeployError } from '../../core/errors.js';
 import { shimConfigRelPath, type ShimInfo } from '../../core/shims.js';
 import type { HostFs } from '../../host/host-fs.js';
@@ -18,7 +18,7 @@ export interface PristineConfig {
 export function parsePristine(shim: string, bytes: Buffer): PristineConfig {
   let document: Record<string, unknown>;
   try {
-    document = TOML.parse(bytes.toString('utf8')) as Record<string, unknown>;
+    document = parseTomlValues(bytes.toString('utf8'));
   } catch (error) {
     throw new KataDeployError(
       'bad-payload',
