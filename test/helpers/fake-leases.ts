@@ -98,6 +98,12 @@ export class FakeLeases {
       .map(([, lease]) => lease.spec.holderIdentity as string);
   }
 
+  /** Another node's write of restart slot `slot` (our Lease name and label) with this spec. */
+  putSlot(namespace: string, slot: number, spec: Obj): Obj {
+    const labels = { 'app.kubernetes.io/managed-by': 'kata-deploy' };
+    return this.put(namespace, { metadata: { name: `kata-deploy-restart-${slot}`, labels }, spec });
+  }
+
   /** Another writer (an operator, a crashed holder's last write) puts a Lease as given. */
   put(namespace: string, lease: Obj): Obj {
     const stored: Obj = {

@@ -72,15 +72,12 @@ describe('restart budget over Leases, against the fake API server', () => {
 
   it('takes over the slot of a holder that crashed once its Lease has expired', async () => {
     const expiredAt = new Date(setup.clock.now() - 61_000).toISOString().replace('Z', '000Z');
-    setup.api.leases.put(NS, {
-      metadata: { name: 'kata-deploy-restart-0', labels: { 'app.kubernetes.io/managed-by': 'kata-deploy' } },
-      spec: {
-        holderIdentity: 'crashed',
-        leaseDurationSeconds: 60,
-        acquireTime: expiredAt,
-        renewTime: expiredAt,
-        leaseTransitions: 4,
-      },
+    setup.api.leases.putSlot(NS, 0, {
+      holderIdentity: 'crashed',
+      leaseDurationSeconds: 60,
+      acquireTime: expiredAt,
+      renewTime: expiredAt,
+      leaseTransitions: 4,
     });
     const budget = budgetFor('node-a', 1);
     await budget.acquire();
@@ -91,10 +88,7 @@ describe('restart budget over Leases, against the fake API server', () => {
 
   it('two nodes update one expired Lease: the stale resourceVersion loses and watches', async () => {
     const old = new Date(Date.now() - 120_000).toISOString();
-    setup.api.leases.put(NS, {
-      metadata: { name: 'kata-deploy-restart-0', labels: { 'app.kubernetes.io/managed-by': 'kata-deploy' } },
-      spec: { holderIdentity: 'crashed', leaseDurationSeconds: 60, renewTime: old },
-    });
+    setup.api.leases.putSlot(NS, 0, { holderIdentity: 'crashed', leaseDurationSeconds: 60, renewTime: old });
     // node-b's update lands between node-a's read and node-a's write.
     setup.api.faults.push({
       method: 'PUT',
@@ -102,9 +96,10 @@ describe('restart budget over Leases, against the fake API server', () => {
       times: 1,
       action: {
         before: (api) => {
-          api.leases.put(NS, {
-            metadata: { name: 'kata-deploy-restart-0', labels: { 'app.kubernetes.io/managed-by': 'kata-deploy' } },
-            spec: { holderIdentity: 'node-b', leaseDurationSeconds: 60, renewTime: new Date().toISOString() },
+          api.leases.putSlot(NS, 0, {
+            holderIdentity: 'node-b',
+            leaseDurationSeconds: 60,
+            renewTime: new Date().toISOString(),
           });
         },
       },
@@ -149,9 +144,11 @@ describe('restart budget over Leases, against the fake API server', () => {
   it('a pod restarted while it held a slot other than its home takes its home and gives the old one back', async () => {
     const home = homeSlot('node-a', 2);
     const now = new Date(setup.clock.now()).toISOString().replace('Z', '000Z');
-    setup.api.leases.put(NS, {
-      metadata: { name: `kata-deploy-restart-${1 - home}`, labels: { 'app.kubernetes.io/managed-by': 'kata-deploy' } },
-      spec: { holderIdentity: 'node-a', leaseDurationSeconds: 60, acquireTime: now, renewTime: now },
+    setup.api.leases.putSlot(NS, 1 - home, {
+      holderIdentity: 'node-a',
+      leaseDurationSeconds: 60,
+      acquireTime: now,
+      renewTime: now,
     });
     const budget = budgetFor('node-a', 2);
     await budget.acquire();
@@ -164,10 +161,7 @@ describe('restart budget over Leases, against the fake API server', () => {
 
   it('a take whose Lease its holder deleted meanwhile counts as lost: it creates the slot instead', async () => {
     const old = new Date(Date.now() - 120_000).toISOString();
-    setup.api.leases.put(NS, {
-      metadata: { name: 'kata-deploy-restart-0', labels: { 'app.kubernetes.io/managed-by': 'kata-deploy' } },
-      spec: { holderIdentity: 'slow', leaseDurationSeconds: 60, renewTime: old },
-    });
+    setup.api.leases.putSlot(NS, 0, { holderIdentity: 'slow', leaseDurationSeconds: 60, renewTime: old });
     // The slow holder's release lands between node-a's LIST and node-a's update: the update gets 404.
     setup.api.faults.push({
       method: 'PUT',

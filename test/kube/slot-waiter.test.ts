@@ -149,7 +149,6 @@ describe('waiting for a restart slot over a watch, against the fake API server',
   });
 
   it('a node that lost a create on a slot creates it once the winner has deleted it again', async () => {
-    const base = { labels: { 'app.kubernetes.io/managed-by': 'kata-deploy' } };
     // node-b creates the slot just before node-a's create (its first guess: no read).
     setup.api.faults.push({
       method: 'POST',
@@ -157,9 +156,10 @@ describe('waiting for a restart slot over a watch, against the fake API server',
       times: 1,
       action: {
         before: (api) => {
-          api.leases.put(NS, {
-            metadata: { name: 'kata-deploy-restart-0', ...base },
-            spec: { holderIdentity: 'node-b', leaseDurationSeconds: 60, renewTime: new Date().toISOString() },
+          api.leases.putSlot(NS, 0, {
+            holderIdentity: 'node-b',
+            leaseDurationSeconds: 60,
+            renewTime: new Date().toISOString(),
           });
         },
       },
