@@ -16,8 +16,9 @@ export const RENEW_EVERY_MS = 20_000;
 export const POLL_MS = 5_000;
 export const MAX_POLL_MS = 30_000;
 /**
- * Waiters woken by one release each try at a random moment within this spread; only those whose moment
- * comes before the winner's write reaches them over the watch write at all (slot-waiter.ts).
+ * The first spread for the waiters woken by one release: each tries at its ring place (takerRank) times
+ * the spread, and only those whose moment comes before the winner's write reaches them over the watch
+ * write at all (slot-waiter.ts); the spread then follows the hand-overs seen (nextRacePace).
  */
 export const RACE_SPREAD_MS = 2_000;
 

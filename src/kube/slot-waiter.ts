@@ -33,7 +33,7 @@ export interface SlotWaitPorts {
   /** Between LISTs while the watch cannot be opened: from pollMs up to maxPollMs. */
   readonly pollMs: number;
   readonly maxPollMs: number;
-  /** Waiters woken by one release try it at a random moment within this spread (it then adapts). */
+  /** Waiters woken by one release try it at their ring place times this spread (it then adapts). */
   readonly raceSpreadMs: number;
   /** Reads a Lease the way chooseSlot needs it (undefined for one that is not a slot). */
   readonly viewOf: (lease: V1Lease) => SlotLease | undefined;
