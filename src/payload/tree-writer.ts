@@ -75,7 +75,7 @@ export class TreeWriter {
   constructor(
     private readonly root: string | undefined,
     private readonly limits: PayloadLimits,
-    private readonly umask = 0o777,
+    umask = 0o777,
     private readonly onKept?: (rel: string) => void,
   ) {
     this.index = new PayloadIndex(limits);

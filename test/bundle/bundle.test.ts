@@ -1,5 +1,5 @@
 import { execFileSync, spawnSync } from 'node:child_process';
-import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -72,6 +72,58 @@ describe('single-file CLI bundle', () => {
       status = (error as { status: number }).status;
     }
     expect(status).toBe(2);
+  });
+});
+
+describe('what an install without a node name loads from the bundle', () => {
+  const LOAD_TRACE = [
+    "import { registerHooks } from 'node:module';",
+    'registerHooks({ load(url, context, next) {',
+    "  process.stderr.write('LOADED ' + url + '\\n');",
+    '  return next(url, context);',
+    '} });',
+  ].join('\n');
+  let host: TempRoot;
+  beforeAll(async () => {
+    host = await makeTempRoot({
+      '/etc/containerd/config.toml':
+        'version = 2\n[plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc]\n' +
+        '  runtime_type = "io.containerd.runc.v2"\n',
+    });
+  });
+  afterAll(async () => host?.cleanup());
+
+  it('is a few of the chunks: no Kubernetes client, no download code, under 1 MB of source', () => {
+    const run = spawnSync(
+      process.execPath,
+      [
+        `--import=data:text/javascript,${encodeURIComponent(LOAD_TRACE)}`,
+        path.join(dir, 'out', 'kata-deploy.mjs'),
+        'install',
+        ...['--host-root', host.root, '--shims', 'qemu', '--restart', 'none', '--payload', samplePayload()],
+      ],
+      {
+        cwd: dir,
+        encoding: 'utf8',
+        env: { PATH: process.env.PATH ?? '', LOG_FORMAT: 'json', KATA_REQUIRE_KVM: 'false' },
+      },
+    );
+    expect(run.status, run.stderr).toBe(0);
+    const loaded = run.stderr
+      .split('\n')
+      .filter((line) => line.startsWith('LOADED file:'))
+      .map((line) => new URL(line.slice('LOADED '.length)).pathname);
+    const all = readdirSync(path.join(dir, 'out')).filter((name) => name.endsWith('.mjs'));
+    expect(loaded.length).toBeGreaterThan(2);
+    expect(loaded.length).toBeLessThan(all.length);
+    const sources = loaded.map((file) => readFileSync(file, 'utf8'));
+    // Class names survive minifying (keepNames): the client's CoreV1Api, node-fetch's Response.
+    expect(sources.filter((source) => source.includes('CoreV1Api'))).toEqual([]);
+    expect(sources.filter((source) => source.includes('HttpsProxyAgent'))).toEqual([]);
+    expect(sources.reduce((sum, source) => sum + source.length, 0)).toBeLessThan(1_000_000);
+    const everything = all.map((name) => readFileSync(path.join(dir, 'out', name), 'utf8'));
+    expect(everything.some((source) => source.includes('CoreV1Api'))).toBe(true);
+    expect(everything.some((source) => source.includes('HttpsProxyAgent'))).toBe(true);
   });
 });
 
