@@ -4,7 +4,8 @@
 // - main: src/cli/standalone.ts bundled as CommonJS (SEA runs its main script as CommonJS): the entry and the
 //   idle daemon's supervisor, with src/cli/exit-status.ts replaced by standalone/cli-from-asset.mjs;
 // - assets: kata-deploy-cli.cjs, the full CLI (exit-status.ts bundled as CommonJS, `koffi` replaced by
-//   standalone/koffi-from-asset.mjs, standalone/sea-assets.mjs injected first), compiled on first use; koffi's
+//   standalone/koffi-from-asset.mjs, standalone/sea-assets.mjs injected first), compiled on first use from
+//   the V8 code cache this build makes for it (standalone/code-cache.mjs), another asset; koffi's
 //   native prebuild for this platform and pino's three worker scripts (built by bundle.mjs), written to a
 //   private temp dir on first use (a native addon and a worker script must be files).
 // The ESM bundle for the image (scripts/bundle.mjs, dist/bundle/) is unaffected.
@@ -15,6 +16,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { build } from 'esbuild';
 import { inject } from 'postject';
+import { CLI_ASSET, CLI_CACHE_ASSET } from './standalone/cli-asset-shape.mjs';
 
 const root = path.join(import.meta.dirname, '..');
 const out = path.resolve(process.argv[2] ?? path.join(root, 'dist', 'standalone'));
@@ -65,15 +67,24 @@ try {
   await build({
     ...common,
     entryPoints: [path.join(root, 'src/cli/exit-status.ts')],
-    outfile: path.join(work, 'kata-deploy-cli.cjs'),
+    outfile: path.join(work, CLI_ASSET),
     inject: [path.join(root, 'scripts/standalone/sea-assets.mjs')],
     plugins: [koffiFromAsset],
   });
   const prebuild = `@koromix/koffi-${process.platform}-${process.arch}`;
   const prebuildDir = path.dirname(createRequire(import.meta.url).resolve(`${prebuild}/package.json`));
+  // V8's code cache for the CLI asset, made by the Node that is embedded below, with no flags, as a command runs.
+  const codeCache = path.join(work, CLI_CACHE_ASSET);
+  const { NODE_OPTIONS: _ignored, ...plainEnv } = process.env;
+  execFileSync(
+    process.execPath,
+    [path.join(root, 'scripts/standalone/code-cache.mjs'), path.join(work, CLI_ASSET), codeCache],
+    { stdio: 'inherit', env: plainEnv },
+  );
   const assets = {
     'koffi.node': path.join(prebuildDir, `${process.platform}_${process.arch}`, 'koffi.node'),
-    'kata-deploy-cli.cjs': path.join(work, 'kata-deploy-cli.cjs'),
+    [CLI_ASSET]: path.join(work, CLI_ASSET),
+    [CLI_CACHE_ASSET]: codeCache,
   };
   for (const name of ['thread-stream-worker', 'pino-worker', 'pino-pretty'])
     assets[`${name}.cjs`] = path.join(work, 'bundle', `${name}.cjs`);

@@ -75,6 +75,16 @@ describe.skipIf(first.missing !== undefined)(
         expect(execFileSync(binary, [flag], { env, encoding: 'utf8', cwd: dir })).toBe(`${version}\n`);
     });
 
+    it('compiles the full CLI from the code cache the build made (V8 accepts it: same Node, same flags)', () => {
+      const run = spawnSync(binary, ['install', '--help'], {
+        env: { ...env, NODE_DEBUG: 'kata-deploy-sea' },
+        encoding: 'utf8',
+        cwd: dir,
+      });
+      expect(run.status, run.stderr).toBe(0);
+      expect(run.stderr).toMatch(/code cache for kata-deploy-cli\.cjs accepted/);
+    });
+
     it('detects the node, proving KVM through koffi loaded from the embedded asset', async () => {
       const run = await nodeCli(node, options, 'detect', ['--json']);
       expect(run.exitCode, logOf(run)).toBe(0);
