@@ -57,20 +57,20 @@ export async function gnuPipeline(node, payload, decompressor) {
 }
 
 /**
- * `kata-deploy <command>` in the node with `--restart none`: the whole process, start to exit. `cpuProf`
- * names a dir for V8's --cpu-prof output.
+ * `kata-deploy <command>` in the node with `--restart none`: the whole process, start to exit. `cli` is a
+ * script for the bench's Node or an executable; `cpuProf` names a dir for V8's --cpu-prof output (scripts only).
  */
 export async function cliRun(node, command, { payload, containerd, sha256, cpuProf, cli = CLI }) {
   // BENCH_COMPILE_CACHE=1: the CLI's opt-in compile cache (KATA_DEPLOY_COMPILE_CACHE=1) in the node.
   const cache = process.env.BENCH_COMPILE_CACHE === '1' ? ['env', 'KATA_DEPLOY_COMPILE_CACHE=1'] : [];
-  const node24 = [
-    ...cache,
-    process.execPath,
-    ...(cpuProf === undefined ? [] : ['--cpu-prof', '--cpu-prof-dir', cpuProf]),
-  ];
+  // A script runs on the bench's Node 24; anything else is an executable (the standalone binary).
+  const script = /\.(c|m)?js$/.test(cli);
+  const start = script
+    ? [process.execPath, ...(cpuProf === undefined ? [] : ['--cpu-prof', '--cpu-prof-dir', cpuProf]), cli]
+    : [cli];
   const argv = [
-    ...node24,
-    cli,
+    ...cache,
+    ...start,
     command,
     '--systemd-socket',
     node.systemdSocket,
