@@ -1,4 +1,4 @@
-import TOML from '@iarna/toml';
+import { parse as parseToml } from 'smol-toml';
 import { KataDeployError } from '../core/errors.js';
 import { HOST_OVERHEAD, KATA_DEFAULT_MEMORY_MIB, KATA_DEFAULT_VCPUS } from '../core/pod-overhead.js';
 import type { Hypervisor } from '../core/shims.js';
@@ -32,7 +32,7 @@ function positive(value: unknown, field: string, source: string): number | undef
 export function guestSizeFromConfig(text: string, source: string): GuestSize {
   let parsed: Record<string, unknown>;
   try {
-    parsed = TOML.parse(text) as Record<string, unknown>;
+    parsed = parseToml(text) as Record<string, unknown>;
   } catch (error) {
     throw new KataDeployError('bad-payload', `${source} is not valid TOML: ${(error as Error).message}`, {
       hint: 'the payload is damaged; download it again',
@@ -72,7 +72,7 @@ export function podFixedFor(guest: GuestSize, hypervisor: Hypervisor): PodFixed 
 export function guestSizeWithOverrides(base: string, overrides: string | undefined, source: string): GuestSize {
   const size = guestSizeFromConfig(base, source);
   if (overrides === undefined) return size;
-  const parsed = TOML.parse(overrides) as { hypervisor?: Record<string, Record<string, unknown>> };
+  const parsed = parseToml(overrides) as { hypervisor?: Record<string, Record<string, unknown>> };
   const table = Object.values(parsed.hypervisor ?? {})[0] ?? {};
   const where = `${source} config.d/50-overrides.toml`;
   return {

@@ -1,4 +1,4 @@
-import TOML from '@iarna/toml';
+import { parse as parseToml } from 'smol-toml';
 import type { Arch } from '../core/arch.js';
 import { SHIM_CATALOGUE } from '../core/shims.js';
 import { settingsError } from './parse-values.js';
@@ -87,7 +87,7 @@ export function parseCustomRuntimes(
 
 function checkToml(source: string, text: string): void {
   try {
-    TOML.parse(text);
+    parseToml(text);
   } catch (error) {
     throw settingsError(source, `not valid TOML: ${(error as Error).message.split('\n')[0]}`, 'a Kata config drop-in');
   }
