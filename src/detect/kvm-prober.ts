@@ -2,7 +2,13 @@ import { closeSync, constants, openSync } from 'node:fs';
 
 /** What the kernel answered when asked to act as a hypervisor through a device node. */
 export type KvmProbe =
-  | { readonly ok: true; readonly apiVersion: number; readonly vmCreated: boolean }
+  | {
+      readonly ok: true;
+      readonly apiVersion: number;
+      readonly vmCreated: boolean;
+      /** The errno of a failed KVM_CREATE_VM (ENOMEM, EBUSY, …), for the operator's message. */
+      readonly vmErrno?: number;
+    }
   | {
       readonly ok: false;
       readonly reason: string;
@@ -25,6 +31,9 @@ export interface KvmProber {
 const O_CLOEXEC = 0o2000000;
 const KVM_GET_API_VERSION = 0xae00;
 const KVM_CREATE_VM = 0xae01;
+const EINTR = 4;
+/** A signal (SIGCHLD of a child, a profiler's SIGPROF) can interrupt KVM_CREATE_VM; it is then asked again. */
+const INTERRUPTED_TRIES = 10;
 
 /**
  * Issues the two ioctls through libc with koffi (prebuilt FFI, no compiler on the node). Chosen over
@@ -50,11 +59,20 @@ export const ioctlKvmProber: KvmProber = {
       const libc = koffi.load('libc.so.6');
       const ioctl = libc.func('int ioctl(int fd, unsigned long request, ...)');
       const close = libc.func('int close(int fd)');
-      const apiVersion = ioctl(fd, KVM_GET_API_VERSION, 'unsigned long', 0) as number;
-      if (apiVersion < 0) return { ok: false, reason: `KVM_GET_API_VERSION failed (errno ${koffi.errno()})` };
-      const vmFd = ioctl(fd, KVM_CREATE_VM, 'unsigned long', 0) as number;
-      if (vmFd >= 0) close(vmFd);
-      return { ok: true, apiVersion, vmCreated: vmFd >= 0 };
+      const request = (code: number): { result: number; errno: number } => {
+        for (let tries = 1; ; tries += 1) {
+          const result = ioctl(fd, code, 'unsigned long', 0) as number;
+          const errno = result < 0 ? koffi.errno() : 0;
+          if (errno !== EINTR || tries === INTERRUPTED_TRIES) return { result, errno };
+        }
+      };
+      const apiVersion = request(KVM_GET_API_VERSION);
+      if (apiVersion.result < 0) return { ok: false, reason: `KVM_GET_API_VERSION failed (errno ${apiVersion.errno})` };
+      const vm = request(KVM_CREATE_VM);
+      if (vm.result >= 0) close(vm.result);
+      return vm.result >= 0
+        ? { ok: true, apiVersion: apiVersion.result, vmCreated: true }
+        : { ok: true, apiVersion: apiVersion.result, vmCreated: false, vmErrno: vm.errno };
     } finally {
       closeSync(fd);
     }

@@ -86,7 +86,9 @@ export function assessKvm(facts: KvmFacts): KvmReport {
   if (!probe.vmCreated)
     return {
       ...notUsable(true, evidence),
-      reason: 'KVM_CREATE_VM failed: the kernel refuses to create VMs (is another hypervisor holding VT-x/AMD-V?)',
+      reason:
+        `KVM_CREATE_VM failed${probe.vmErrno === undefined ? '' : ` (errno ${probe.vmErrno})`}: the kernel refuses ` +
+        'to create VMs (is another hypervisor holding VT-x/AMD-V?)',
     };
   evidence.push('KVM_CREATE_VM succeeded');
   return { present: true, usable: true, proven: true, evidence, reason: undefined, unproven: undefined };

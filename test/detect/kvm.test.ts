@@ -1,9 +1,10 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { Session } from 'node:inspector/promises';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { assessKvm, gatherKvmFacts, type KvmFacts } from '../../src/detect/kvm.js';
-import { ioctlKvmProber } from '../../src/detect/kvm-prober.js';
+import { ioctlKvmProber, type KvmProbe } from '../../src/detect/kvm-prober.js';
 import { applyKvmPolicy } from '../../src/detect/kvm-policy.js';
 import { NodeHostFs } from '../../src/host/node-host-fs.js';
 import { makeTempRoot, type TempRoot } from '../helpers/temp-root.js';
@@ -42,8 +43,8 @@ describe('assessKvm', () => {
     ['an unexpected API version', { probe: { ok: true, apiVersion: 11, vmCreated: true } }, /API version 11/, true],
     [
       'a kernel that refuses to create VMs',
-      { probe: { ok: true, apiVersion: 12, vmCreated: false } },
-      /KVM_CREATE_VM failed/,
+      { probe: { ok: true, apiVersion: 12, vmCreated: false, vmErrno: 12 } },
+      /KVM_CREATE_VM failed \(errno 12\): the kernel refuses/,
       true,
     ],
   ])('calls KVM unusable with %s', (_name, overrides, reason, present) => {
@@ -148,6 +149,23 @@ describe('gatherKvmFacts over a host root', () => {
     const report = assessKvm(await gatherKvmFacts(new NodeHostFs(temp.root), ioctlKvmProber));
     expect(report.usable).toBe(true);
     expect(report.evidence).toContain('KVM_GET_API_VERSION = 12');
+  });
+
+  it.skipIf(!isRoot || !existsSync('/dev/kvm'))('asks again when a signal interrupts KVM_CREATE_VM', async () => {
+    // V8's sampling profiler signals the thread every 10 µs: about one KVM_CREATE_VM in ten then fails with EINTR.
+    const session = new Session();
+    session.connect();
+    await session.post('Profiler.enable');
+    await session.post('Profiler.setSamplingInterval', { interval: 10 });
+    await session.post('Profiler.start');
+    const probes: KvmProbe[] = [];
+    try {
+      for (let round = 0; round < 100; round += 1) probes.push(await ioctlKvmProber.probe('/dev/kvm'));
+    } finally {
+      await session.post('Profiler.stop');
+      session.disconnect();
+    }
+    expect(probes.filter((probe) => !probe.ok || !probe.vmCreated)).toEqual([]);
   });
 
   it.skipIf(!isRoot)('does not mistake /dev/null for KVM', async () => {
