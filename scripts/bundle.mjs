@@ -8,9 +8,45 @@
 // - thread-stream-worker.cjs, pino-worker.cjs, pino-pretty.cjs: pino runs pretty logging in a worker
 //   thread that loads its target by file name, which bundling would break; pino reads their paths
 //   from globalThis.__bundlerPathsOverrides, set by the banner below.
+//
+// compile-cache/: V8's code cache for every module of the CLI, made by the Node running this script (the
+// Dockerfile's build stage runs the image's Node) in a child with no flags; portable (keyed by paths relative
+// to it), so the directory may be copied anywhere. src/cli/compile-cache.ts takes it only on that very Node.
 import { build } from 'esbuild';
-import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { enableCompileCache, flushCompileCache } from 'node:module';
 import path from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+
+const MAKE_CACHE = '--make-compile-cache';
+if (process.argv[2] === MAKE_CACHE) {
+  await makeCompileCache(path.resolve(process.argv[3]));
+  process.exit(0);
+}
+
+/** Compiles (and evaluates: their top level only declares) the CLI's chunks and koffi into <out>/compile-cache. */
+async function makeCompileCache(bundleDir) {
+  const [major, minor] = process.versions.node.split('.').map(Number);
+  // Portable caches arrived in Node 24.12; an older Node ships the bundle without one.
+  if (major < 24 || (major === 24 && minor < 12)) return;
+  const dir = path.join(bundleDir, 'compile-cache');
+  enableCompileCache({ directory: dir, portable: true });
+  for (const name of readdirSync(bundleDir)
+    .filter((file) => /^kata-deploy-cli.*\.mjs$/.test(file))
+    .sort())
+    await import(pathToFileURL(path.join(bundleDir, name)).href);
+  try {
+    // As the KVM probe loads it: import('koffi'), which takes the package's "import" entry (an ES module).
+    const koffi = path.join(bundleDir, 'node_modules/koffi');
+    const entry = JSON.parse(readFileSync(path.join(koffi, 'package.json'), 'utf8')).exports['.'].import;
+    await import(pathToFileURL(path.join(koffi, entry)).href);
+  } catch {
+    // No prebuild for this platform: the CLI will not load it either.
+  }
+  flushCompileCache();
+  writeFileSync(path.join(dir, 'made-by'), `${process.version} ${process.arch}\n`);
+}
 
 const root = path.join(import.meta.dirname, '..');
 const out = path.resolve(process.argv[2] ?? path.join(root, 'dist', 'bundle'));
@@ -99,4 +135,7 @@ if (existsSync(prebuilds)) {
   for (const name of readdirSync(prebuilds))
     cpSync(path.join(prebuilds, name), path.join(modules, '@koromix', name), { recursive: true, dereference: true });
 }
-console.log(`bundle: ${path.join(out, 'kata-deploy.mjs')} (+ pino workers, koffi under node_modules/)`);
+const { NODE_OPTIONS: _ignored, ...env } = process.env;
+const made = spawnSync(process.execPath, [fileURLToPath(import.meta.url), MAKE_CACHE, out], { env, stdio: 'inherit' });
+if (made.status !== 0) throw new Error(`making the compile cache failed (exit ${made.status})`);
+console.log(`bundle: ${path.join(out, 'kata-deploy.mjs')} (+ pino workers, koffi under node_modules/, compile-cache/)`);

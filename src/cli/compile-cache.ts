@@ -62,3 +62,41 @@ export function enablePrivateCompileCache(argv: readonly string[], env: NodeJS.P
   const dir = privateCacheDir(hostRootOf(argv, env), process.getuid?.());
   if (dir !== undefined) enable(dir);
 }
+
+/** Where scripts/bundle.mjs puts V8's code cache for the CLI, beside the entry, and the file naming its maker. */
+export const SHIPPED_CACHE_DIR = 'compile-cache';
+export const SHIPPED_CACHE_STAMP = 'made-by';
+
+/** The Node a cache is valid for: the same release on the same arch, started with no V8 or Node flags. */
+export function compileCacheMaker(version: string, arch: string): string {
+  return `${version} ${arch}\n`;
+}
+
+/**
+ * The bundle's own code cache (scripts/bundle.mjs makes it with the Node that builds the image, which is
+ * the image's Node): the CLI's modules skip most compilation, ~11 ms of every install. Taken only when
+ * nothing else chose a cache, by the very Node release that made it (its stamp), with no flags on the
+ * command line or in NODE_OPTIONS (they change V8's flag hash, and Node would then write a second cache
+ * beside the shipped one). A cache V8 rejects is compiled around, never an error. Nothing is written:
+ * every module the CLI loads is in it. Returns whether it was enabled.
+ */
+export function enableShippedCompileCache(entryUrl: string, env: NodeJS.ProcessEnv): boolean {
+  const module = process.getBuiltinModule('node:module') as {
+    enableCompileCache?: (options: { directory: string; portable: boolean }) => unknown;
+    getCompileCacheDir?: () => string | undefined;
+  };
+  if (module.enableCompileCache === undefined || module.getCompileCacheDir?.() !== undefined) return false;
+  if (env.NODE_DISABLE_COMPILE_CACHE !== undefined || env.NODE_COMPILE_CACHE !== undefined) return false;
+  if (process.execArgv.length > 0 || (env.NODE_OPTIONS ?? '').trim() !== '') return false;
+  const { fileURLToPath } = process.getBuiltinModule('node:url');
+  const dir = path().join(path().dirname(fileURLToPath(entryUrl)), SHIPPED_CACHE_DIR);
+  let stamp: string;
+  try {
+    stamp = fs().readFileSync(path().join(dir, SHIPPED_CACHE_STAMP), 'utf8');
+  } catch {
+    return false;
+  }
+  if (stamp !== compileCacheMaker(process.version, process.arch)) return false;
+  module.enableCompileCache({ directory: dir, portable: true });
+  return true;
+}

@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-import { enablePrivateCompileCache } from './compile-cache.js';
+import { enablePrivateCompileCache, enableShippedCompileCache } from './compile-cache.js';
 import { unsupportedNodeMessage } from './node-version.js';
 
 // Opt-in V8 code cache for the modules loaded below, in the node's /run/kata-deploy (see compile-cache.ts).
@@ -13,7 +13,9 @@ if (tooOld !== undefined) {
 }
 const argv = process.argv.slice(2);
 const daemon = await import('./daemon-cli.js');
-// The idle daemon never loads the full CLI (scripts/bundle.mjs keeps it in a file of its own).
-process.exitCode = daemon.isIdleDaemon(argv)
-  ? await daemon.superviseFromCli(argv)
-  : await (await import('./exit-status.js')).cliExitStatus(argv);
+// The idle daemon never loads the full CLI (scripts/bundle.mjs keeps it in a file of its own), nor its cache.
+if (daemon.isIdleDaemon(argv)) process.exitCode = await daemon.superviseFromCli(argv);
+else {
+  enableShippedCompileCache(import.meta.url, process.env);
+  process.exitCode = await (await import('./exit-status.js')).cliExitStatus(argv);
+}

@@ -1,5 +1,5 @@
 import { execFileSync, spawnSync } from 'node:child_process';
-import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -176,5 +176,48 @@ describe("the bundle on a node without koffi's native module (none is published 
     delete after['run/kata-deploy'];
     delete after.run;
     expect(after).toEqual(before);
+  });
+});
+
+describe("the bundle's compile cache (compile-cache/, made by scripts/bundle.mjs)", () => {
+  const { NODE_OPTIONS: _flags, ...plainEnv } = process.env;
+  const traced = { ...plainEnv, NODE_DEBUG_NATIVE: 'COMPILE_CACHE' };
+  let moved: string;
+  beforeAll(() => {
+    moved = path.join(dir, 'moved-elsewhere');
+    cpSync(path.join(dir, 'out'), moved, { recursive: true });
+  });
+
+  it('is taken by the Node that made it from a copy anywhere, and a run writes nothing into it', async () => {
+    const cache = path.join(moved, 'compile-cache');
+    const before = await snapshotTree(cache, { times: true });
+    const run = spawnSync(process.execPath, [path.join(moved, 'kata-deploy.mjs'), 'detect', '--json'], {
+      encoding: 'utf8',
+      env: traced,
+    });
+    expect(run.status, run.stderr).toBe(0);
+    expect(run.stderr).toMatch(
+      /V8 code cache for ESM file:\/\/\S*\/moved-elsewhere\/kata-deploy-cli\.mjs was accepted/,
+    );
+    expect(run.stderr).toMatch(/V8 code cache for ESM \S*\/node_modules\/koffi\/index\.js was accepted/);
+    expect(run.stderr).not.toMatch(/writing cache|was rejected|not initialized/);
+    expect(await snapshotTree(cache, { times: true })).toEqual(before);
+  });
+
+  it.each([
+    ['with V8 flags (the supervisor runs --lite-mode)', ['--lite-mode'], undefined],
+    ['by a Node other than the one that made it', [], 'v24.0.0 x64\n'],
+  ])('is left alone %s', async (_case, flags, stamp) => {
+    const copy = mkdtempSync(path.join(dir, 'copy-'));
+    cpSync(path.join(dir, 'out'), copy, { recursive: true });
+    if (stamp !== undefined) writeFileSync(path.join(copy, 'compile-cache', 'made-by'), stamp);
+    const before = await snapshotTree(path.join(copy, 'compile-cache'), { times: true });
+    const run = spawnSync(process.execPath, [...flags, path.join(copy, 'kata-deploy.mjs'), '--version'], {
+      encoding: 'utf8',
+      env: traced,
+    });
+    expect(run.status, run.stderr).toBe(0);
+    expect(run.stderr).not.toMatch(/\[compile cache\]/);
+    expect(await snapshotTree(path.join(copy, 'compile-cache'), { times: true })).toEqual(before);
   });
 });
