@@ -1,6 +1,9 @@
 import { parse as parseToml } from 'smol-toml';
 
-/** Parsed documents by their text: a run reads each pristine Kata config in three places. */
+/**
+ * Parsed documents by their text: a run reads each pristine Kata config in three places, and plans from the
+ * runtime's config files and containerd's dumps many times over.
+ */
 const parsed = new Map<string, Readonly<Record<string, unknown>>>();
 
 /** Past this many distinct texts the memo starts over: a long-lived process must not grow without bound. */

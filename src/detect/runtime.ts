@@ -1,5 +1,5 @@
+import { parseTomlValues } from '../core/toml-values.js';
 import { upstreamConfigPath } from '../core/upstream-config-path.js';
-import { parse as parseToml } from 'smol-toml';
 import { type SemVer, configVersionMismatch, parseSemVer } from '../core/containerd-version.js';
 import { FLAVOUR_LAYOUTS, FLAVOUR_MARKERS, UNIT_DIRS } from '../core/flavours.js';
 import type { CommandRunner } from '../host/command-runner.js';
@@ -53,7 +53,7 @@ export async function detectFlavour(fs: HostFs): Promise<{ flavour: RuntimeFlavo
 
 /** Reads containerd's `version` key; absent means version 1, as containerd itself reads it. */
 export function readConfigVersion(text: string): number {
-  const parsed = parseToml(text) as { version?: unknown };
+  const parsed = parseTomlValues(text) as { version?: unknown };
   if (parsed.version === undefined) return 1;
   if (typeof parsed.version !== 'number' || !Number.isInteger(parsed.version))
     throw new Error(`"version" must be an integer, found ${JSON.stringify(parsed.version)}`);

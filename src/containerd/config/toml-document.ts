@@ -1,5 +1,6 @@
-import { parse, TomlError } from 'smol-toml';
+import { TomlError } from 'smol-toml';
 import { KataDeployError } from '../../core/errors.js';
+import { parseTomlValues } from '../../core/toml-values.js';
 
 /** A TOML value tree as the parser returns it. */
 export type TomlTable = { [key: string]: unknown };
@@ -28,29 +29,12 @@ export function parseTomlDocument(path: string, bytes: Buffer | string): TomlDoc
   return { path, text, value: parseTomlText(path, text) };
 }
 
-// A run plans from the same few files many times over (a converged reinstall parsed its 14 KB drop-in nine
-// times): the last texts' values are kept, frozen, since every caller shares them.
-const recentValues = new Map<string, TomlTable>();
-const RECENT_VALUES = 8;
-
-function deepFreeze<T>(value: T): T {
-  if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
-    Object.freeze(value);
-    for (const child of Object.values(value)) deepFreeze(child);
-  }
-  return value;
-}
-
 /** Parses TOML text (a leading BOM allowed), refusing with the position on failure. The value is frozen. */
 export function parseTomlText(path: string, text: string): TomlTable {
-  const known = recentValues.get(text);
-  if (known !== undefined) return known;
   const body = text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
   try {
-    const value = deepFreeze(parse(body) as TomlTable);
-    recentValues.set(text, value);
-    if (recentValues.size > RECENT_VALUES) recentValues.delete(recentValues.keys().next().value as string);
-    return value;
+    // Shared and frozen (parseTomlValues): a converged reinstall parsed its 14 KB drop-in nine times.
+    return parseTomlValues(body) as TomlTable;
   } catch (cause) {
     if (cause instanceof TomlError) {
       const first = cause.message.split('\n')[0] ?? cause.message;
