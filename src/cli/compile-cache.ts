@@ -63,18 +63,14 @@ export function enablePrivateCompileCache(argv: readonly string[], env: NodeJS.P
   if (dir !== undefined) enable(dir);
 }
 
-/** Where scripts/bundle.mjs puts V8's code cache for the CLI, beside the entry, and the file naming its maker. */
-export const SHIPPED_CACHE_DIR = 'compile-cache';
-export const SHIPPED_CACHE_STAMP = 'made-by';
-
-/** The Node a cache is valid for: the same release on the same arch, started with no V8 or Node flags. */
-export function compileCacheMaker(version: string, arch: string): string {
-  return `${version} ${arch}\n`;
-}
+// Where scripts/bundle.mjs writes V8's code cache for the CLI, beside the entry, and the stamp naming the Node
+// that made it (`<version> <arch>`), in the same words as it.
+const SHIPPED_CACHE_DIR = 'compile-cache';
+const SHIPPED_CACHE_STAMP = 'made-by';
 
 /**
  * The bundle's own code cache (scripts/bundle.mjs makes it with the Node that builds the image, which is
- * the image's Node): the CLI's modules skip most compilation, ~11 ms of every install. Taken only when
+ * the image's Node): the CLI's modules skip most compilation (`--version` 103 -> 90 ms). Taken only when
  * nothing else chose a cache, by the very Node release that made it (its stamp), with no flags on the
  * command line or in NODE_OPTIONS (they change V8's flag hash, and Node would then write a second cache
  * beside the shipped one). A cache V8 rejects is compiled around, never an error. Nothing is written:
@@ -96,7 +92,7 @@ export function enableShippedCompileCache(entryUrl: string, env: NodeJS.ProcessE
   } catch {
     return false;
   }
-  if (stamp !== compileCacheMaker(process.version, process.arch)) return false;
+  if (stamp !== `${process.version} ${process.arch}\n`) return false;
   module.enableCompileCache({ directory: dir, portable: true });
   return true;
 }
